@@ -1,0 +1,243 @@
+"""One vector per patient: a sparse patient x code weight matrix times the code-embedding matrix.
+
+``patient_vectors("patients.db", as_of="2020-01-01", weighting="idf")`` streams the
+events in chunks (never all in memory), keeps only events strictly before each
+patient's as-of time (see :mod:`ehrfeat.patients.weights` for the exact rules),
+and returns a :class:`PatientVectors` whose report counts every event not used,
+by reason. Patients with no usable code get a zero row *and* ``no_codes=True``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ehrfeat.codes import canonical_system
+from ehrfeat.errors import InputError
+from ehrfeat.patients.as_of import AsOf, resolve_as_of
+from ehrfeat.patients.timing import parse_duration
+from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
+from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
+
+__all__ = ["PatientVectors", "VectorReport", "accumulate_weights", "combine", "embedding_columns", "load_embeddings", "patient_vectors"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK = 200_000
+
+READ_ISSUES = {
+    "null_patient": "rows without a patient id (not read)",
+    "null_code": "rows without a code (not read)",
+    "malformed_code": "rows with a malformed code or code system (not read)",
+    "unmapped_concept": "rows whose OMOP concept maps to nothing (not read)",
+    "null_time": "rows with a null time (read without a time)",
+    "unparsable_time": "rows with an unparsable time (read without a time)",
+}
+
+
+@dataclass(frozen=True)
+class VectorReport:
+    """Counts of one run: events used, events skipped by reason, and patient-level issues."""
+
+    patients: int
+    patients_without_codes: int
+    events_read: int
+    events_used: int
+    skipped: dict[str, int] = field(default_factory=dict)
+    read_issues: dict[str, int] = field(default_factory=dict)
+    as_of_issues: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"patients:               {self.patients}",
+            f"  without usable codes: {self.patients_without_codes} (zero rows, flagged no_codes)",
+            f"events read:            {self.events_read}",
+            f"events used:            {self.events_used}",
+            f"events not used:        {sum(self.skipped.values())}",
+        ]
+        out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])]
+        if self.read_issues:
+            out.append("reading the events table:")
+            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.read_issues.items())]
+        if self.as_of_issues:
+            out.append("as-of table:")
+            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.as_of_issues.items())]
+        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s)")
+        return out
+
+
+@dataclass(frozen=True)
+class PatientVectors:
+    """``matrix[i]`` (float32) is the vector of patient ``patient_ids[i]``; ``columns`` names its columns."""
+
+    patient_ids: np.ndarray
+    matrix: np.ndarray
+    columns: tuple[str, ...]
+    n_events: np.ndarray
+    no_codes: np.ndarray
+    report: VectorReport | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.patient_ids)
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame: ``patient_id``, ``n_events``, ``no_codes``, then the vector columns."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.matrix, columns=list(self.columns))
+        frame.insert(0, "no_codes", self.no_codes)
+        frame.insert(0, "n_events", self.n_events)
+        frame.insert(0, "patient_id", self.patient_ids)
+        return frame
+
+
+def embedding_columns(blocks: Sequence[str], dim: int, by_system: bool) -> tuple[str, ...]:
+    """``emb_000 ..`` or, per block, ``ICD10CM_emb_000 ..`` (``condition_emb_000`` for OMOP domains)."""
+    width = max(3, len(str(dim - 1)))
+    if not by_system:
+        return tuple(f"emb_{i:0{width}d}" for i in range(dim))
+    return tuple(f"{block}_emb_{i:0{width}d}" for block in blocks for i in range(dim))
+
+
+def load_embeddings(
+    engine: Any, *, table: str = DEFAULT_TABLE, fingerprint: str | None = None, model: str | Path | None = None,
+    systems: Sequence[str] | None = None,
+) -> CodeEmbeddings:
+    """The cached code vectors of one encoder: named by ``fingerprint``, by ``model``, or the only one present."""
+    if fingerprint is None and model is not None:
+        from ehrfeat.encoders.loader import load_encoder
+
+        fingerprint = load_encoder(model).fingerprint
+    embeddings = EmbeddingCache(engine, table).load(fingerprint, systems)
+    if len(embeddings) == 0:
+        raise InputError(
+            f"no cached code embeddings{' of systems ' + ', '.join(systems) if systems else ''} in table {table!r}",
+            fix="run `ehrfeat embed-codes DB` (with the same --systems) first",
+            code="E135",
+        )
+    return embeddings
+
+
+def accumulate_weights(
+    engine: Any, schema: Any, as_of: AsOf, columns: CodeColumns, options: WeightOptions, *,
+    systems: Sequence[str] | None = None, chunk_size: int = DEFAULT_CHUNK, blocks: Sequence[str] | None = None,
+) -> tuple[Weights, dict[str, int]]:
+    """Stream the events once into a :class:`Weights`; also returns the store's read issues."""
+    from ehrfeat.store.events import EventReadReport, iter_events
+
+    accumulator = WeightAccumulator(
+        as_of.patient_ids, as_of.as_of_s, columns, options, now_s=as_of.now_s, blocks=blocks, explicit_as_of=as_of.explicit
+    )
+    read = EventReadReport()
+    for chunk in iter_events(engine, schema, systems=systems, chunk_size=chunk_size, report=read):
+        accumulator.add(chunk)
+    issues = {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
+    return accumulator.finish(), issues
+
+
+def combine(weights: Weights, code_matrix: np.ndarray, weighting: str, idf: np.ndarray | None = None) -> np.ndarray:
+    """Patient x (blocks * dim) float32: per block, ``W @ E``, divided by the row weight unless ``count``."""
+    n, dim = weights.matrix.shape[0], code_matrix.shape[1]
+    out = np.zeros((n, len(weights.blocks) * dim), np.float32)
+    e = np.asarray(code_matrix, dtype=np.float32)
+    for b in range(len(weights.blocks)):
+        w = weights.block(b)
+        if idf is not None:
+            w = w @ sp.diags(idf[b * weights.n_codes : (b + 1) * weights.n_codes])
+        block = np.asarray(w.astype(np.float32) @ e)
+        if weighting != "count":
+            total = np.asarray(w.sum(axis=1)).ravel()
+            nonzero = total > 0
+            block[nonzero] /= total[nonzero, None].astype(np.float32)
+        out[:, b * dim : (b + 1) * dim] = block
+    return out
+
+
+def patient_vectors(
+    database: Any,
+    *,
+    fingerprint: str | None = None,
+    model: str | Path | None = None,
+    as_of: str | Any | None = None,
+    as_of_table: str | None = None,
+    as_of_column: str | None = None,
+    window: str | float | None = None,
+    weighting: str = "mean",
+    half_life: str | float | None = "180d",
+    systems: Sequence[str] | None = None,
+    by_system: bool = False,
+    table: str = DEFAULT_TABLE,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> PatientVectors:
+    """Vectors of every patient of ``database`` (a path, URL or engine); see the module doc for the rules."""
+    from ehrfeat.store.database import open_database
+    from ehrfeat.store.schema import detect_schema
+
+    started = time.perf_counter()
+    engine = database if hasattr(database, "dialect") else open_database(database)
+    schema = detect_schema(engine)
+    wanted = [canonical_system(s) for s in systems] if systems else None
+    embeddings = load_embeddings(engine, table=table, fingerprint=fingerprint, model=model, systems=wanted)
+    options = WeightOptions(
+        weighting=weighting,
+        window_s=parse_duration(window, "window"),
+        half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None,
+        by_system=by_system,
+    )
+    now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp())
+    cohort = resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_s)
+    weights, read_issues = accumulate_weights(
+        engine, schema, cohort, CodeColumns(embeddings.codes), options, systems=wanted, chunk_size=chunk_size
+    )
+    idf = smooth_idf(weights.matrix) if weighting == "idf" else None
+    matrix = combine(weights, embeddings.matrix, weighting, idf)
+    no_codes = weights.n_events == 0
+    report = VectorReport(
+        patients=len(cohort.patient_ids),
+        patients_without_codes=int(no_codes.sum()),
+        events_read=weights.events_read,
+        events_used=int(weights.n_events.sum()),
+        skipped=weights.skipped,
+        read_issues=read_issues,
+        as_of_issues=cohort.issues,
+        elapsed_s=time.perf_counter() - started,
+    )
+    if report.patients_without_codes:
+        logger.warning("%d of %d patients have no usable code (flagged no_codes)", report.patients_without_codes, report.patients)
+    params = {
+        "database": str(database) if not hasattr(database, "dialect") else None,
+        "fingerprint": embeddings.fingerprint,
+        "table": table,
+        "as_of": None if as_of is None else str(as_of),
+        "as_of_table": as_of_table,
+        "as_of_column": as_of_column,
+        "window": None if window is None else str(window),
+        "weighting": weighting,
+        "half_life": str(half_life) if weighting == "time-decay" else None,
+        "systems": wanted,
+        "by_system": by_system,
+        "blocks": list(weights.blocks),
+    }
+    return PatientVectors(
+        patient_ids=cohort.patient_ids,
+        matrix=matrix,
+        columns=embedding_columns(weights.blocks, embeddings.dim, by_system),
+        n_events=weights.n_events,
+        no_codes=no_codes,
+        report=report,
+        params=params,
+    )

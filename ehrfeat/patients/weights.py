@@ -1,0 +1,257 @@
+"""The sparse patient x code weight matrix, built from streamed event chunks.
+
+Every event read is either used or counted under exactly one reason, checked in
+this order: patient not in the cohort, code not in the embedding cache, no time
+(when an as-of date, a window or time decay needs one), time in the future (after
+the run started), at or after the patient's as-of time, before the window, code
+block not seen when fitting, duplicate of an event of the same chunk.
+
+No leakage: an event counts only when ``time < as_of`` (strictly before) and, with
+a window, ``time >= as_of - window``. Without an as-of, the run's start time is
+the as-of of every patient, so events dated in the future never count either.
+Events without a time count only when no as-of, window or decay applies.
+
+Duplicates (same patient, code and time) are dropped and counted when both lie in
+the same chunk (of 200,000 events by default); the store does not order events,
+so two copies of one event read in different chunks both count.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from ehrfeat.codes import Code
+from ehrfeat.errors import InputError
+from ehrfeat.patients.timing import NAT, to_seconds
+
+__all__ = ["WEIGHTINGS", "CodeColumns", "EventsLike", "WeightAccumulator", "WeightOptions", "Weights", "smooth_idf"]
+
+WEIGHTINGS = ("mean", "count", "idf", "time-decay")
+
+NO_PATIENT = "patient not in the cohort (patients table or as-of table)"
+UNKNOWN_CODE = "code not in the embedding cache"
+NO_TIME = "no usable time, while an as-of date, window or time decay applies"
+FUTURE = "time in the future (after the run started)"
+AFTER_AS_OF = "at or after the patient's as-of time"
+BEFORE_WINDOW = "before the window"
+UNSEEN_BLOCK = "code system/domain not seen when fitting"
+DUPLICATE = "duplicate event (same patient, code and time; events without a time are never duplicates)"
+
+
+class EventsLike(Protocol):
+    """What a chunk of events offers (``ehrfeat.store.events.EventChunk`` does)."""
+
+    patient_id: np.ndarray
+    time: np.ndarray
+    system: np.ndarray
+    code: np.ndarray
+    domain: np.ndarray
+
+
+@dataclass(frozen=True)
+class WeightOptions:
+    """How events become weights: ``weighting`` one of :data:`WEIGHTINGS`; durations in seconds."""
+
+    weighting: str = "mean"
+    window_s: int | None = None
+    half_life_s: int | None = None
+    by_system: bool = False
+    dedupe: bool = True
+
+    def __post_init__(self) -> None:
+        if self.weighting not in WEIGHTINGS:
+            raise InputError(
+                f"unknown weighting {self.weighting!r}", fix=f"use one of {', '.join(WEIGHTINGS)}", code="E132"
+            )
+        if self.weighting == "time-decay" and not self.half_life_s:
+            raise InputError("time-decay weighting needs a half-life", fix="pass --half-life 180d", code="E133")
+
+    @property
+    def needs_time(self) -> bool:
+        return self.window_s is not None or self.weighting == "time-decay"
+
+
+class CodeColumns:
+    """Column index of each cached code; vectorised lookup of a chunk's (system, code) pairs."""
+
+    def __init__(self, codes: Sequence[Code]) -> None:
+        self.codes = tuple(codes)
+        self._index = {(c.system, c.code): i for i, c in enumerate(self.codes)}
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def lookup(self, systems: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """int64 column of each event, ``-1`` for codes not cached. Hashes each distinct value once."""
+        import pandas as pd
+
+        if len(codes) == 0:
+            return np.zeros(0, np.int64)
+        sys_idx, sys_uniques = pd.factorize(systems, use_na_sentinel=False)
+        code_idx, code_uniques = pd.factorize(codes, use_na_sentinel=False)
+        pairs, inverse = np.unique(sys_idx.astype(np.int64) * len(code_uniques) + code_idx, return_inverse=True)
+        get = self._index.get
+        found = np.fromiter(
+            (get((sys_uniques[p // len(code_uniques)], code_uniques[p % len(code_uniques)]), -1) for p in pairs.tolist()),
+            dtype=np.int64,
+            count=len(pairs),
+        )
+        return found[inverse.reshape(-1)]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """``matrix[p, b * n_codes + c]``: summed weight of code ``c`` in block ``b`` for patient ``p``."""
+
+    matrix: sp.csr_matrix
+    blocks: tuple[str, ...]
+    n_codes: int
+    n_events: np.ndarray  # events used per patient
+    skipped: dict[str, int]
+    events_read: int
+
+    def block(self, b: int) -> sp.csr_matrix:
+        return self.matrix[:, b * self.n_codes : (b + 1) * self.n_codes]
+
+
+class WeightAccumulator:
+    """Feed chunks with :meth:`add`, then :meth:`finish`. Memory: the reduced (patient, code) pairs only."""
+
+    CONSOLIDATE_AT = 8_000_000
+
+    def __init__(
+        self,
+        patient_ids: np.ndarray,
+        as_of_s: np.ndarray,
+        columns: CodeColumns,
+        options: WeightOptions,
+        *,
+        now_s: int,
+        blocks: Sequence[str] | None = None,
+        explicit_as_of: bool = False,
+    ) -> None:
+        self.ids = np.asarray(patient_ids, dtype=np.int64)
+        if len(self.ids) > 1 and not (np.diff(self.ids) > 0).all():
+            raise InputError("patient ids must be sorted and unique", code="E134")
+        self.as_of = np.minimum(np.where(as_of_s == NAT, now_s, as_of_s), now_s) if len(as_of_s) else as_of_s
+        self.columns = columns
+        self.options = options
+        self.now_s = now_s
+        self.explicit_as_of = explicit_as_of
+        self.fixed_blocks = blocks is not None
+        self.blocks: dict[str, int] = {b: i for i, b in enumerate(blocks or ([] if options.by_system else ["all"]))}
+        self.skipped: Counter[str] = Counter()
+        self.events_read = 0
+        self.n_events = np.zeros(len(self.ids), np.int64)
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending = 0
+
+    def _drop(self, keep: np.ndarray, bad: np.ndarray, reason: str) -> np.ndarray:
+        hit = keep & bad
+        n = int(hit.sum())
+        if n:
+            self.skipped[reason] += n
+        return keep & ~bad
+
+    def add(self, chunk: EventsLike) -> None:
+        pid = np.asarray(chunk.patient_id, dtype=np.int64)
+        n = len(pid)
+        self.events_read += n
+        if n == 0:
+            return
+        rows = np.searchsorted(self.ids, pid)
+        rows_c = np.minimum(rows, max(len(self.ids) - 1, 0))
+        known = (rows < len(self.ids)) & (self.ids[rows_c] == pid) if len(self.ids) else np.zeros(n, bool)
+        keep = self._drop(np.ones(n, bool), ~known, NO_PATIENT)
+        cols = self.columns.lookup(np.asarray(chunk.system, dtype=object), np.asarray(chunk.code, dtype=object))
+        keep = self._drop(keep, cols < 0, UNKNOWN_CODE)
+        t = to_seconds(chunk.time)
+        nat = t == NAT
+        if self.explicit_as_of or self.options.needs_time:
+            keep = self._drop(keep, nat, NO_TIME)
+        keep = self._drop(keep, ~nat & (t >= self.now_s), FUTURE)
+        as_of = self.as_of[rows_c] if len(self.ids) else np.zeros(n, np.int64)
+        keep = self._drop(keep, ~nat & (t >= as_of), AFTER_AS_OF)
+        if self.options.window_s is not None:
+            keep = self._drop(keep, ~nat & (t < as_of - self.options.window_s), BEFORE_WINDOW)
+        block = self._block_of(np.asarray(chunk.domain, dtype=object), keep)
+        keep = self._drop(keep, block < 0, UNSEEN_BLOCK)
+        idx = np.flatnonzero(keep)
+        r, c, b, tt = rows_c[idx], cols[idx], block[idx], t[idx]
+        if self.options.dedupe and len(idx) > 1:
+            order = np.lexsort((tt, c, b, r))
+            r, c, b, tt = r[order], c[order], b[order], tt[order]
+            dup = np.zeros(len(r), bool)
+            dup[1:] = (r[1:] == r[:-1]) & (c[1:] == c[:-1]) & (b[1:] == b[:-1]) & (tt[1:] == tt[:-1]) & (tt[1:] != NAT)
+            if dup.any():
+                self.skipped[DUPLICATE] += int(dup.sum())
+                r, c, b, tt = r[~dup], c[~dup], b[~dup], tt[~dup]
+        if self.options.weighting == "time-decay":
+            age = (self.as_of[r] - tt).astype(np.float64)
+            w = np.exp2(-age / float(self.options.half_life_s or 1))
+        else:
+            w = np.ones(len(r), np.float64)
+        self.n_events += np.bincount(r, minlength=len(self.ids))
+        width = max(len(self.blocks), 1) * len(self.columns)
+        part = sp.coo_matrix((w, (r, b * len(self.columns) + c)), shape=(len(self.ids), width)).tocsr()
+        part.sum_duplicates()
+        coo = part.tocoo()
+        self._parts.append((coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data))
+        self._pending += coo.nnz
+        if self._pending > self.CONSOLIDATE_AT:
+            self._consolidate()
+
+    def _block_of(self, domains: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        if not self.options.by_system:
+            return np.zeros(len(domains), np.int64)
+        import pandas as pd
+
+        idx, uniques = pd.factorize(domains, use_na_sentinel=False)
+        lookup = np.empty(len(uniques), np.int64)
+        used = set(np.unique(idx[keep]).tolist())
+        for i, name in enumerate(uniques):
+            label = str(name) if name is not None else "unknown"
+            if label not in self.blocks and not self.fixed_blocks and i in used:
+                self.blocks[label] = len(self.blocks)
+            lookup[i] = self.blocks.get(label, -1)
+        return lookup[idx] if len(idx) else np.zeros(0, np.int64)
+
+    def _consolidate(self) -> sp.csr_matrix:
+        width = max(len(self.blocks), 1) * len(self.columns)
+        if self._parts:
+            rows, cols, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
+        else:
+            rows = cols = np.zeros(0, np.int64)
+            data = np.zeros(0, np.float64)
+        matrix = sp.csr_matrix((data, (rows, cols)), shape=(len(self.ids), width))
+        matrix.sum_duplicates()
+        coo = matrix.tocoo()
+        self._parts = [(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data)]
+        self._pending = coo.nnz
+        return matrix
+
+    def finish(self) -> Weights:
+        """The weight matrix, with the blocks in a stable (sorted) order."""
+        matrix = self._consolidate()
+        names = list(self.blocks)
+        if not self.fixed_blocks and names:
+            order = sorted(range(len(names)), key=lambda i: names[i])
+            n = len(self.columns)
+            perm = np.concatenate([np.arange(i * n, (i + 1) * n) for i in order]) if n else np.zeros(0, np.int64)
+            matrix = matrix[:, perm].tocsr() if n else matrix
+            names = [names[i] for i in order]
+        return Weights(matrix.tocsr(), tuple(names), len(self.columns), self.n_events, dict(self.skipped), self.events_read)
+
+
+def smooth_idf(matrix: sp.csr_matrix) -> np.ndarray:
+    """scikit-learn's smooth idf per column: ``ln((1 + n) / (1 + df)) + 1`` over the rows of ``matrix``."""
+    df = np.bincount(matrix.indices[matrix.data > 0], minlength=matrix.shape[1])
+    n = matrix.shape[0]
+    return np.log((1.0 + n) / (1.0 + df)) + 1.0 if n else np.ones(matrix.shape[1])
+
