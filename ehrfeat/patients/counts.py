@@ -1,0 +1,87 @@
+"""Raw code counts per patient (a sparse patient x code matrix), under the same as-of rules as the vectors.
+
+Used for top codes by lift in cluster reports and as the raw-count baseline
+features of risk models. Columns are the codes of the embedding cache, so counts
+and vectors see exactly the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from ehrfeat.codes import Code, canonical_system
+from ehrfeat.patients.as_of import AsOf, resolve_as_of
+from ehrfeat.patients.timing import NAT, parse_duration
+from ehrfeat.patients.vectors import PatientVectors, accumulate_weights, load_embeddings
+from ehrfeat.patients.weights import CodeColumns, WeightOptions
+from ehrfeat.store.embeddings import DEFAULT_TABLE
+
+__all__ = ["CodeCounts", "code_counts", "code_presence"]
+
+
+@dataclass(frozen=True)
+class CodeCounts:
+    """``matrix[i, j]``: events of code ``codes[j]`` of patient ``patient_ids[i]`` before its as-of."""
+
+    patient_ids: np.ndarray
+    matrix: sp.csr_matrix
+    codes: tuple[Code, ...]
+    texts: tuple[str, ...]
+    skipped: dict[str, int]
+
+
+def _engine(database: Any) -> Any:
+    from ehrfeat.store.database import open_database
+
+    return database if hasattr(database, "dialect") else open_database(database)
+
+
+def code_counts(
+    database: Any, *, as_of: Any = None, as_of_table: str | None = None, as_of_column: str | None = None,
+    window: str | float | None = None, systems: Sequence[str] | None = None, table: str = DEFAULT_TABLE,
+    fingerprint: str | None = None, patient_ids: np.ndarray | None = None,
+) -> CodeCounts:
+    """Counts of every cached code per patient (all patients, the as-of table's, or ``patient_ids`` in that order)."""
+    from ehrfeat.store.schema import detect_schema
+
+    engine = _engine(database)
+    schema = detect_schema(engine)
+    wanted = [canonical_system(s) for s in systems] if systems else None
+    embeddings = load_embeddings(engine, table=table, fingerprint=fingerprint, systems=wanted)
+    now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp())
+    cohort = resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_s)
+    if patient_ids is not None:
+        cohort = _restrict(cohort, np.asarray(patient_ids, np.int64))
+    options = WeightOptions("count", window_s=parse_duration(window, "window"))
+    weights, _ = accumulate_weights(engine, schema, cohort, CodeColumns(embeddings.codes), options, systems=wanted)
+    matrix, ids = weights.matrix, cohort.patient_ids
+    if patient_ids is not None:
+        wanted_ids = np.asarray(patient_ids, np.int64)
+        matrix, ids = matrix[np.searchsorted(ids, wanted_ids)], wanted_ids
+    return CodeCounts(ids, matrix.tocsr(), embeddings.codes, embeddings.texts, weights.skipped)
+
+
+def _restrict(cohort: AsOf, ids: np.ndarray) -> AsOf:
+    """``cohort`` over exactly ``ids`` (sorted, unique); ids the cohort lacks get no as-of (the run's start)."""
+    unique = np.unique(ids)
+    pos = np.clip(np.searchsorted(cohort.patient_ids, unique), 0, max(len(cohort.patient_ids) - 1, 0))
+    found = (cohort.patient_ids[pos] == unique) if len(cohort.patient_ids) else np.zeros(len(unique), bool)
+    as_of = np.where(found, cohort.as_of_s[pos] if len(cohort.patient_ids) else NAT, NAT)
+    return AsOf(unique, as_of.astype(np.int64), cohort.now_s, cohort.explicit, cohort.issues)
+
+
+def code_presence(database: Any, vectors: PatientVectors) -> tuple[sp.csr_matrix, tuple[Code, ...], tuple[str, ...]]:
+    """Counts aligned to ``vectors`` rows, with the settings recorded in ``vectors.params``."""
+    p = vectors.params
+    counts = code_counts(
+        database, as_of=p.get("as_of"), as_of_table=p.get("as_of_table"), as_of_column=p.get("as_of_column"),
+        window=p.get("window"), systems=p.get("systems"), table=p.get("table") or DEFAULT_TABLE,
+        fingerprint=p.get("fingerprint"), patient_ids=vectors.patient_ids,
+    )
+    return counts.matrix, counts.codes, counts.texts

@@ -1,0 +1,153 @@
+"""``PatientEmbedder``: patient vectors as a scikit-learn transformer, for pipelines and cross-validation.
+
+``X`` names patients, not features: a 1-D array of patient ids, or a DataFrame with a
+``patient_id`` column and optionally an as-of column (``as_of_column``, default
+``as_of``; each row's as-of time). What the embedder learns (``idf_``, the code
+blocks ``blocks_`` of ``by_system``) comes from the patients given to :meth:`fit`
+only, so inside ``cross_val_score`` a test fold never informs its own features.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ehrfeat.errors import InputError
+from ehrfeat.patients.as_of import AsOf, cohort_from_rows
+from ehrfeat.patients.timing import NAT, parse_as_of, parse_duration
+from ehrfeat.patients.vectors import DEFAULT_CHUNK, accumulate_weights, combine, embedding_columns, load_embeddings
+from ehrfeat.patients.weights import CodeColumns, WeightOptions, Weights, smooth_idf
+from ehrfeat.store.embeddings import DEFAULT_TABLE
+
+__all__ = ["PatientEmbedder"]
+
+logger = logging.getLogger(__name__)
+
+
+class PatientEmbedder(TransformerMixin, BaseEstimator):
+    """Patient ids (and as-of times) -> patient vectors from the cached code embeddings of ``database``."""
+
+    def __init__(
+        self,
+        database: str | Path,
+        *,
+        weighting: str = "mean",
+        window: str | float | None = None,
+        half_life: str | float | None = "180d",
+        systems: Sequence[str] | None = None,
+        by_system: bool = False,
+        as_of: str | None = None,
+        as_of_column: str = "as_of",
+        fingerprint: str | None = None,
+        table: str = DEFAULT_TABLE,
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> None:
+        self.database = database
+        self.weighting = weighting
+        self.window = window
+        self.half_life = half_life
+        self.systems = systems
+        self.by_system = by_system
+        self.as_of = as_of
+        self.as_of_column = as_of_column
+        self.fingerprint = fingerprint
+        self.table = table
+        self.chunk_size = chunk_size
+
+    # -- helpers ----------------------------------------------------------------
+    def _options(self) -> WeightOptions:
+        return WeightOptions(
+            weighting=self.weighting,
+            window_s=parse_duration(self.window, "window"),
+            half_life_s=parse_duration(self.half_life, "half-life") if self.weighting == "time-decay" else None,
+            by_system=self.by_system,
+        )
+
+    def _rows(self, X: Any) -> tuple[np.ndarray, AsOf, np.ndarray]:
+        """Patient id of each row of ``X``, the cohort (unique ids), and each row's position in it."""
+        now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp())
+        if hasattr(X, "columns"):
+            if "patient_id" not in X.columns:
+                raise InputError("X has no patient_id column", fix="pass a DataFrame with patient_id (and as_of)", code="E160")
+            ids = X["patient_id"].to_numpy()
+            dates = X[self.as_of_column].to_numpy() if self.as_of_column in X.columns else None
+        else:
+            arr = np.asarray(X)
+            ids = arr.ravel() if arr.ndim == 1 or arr.shape[1] == 1 else None
+            if ids is None:
+                raise InputError(f"X of shape {arr.shape} is not a list of patient ids", fix="pass ids or a DataFrame", code="E160")
+            dates = None
+        if dates is None and self.as_of is not None:
+            dates = np.full(len(ids), str(parse_as_of(self.as_of)), dtype=object)
+        if dates is None:
+            dates = np.full(len(ids), str(np.datetime64(now_s, "s")), dtype=object)
+        cohort = cohort_from_rows(ids, dates, None, now_s)
+        unusable = {k: v for k, v in cohort.issues.items() if not k.startswith("patient listed more than once")}
+        if unusable:
+            raise InputError(f"X has rows that cannot be used: {unusable}", fix="give integer patient ids and valid as-of dates", code="E161")
+        pid = np.asarray(ids).astype(np.int64)
+        pos = np.searchsorted(cohort.patient_ids, pid)
+        if cohort.issues:  # a patient listed twice: allowed only with the same as-of
+            _check_repeats(pid, dates)
+        explicit = self.as_of is not None or (hasattr(X, "columns") and self.as_of_column in X.columns)
+        as_of = cohort.as_of_s if explicit else np.full(len(cohort.patient_ids), NAT, np.int64)
+        return pid, AsOf(cohort.patient_ids, as_of, now_s, explicit), pos
+
+    def _weights(self, X: Any, blocks: Sequence[str] | None) -> tuple[Weights, np.ndarray, Any]:
+        from ehrfeat.store.database import open_database
+        from ehrfeat.store.schema import detect_schema
+
+        engine = open_database(self.database)
+        schema = detect_schema(engine)
+        fingerprint = getattr(self, "fingerprint_", self.fingerprint)
+        embeddings = load_embeddings(engine, table=self.table, fingerprint=fingerprint, systems=self.systems)
+        _, cohort, pos = self._rows(X)
+        weights, _ = accumulate_weights(
+            engine, schema, cohort, CodeColumns(embeddings.codes), self._options(),
+            systems=self.systems, chunk_size=self.chunk_size, blocks=blocks,
+        )
+        return weights, pos, embeddings
+
+    # -- scikit-learn API -------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None) -> PatientEmbedder:
+        """Learn the encoder fingerprint, code blocks and (``idf``) idf weights from the patients of ``X``."""
+        weights, _, embeddings = self._weights(X, None)
+        self.fingerprint_ = embeddings.fingerprint
+        self.blocks_ = weights.blocks
+        self.idf_ = smooth_idf(weights.matrix) if self.weighting == "idf" else None
+        self.feature_names_out_ = embedding_columns(weights.blocks, embeddings.dim, self.by_system)
+        self.n_features_in_ = X.shape[1] if hasattr(X, "columns") else 1
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Vectors (float32, one row per row of ``X``); patients without usable codes get zero rows."""
+        check_is_fitted(self, "feature_names_out_")
+        weights, pos, embeddings = self._weights(X, self.blocks_)
+        matrix = combine(weights, embeddings.matrix, self.weighting, self.idf_)
+        empty = int((weights.n_events[pos] == 0).sum())
+        if empty:
+            logger.warning("%d of %d patients have no usable code: their rows are zero", empty, len(pos))
+        return matrix[pos]
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "feature_names_out_")
+        return np.asarray(self.feature_names_out_, dtype=object)
+
+
+def _check_repeats(pid: np.ndarray, dates: Any) -> None:
+    seen: dict[int, Any] = {}
+    for p, d in zip(pid.tolist(), list(dates), strict=True):
+        if p in seen and str(seen[p]) != str(d):
+            raise InputError(
+                f"patient {p} appears in X with two as-of dates",
+                fix="give each patient one row (one as-of); vectors of one patient at several dates need several calls",
+                code="E162",
+            )
+        seen[p] = d
