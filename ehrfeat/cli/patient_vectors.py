@@ -1,0 +1,45 @@
+"""``ehrfeat patient-vectors DB --out vectors.parquet``: one vector per patient."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ehrfeat.cli.errors import reported_errors
+
+__all__ = ["register"]
+
+
+def patient_vectors_command(
+    db: Annotated[str, typer.Argument(help="Patient database with cached code embeddings (path or URL).")],
+    out: Annotated[str, typer.Option(help="Output file: .parquet, .npy (+ .ids.csv) or .h5ad (AnnData).")] = "vectors.parquet",
+    as_of: Annotated[str | None, typer.Option(help="Use only events strictly before this date (ISO).")] = None,
+    as_of_table: Annotated[str | None, typer.Option(help="Table of (patient_id, as_of|index_date): the cohort and each one's as-of.")] = None,
+    as_of_column: Annotated[str | None, typer.Option(help="Date column of --as-of-table.")] = None,
+    window: Annotated[str | None, typer.Option(help="Only events within this long before the as-of, e.g. 365d.")] = None,
+    weighting: Annotated[str, typer.Option(help="mean, count, idf or time-decay.")] = "mean",
+    half_life: Annotated[str, typer.Option(help="Half-life of time-decay weighting, e.g. 180d.")] = "180d",
+    systems: Annotated[str | None, typer.Option(help="Comma-separated code systems to use.")] = None,
+    by_system: Annotated[bool, typer.Option(help="One block of columns per code system / OMOP domain.")] = False,
+    model: Annotated[str | None, typer.Option(help="Use this encoder's embeddings (else the only one cached).")] = None,
+    fingerprint: Annotated[str | None, typer.Option(help="Use the embeddings of this encoder fingerprint.")] = None,
+    table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
+) -> None:
+    """Patient x dim vectors from the cached code embeddings, with no event from on or after the as-of."""
+    from ehrfeat.patients.output import write_vectors
+    from ehrfeat.patients.vectors import patient_vectors
+
+    with reported_errors():
+        vectors = patient_vectors(
+            db, fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
+            window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
+            systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
+        )
+        written = write_vectors(vectors, out)
+    assert vectors.report is not None
+    typer.echo("\n".join([*vectors.report.lines(), f"written:                {', '.join(map(str, written))}"]))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("patient-vectors")(patient_vectors_command)
