@@ -96,9 +96,9 @@ def read_phecode(map_csv: str | Path, pheinfo_csv: str | Path, rollup_csv: str |
     else:
         for node in sorted(phecodes):
             hier.add_node(node)
-            up = decimal_parent(node, phecodes)
-            if up is not None:
-                hier.add_edge(node, up)
+            nearest = decimal_parent(node, phecodes)
+            if nearest is not None:
+                hier.add_edge(node, nearest)
     unnamed = sum(1 for code in phecodes if (PHECODE, code) not in vocab)
     if unnamed:
         skips.add("phecode without a description in pheinfo.csv (hierarchy node and mapping target only)", unnamed)
