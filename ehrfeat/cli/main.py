@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "ehrfeat.cli.embed_codes",
     "ehrfeat.cli.similar",
     "ehrfeat.cli.import_omop",
+    "ehrfeat.cli.patient_vectors",
+    "ehrfeat.cli.cluster",
 )
 
 app = typer.Typer(
