@@ -105,7 +105,7 @@ def lift_table(presence: Any, labels: np.ndarray, codes: Sequence[Any], texts: S
         share = count / members.sum()
         ok = (share >= min_share) & (count >= 2) & (overall > 0)
         lift = np.where(ok, share / np.where(overall > 0, overall, 1), 0)
-        best = [i for i in np.lexsort((-count, -lift)) if ok[i]][:top]
+        best = [i for i in np.lexsort((-count, -np.round(lift, 2))) if ok[i]][:top]  # ties in lift: more patients first
         out[int(label)] = [
             TopCode(codes[i].system, codes[i].code, texts[i], int(count[i]), float(share[i]), float(overall[i]), float(lift[i]))
             for i in best
@@ -145,7 +145,7 @@ def cluster_vectors(
 
         presence, codes, texts = code_presence(source, vectors)
         top_codes = lift_table(presence, labels, codes, texts, top=top)
-    else:
+    elif top > 0:
         logger.warning("no database given: top codes by lift are left out")
     params = {"k": k, "method": method, "seed": seed, "normalize": normalize, "min_cluster_size": min_cluster_size}
     return ClusterResult(vectors.patient_ids, labels, method, silhouette, sizes, coords, map_name, top_codes, not_clustered, params)
