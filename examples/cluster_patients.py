@@ -18,11 +18,11 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _demo import demo_database  # noqa: E402
+from _demo import demo_database
 
-from ehrfeat.patients import patient_vectors  # noqa: E402
-from ehrfeat.patients.cluster import cluster_vectors  # noqa: E402
-from ehrfeat.patients.report import write_report  # noqa: E402
+from ehrfeat.patients import patient_vectors
+from ehrfeat.patients.cluster import cluster_vectors
+from ehrfeat.patients.report import write_report
 
 
 def main() -> None:

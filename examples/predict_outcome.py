@@ -23,10 +23,10 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _demo import demo_database  # noqa: E402
+from _demo import demo_database
 
-from ehrfeat.patients import PatientEmbedder  # noqa: E402
-from ehrfeat.patients.counts import code_counts  # noqa: E402
+from ehrfeat.patients import PatientEmbedder
+from ehrfeat.patients.counts import code_counts
 
 
 class CountFeatures(TransformerMixin, BaseEstimator):

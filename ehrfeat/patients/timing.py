@@ -37,7 +37,7 @@ def parse_duration(value: str | float | dt.timedelta | np.timedelta64 | None, wh
         seconds = float(found.group(1)) * _UNIT_S[found.group(2).lower()]
     if not seconds > 0:
         raise InputError(f"{what} must be positive, got {value!r}", fix="give a positive duration such as 365d", code="E130")
-    return int(round(seconds))
+    return round(seconds)
 
 
 def parse_as_of(value: str | dt.date | np.datetime64) -> np.datetime64:

@@ -47,11 +47,16 @@ DUPLICATE = "duplicate event (same patient, code and time; events without a time
 class EventsLike(Protocol):
     """What a chunk of events offers (``ehrfeat.store.events.EventChunk`` does)."""
 
-    patient_id: np.ndarray
-    time: np.ndarray
-    system: np.ndarray
-    code: np.ndarray
-    domain: np.ndarray
+    @property
+    def patient_id(self) -> np.ndarray: ...
+    @property
+    def time(self) -> np.ndarray: ...
+    @property
+    def system(self) -> np.ndarray: ...
+    @property
+    def code(self) -> np.ndarray: ...
+    @property
+    def domain(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
