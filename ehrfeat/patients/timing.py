@@ -58,4 +58,4 @@ def parse_as_of(value: str | dt.date | np.datetime64) -> np.datetime64:
 
 def to_seconds(times: np.ndarray) -> np.ndarray:
     """``datetime64`` values as int64 epoch seconds (``NAT`` where not a time)."""
-    return np.asarray(times).astype("datetime64[s]").view(np.int64)
+    return np.asarray(times).astype("datetime64[s]", copy=False).view(np.int64)

@@ -151,9 +151,9 @@ def accumulate_weights(
 
 def combine(weights: Weights, code_matrix: np.ndarray, weighting: str, idf: np.ndarray | None = None) -> np.ndarray:
     """Patient x (blocks * dim) float32: per block, ``W @ E``, divided by the row weight unless ``count``."""
-    n, dim = weights.matrix.shape[0], code_matrix.shape[1]
-    out = np.zeros((n, len(weights.blocks) * dim), np.float32)
+    n = weights.matrix.shape[0]
     e = np.asarray(code_matrix, dtype=np.float32)
+    parts = []
     for b in range(len(weights.blocks)):
         w = weights.block(b)
         if idf is not None:
@@ -163,8 +163,10 @@ def combine(weights: Weights, code_matrix: np.ndarray, weighting: str, idf: np.n
             total = np.asarray(w.sum(axis=1)).ravel()
             nonzero = total > 0
             block[nonzero] /= total[nonzero, None].astype(np.float32)
-        out[:, b * dim : (b + 1) * dim] = block
-    return out
+        parts.append(block)
+    if len(parts) == 1:  # no copy of a large single block
+        return parts[0]
+    return np.hstack(parts) if parts else np.zeros((n, 0), np.float32)
 
 
 def patient_vectors(

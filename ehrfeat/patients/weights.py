@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,27 +87,42 @@ class CodeColumns:
 
     def __init__(self, codes: Sequence[Code]) -> None:
         self.codes = tuple(codes)
-        self._index = {(c.system, c.code): i for i, c in enumerate(self.codes)}
+        by_system: dict[str, tuple[list[str], list[int]]] = {}
+        for i, c in enumerate(self.codes):
+            names, cols = by_system.setdefault(c.system, ([], []))
+            names.append(c.code)
+            cols.append(i)
+        self._by_system = by_system
+        self._indexes: dict[str, tuple[Any, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.codes)
 
-    def lookup(self, systems: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """int64 column of each event, ``-1`` for codes not cached. Hashes each distinct value once."""
+    def _index(self, system: str) -> tuple[Any, np.ndarray] | None:
         import pandas as pd
 
+        if system not in self._indexes and system in self._by_system:
+            names, cols = self._by_system[system]
+            self._indexes[system] = (pd.Index(names, dtype=object), np.asarray(cols, np.int64))
+        return self._indexes.get(system)
+
+    def lookup(self, systems: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """int64 column of each event, ``-1`` for codes not cached: one hash probe per event, in C."""
+        import pandas as pd
+
+        out = np.full(len(codes), -1, np.int64)
         if len(codes) == 0:
-            return np.zeros(0, np.int64)
+            return out
         sys_idx, sys_uniques = pd.factorize(systems, use_na_sentinel=False)
-        code_idx, code_uniques = pd.factorize(codes, use_na_sentinel=False)
-        pairs, inverse = np.unique(sys_idx.astype(np.int64) * len(code_uniques) + code_idx, return_inverse=True)
-        get = self._index.get
-        found = np.fromiter(
-            (get((sys_uniques[p // len(code_uniques)], code_uniques[p % len(code_uniques)]), -1) for p in pairs.tolist()),
-            dtype=np.int64,
-            count=len(pairs),
-        )
-        return found[inverse.reshape(-1)]
+        for i, system in enumerate(sys_uniques):
+            found = self._index(system) if isinstance(system, str) else None
+            if found is None:
+                continue
+            index, cols = found
+            where = np.flatnonzero(sys_idx == i) if len(sys_uniques) > 1 else slice(None)
+            pos = index.get_indexer(pd.Index(codes[where], dtype=object))  # object: no string-dtype inference
+            out[where] = np.where(pos >= 0, cols[pos], -1)
+        return out
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,7 @@ class WeightAccumulator:
     """Feed chunks with :meth:`add`, then :meth:`finish`. Memory: the reduced (patient, code) pairs only."""
 
     CONSOLIDATE_AT = 8_000_000
+    MAX_BLOCKS = 256
 
     def __init__(
         self,
@@ -154,8 +170,16 @@ class WeightAccumulator:
         self.skipped: Counter[str] = Counter()
         self.events_read = 0
         self.n_events = np.zeros(len(self.ids), np.int64)
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []  # (pair key, summed weight), keys sorted per part
         self._pending = 0
+        self._consolidated = 0
+        # pair key = row * stride + block * n_codes + code: one int64 sort key per (patient, block, code)
+        self._stride = self.MAX_BLOCKS * max(len(columns), 1)
+        span = int(self.ids[-1] - self.ids[0]) + 1 if len(self.ids) else 0
+        self._dense = None
+        if len(self.ids) and span <= 4 * len(self.ids) + 1024:  # compact ids: a direct lookup table
+            self._dense = np.full(span, -1, np.int64)
+            self._dense[self.ids - self.ids[0]] = np.arange(len(self.ids))
 
     def _drop(self, keep: np.ndarray, bad: np.ndarray, reason: str) -> np.ndarray:
         hit = keep & bad
@@ -170,9 +194,7 @@ class WeightAccumulator:
         self.events_read += n
         if n == 0:
             return
-        rows = np.searchsorted(self.ids, pid)
-        rows_c = np.minimum(rows, max(len(self.ids) - 1, 0))
-        known = (rows < len(self.ids)) & (self.ids[rows_c] == pid) if len(self.ids) else np.zeros(n, bool)
+        rows_c, known = self._rows(pid)
         keep = self._drop(np.ones(n, bool), ~known, NO_PATIENT)
         cols = self.columns.lookup(np.asarray(chunk.system, dtype=object), np.asarray(chunk.code, dtype=object))
         keep = self._drop(keep, cols < 0, UNKNOWN_CODE)
@@ -188,29 +210,38 @@ class WeightAccumulator:
         block = self._block_of(np.asarray(chunk.domain, dtype=object), keep)
         keep = self._drop(keep, block < 0, UNSEEN_BLOCK)
         idx = np.flatnonzero(keep)
-        r, c, b, tt = rows_c[idx], cols[idx], block[idx], t[idx]
-        if self.options.dedupe and len(idx) > 1:
-            order = np.lexsort((tt, c, b, r))
-            r, c, b, tt = r[order], c[order], b[order], tt[order]
-            dup = np.zeros(len(r), bool)
-            dup[1:] = (r[1:] == r[:-1]) & (c[1:] == c[:-1]) & (b[1:] == b[:-1]) & (tt[1:] == tt[:-1]) & (tt[1:] != NAT)
+        r, tt = rows_c[idx], t[idx]
+        key = r * self._stride + block[idx] * len(self.columns) + cols[idx]
+        order = np.lexsort((tt, key)) if self.options.dedupe else np.argsort(key, kind="stable")
+        key, tt, r = key[order], tt[order], r[order]
+        if self.options.dedupe and len(key) > 1:
+            dup = np.zeros(len(key), bool)
+            dup[1:] = (key[1:] == key[:-1]) & (tt[1:] == tt[:-1]) & (tt[1:] != NAT)
             if dup.any():
                 self.skipped[DUPLICATE] += int(dup.sum())
-                r, c, b, tt = r[~dup], c[~dup], b[~dup], tt[~dup]
+                key, tt, r = key[~dup], tt[~dup], r[~dup]
         if self.options.weighting == "time-decay":
-            age = (self.as_of[r] - tt).astype(np.float64)
-            w = np.exp2(-age / float(self.options.half_life_s or 1))
+            w = np.exp2(-(self.as_of[r] - tt).astype(np.float64) / float(self.options.half_life_s or 1))
         else:
             w = np.ones(len(r), np.float64)
         self.n_events += np.bincount(r, minlength=len(self.ids))
-        width = max(len(self.blocks), 1) * len(self.columns)
-        part = sp.coo_matrix((w, (r, b * len(self.columns) + c)), shape=(len(self.ids), width)).tocsr()
-        part.sum_duplicates()
-        coo = part.tocoo()
-        self._parts.append((coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data))
-        self._pending += coo.nnz
-        if self._pending > self.CONSOLIDATE_AT:
-            self._consolidate()
+        self._parts.append(_reduce_sorted(key, w))
+        self._pending += len(self._parts[-1][0])
+        if self._pending > max(self.CONSOLIDATE_AT, 2 * self._consolidated):
+            self._consolidate_parts()
+
+    def _rows(self, pid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row of each patient id (clipped to a valid row) and whether the id is in the cohort."""
+        n = len(self.ids)
+        if n == 0:
+            return np.zeros(len(pid), np.int64), np.zeros(len(pid), bool)
+        if self._dense is not None:
+            offset = pid - self.ids[0]
+            inside = (offset >= 0) & (offset < len(self._dense))
+            rows = np.where(inside, self._dense[np.where(inside, offset, 0)], -1)
+            return np.maximum(rows, 0), rows >= 0
+        rows = np.minimum(np.searchsorted(self.ids, pid), n - 1)
+        return rows, self.ids[rows] == pid
 
     def _block_of(self, domains: np.ndarray, keep: np.ndarray) -> np.ndarray:
         if not self.options.by_system:
@@ -223,23 +254,31 @@ class WeightAccumulator:
         for i, name in enumerate(uniques):
             label = str(name) if name is not None else "unknown"
             if label not in self.blocks and not self.fixed_blocks and i in used:
+                if len(self.blocks) >= self.MAX_BLOCKS:
+                    raise InputError(
+                        f"more than {self.MAX_BLOCKS} code systems/domains for --by-system",
+                        fix="choose some with --systems", code="E139",
+                    )
                 self.blocks[label] = len(self.blocks)
             lookup[i] = self.blocks.get(label, -1)
         return lookup[idx] if len(idx) else np.zeros(0, np.int64)
 
+    def _consolidate_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self._parts) > 1:
+            keys, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
+            order = np.argsort(keys, kind="stable")
+            self._parts = [_reduce_sorted(keys[order], data[order])]
+        elif not self._parts:
+            self._parts = [(np.zeros(0, np.int64), np.zeros(0, np.float64))]
+        self._pending = self._consolidated = len(self._parts[0][0])
+        return self._parts[0]
+
     def _consolidate(self) -> sp.csr_matrix:
-        width = max(len(self.blocks), 1) * len(self.columns)
-        if self._parts:
-            rows, cols, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
-        else:
-            rows = cols = np.zeros(0, np.int64)
-            data = np.zeros(0, np.float64)
-        matrix = sp.csr_matrix((data, (rows, cols)), shape=(len(self.ids), width))
-        matrix.sum_duplicates()
-        coo = matrix.tocoo()
-        self._parts = [(coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data)]
-        self._pending = coo.nnz
-        return matrix
+        keys, data = self._consolidate_parts()
+        n = len(self.columns)
+        rows, rest = np.divmod(keys, self._stride)
+        width = max(len(self.blocks), 1) * n
+        return sp.csr_matrix((data, (rows, rest)), shape=(len(self.ids), width))
 
     def finish(self) -> Weights:
         """The weight matrix, with the blocks in a stable (sorted) order."""
@@ -260,3 +299,10 @@ def smooth_idf(matrix: sp.csr_matrix) -> np.ndarray:
     n = matrix.shape[0]
     return np.log((1.0 + n) / (1.0 + df)) + 1.0 if n else np.ones(matrix.shape[1])
 
+
+def _reduce_sorted(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique sorted ``keys`` with the summed ``weights`` of each."""
+    if len(keys) == 0:
+        return keys, weights
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return keys[starts], np.add.reduceat(weights, starts)
