@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store import open_database, table_names, validate_identifier

@@ -92,7 +92,7 @@ def test_bad_sources(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="does not exist"):
         import_omop(tmp_path / "nope", tmp_path / "cdm.db")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="no .csv"):
+    with pytest.raises(InputError, match=r"no \.csv"):
         import_omop(tmp_path / "empty", tmp_path / "cdm.db")
     src = _write(tmp_path / "csv", {"PERSON.csv": PERSON, "my table.csv": "a\n1\n"})
     assert dict(import_omop(src, tmp_path / "cdm.db").skipped_files) == {"my table.csv": "file name is not a valid table name"}
