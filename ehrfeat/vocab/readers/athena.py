@@ -62,7 +62,9 @@ class AthenaBuilder:
                 self.skips.add(f"invalid concept (invalid_reason {invalid})")
                 continue
             try:
-                concept = self.vocab.add(_text(row.get("vocabulary_id")), _text(row.get("concept_code")), _text(row.get("concept_name")))
+                concept = self.vocab.add(
+                    _text(row.get("vocabulary_id")), _text(row.get("concept_code")), _text(row.get("concept_name"))
+                )
                 self.vocab.add_alias(OMOP, _id(row.get("concept_id")), concept.ref)
             except InputError:
                 self.skips.add("concept with a malformed id, vocabulary, code or an empty name")

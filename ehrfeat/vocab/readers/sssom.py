@@ -29,6 +29,7 @@ def _header(path: Path) -> dict[str, str]:
             if not line.startswith("#"):
                 break
             body = line[1:].rstrip()
+            body = body[1:] if body.startswith(" ") else body  # "# key: value"
             if body and not body.startswith(" ") and ":" in body:
                 key, _, value = body.partition(":")
                 out[key.strip()] = value.strip()
