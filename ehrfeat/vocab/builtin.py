@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ehrfeat.codes import HPO, ICD9CM, ICD10CM, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
-from ehrfeat.vocab.readers._io import read_delimited
+from ehrfeat.vocab.readers._io import Skips, read_delimited
 
 __all__ = ["PHECODE_DIR_ENV", "BuiltinDictionaries", "builtin_dictionaries"]
 
@@ -60,7 +60,7 @@ def _hpo() -> Lookup:
 
 def _phecode(folder: Path) -> Lookup:
     names: dict[str, str] = {}
-    for row in read_delimited(folder / "pheinfo.csv", ["phecode", "description"], delimiter=","):
+    for row in read_delimited(folder / "pheinfo.csv", ["phecode", "description"], delimiter=",", skips=Skips()):
         try:
             names[normalize_code(PHECODE, row["phecode"])] = row["description"].strip()
         except InputError:

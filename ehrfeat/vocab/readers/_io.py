@@ -103,13 +103,16 @@ def read_delimited(
     delimiter: str | None = None,
     comment: str | None = None,
     lowercase_header: bool = False,
+    skips: Skips | None = None,
 ) -> Iterator[dict[str, str]]:
     """Rows of a CSV/TSV file with a header line, as dicts; checks ``required`` columns.
 
     ``delimiter=None`` detects a tab or a comma from the header line. Tab files are
     read unquoted (Athena, MeSH and SSSOM quote nothing, and names may hold ``"``);
     comma files use standard CSV quoting. Lines starting with ``comment`` before
-    the header are skipped (the SSSOM YAML block).
+    the header are skipped (the SSSOM YAML block). A line with more fields than
+    the header is counted in ``skips`` (or, without ``skips``, raises); missing
+    trailing fields read as empty.
     """
     try:
         with open_text(path) as fh:
@@ -130,6 +133,15 @@ def read_delimited(
             width = len(header)
             for fields in csv.reader(fh, delimiter=delim, quoting=quoting):
                 if not fields:
+                    continue
+                if len(fields) > width:
+                    if skips is None:
+                        raise VocabularyError(
+                            f"{path} has a line with {len(fields)} fields, its header {width}",
+                            fix="repair the line (a stray delimiter?)",
+                            code="E112",
+                        )
+                    skips.add(f"line with more fields than the header of {path.name}")
                     continue
                 if len(fields) < width:
                     fields = fields + [""] * (width - len(fields))

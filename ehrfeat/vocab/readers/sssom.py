@@ -43,7 +43,7 @@ def read_sssom(path: str | Path) -> VocabSource:
     skips = Skips()
     vocab = Vocabulary()
     mappings: dict[CodeMapping, None] = {}
-    for row in read_delimited(p, ["subject_id", "predicate_id", "object_id"], delimiter="\t", comment="#"):
+    for row in read_delimited(p, ["subject_id", "predicate_id", "object_id"], delimiter="\t", comment="#", skips=skips):
         predicate = row["predicate_id"].strip()
         try:
             subject, obj = curie_to_code(row["subject_id"]), curie_to_code(row["object_id"])

@@ -81,3 +81,13 @@ def test_curie_to_code(curie: str, ref: Code) -> None:
 def test_curie_without_prefix_raises() -> None:
     with pytest.raises(VocabularyError):
         curie_to_code("E11.9")
+
+
+def test_lines_with_extra_fields_are_counted_or_raise(tmp_path: Path) -> None:
+    path = tmp_path / "t.tsv"
+    path.write_text("id\tname\n1\tok\n2\tstray\ttab\n")
+    skips = Skips()
+    assert list(read_delimited(path, ["id"], skips=skips)) == [{"id": "1", "name": "ok"}]
+    assert skips == {"line with more fields than the header of t.tsv": 1}
+    with pytest.raises(VocabularyError, match="3 fields"):
+        list(read_delimited(path, ["id"]))
