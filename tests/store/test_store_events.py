@@ -140,3 +140,13 @@ def test_omop_events_with_numeric_dates(omop_db: Path) -> None:
     assert patient_ids(engine, schema).tolist() == [1, 2, 3]
     only_loinc = list(iter_events(engine, schema, systems=["lnc"]))
     assert sum(len(c) for c in only_loinc) == 2
+
+
+def test_omop_concept_in_two_domains_is_one_code_with_exact_patients(omop_db: Path) -> None:
+    with sqlite3.connect(omop_db) as conn:
+        conn.execute("CREATE TABLE observation (observation_id INTEGER, person_id INTEGER, observation_concept_id INTEGER, "
+                     "observation_date TEXT, value_as_number REAL)")
+        conn.executemany("INSERT INTO observation VALUES (?, ?, 201826, '2010-01-01', NULL)", [(1, 1), (2, 3)])
+    codes, _ = _codes(omop_db)
+    snomed = codes[("SNOMED", "44054006")]
+    assert (snomed.n_events, snomed.n_patients, snomed.domain) == (5, 3, "condition")  # patients 1, 2 + 1, 3
