@@ -94,6 +94,7 @@ def make_demo_db(path: str | os.PathLike[str], *, n_patients: int = 3000, seed: 
     notes: list[Row] = []
     truth: list[Row] = []
     outcomes: list[Row] = []
+    n_outcome = 0
     for i in range(n_patients):
         pid, name = i + 1, names[int(membership[i])]
         patient, rows, outcome, note = _patient(rng, pid, name)
@@ -101,9 +102,11 @@ def make_demo_db(path: str | os.PathLike[str], *, n_patients: int = 3000, seed: 
         events.extend(rows)
         truth.append((pid, name))
         outcomes.append((pid, INDEX_DATE, outcome))
+        n_outcome += outcome
         if note is not None:
             notes.append((len(notes) + 1, pid, note[0], note[1]))
-    vocabulary = [("LOINC", c, v[0]) for c, v in LABS.items()] + [("RxNorm", c, n) for c, n in DRUGS.items()]
+    vocabulary: list[Row] = [("LOINC", c, v[0]) for c, v in LABS.items()]
+    vocabulary += [("RxNorm", c, n) for c, n in DRUGS.items()]
     vocabulary += [("LOCAL", c, d) for c, d in LOCAL_CODES.items() if d is not None]
     engine = open_database(target, must_exist=False)
     create_native_schema(engine)
@@ -113,11 +116,11 @@ def make_demo_db(path: str | os.PathLike[str], *, n_patients: int = 3000, seed: 
         for table, rows in (("patients", patients), ("events", events), ("vocabulary", vocabulary), ("notes", notes),
                             ("demo_truth", truth), ("demo_outcome", outcomes)):
             if rows:
-                    conn.exec_driver_sql(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+                conn.exec_driver_sql(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
     engine.dispose()
     counts = {g: int((membership == k).sum()) for k, g in enumerate(names)}
     return DemoSummary(str(target), seed, n_patients, len(events), len(notes), counts,
-                       sum(int(o[2]) for o in outcomes) / n_patients, time.perf_counter() - start)
+                       n_outcome / n_patients, time.perf_counter() - start)
 
 
 def _clear(target: Path) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers as numbers_
+import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -42,6 +43,7 @@ _MAX_S = 4_102_444_800  # 2100-01-01
 _JD_MIN, _JD_MAX = 2_378_496.5, 2_488_069.5
 _JD_EPOCH = 2_440_587.5  # Julian day of 1970-01-01T00:00
 _UTC = dt.UTC
+_PLAIN_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?")
 
 
 class ParsedTimes(NamedTuple):
@@ -67,8 +69,17 @@ def parse_times(values: Iterable[object]) -> ParsedTimes:
     if numbers:
         seconds = _numbers_to_seconds(np.asarray([float(v) for v in numbers], dtype=np.float64)).tolist()
         lookup.update(zip(numbers, seconds, strict=True))
+    plain = [k for k in lookup if isinstance(k, str) and _PLAIN_ISO.fullmatch(k)]
+    if plain:
+        try:  # one vectorised numpy parse for the common, strict ISO forms
+            lookup.update(zip(plain, np.asarray(plain, dtype="datetime64[s]").astype(np.int64).tolist(), strict=True))
+            done = set(plain)
+        except ValueError:  # an impossible date among them (2002-13-40): parse one by one
+            done = set()
+    else:
+        done = set()
     for key in lookup:
-        if isinstance(key, str | dt.date):
+        if isinstance(key, str | dt.date) and key not in done:
             lookup[key] = _parse_one(key)
     secs = np.fromiter((NAT if v is None else lookup[v] for v in items), dtype=np.int64, count=len(items))
     n_null = sum(1 for v in items if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()))
@@ -113,15 +124,13 @@ def _numbers_to_seconds(x: np.ndarray) -> np.ndarray:
         date = months.astype("datetime64[M]").astype("datetime64[D]") + (np.clip(day, 1, 31) - 1)
         ok &= date.astype("datetime64[M]") == months.astype("datetime64[M]")  # day exists in that month
         secs = np.where(ok, date.astype("datetime64[s]").astype(np.int64), NAT)
-        idx = np.flatnonzero(ymd)
-        out[idx] = secs  # impossible dates (20021399) stay NaT
+        out[ymd] = secs  # impossible dates (20021399) stay NaT
     rest = finite & ~ymd
     jd = rest & (xf >= _JD_MIN) & (xf <= _JD_MAX)
     out[jd] = np.round((xf[jd] - _JD_EPOCH) * 86_400).astype(np.int64)
     rest &= ~jd
     ms = rest & (np.abs(xf) >= 1e11)
-    epoch = np.where(ms, xf / 1000.0, xf)
-    rest_secs = np.floor(epoch[rest]).astype(np.int64)
-    out[rest] = np.where((rest_secs >= _MIN_S) & (rest_secs < _MAX_S), rest_secs, NAT)
-    out[jd] = np.where((out[jd] >= _MIN_S) & (out[jd] < _MAX_S), out[jd], NAT)
+    epoch = np.floor(np.where(ms, xf / 1000.0, xf))
+    rest &= (epoch >= _MIN_S) & (epoch < _MAX_S)  # outside 1800-2100: unparsable
+    out[rest] = epoch[rest].astype(np.int64)
     return out

@@ -61,7 +61,7 @@ def distinct_codes(
     merged = {g.ref: key for key, parts in by_key.items() if len(parts) > 1 for g in parts}
     if merged:
         seen: dict[Key, set[object]] = {key: set() for key in set(merged.values())}
-        for pairs in backend.patient_refs(engine, schema, 200_000):
+        for pairs in backend.patient_refs(engine, schema, merged.keys(), 200_000):
             for pid, ref in pairs:
                 key = merged.get(ref)
                 if key is not None and pid is not None:

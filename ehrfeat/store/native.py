@@ -19,6 +19,7 @@ from ehrfeat.store.schema import PatientSchema
 __all__ = ["RawGroup", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
 
 Key = tuple[str, str]
+IN_BATCH = 500  # values per SQL IN (...) list
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,20 @@ def _system_of(system: object) -> str | None:
         return None
 
 
-def patient_refs(engine: Engine, schema: PatientSchema, chunk_size: int) -> Iterator[list[tuple[object, tuple[object, ...]]]]:
-    """Distinct (patient_id, (code_system, code)) pairs, streamed in chunks."""
+def patient_refs(
+    engine: Engine, schema: PatientSchema, refs: Collection[tuple[object, ...]], chunk_size: int
+) -> Iterator[list[tuple[object, tuple[object, ...]]]]:
+    """Distinct (patient_id, (code_system, code)) pairs of the raw codes in ``refs`` (and maybe others), in chunks."""
     ev, cols = _events(engine, schema)
-    query = sa.select(ev.c[cols["patient_id"]], ev.c[cols["code_system"]], ev.c[cols["code"]]).distinct()
+    code = ev.c[cols["code"]]
+    query = sa.select(ev.c[cols["patient_id"]], ev.c[cols["code_system"]], code).distinct()
+    values = sorted({str(ref[1]) for ref in refs})  # a code value lies in one batch: no pair comes twice
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(query)
-        for rows in result.partitions(chunk_size):
-            yield [(pid, (system, code)) for pid, system, code in rows]
+        for start in range(0, len(values), IN_BATCH):
+            batch = query.where(code.in_(values[start:start + IN_BATCH]))
+            result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(batch)
+            for rows in result.partitions(chunk_size):
+                yield [(pid, (system, raw)) for pid, system, raw in rows]
 
 
 def code_texts(engine: Engine, schema: PatientSchema, keys: Collection[Key]) -> dict[Key, str]:

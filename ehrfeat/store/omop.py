@@ -159,14 +159,19 @@ def code_groups(engine: Engine, schema: PatientSchema, systems: Collection[str] 
     return groups
 
 
-def patient_refs(engine: Engine, schema: PatientSchema, chunk_size: int) -> Iterator[list[tuple[object, tuple[object, ...]]]]:
-    """Distinct (person_id, (domain, concept_id)) pairs, streamed in chunks."""
+def patient_refs(
+    engine: Engine, schema: PatientSchema, refs: Collection[tuple[object, ...]], chunk_size: int
+) -> Iterator[list[tuple[object, tuple[object, ...]]]]:
+    """Distinct (person_id, (domain, concept_id)) pairs of the concepts in ``refs``, streamed in chunks."""
     for d in _domains(engine, schema):
-        query = sa.select(d.person, d.concept).select_from(d.select_from).where(d.concept.is_not(None)).distinct()
+        ids = sorted({int(cid) for name, cid in refs if name == d.name})  # type: ignore[call-overload]
+        query = sa.select(d.person, d.concept).select_from(d.select_from).distinct()
         with engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(query)
-            for rows in result.partitions(chunk_size):
-                yield [(pid, (d.name, int(cid))) for pid, cid in rows]
+            for start in range(0, len(ids), _IN_BATCH):
+                batch = query.where(d.concept.in_(ids[start:start + _IN_BATCH]))
+                result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(batch)
+                for rows in result.partitions(chunk_size):
+                    yield [(pid, (d.name, int(cid))) for pid, cid in rows]
 
 
 def iter_chunks(

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ehrfeat.codes import HPO, ICD9CM, ICD10CM, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
-from ehrfeat.vocab.readers._io import read_delimited
+from ehrfeat.vocab.readers._io import Skips, read_delimited
 
 __all__ = ["PHECODE_DIR_ENV", "BuiltinDictionaries", "builtin_dictionaries"]
 
@@ -52,14 +52,19 @@ def _icd9cm() -> Lookup:
 
 
 def _hpo() -> Lookup:
-    from ehrfeat.vocab.readers.hpo import read_hpo
+    from ehrfeat.vocab.readers.obo import read_hpo
 
     vocab = read_hpo().vocabulary
     return lambda code: vocab.name(HPO, code)
 
 
 def _phecode(folder: Path) -> Lookup:
-    names = {normalize_code(PHECODE, r["phecode"]): r["description"].strip() for r in read_delimited(folder / "pheinfo.csv", ["phecode", "description"], delimiter=",")}
+    names: dict[str, str] = {}
+    for row in read_delimited(folder / "pheinfo.csv", ["phecode", "description"], delimiter=",", skips=Skips()):
+        try:
+            names[normalize_code(PHECODE, row["phecode"])] = row["description"].strip()
+        except InputError:
+            continue  # read_phecode counts these; a lookup table only needs the good rows
     return lambda code: names.get(code) or None
 
 
@@ -74,7 +79,11 @@ class BuiltinDictionaries:
             if (path / "pheinfo.csv").is_file() and (path / "phecode_map.csv").is_file():
                 self._loaders[PHECODE] = lambda: _phecode(path)
             else:
-                log.warning("%s=%s holds no pheinfo.csv and phecode_map.csv: PheCodes get no built-in text", PHECODE_DIR_ENV, path)
+                log.warning(
+                    "%s=%s holds no pheinfo.csv and phecode_map.csv: PheCodes get no built-in text",
+                    PHECODE_DIR_ENV,
+                    path,
+                )
         self._lookups: dict[str, Lookup] = {}
         self._lock = threading.Lock()
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from ehrfeat.vocab.readers.athena import read_athena
 from ehrfeat.vocab.readers.athena_db import read_athena_db
-from ehrfeat.vocab.readers.hpo import read_hpo
 from ehrfeat.vocab.readers.icd9cm import read_icd9cm
 from ehrfeat.vocab.readers.icd10cm import read_icd10cm
 from ehrfeat.vocab.readers.loinc import read_loinc
 from ehrfeat.vocab.readers.mesh import read_mesh
-from ehrfeat.vocab.readers.obo import read_obo
+from ehrfeat.vocab.readers.obo import read_hpo, read_obo
 from ehrfeat.vocab.readers.obograph import read_obograph
 from ehrfeat.vocab.readers.phecode import read_phecode
 from ehrfeat.vocab.readers.rxnorm import read_rxnorm

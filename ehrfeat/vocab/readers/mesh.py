@@ -31,7 +31,7 @@ def read_mesh(terms_tsv: str | Path, trees_tsv: str | Path | None = None) -> Voc
     skips = Skips()
     vocab = Vocabulary()
     terms = require_file(terms_tsv, "MeSH terms TSV")
-    for row in read_delimited(terms, ["DescriptorUI", "DescriptorName", "TermName"]):
+    for row in read_delimited(terms, ["DescriptorUI", "DescriptorName", "TermName"], skips=skips):
         term = row["TermName"].strip()
         try:
             vocab.add(MESH, row["DescriptorUI"], row["DescriptorName"], [term] if term else [])
@@ -46,7 +46,7 @@ def read_mesh(terms_tsv: str | Path, trees_tsv: str | Path | None = None) -> Voc
 
     at_tree: dict[str, str] = {}
     trees = require_file(trees_tsv, "MeSH tree numbers TSV")
-    for row in read_delimited(trees, ["DescriptorUI", "DescriptorName", "tree_location"]):
+    for row in read_delimited(trees, ["DescriptorUI", "DescriptorName", "tree_location"], skips=skips):
         tree = row["tree_location"].strip()
         try:
             concept = vocab.add(MESH, row["DescriptorUI"], row["DescriptorName"])

@@ -39,10 +39,18 @@ def _load(path: Path) -> list[dict[str, Any]]:
     except UnicodeDecodeError as exc:
         raise decode_error(path, exc, "UTF-8") from None
     except (json.JSONDecodeError, OSError, EOFError) as exc:
-        raise VocabularyError(f"{path} is not an OBO Graphs JSON file: {exc}", fix="pass a .json or .json.gz OBO Graphs file (robot convert --format json)", code="E112") from None
+        raise VocabularyError(
+            f"{path} is not an OBO Graphs JSON file: {exc}",
+            fix="pass a .json or .json.gz OBO Graphs file (robot convert --format json)",
+            code="E112",
+        ) from None
     graphs = doc.get("graphs") if isinstance(doc, dict) else None
     if not isinstance(graphs, list) or not graphs or not all(isinstance(g, dict) for g in graphs):
-        raise VocabularyError(f"{path} has no 'graphs' list", fix="pass an OBO Graphs JSON file: {\"graphs\": [{\"nodes\": [...], \"edges\": [...]}]}", code="E112")
+        raise VocabularyError(
+            f"{path} has no 'graphs' list",
+            fix='pass an OBO Graphs JSON file: {"graphs": [{"nodes": [...], "edges": [...]}]}',
+            code="E112",
+        )
     return graphs
 
 
@@ -70,12 +78,23 @@ def read_obograph(path: str | Path, system: str | None = None) -> VocabSource:
             except (InputError, VocabularyError):
                 skips.add("node without a recognisable id")
     if not classes:
-        raise VocabularyError(f"{p} has no class nodes", fix="pass an OBO Graphs JSON file whose graphs hold nodes of type CLASS", code="E112")
+        raise VocabularyError(
+            f"{p} has no class nodes",
+            fix="pass an OBO Graphs JSON file whose graphs hold nodes of type CLASS",
+            code="E112",
+        )
     first = {id(n) for n in graphs[0].get("nodes", [])}
-    counts = Counter(ref.system for ref, node in classes if id(node) in first) or Counter(ref.system for ref, _ in classes)
+    counts = Counter(ref.system for ref, node in classes if id(node) in first) or Counter(
+        ref.system for ref, _ in classes
+    )
     wanted = curie_to_code(f"{system}:0").system if system else counts.most_common(1)[0][0]
 
-    obsolete_parents = {str(e.get("sub")) for g in graphs for e in g.get("edges", []) if e.get("pred") == "is_a" and str(e.get("obj", "")).endswith("ObsoleteClass")}
+    obsolete_parents = {
+        str(e.get("sub"))
+        for g in graphs
+        for e in g.get("edges", [])
+        if e.get("pred") == "is_a" and str(e.get("obj", "")).endswith("ObsoleteClass")
+    }
     vocab = Vocabulary()
     hier = Hierarchy(wanted)
     kept: dict[str, str] = {}  # node URI -> code

@@ -53,7 +53,7 @@ def read_phecode(map_csv: str | Path, pheinfo_csv: str | Path, rollup_csv: str |
     skips = Skips()
     vocab = Vocabulary()
     info = require_file(pheinfo_csv, "PheCode pheinfo.csv")
-    for row in read_delimited(info, ["phecode", "description"], delimiter=","):
+    for row in read_delimited(info, ["phecode", "description"], delimiter=",", skips=skips):
         try:
             vocab.add(PHECODE, row["phecode"], row["description"])
         except InputError:
@@ -62,7 +62,7 @@ def read_phecode(map_csv: str | Path, pheinfo_csv: str | Path, rollup_csv: str |
     mappings: dict[CodeMapping, None] = {}
     phecodes: set[str] = {c.code for c in vocab}
     mapped = require_file(map_csv, "PheCode phecode_map.csv")
-    for row in read_delimited(mapped, ["vocabulary_id", "code", "phecode"], delimiter=","):
+    for row in read_delimited(mapped, ["vocabulary_id", "code", "phecode"], delimiter=",", skips=skips):
         try:
             source = Code.parse(canonical_system(row["vocabulary_id"]), row["code"])
             target = Code(PHECODE, normalize_code(PHECODE, row["phecode"]))
@@ -76,7 +76,7 @@ def read_phecode(map_csv: str | Path, pheinfo_csv: str | Path, rollup_csv: str |
     if rollup_csv is not None:
         ancestors: dict[str, set[str]] = defaultdict(set)
         rollup = require_file(rollup_csv, "PheCode phecode_rollup_map.csv")
-        for row in read_delimited(rollup, ["code", "phecode_unrolled"], delimiter=","):
+        for row in read_delimited(rollup, ["code", "phecode_unrolled"], delimiter=",", skips=skips):
             try:
                 code, up = normalize_code(PHECODE, row["code"]), normalize_code(PHECODE, row["phecode_unrolled"])
             except InputError:

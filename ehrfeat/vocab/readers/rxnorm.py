@@ -27,12 +27,69 @@ from ehrfeat.vocab.vocabulary import Vocabulary
 
 __all__ = ["CHILD_SIDE", "DEFAULT_RELAS", "RXNCONSO_COLUMNS", "RXNREL_COLUMNS", "TTY_PREFERENCE", "read_rxnorm"]
 
-RXNCONSO_COLUMNS = ("RXCUI", "LAT", "TS", "LUI", "STT", "SUI", "ISPREF", "RXAUI", "SAUI", "SCUI", "SDUI", "SAB", "TTY", "CODE", "STR", "SRL", "SUPPRESS", "CVF")
-RXNREL_COLUMNS = ("RXCUI1", "RXAUI1", "STYPE1", "REL", "RXCUI2", "RXAUI2", "STYPE2", "RELA", "RUI", "SRUI", "SAB", "SL", "DIR", "RG", "SUPPRESS", "CVF")
+RXNCONSO_COLUMNS = (
+    "RXCUI",
+    "LAT",
+    "TS",
+    "LUI",
+    "STT",
+    "SUI",
+    "ISPREF",
+    "RXAUI",
+    "SAUI",
+    "SCUI",
+    "SDUI",
+    "SAB",
+    "TTY",
+    "CODE",
+    "STR",
+    "SRL",
+    "SUPPRESS",
+    "CVF",
+)
+RXNREL_COLUMNS = (
+    "RXCUI1",
+    "RXAUI1",
+    "STYPE1",
+    "REL",
+    "RXCUI2",
+    "RXAUI2",
+    "STYPE2",
+    "RELA",
+    "RUI",
+    "SRUI",
+    "SAB",
+    "SL",
+    "DIR",
+    "RG",
+    "SUPPRESS",
+    "CVF",
+)
 _C = {name: i for i, name in enumerate(RXNCONSO_COLUMNS)}
 _R = {name: i for i, name in enumerate(RXNREL_COLUMNS)}
 
-TTY_PREFERENCE = ("SCD", "SBD", "GPCK", "BPCK", "SCDG", "SBDG", "SCDF", "SBDF", "SCDC", "SBDC", "IN", "PIN", "MIN", "BN", "DF", "DFG", "PSN", "SY", "TMSY", "ET")
+TTY_PREFERENCE = (
+    "SCD",
+    "SBD",
+    "GPCK",
+    "BPCK",
+    "SCDG",
+    "SBDG",
+    "SCDF",
+    "SBDF",
+    "SCDC",
+    "SBDC",
+    "IN",
+    "PIN",
+    "MIN",
+    "BN",
+    "DF",
+    "DFG",
+    "PSN",
+    "SY",
+    "TMSY",
+    "ET",
+)
 _RANK = {tty: i for i, tty in enumerate(TTY_PREFERENCE)}
 
 # For "RXCUI2 RELA RXCUI1": which of the two is the child (more specific) concept.
@@ -49,11 +106,17 @@ CHILD_SIDE = {
 DEFAULT_RELAS = tuple(CHILD_SIDE)
 
 
-def read_rxnorm(rxnconso: str | Path, rxnrel: str | Path | None = None, *, relas: Collection[str] = DEFAULT_RELAS) -> VocabSource:
+def read_rxnorm(
+    rxnconso: str | Path, rxnrel: str | Path | None = None, *, relas: Collection[str] = DEFAULT_RELAS
+) -> VocabSource:
     """RxNorm concepts (RXCUI) with their RXNORM strings and the product -> ingredient hierarchy."""
     unknown = set(relas) - CHILD_SIDE.keys()
     if unknown:
-        raise VocabularyError(f"unknown hierarchy RELA(s): {', '.join(sorted(unknown))}", fix=f"choose among {', '.join(CHILD_SIDE)}", code="E116")
+        raise VocabularyError(
+            f"unknown hierarchy RELA(s): {', '.join(sorted(unknown))}",
+            fix=f"choose among {', '.join(CHILD_SIDE)}",
+            code="E116",
+        )
     skips = Skips()
     conso = require_file(rxnconso, "RxNorm RXNCONSO.RRF")
     best: dict[str, tuple[int, str]] = {}

@@ -29,6 +29,7 @@ def _header(path: Path) -> dict[str, str]:
             if not line.startswith("#"):
                 break
             body = line[1:].rstrip()
+            body = body[1:] if body.startswith(" ") else body  # "# key: value"
             if body and not body.startswith(" ") and ":" in body:
                 key, _, value = body.partition(":")
                 out[key.strip()] = value.strip()
@@ -42,7 +43,7 @@ def read_sssom(path: str | Path) -> VocabSource:
     skips = Skips()
     vocab = Vocabulary()
     mappings: dict[CodeMapping, None] = {}
-    for row in read_delimited(p, ["subject_id", "predicate_id", "object_id"], delimiter="\t", comment="#"):
+    for row in read_delimited(p, ["subject_id", "predicate_id", "object_id"], delimiter="\t", comment="#", skips=skips):
         predicate = row["predicate_id"].strip()
         try:
             subject, obj = curie_to_code(row["subject_id"]), curie_to_code(row["object_id"])
