@@ -72,7 +72,7 @@ def load_encoder(
         from ehrfeat.onnx.cache import default_onnx_folder
 
         folder = default_onnx_folder(folder)
-    if folder is not None and (folder / ONNX_MANIFEST).is_file() or backend == "onnx":
+    if (folder is not None and (folder / ONNX_MANIFEST).is_file()) or backend == "onnx":
         from ehrfeat.onnx.runtime import OnnxEncoder
 
         logger.info("loading ONNX encoder from %s", folder or source)

@@ -24,8 +24,17 @@ import numpy as np
 
 from ehrfeat.encoders.loader import resolve_model
 from ehrfeat.encoders.pooling import ModelSettings, read_model_settings
+from ehrfeat.encoders.transformer import looks_like_path
 from ehrfeat.errors import ModelError, ParityError
-from ehrfeat.onnx.manifest import MANIFEST_NAME, OnnxManifest, VariantEntry, file_sha256, has_manifest, read_manifest, write_manifest
+from ehrfeat.onnx.manifest import (
+    MANIFEST_NAME,
+    OnnxManifest,
+    VariantEntry,
+    file_sha256,
+    has_manifest,
+    read_manifest,
+    write_manifest,
+)
 from ehrfeat.onnx.optimize import OptimizationPreset, get_preset, optimize_onnx
 from ehrfeat.onnx.parity import GATES, ParityGate, ParityReport, compare, icd10cm_terms
 from ehrfeat.onnx.quantize import get_quantization_preset, quantize_onnx
@@ -81,8 +90,14 @@ def _find(module: str) -> object:
 def export_model(model: str | Path | None, out_dir: str | Path, config: ExportConfig | None = None, *, terms: list[str] | None = None) -> ExportResult:
     """Export ``model`` to ``out_dir``; raises :class:`ParityError` naming any variant that failed."""
     config = config or ExportConfig()
+    for level in config.optimize:
+        get_preset(level)
+    if config.quantize:
+        get_quantization_preset(config.quantize)
     require_export_extras()
     source = resolve_model(model)
+    if isinstance(source, str) and looks_like_path(source):
+        raise ModelError(f"model folder {source!r} does not exist", fix="pass a model folder, an ehrfeat checkpoint or a hub id", code="E305")
     out = Path(out_dir).expanduser()
     existing = _existing_export(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -133,7 +148,10 @@ def _stage(source: str | Path, stage: Path) -> ModelSettings:
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
     settings = read_model_settings(Path(source)) if Path(source).is_dir() else ModelSettings()
-    transformer = Transformer(str(source), max_seq_length=settings.max_length)
+    try:
+        transformer = Transformer(str(source), max_seq_length=settings.max_length)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load {source}: {str(exc).splitlines()[0]}", fix="check the folder holds config.json, tokenizer and weights", code="E306") from exc
     hidden = int(transformer.auto_model.config.hidden_size)
     model = SentenceTransformer(modules=[transformer, Pooling(hidden, pooling_mode=settings.pooling), Normalize()], device="cpu")
     model.save(str(stage))

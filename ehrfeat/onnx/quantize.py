@@ -91,9 +91,7 @@ def nodes_to_exclude(model_path: Path, preset: QuantizationPreset) -> list[str]:
     for node in graph.node:
         if node.op_type not in preset.operators:
             continue
-        if preset.keep_activation_matmuls and node.op_type == "MatMul" and not any(i in weights for i in node.input):
-            keep.append(node.name)
-        elif any(re.search(p, node.name) for p in preset.keep_patterns):
+        if (preset.keep_activation_matmuls and node.op_type == "MatMul" and not any(i in weights for i in node.input)) or any(re.search(p, node.name) for p in preset.keep_patterns):
             keep.append(node.name)
     return keep
 
