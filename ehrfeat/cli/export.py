@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -14,9 +15,11 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command("export")
     def export(
-        model: str = typer.Argument(..., help="Model folder, ehrfeat checkpoint, hub id or 'minilm'."),
-        out_dir: Path = typer.Argument(..., help="Folder to write (sentence-transformers layout, ONNX files in onnx/)."),
-        optimize: list[str] = typer.Option([], "--optimize", help="Also write a fused variant: O1, O2, O3 or O4 (fp16). Repeatable."),
+        model: Annotated[str, typer.Argument(help="Model folder, ehrfeat checkpoint, hub id or 'minilm'.")],
+        out_dir: Annotated[Path, typer.Argument(help="Folder to write (sentence-transformers layout, ONNX files in onnx/).")],
+        optimize: Annotated[
+            list[str] | None, typer.Option("--optimize", help="Also write a fused variant: O1, O2, O3 or O4 (fp16). Repeatable.")
+        ] = None,
         quantize: str | None = typer.Option(None, "--quantize", help="Also write an int8 variant: int8."),
         fp16: bool = typer.Option(False, "--fp16", help="Also write an fp16 variant (for GPUs)."),
         parity_terms: int = typer.Option(2000, "--parity-terms", help="ICD-10-CM descriptions in the parity check."),
@@ -25,7 +28,7 @@ def register(app: typer.Typer) -> None:
         with reported_errors():
             from ehrfeat.onnx.export import ExportConfig, export_model
 
-            config = ExportConfig(optimize=tuple(optimize), quantize=quantize, fp16=fp16, parity_terms=parity_terms)
+            config = ExportConfig(optimize=tuple(optimize or ()), quantize=quantize, fp16=fp16, parity_terms=parity_terms)
             result = export_model(model, out_dir, config)
             for report in result.reports:
                 typer.echo(report.summary())
