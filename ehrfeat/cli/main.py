@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "ehrfeat.cli.embed_codes",
     "ehrfeat.cli.similar",
     "ehrfeat.cli.import_omop",
+    "ehrfeat.cli.export",
+    "ehrfeat.cli.doctor",
 )
 
 app = typer.Typer(
