@@ -201,10 +201,9 @@ class EhrfeatLinker:
         entities (longest wins); ``"never"`` links ``doc.ents`` only.
         """
         upstream = doc.has_annotation("ENT_IOB")
-        if self.detect_mentions == "never" or (self.detect_mentions == "auto" and upstream):
-            spans = [e for e in doc.ents if not self.labels or e.label_ in self.labels]
-        else:
-            spans = self.matcher(doc)
+        spans = [e for e in doc.ents if not self.labels or e.label_ in self.labels]
+        if self.detect_mentions == "always" or (self.detect_mentions == "auto" and not upstream):
+            spans = filter_spans([*spans, *self.matcher(doc)])
         abbreviations = self._find_abbreviations(doc) if self.expand_abbreviations else []
         mentions = expand_abbreviations(doc, spans, abbreviations, self.label)
         ents = filter_spans([*doc.ents, *(span for span, _ in mentions)])
