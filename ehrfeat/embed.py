@@ -131,9 +131,6 @@ def embed_codes(
     target = open_database(out, must_exist=False) if out is not None else source
     cache = EmbeddingCache(target, table)
     codes, skip = distinct_codes(source, schema, wanted)
-    texts, unresolved, examples, text_sources = resolve_texts(codes)
-    logger.info("%d distinct codes, %d with text", len(codes), len(texts))
-
     if encoder is None:
         from ehrfeat.encoders.loader import load_encoder
 
@@ -141,7 +138,10 @@ def embed_codes(
     fingerprint = encoder.fingerprint
     cache.ensure_table()
     cached = cache.keys(fingerprint)
-    todo = sorted((c for c in texts if c not in cached), key=lambda c: (-len(texts[c]), c))
+    new = [c for c in codes if Code(c.system, c.code) not in cached]
+    texts, unresolved, examples, text_sources = resolve_texts(new)
+    logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
+    todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
     embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
     return EmbedReport(
         database=str(database),
@@ -149,7 +149,7 @@ def embed_codes(
         fingerprint=fingerprint,
         codes_found=len(codes),
         embedded_now=embedded,
-        already_cached=len(texts) - len(todo),
+        already_cached=len(codes) - len(new),
         unresolved=unresolved,
         unresolved_examples=examples,
         skipped=dict(skip.counts),

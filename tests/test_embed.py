@@ -131,3 +131,16 @@ def test_killed_run_resumes_with_exactly_one_row_per_code(db, encoder, tiny_bert
     assert len(keys) == len(set(keys)) == len(ICD10) + 2
     assert report.already_cached == len(partial)
     assert report.embedded_now == len(ICD10) + 2 - len(partial)
+
+
+def test_import_omop_then_embed_codes_on_synthea(shared_data, encoder, tmp_path):
+    from ehrfeat.store import import_omop
+
+    db = tmp_path / "synthea.db"
+    import_omop(shared_data / "omop" / "Synthea27Nj_5.4.zip", db)
+    report = embed_codes(db, encoder=encoder, batch_size=128)
+    assert report.codes_found == report.embedded_now > 300
+    assert report.text_sources == {"database": report.embedded_now}
+    systems = {s for s, *_ in _rows(db)}
+    assert {"SNOMED", "RxNorm", "LOINC"} <= systems
+    assert embed_codes(db, encoder=encoder).already_cached == report.codes_found

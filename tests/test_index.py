@@ -12,7 +12,7 @@ from ehrfeat.store.embeddings import CodeEmbeddings
 @pytest.fixture
 def index():
     rng = np.random.default_rng(0)
-    codes = tuple(Code("ICD10CM", f"E11.{i}") for i in range(8)) + (Code("ICD9CM", "250.00"), Code("HPO", "HP:0001250"))
+    codes = (*tuple(Code("ICD10CM", f"E11.{i}") for i in range(8)), Code("ICD9CM", "250.00"), Code("HPO", "HP:0001250"))
     matrix = l2_normalize(rng.normal(size=(len(codes), 6)))
     return CodeIndex(CodeEmbeddings("fp", codes, tuple(str(c) for c in codes), matrix))
 

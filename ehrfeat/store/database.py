@@ -75,7 +75,7 @@ def open_database(target: str | os.PathLike[str], *, must_exist: bool = True) ->
     else:
         url = URL.create("sqlite", database=str(path))
     engine = sa.create_engine(url)
-    event.listen(engine, "connect", _sqlite_pragmas(wal=not read_only and os.access(path.parent, os.W_OK)))
+    _configure_sqlite(engine, wal=not read_only and os.access(path.parent, os.W_OK))
     return engine
 
 
@@ -90,7 +90,7 @@ def _open_url(url: str) -> Engine:
             code="E204",
         ) from exc
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas(wal=False))
+        _configure_sqlite(engine, wal=False)
     return engine
 
 
@@ -101,8 +101,16 @@ def _redact(url: str) -> str:
         return "<unparsable URL>"
 
 
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    """Pragmas on connect, and real transactions: the sqlite3 module commits before DDL on its own, so
+    SQLAlchemy's documented recipe takes over BEGIN (a failed import then leaves no table behind)."""
+    event.listen(engine, "connect", _sqlite_pragmas(wal=wal))
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+
+
 def _sqlite_pragmas(*, wal: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN/COMMIT from the driver
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA busy_timeout = 30000")

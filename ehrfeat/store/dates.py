@@ -113,15 +113,13 @@ def _numbers_to_seconds(x: np.ndarray) -> np.ndarray:
         date = months.astype("datetime64[M]").astype("datetime64[D]") + (np.clip(day, 1, 31) - 1)
         ok &= date.astype("datetime64[M]") == months.astype("datetime64[M]")  # day exists in that month
         secs = np.where(ok, date.astype("datetime64[s]").astype(np.int64), NAT)
-        idx = np.flatnonzero(ymd)
-        out[idx] = secs  # impossible dates (20021399) stay NaT
+        out[ymd] = secs  # impossible dates (20021399) stay NaT
     rest = finite & ~ymd
     jd = rest & (xf >= _JD_MIN) & (xf <= _JD_MAX)
     out[jd] = np.round((xf[jd] - _JD_EPOCH) * 86_400).astype(np.int64)
     rest &= ~jd
     ms = rest & (np.abs(xf) >= 1e11)
-    epoch = np.where(ms, xf / 1000.0, xf)
-    rest_secs = np.floor(epoch[rest]).astype(np.int64)
-    out[rest] = np.where((rest_secs >= _MIN_S) & (rest_secs < _MAX_S), rest_secs, NAT)
-    out[jd] = np.where((out[jd] >= _MIN_S) & (out[jd] < _MAX_S), out[jd], NAT)
+    epoch = np.floor(np.where(ms, xf / 1000.0, xf))
+    rest &= (epoch >= _MIN_S) & (epoch < _MAX_S)  # outside 1800-2100: unparsable
+    out[rest] = epoch[rest].astype(np.int64)
     return out

@@ -146,7 +146,7 @@ class EmbeddingCache:
         dim = 0
         with self.engine.connect() as conn:
             for system, code, text, row_dim, blob in conn.execute(query.order_by(t.c.code_system, t.c.code)):
-                if dim and row_dim != dim or len(blob) != 4 * row_dim:
+                if (dim and row_dim != dim) or len(blob) != 4 * row_dim:
                     raise DatabaseError(
                         f"corrupt embedding row {system}:{code} in {self.table_name!r} (dim {row_dim}, {len(blob)} bytes)",
                         fix=f"delete the rows of fingerprint {fp} and run embed-codes again",

@@ -70,7 +70,7 @@ def test_corrupt_blob_is_reported(cache, tmp_path):
     con.execute("UPDATE code_embeddings SET vector = x'0000'")
     con.commit()
     con.close()
-    with pytest.raises(DatabaseError, match="corrupt embedding row ICD10CM:E11.9"):
+    with pytest.raises(DatabaseError, match=r"corrupt embedding row ICD10CM:E11\.9"):
         cache.load("fp")
 
 
