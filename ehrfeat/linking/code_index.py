@@ -148,6 +148,7 @@ def save_index(index: LinkingIndex, folder: str | os.PathLike[str]) -> Path:
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    tmp.chmod(0o755)
     try:
         emb = index.embeddings
         meta = {

@@ -163,10 +163,27 @@ def builtin_vocabulary(systems: Sequence[str], *, max_code_length: int = 7) -> V
         if system == ICD10CM:
             source: Any = read_icd10cm()
             vocab = getattr(source, "vocabulary", source)
+            includes = _icd10cm_includes()
             for concept in vocab.concepts(ICD10CM):
                 if len(concept.code.replace(".", "")) <= max_code_length:
-                    out.add(concept.system, concept.code, concept.name, concept.synonyms)
+                    out.add(concept.system, concept.code, concept.name, (*concept.synonyms, *includes(concept.code)))
         elif system == HPO:
             source = read_hpo()
             out.update(getattr(source, "vocabulary", source))
     return out
+
+
+def _icd10cm_includes():  # type: ignore[no-untyped-def]
+    """ICD-10-CM "Includes:" notes ("high blood pressure" under I10): more strings for the dictionary."""
+    try:
+        import simple_icd_10_cm as icd
+    except ImportError:  # pragma: no cover - a dependency of ehrfeat
+        return lambda code: ()
+
+    def includes(code: str) -> tuple[str, ...]:
+        try:
+            return tuple(icd.get_includes(code))
+        except ValueError:
+            return ()
+
+    return includes
