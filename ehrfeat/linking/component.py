@@ -34,6 +34,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 from spacy.vocab import Vocab
 
+from ehrfeat.codes import canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import ConfigError
 from ehrfeat.linking.code_index import LinkingIndex, load_index, save_index
@@ -165,9 +166,19 @@ class EhrfeatLinker:
     def index(self) -> LinkingIndex:
         """The code index, opened (or built, for the built-in one) on first use."""
         if self._index is None:
-            self._index = open_index(self.spec, self.encoder, self.systems)
+            self._index = self._checked(open_index(self.spec, self.encoder, self.systems))
             logger.info("linking index: %d codes from %s", len(self._index), self._index.source)
         return self._index
+
+    def _checked(self, index: LinkingIndex) -> LinkingIndex:
+        wanted = {canonical_system(s) for s in self.systems}
+        if wanted and not wanted & set(index.systems):
+            raise ConfigError(
+                f"the linker links to {sorted(wanted)}, but its index ({index.source}) holds only {list(index.systems)}",
+                fix="set `systems` to systems of the index ([] for all), or use an index of those systems",
+                code="E424",
+            )
+        return index
 
     def set_index(self, index: LinkingIndex) -> None:
         self._index, self._matcher = index, None
@@ -265,7 +276,7 @@ class EhrfeatLinker:
     def from_disk(self, path: str | os.PathLike[str], *, exclude: Iterable[str] = ()) -> EhrfeatLinker:
         folder = Path(path) / "index"
         if folder.is_dir():
-            self.set_index(load_index(folder))
+            self.set_index(self._checked(load_index(folder)))
         return self
 
     def __getstate__(self) -> dict[str, Any]:

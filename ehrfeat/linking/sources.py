@@ -50,7 +50,7 @@ class IndexSpec:
     """A parsed ``index`` setting."""
 
     kind: str  # "builtin" | "path" | "db"
-    location: str | None = None
+    location: str = ""
     table: str = "code_embeddings"
     max_code_length: int = 4
 
@@ -91,10 +91,8 @@ def cache_dir() -> Path:
 def open_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -> LinkingIndex:
     """The index ``spec`` names, for ``encoder``; the built-in one is built (and cached) if needed."""
     if spec.kind == "path":
-        assert spec.location is not None
         return load_index(spec.location)
     if spec.kind == "db":
-        assert spec.location is not None
         return _database_index(spec, encoder, systems)
     return _builtin_index(spec, encoder, systems)
 
@@ -103,7 +101,6 @@ def _database_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -
     from ehrfeat.store.database import open_database
     from ehrfeat.store.embeddings import EmbeddingCache
 
-    assert spec.location is not None
     hint = f"run `ehrfeat embed-codes {spec.location}` with the linker's model first, or use the built-in index ({{}})"
     cache = EmbeddingCache(open_database(spec.location), spec.table)
     if encoder.fingerprint not in cache.fingerprints():

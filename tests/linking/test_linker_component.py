@@ -216,3 +216,9 @@ def test_pipe_with_two_processes_matches_one(linker_config, tmp_path):
             assert [c[:2] for c in ea._.ehrfeat_codes] == [c[:2] for c in eb._.ehrfeat_codes]
             assert all(isinstance(c, LinkedCode) for c in ea._.ehrfeat_codes)
             assert ea._.ehrfeat_vector.dtype == np.float32
+
+
+def test_systems_absent_from_the_index_are_a_clear_error(linker_config):
+    nlp = _nlp(linker_config, systems=["ICD9CM"])
+    with pytest.raises(ConfigError, match="E424"):
+        nlp(NOTE)
