@@ -127,3 +127,16 @@ def test_omop_notes_get_concept_ids(shared_data, tiny_encoder, linker_config, tm
     assert by_text[name.lower()][4] == by_text[name.lower()][5] == concept_id  # standard SNOMED: both columns
     assert by_text[name2.lower()][4] == concept_id2
     assert link_notes(db, nlp=nlp).rows_written == 0 and len(_rows(db, "NOTE_NLP")) == len(rows)
+
+
+def test_build_index_cli_writes_a_loadable_folder(tiny_onnx_model, tmp_path, monkeypatch):
+    from ehrfeat.linking import load_index
+
+    monkeypatch.setenv("EHRFEAT_CACHE", str(tmp_path / "cache"))
+
+    out = tmp_path / "idx"
+    result = CliRunner().invoke(app, ["build-index", str(out), "--model", str(tiny_onnx_model), "--max-code-length", "3"])
+    assert result.exit_code == 0, result.output
+    index = load_index(out)
+    assert len(index) > 1500 and all(len(c.code) == 3 for c in index.embeddings.codes)
+    assert "Essential hypertension" in index.terms and index.source == "builtin:ICD10CM:3"
