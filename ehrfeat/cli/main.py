@@ -20,6 +20,10 @@ COMMAND_MODULES = (
     "ehrfeat.cli.import_omop",
     "ehrfeat.cli.patient_vectors",
     "ehrfeat.cli.cluster",
+    "ehrfeat.cli.export",
+    "ehrfeat.cli.doctor",
+    "ehrfeat.cli.build_index",
+    "ehrfeat.cli.link_notes",
 )
 
 app = typer.Typer(

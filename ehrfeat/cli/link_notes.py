@@ -1,0 +1,39 @@
+"""``ehrfeat link-notes DB``: link the mentions of every note to codes, into NOTE_NLP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ehrfeat.cli.errors import reported_errors
+
+__all__ = ["register"]
+
+
+def link_notes_command(
+    db: Annotated[str, typer.Argument(help="Database with OMOP NOTE or a native notes table (path or URL).")],
+    model: Annotated[str | None, typer.Option(help="Encoder: model folder, hub id or 'minilm'. Default: ehrfeat's default.")] = None,
+    index: Annotated[str, typer.Option(help="Code index: auto (the DB's code_embeddings of the model, else built-in), builtin, db, or an index folder.")] = "auto",
+    pipeline: Annotated[str | None, typer.Option(help="A saved spaCy pipeline with the ehrfeat_linker (e.g. after a scispaCy NER); overrides --model/--index.")] = None,
+    systems: Annotated[str | None, typer.Option(help="Comma-separated code systems to link to (default: ICD10CM built-in, or all in the DB).")] = None,
+    threshold: Annotated[float, typer.Option(help="Minimum cosine of a linked code.")] = 0.5,
+    per_mention: Annotated[int, typer.Option(min=1, help="NOTE_NLP rows per mention (its top codes).")] = 1,
+    batch_size: Annotated[int, typer.Option(min=1, help="Notes per batch (and per transaction).")] = 64,
+    n_process: Annotated[int, typer.Option(min=1, help="spaCy worker processes.")] = 1,
+) -> None:
+    """Write one NOTE_NLP row per linked mention; notes already linked by the same encoder are skipped."""
+    from ehrfeat.linking.notes import link_notes, pipeline_for
+
+    with reported_errors():
+        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=_split(systems), threshold=threshold, k=per_mention)
+        report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process)
+    typer.echo("\n".join(report.lines()))
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("link-notes")(link_notes_command)

@@ -1,0 +1,344 @@
+"""The ``ehrfeat_linker`` spaCy component: note mentions -> vectors -> nearest codes.
+
+>>> nlp = spacy.blank("en")
+>>> nlp.add_pipe("ehrfeat_linker", config={"systems": ["ICD10CM"], "k": 5})
+>>> doc = nlp("Patient with type 2 diabetes mellitus and essential hypertension")
+>>> [(e.text, e._.ehrfeat_codes[0].code) for e in doc.ents]
+[('type 2 diabetes mellitus', 'E11'), ('essential hypertension', 'I10')]
+
+Mentions are the entities an upstream model set (a scispaCy NER, say) or, when
+no NER ran, the longest matches of a dictionary of the index's code names and
+synonyms. Every mention gets ``Span._.ehrfeat_vector`` (float32, the encoder's
+space, the same space as the structured codes) and ``Span._.ehrfeat_codes``
+(the top-k :class:`LinkedCode` at or above the threshold, best first; an empty
+list when nothing is close enough). Within a batch of ``nlp.pipe`` all mentions
+are encoded together, each distinct text once, and searched with one product.
+
+The encoder is loaded on first use, never at import or construction, and is
+never pickled: worker processes (``nlp.pipe(n_process=2)``) load their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans, minibatch
+from spacy.vocab import Vocab
+
+from ehrfeat.codes import canonical_system
+from ehrfeat.encoders.base import Encoder
+from ehrfeat.errors import ConfigError
+from ehrfeat.linking.code_index import LinkingIndex, load_index, save_index
+from ehrfeat.linking.mentions import Abbreviation, DictionaryMatcher, expand_abbreviations
+from ehrfeat.linking.sources import IndexSpec, open_index, parse_index_spec
+
+__all__ = ["DEFAULT_CONFIG", "DETECT_MODES", "EhrfeatLinker", "LinkedCode", "make_linker", "register_extensions"]
+
+logger = logging.getLogger(__name__)
+
+DETECT_MODES = ("auto", "always", "never")
+DEFAULT_CONFIG: dict[str, Any] = {
+    "model": None,
+    "systems": ["ICD10CM"],
+    "index": {},
+    "k": 5,
+    "threshold": 0.5,
+    "detect_mentions": "auto",
+    "labels": [],
+    "expand_abbreviations": True,
+    "label": "ENTITY",
+    "batch_size": 64,
+}
+_VECTOR_CACHE_SIZE = 50_000
+
+
+class LinkedCode(NamedTuple):
+    """One candidate code of a mention."""
+
+    system: str
+    code: str
+    description: str
+    score: float
+
+
+def _codes_key(span: Span) -> tuple[str, str, int, int]:
+    return ("._.", "ehrfeat_codes", span.start_char, span.end_char)
+
+
+def _get_codes(span: Span) -> list[LinkedCode] | None:
+    user_data: dict[Any, Any] = span.doc.user_data
+    raw = user_data.get(_codes_key(span))
+    # docs coming back from worker processes have lists where tuples were: rebuild them
+    return None if raw is None else [LinkedCode(str(s), str(c), str(d), float(x)) for s, c, d, x in raw]
+
+
+def _set_codes(span: Span, value: Sequence[Sequence[Any]]) -> None:
+    user_data: dict[Any, Any] = span.doc.user_data
+    user_data[_codes_key(span)] = [tuple(v) for v in value]
+
+
+def register_extensions() -> None:
+    """Add ``Span._.ehrfeat_vector`` and ``Span._.ehrfeat_codes`` (idempotent)."""
+    if not Span.has_extension("ehrfeat_vector"):
+        Span.set_extension("ehrfeat_vector", default=None)
+    if not Span.has_extension("ehrfeat_codes"):
+        Span.set_extension("ehrfeat_codes", getter=_get_codes, setter=_set_codes)
+
+
+register_extensions()
+
+
+class EhrfeatLinker:
+    """Links mentions to codes by exact cosine top-k over a code-embedding index."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        name: str = "ehrfeat_linker",
+        *,
+        model: str | None = None,
+        systems: Sequence[str] = ("ICD10CM",),
+        index: dict[str, Any] | None = None,
+        k: int = 5,
+        threshold: float = 0.5,
+        detect_mentions: str = "auto",
+        labels: Sequence[str] = (),
+        expand_abbreviations: bool = True,
+        label: str = "ENTITY",
+        batch_size: int = 64,
+    ) -> None:
+        if k < 1:
+            raise ConfigError(f"k must be >= 1, got {k}", code="E420")
+        if not -1.0 <= threshold <= 1.0:
+            raise ConfigError(f"threshold is a cosine, between -1 and 1; got {threshold}", code="E421")
+        if detect_mentions not in DETECT_MODES:
+            raise ConfigError(f"detect_mentions must be one of {DETECT_MODES}, got {detect_mentions!r}", code="E422")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}", code="E423")
+        self.vocab = vocab
+        self.name = name
+        self.model = model
+        self.systems = tuple(systems)
+        self.spec: IndexSpec = parse_index_spec(index)
+        self.k = k
+        self.threshold = float(threshold)
+        self.detect_mentions = detect_mentions
+        self.labels = frozenset(labels)
+        self.expand_abbreviations = expand_abbreviations
+        self.label = label
+        self.batch_size = batch_size
+        self._index: LinkingIndex | None = None
+        self._encoder: Encoder | None = None
+        self._encoder_pid = 0
+        self._matcher: DictionaryMatcher | None = None
+        self._abbreviations: Callable[[Doc], list[Abbreviation]] | None = None
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    # -- lazy state -----------------------------------------------------------
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder, loaded on first use (and again in a forked worker process)."""
+        if self._encoder is None or self._encoder_pid != os.getpid():
+            from ehrfeat.encoders.loader import load_encoder
+
+            if self._encoder is not None:
+                _after_fork()
+
+            self._encoder = load_encoder(self.model)
+            self._encoder_pid = os.getpid()
+        return self._encoder
+
+    def set_encoder(self, encoder: Encoder) -> None:
+        """Use an encoder object already in memory (it must match the index)."""
+        self._encoder, self._encoder_pid = encoder, os.getpid()
+        self._vectors.clear()
+
+    @property
+    def index(self) -> LinkingIndex:
+        """The code index, opened (or built, for the built-in one) on first use."""
+        if self._index is None:
+            self._index = self._checked(open_index(self.spec, self.encoder, self.systems))
+            logger.info("linking index: %d codes from %s", len(self._index), self._index.source)
+        return self._index
+
+    def _checked(self, index: LinkingIndex) -> LinkingIndex:
+        wanted = {canonical_system(s) for s in self.systems}
+        if wanted and not wanted & set(index.systems):
+            raise ConfigError(
+                f"the linker links to {sorted(wanted)}, but its index ({index.source}) holds only {list(index.systems)}",
+                fix="set `systems` to systems of the index ([] for all), or use an index of those systems",
+                code="E424",
+            )
+        return index
+
+    def set_index(self, index: LinkingIndex) -> None:
+        self._index, self._matcher = index, None
+        self._vectors.clear()
+
+    @property
+    def matcher(self) -> DictionaryMatcher:
+        if self._matcher is None:
+            self._matcher = DictionaryMatcher(self.vocab, self.index.terms, label=self.label)
+        return self._matcher
+
+    def set_abbreviation_detector(self, detector: Callable[[Doc], list[Abbreviation]] | None) -> None:
+        """Override how short forms are found (``None``: scispaCy's detector when installed)."""
+        self._abbreviations = detector
+
+    # -- processing ------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        self._link([doc])
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int = 128) -> Iterator[Doc]:
+        for batch in minibatch(stream, size=batch_size):
+            self._link(batch)
+            yield from batch
+
+    def find_mentions(self, doc: Doc) -> list[tuple[Span, str]]:
+        """The mentions of ``doc``, each with the text to encode; ``doc.ents`` is updated to hold them.
+
+        ``detect_mentions``: ``"auto"`` uses ``doc.ents`` when an upstream NER ran on the doc
+        and the dictionary otherwise; ``"always"`` adds dictionary matches to any upstream
+        entities (longest wins); ``"never"`` links ``doc.ents`` only.
+        """
+        upstream = doc.has_annotation("ENT_IOB")
+        spans = [e for e in doc.ents if not self.labels or e.label_ in self.labels]
+        if self.detect_mentions == "always" or (self.detect_mentions == "auto" and not upstream):
+            spans = filter_spans([*spans, *self.matcher(doc)])
+        abbreviations = self._find_abbreviations(doc) if self.expand_abbreviations else []
+        mentions = expand_abbreviations(doc, spans, abbreviations, self.label)
+        ents = filter_spans([*doc.ents, *(span for span, _ in mentions)])
+        kept = {(e.start, e.end) for e in ents}
+        doc.ents = sorted(ents, key=lambda e: e.start)
+        return [(span, text) for span, text in mentions if (span.start, span.end) in kept]
+
+    def _link(self, docs: Sequence[Doc]) -> None:
+        if not any(len(doc) for doc in docs):
+            return
+        mentions = [self.find_mentions(doc) if len(doc) else [] for doc in docs]
+        texts = list(dict.fromkeys(text for found in mentions for _, text in found))
+        if not texts:
+            return
+        vectors = self._encode(texts)
+        scores, rows = self.index.search(vectors, self.k, systems=self.systems or None)
+        row_of = {t: i for i, t in enumerate(texts)}
+        emb = self.index.embeddings
+        for found in mentions:
+            for span, text in found:
+                i = row_of[text]
+                span._.ehrfeat_vector = vectors[i].copy()
+                span._.ehrfeat_codes = [
+                    LinkedCode(emb.codes[r].system, emb.codes[r].code, emb.texts[r], round(float(s), 6))
+                    for s, r in zip(scores[i], rows[i], strict=True)
+                    if np.isfinite(s) and s >= self.threshold
+                ]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Vectors of ``texts``; each distinct text is encoded once per process (a bounded cache)."""
+        index = self.index
+        todo = [t for t in texts if t not in self._vectors]
+        if todo:
+            encoder = self.encoder
+            index.check_encoder(encoder)
+            fresh = encoder.encode(todo, batch_size=self.batch_size)
+            for text, vector in zip(todo, fresh, strict=True):
+                self._vectors[text] = vector
+            while len(self._vectors) > _VECTOR_CACHE_SIZE:
+                self._vectors.popitem(last=False)
+        out = np.empty((len(texts), index.embeddings.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._vectors[text]
+            self._vectors.move_to_end(text)
+        return out
+
+    def _find_abbreviations(self, doc: Doc) -> list[Abbreviation]:
+        if self._abbreviations is None:
+            self._abbreviations = _scispacy_detector(self.vocab)
+        return self._abbreviations(doc)
+
+    # -- serialisation -----------------------------------------------------------
+    def to_disk(self, path: str | os.PathLike[str], *, exclude: Iterable[str] = ()) -> None:
+        """Write the code index (vectors, descriptions, dictionary terms) into the pipeline folder."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        save_index(self.index, path / "index")
+
+    def from_disk(self, path: str | os.PathLike[str], *, exclude: Iterable[str] = ()) -> EhrfeatLinker:
+        folder = Path(path) / "index"
+        if folder.is_dir():
+            self.set_index(self._checked(load_index(folder)))
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.update(_encoder=None, _encoder_pid=0, _matcher=None, _abbreviations=None, _vectors=OrderedDict())
+        return state
+
+
+def _after_fork() -> None:
+    """In a forked worker, keep torch (if the parent used it) off its inherited OpenMP pool, which deadlocks."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
+def _scispacy_detector(vocab: Vocab) -> Callable[[Doc], list[Abbreviation]]:
+    """scispaCy's ``AbbreviationDetector`` when scispaCy is installed, else a detector that finds none."""
+    try:
+        from scispacy.abbreviation import AbbreviationDetector
+    except ImportError:
+        return lambda doc: []
+
+    class _Holder:
+        def __init__(self, vocab: Vocab) -> None:
+            self.vocab = vocab
+
+    detector = AbbreviationDetector(_Holder(vocab))
+
+    def find(doc: Doc) -> list[Abbreviation]:
+        detector(doc)
+        return [Abbreviation(s.start_char, s.end_char, s._.long_form.text) for s in doc._.abbreviations]
+
+    return find
+
+
+@Language.factory("ehrfeat_linker", default_config=DEFAULT_CONFIG)
+def make_linker(
+    nlp: Language,
+    name: str,
+    model: str | None,
+    systems: list[str],
+    index: dict[str, Any],
+    k: int,
+    threshold: float,
+    detect_mentions: str,
+    labels: list[str],
+    expand_abbreviations: bool,
+    label: str,
+    batch_size: int,
+) -> EhrfeatLinker:
+    """spaCy factory of :class:`EhrfeatLinker` (registered also as a ``spacy_factories`` entry point)."""
+    return EhrfeatLinker(
+        nlp.vocab,
+        name,
+        model=model,
+        systems=systems,
+        index=index,
+        k=k,
+        threshold=threshold,
+        detect_mentions=detect_mentions,
+        labels=labels,
+        expand_abbreviations=expand_abbreviations,
+        label=label,
+        batch_size=batch_size,
+    )

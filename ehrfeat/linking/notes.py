@@ -1,0 +1,246 @@
+"""``link_notes``: every note of a patient database -> NOTE_NLP rows of its linked mentions.
+
+Reads OMOP ``NOTE`` (``note_id``, ``note_text``) or the native ``notes`` table
+(``note_id``, ``text``) in note-id order, runs the spaCy pipeline with the
+``ehrfeat_linker`` over batches of notes, and writes one NOTE_NLP row per
+mention and code (the top ``per_mention`` codes at or above the threshold; see
+:mod:`ehrfeat.linking.note_tables` for the columns). Each batch is one
+transaction holding its rows and its bookkeeping rows, so a run killed at any
+moment and started again writes every row exactly once; a re-run with the same
+encoder writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ehrfeat.codes import Code
+from ehrfeat.encoders.base import Encoder
+from ehrfeat.errors import InputError
+from ehrfeat.linking.note_tables import ConceptIds, NoteTables, note_tables
+from ehrfeat.store.database import open_database
+from ehrfeat.store.schema import detect_schema
+
+__all__ = ["LinkNotesReport", "choose_index", "link_notes", "make_pipeline", "pipeline_for"]
+
+logger = logging.getLogger(__name__)
+
+_SNIPPET = 40
+
+
+@dataclass(frozen=True)
+class LinkNotesReport:
+    database: str
+    target: str
+    fingerprint: str
+    index_source: str
+    notes_found: int
+    notes_linked_now: int
+    notes_already_linked: int
+    mentions: int
+    rows_written: int
+    rows_with_concept_id: int
+    mentions_without_code: int
+    skipped: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"notes found:           {self.notes_found}",
+            f"linked now:            {self.notes_linked_now}",
+            f"already linked:        {self.notes_already_linked}",
+            f"mentions:              {self.mentions} ({self.mentions_without_code} with no code above the threshold)",
+            f"NOTE_NLP rows written: {self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)",
+        ]
+        out += [f"  skipped {n:>6}  {reason}" for reason, n in sorted(self.skipped.items())]
+        out += [f"encoder:               {self.fingerprint}", f"code index:            {self.index_source}",
+                f"written to:            {self.target}", f"elapsed:               {self.elapsed_s:.1f} s"]
+        return out
+
+
+def make_pipeline(
+    *, model: str | None = None, index: dict[str, Any] | None = None, systems: Sequence[str] | None = None,
+    k: int = 1, threshold: float = 0.5, encoder: Encoder | None = None,
+) -> Any:
+    """A blank English pipeline with the linker (dictionary mentions); ``encoder`` must be ``model``'s if given."""
+    import spacy
+
+    import ehrfeat.linking.component  # noqa: F401  (registers the factory)
+
+    nlp = spacy.blank("en")
+    config: dict[str, Any] = {"model": model, "index": index or {}, "k": k, "threshold": threshold}
+    if systems is not None:
+        config["systems"] = list(systems)
+    linker: Any = nlp.add_pipe("ehrfeat_linker", config=config)
+    if encoder is not None:
+        linker.set_encoder(encoder)
+    return nlp
+
+
+def choose_index(database: str | Path, choice: str, encoder: Encoder, table: str = "code_embeddings") -> dict[str, Any]:
+    """The linker's ``index`` setting for ``--index``: ``auto`` (the database's own code embeddings of
+    this encoder when it has them, else built-in), ``builtin``, ``db``, or an index folder."""
+    if choice == "builtin":
+        return {}
+    if choice == "db":
+        return {"db": str(database), "table": table}
+    if choice != "auto":
+        return {"path": choice}
+    from ehrfeat.store.embeddings import EmbeddingCache
+
+    cache = EmbeddingCache(open_database(database), table)
+    return {"db": str(database), "table": table} if encoder.fingerprint in cache.fingerprints() else {}
+
+
+def pipeline_for(
+    database: str | Path, *, pipeline: str | Path | None = None, model: str | None = None, index: str = "auto",
+    systems: Sequence[str] | None = None, threshold: float = 0.5, k: int = 1,
+) -> Any:
+    """The pipeline link-notes runs: a saved one (``pipeline``), or a blank one with the linker."""
+    if pipeline is not None:
+        import spacy
+
+        import ehrfeat.linking.component  # noqa: F401
+
+        try:
+            return spacy.load(pipeline)
+        except OSError as exc:
+            raise InputError(f"cannot load spaCy pipeline {pipeline}: {exc}", fix="give a folder written by nlp.to_disk", code="E143") from exc
+    from ehrfeat.encoders.loader import load_encoder
+
+    encoder = load_encoder(model)
+    setting = choose_index(database, index, encoder)
+    if systems is None and "db" in setting:
+        systems = []  # every system the database's embeddings hold
+    return make_pipeline(model=model, index=setting, systems=systems, k=k, threshold=threshold, encoder=encoder)
+
+
+def _linker(nlp: Any) -> Any:
+    from ehrfeat.linking.component import EhrfeatLinker
+
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, EhrfeatLinker):
+            return pipe
+    raise InputError("the spaCy pipeline has no ehrfeat_linker component", fix='nlp.add_pipe("ehrfeat_linker")', code="E141")
+
+
+def link_notes(
+    database: str | Path,
+    *,
+    nlp: Any = None,
+    per_mention: int = 1,
+    batch_size: int = 64,
+    n_process: int = 1,
+    on_batch: Callable[[int, int], None] | None = None,
+    **pipeline: Any,
+) -> LinkNotesReport:
+    """Link the notes of ``database`` not yet linked by this encoder; ``pipeline`` goes to :func:`make_pipeline`."""
+    started = time.perf_counter()
+    if per_mention < 1 or batch_size < 1:
+        raise InputError(f"per_mention and batch_size must be >= 1, got {per_mention} and {batch_size}", code="E142")
+    engine = open_database(database)
+    schema = detect_schema(engine)
+    tables = note_tables(engine, schema)
+    nlp = nlp if nlp is not None else make_pipeline(k=max(per_mention, 1), **pipeline)
+    linker = _linker(nlp)
+    fingerprint = linker.encoder.fingerprint
+    index_source = linker.index.source
+    concepts = ConceptIds(engine)
+    nlp_system = f"ehrfeat_linker encoder={fingerprint}"[:250]
+
+    with engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(tables.notes)).scalar_one()
+        done = set(conn.execute(sa.select(tables.links.c.note_id).where(tables.links.c.fingerprint == fingerprint)).scalars())
+    counts: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    last: Any = None
+    while True:
+        with engine.connect() as conn:
+            query = sa.select(tables.note_id, tables.text).order_by(tables.note_id).limit(batch_size * 4)
+            if last is not None:
+                query = query.where(tables.note_id > last)
+            chunk = conn.execute(query).all()
+        if not chunk:
+            break
+        last = chunk[-1][0]
+        todo = []
+        for note_id, text in chunk:
+            if note_id is None:
+                skipped["note without note_id"] += 1
+            elif int(note_id) in done:
+                counts["already"] += 1
+            elif text is None or not str(text).strip():
+                skipped["empty note text"] += 1
+            else:
+                todo.append((int(note_id), str(text)))
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            docs = nlp.pipe([t for _, t in batch], batch_size=batch_size, n_process=n_process)
+            _write_batch(engine, tables, concepts, batch, docs, per_mention, fingerprint, nlp_system, counts)
+            if on_batch is not None:
+                on_batch(counts["notes"], total)
+    return LinkNotesReport(
+        database=str(database), target=tables.note_nlp.name, fingerprint=fingerprint, index_source=index_source,
+        notes_found=total, notes_linked_now=counts["notes"], notes_already_linked=counts["already"],
+        mentions=counts["mentions"], rows_written=counts["rows"], rows_with_concept_id=counts["concept"],
+        mentions_without_code=counts["no_code"], skipped=dict(skipped), elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _write_batch(
+    engine: sa.Engine, tables: NoteTables, concepts: ConceptIds, batch: list[tuple[int, str]], docs: Any,
+    per_mention: int, fingerprint: str, nlp_system: str, counts: Counter[str],
+) -> None:
+    now = datetime.now(UTC)
+    found: list[tuple[int, str, Any, int]] = []  # note id, text, span, mention count
+    links = []
+    for (note_id, text), doc in zip(batch, docs, strict=True):
+        mentions = [e for e in doc.ents if e._.ehrfeat_codes is not None]
+        n_rows = 0
+        for span in mentions:
+            codes = span._.ehrfeat_codes[:per_mention]
+            counts["no_code"] += not codes
+            n_rows += len(codes)
+            found.append((note_id, text, span, len(codes)))
+        counts["mentions"] += len(mentions)
+        links.append({"note_id": note_id, "fingerprint": fingerprint, "mentions": len(mentions), "rows_written": n_rows,
+                      "linked_at": now.isoformat(timespec="seconds")})
+    with engine.begin() as conn:
+        ids = concepts.resolve(conn, [Code(c.system, c.code) for *_, span, n in found for c in span._.ehrfeat_codes[:n]])
+        col = tables.note_nlp.c[tables.note_nlp_columns["note_nlp_id"]]
+        next_id = int(conn.execute(sa.select(sa.func.max(sa.cast(col, sa.BigInteger)))).scalar() or 0) + 1
+        rows: list[dict[str, Any]] = []
+        for note_id, text, span, n in found:
+            for rank, code in enumerate(span._.ehrfeat_codes[:n], start=1):
+                source_id, standard_id = ids[Code(code.system, code.code)]
+                rows.append(_row(next_id + len(rows), note_id, text, span, code, rank, source_id, standard_id,
+                                 fingerprint, nlp_system, now, tables.note_nlp_columns))
+                counts["concept"] += standard_id != 0 or source_id != 0
+        if rows:
+            conn.execute(sa.insert(tables.note_nlp), rows)
+        conn.execute(sa.insert(tables.links), links)
+    counts["notes"] += len(batch)
+    counts["rows"] += len(rows)
+
+
+def _row(note_nlp_id: int, note_id: int, text: str, span: Any, code: Any, rank: int, source_id: int, standard_id: int,
+         fingerprint: str, nlp_system: str, now: datetime, present: dict[str, str]) -> dict[str, Any]:
+    snippet = " ".join(text[max(0, span.start_char - _SNIPPET) : span.end_char + _SNIPPET].split())[:250]
+    values = {
+        "note_nlp_id": note_nlp_id, "note_id": note_id, "section_concept_id": 0, "snippet": snippet,
+        "offset": str(span.start_char), "lexical_variant": span.text[:250], "note_nlp_concept_id": standard_id,
+        "note_nlp_source_concept_id": source_id, "nlp_system": nlp_system, "nlp_date": now.date().isoformat(),
+        "nlp_datetime": now.strftime("%Y-%m-%d %H:%M:%S"), "term_exists": None, "term_temporal": None,
+        "term_modifiers": f"system={code.system};code={code.code};score={code.score:.4f};rank={rank};encoder={fingerprint}",
+        "code_system": code.system, "code": code.code, "score": float(code.score),
+    }
+    return {actual: values[name] for name, actual in present.items()}

@@ -1,0 +1,204 @@
+"""``OnnxEncoder``: the torch-free encoder over an exported model folder.
+
+Tokenisation runs in the Rust ``tokenizers`` library (tokenizer.json), inference
+in onnxruntime; pooling and L2 normalisation are inside the graph. Imports only
+numpy, onnxruntime and tokenizers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Encoding, Tokenizer
+
+from ehrfeat.encoders.base import BatchedEncoder
+from ehrfeat.encoders.pooling import pool
+from ehrfeat.errors import ModelError
+from ehrfeat.onnx.manifest import OnnxManifest, VariantEntry, file_sha256, read_manifest
+from ehrfeat.onnx.providers import CPU, check_session_providers, requested_providers
+from ehrfeat.onnx.variants import choose_variant
+
+__all__ = ["EncodeStats", "OnnxEncoder"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EncodeStats:
+    """Counts of the last ``encode`` call: nothing is dropped, odd inputs are counted."""
+
+    texts: int = 0
+    unique: int = 0
+    empty: int = 0
+    truncated: int = 0
+
+
+class OnnxEncoder(BatchedEncoder):
+    """Encoder protocol on onnxruntime: dedupe, token-length-sorted batches, GPU IO binding."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        variant: str | None = None,
+        device: str = "auto",
+        allow_cpu_fallback: bool = False,
+        threads: int | None = None,
+        verify: bool = True,
+    ) -> None:
+        self.folder = Path(folder).expanduser()
+        self.manifest: OnnxManifest = read_manifest(self.folder)
+        self.max_length = self.manifest.max_length
+        providers = requested_providers(device)
+        self.variant: VariantEntry = choose_variant(self.manifest, providers[0], variant)
+        path = self.folder / self.variant.file
+        if not path.is_file():
+            raise ModelError(f"variant file {path} is missing", fix="re-run `ehrfeat export` into this folder", code="E313")
+        if verify and file_sha256(path) != self.variant.sha256:
+            raise ModelError(
+                f"{path} does not match the sha256 in the manifest (corrupt or replaced)",
+                fix="re-run `ehrfeat export` into a fresh folder",
+                code="E314",
+            )
+        self._tokenizer = self._load_tokenizer(verify)
+        self._session = self._load_session(path, providers, threads)
+        self.requested_providers = tuple(providers)
+        self.provider = check_session_providers(self._session.get_providers(), providers, allow_cpu_fallback=allow_cpu_fallback)
+        self.last_stats = EncodeStats()
+        self._encodings: dict[str, Encoding] = {}
+        self._graph_normalizes = True
+        logger.info("ONNX encoder %s on %s", self.variant.file, self.provider)
+
+    def _load_tokenizer(self, verify: bool) -> Tokenizer:
+        path = self.folder / "tokenizer.json"
+        if not path.is_file():
+            raise ModelError(f"{path} is missing", fix="re-run `ehrfeat export`; it copies the tokenizer", code="E315")
+        if verify and file_sha256(path) != self.manifest.tokenizer_sha256:
+            raise ModelError(
+                f"{path} is not the tokenizer the model was exported with",
+                fix="restore the exported tokenizer.json, or re-export the model together with its tokenizer",
+                code="E316",
+            )
+        tokenizer = Tokenizer.from_file(str(path))
+        if tokenizer.get_vocab_size() > self.manifest.vocab_size:
+            raise ModelError(
+                f"tokenizer has {tokenizer.get_vocab_size()} tokens, the model only {self.manifest.vocab_size}",
+                fix="use the tokenizer that belongs to the model (re-export it)",
+                code="E316",
+            )
+        tokenizer.enable_truncation(self.max_length)
+        tokenizer.no_padding()
+        pad_id = tokenizer.token_to_id("[PAD]")
+        self._pad_id = 0 if pad_id is None else pad_id
+        return tokenizer
+
+    @staticmethod
+    def _load_session(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.intra_op_num_threads = int(threads or os.environ.get("EHRFEAT_THREADS", 0) or len(os.sched_getaffinity(0)))
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own (InvalidProtobuf, Fail, ...) classes
+            raise ModelError(
+                f"onnxruntime cannot load {path}: {str(exc).splitlines()[0][:300]}",
+                fix="the file is corrupt or truncated; re-run `ehrfeat export`",
+                code="E317",
+            ) from exc
+        names = {o.name for o in session.get_outputs()}
+        if "sentence_embedding" not in names:
+            raise ModelError(f"{path} has no 'sentence_embedding' output", fix="export it with `ehrfeat export`", code="E317")
+        return session
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the ONNX file this encoder runs."""
+        return self.variant.sha256
+
+    @property
+    def dim(self) -> int:
+        return self.manifest.dim
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        return self._session
+
+    def _length_key(self, text: str) -> int:
+        encoding = self._encodings.get(text)
+        return len(encoding.ids) if encoding is not None else len(text)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        show_progress_bar: bool = False,
+        normalize_embeddings: bool = True,
+    ) -> np.ndarray:
+        unique = list(dict.fromkeys(t for t in texts if isinstance(t, str))) if not isinstance(texts, str) else []
+        self._encodings = dict(zip(unique, self._tokenizer.encode_batch(unique), strict=True))
+        self._graph_normalizes = normalize_embeddings
+        try:
+            out = super().encode(texts, batch_size, show_progress_bar, normalize_embeddings)
+        finally:
+            truncated = sum(1 for e in self._encodings.values() if e.overflowing)
+            self._encodings = {}
+        empty = sum(1 for t in unique if not t.strip())
+        self.last_stats = EncodeStats(texts=len(texts), unique=len(unique), empty=empty, truncated=truncated)
+        if truncated:
+            logger.warning("%d of %d texts were longer than %d tokens and were truncated", truncated, len(unique), self.max_length)
+        if empty:
+            logger.warning("%d empty or blank texts were encoded as the empty string", empty)
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = [self._encodings.get(t) or self._tokenizer.encode(t) for t in texts]
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(texts), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(texts), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        if ids.size and int(ids.max()) >= self.manifest.vocab_size:
+            raise ModelError("the tokenizer produced ids the model does not have", fix="re-export with the matching tokenizer", code="E316")
+        if self._graph_normalizes:
+            return self._run("sentence_embedding", ids, mask)
+        return pool(self._run("token_embeddings", ids, mask), mask, self.manifest.pooling).astype(np.float32)
+
+    def _run(self, output: str, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if self.provider == CPU:  # on a GPU, IO binding avoids a copy per output
+            return np.asarray(self._session.run([output], feeds)[0], dtype=np.float32)
+        binding = self._session.io_binding()
+        device = "cuda"
+        for name, array in feeds.items():
+            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, device, 0))
+        binding.bind_output(output, device)
+        self._session.run_with_iobinding(binding)
+        return np.asarray(binding.copy_outputs_to_cpu()[0], dtype=np.float32)
+
+    def describe(self) -> dict[str, Any]:
+        """What runs: the variant, its parity, the provider (for `ehrfeat doctor` and logs)."""
+        return {
+            "folder": str(self.folder),
+            "variant": self.variant.file,
+            "precision": self.variant.precision,
+            "optimization": self.variant.optimization,
+            "provider": self.provider,
+            "providers_requested": list(self.requested_providers),
+            "fingerprint": self.fingerprint,
+            "parity": self.variant.parity,
+        }
+
+    def __repr__(self) -> str:
+        return f"OnnxEncoder({str(self.folder)!r}, variant={self.variant.file}, provider={self.provider})"
+
