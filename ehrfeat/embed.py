@@ -46,6 +46,7 @@ class EmbedReport:
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
     text_sources: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    encode_s: float = 0.0
 
     @property
     def codes_per_s(self) -> float:
@@ -70,8 +71,11 @@ class EmbedReport:
             f"text sources:       {sources or '-'}",
             f"encoder:            {self.fingerprint}",
             f"written to:         {self.target}",
-            f"elapsed:            {self.elapsed_s:.1f} s ({self.codes_per_s:.0f} codes/s)",
+            f"elapsed:            {self.elapsed_s:.1f} s ({self.codes_per_s:.0f} codes/s overall)",
         ]
+        if self.embedded_now:
+            rate = self.embedded_now / self.encode_s if self.encode_s > 0 else 0.0
+            out.append(f"encoding + writing: {self.encode_s:.1f} s ({rate:.0f} codes/s)")
         return out
 
 
@@ -142,6 +146,7 @@ def embed_codes(
     texts, unresolved, examples, text_sources = resolve_texts(new)
     logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
     todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
+    encode_started = time.perf_counter()
     embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
     return EmbedReport(
         database=str(database),
@@ -156,6 +161,7 @@ def embed_codes(
         skipped_examples={k: list(v) for k, v in skip.examples.items()},
         text_sources=dict(text_sources),
         elapsed_s=time.perf_counter() - started,
+        encode_s=time.perf_counter() - encode_started,
     )
 
 
