@@ -59,6 +59,7 @@ def main() -> None:
             start = time.perf_counter()
             runners[name].encode(terms, batch_size=args.batch_size, normalize_embeddings=True)
             speeds[name].append(len(terms) / (time.perf_counter() - start))
+            print(f"round {round_ + 1} {name}: {speeds[name][-1]:.1f} terms/s", file=sys.stderr, flush=True)
     tps = {name: round(statistics.median(v), 1) for name, v in speeds.items()}
     base = tps["st_torch_fp32"]
     result = {
