@@ -51,7 +51,7 @@ def main() -> None:
         except Exception as exc:  # report why instead of silently skipping
             print(f"onnx fp16 on CUDA skipped: {exc}", file=sys.stderr)
     speeds: dict[str, list[float]] = {name: [] for name in runners}
-    for name, model in runners.items():  # warm-up
+    for model in runners.values():  # warm-up
         model.encode(terms[:256], batch_size=args.batch_size)
     for round_ in range(args.rounds):
         names = list(runners) if round_ % 2 == 0 else list(reversed(runners))
