@@ -51,7 +51,7 @@ def main() -> None:
         except Exception as exc:  # report why instead of silently skipping
             print(f"onnx fp16 on CUDA skipped: {exc}", file=sys.stderr)
     speeds: dict[str, list[float]] = {name: [] for name in runners}
-    for name, model in runners.items():  # warm-up
+    for model in runners.values():  # warm-up
         model.encode(terms[:256], batch_size=args.batch_size)
     for round_ in range(args.rounds):
         names = list(runners) if round_ % 2 == 0 else list(reversed(runners))
@@ -59,6 +59,7 @@ def main() -> None:
             start = time.perf_counter()
             runners[name].encode(terms, batch_size=args.batch_size, normalize_embeddings=True)
             speeds[name].append(len(terms) / (time.perf_counter() - start))
+            print(f"round {round_ + 1} {name}: {speeds[name][-1]:.1f} terms/s", file=sys.stderr, flush=True)
     tps = {name: round(statistics.median(v), 1) for name, v in speeds.items()}
     base = tps["st_torch_fp32"]
     result = {
