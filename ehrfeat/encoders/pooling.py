@@ -42,16 +42,36 @@ def read_model_settings(folder: Path) -> ModelSettings:
     pooling = "mean"
     pool_cfg = _pooling_config_path(folder)
     if pool_cfg is not None:
-        cfg = _load_json(pool_cfg)
-        if cfg.get("pooling_mode_cls_token"):
-            pooling = "cls"
-        elif cfg.get("pooling_mode_max_tokens"):
-            pooling = "max"
-    max_length = 128
+        pooling = _pooling_mode(_load_json(pool_cfg), pool_cfg)
+    return ModelSettings(pooling=pooling, max_length=_max_length(folder))
+
+
+def _pooling_mode(cfg: dict, path: Path) -> str:  # type: ignore[type-arg]
+    """The pooling of a sentence-transformers Pooling config, old (booleans) or 5.x (a string)."""
+    mode = cfg.get("pooling_mode")
+    if mode is None:
+        mode = "cls" if cfg.get("pooling_mode_cls_token") else "max" if cfg.get("pooling_mode_max_tokens") else "mean"
+    mode = {"mean_tokens": "mean", "cls_token": "cls", "max_tokens": "max"}.get(str(mode), str(mode))
+    if mode not in POOLING_MODES:
+        raise ModelError(
+            f"pooling {mode!r} in {path} is not supported",
+            fix=f"use a model with one of {POOLING_MODES} pooling",
+            code="E308",
+        )
+    return mode
+
+
+def _max_length(folder: Path) -> int:
+    """``max_seq_length`` of sentence_bert_config.json, else the tokenizer's ``model_max_length``, else 128."""
     sbert = folder / "sentence_bert_config.json"
-    if sbert.is_file():
-        max_length = int(_load_json(sbert).get("max_seq_length", max_length))
-    return ModelSettings(pooling=pooling, max_length=max_length)
+    if sbert.is_file() and "max_seq_length" in (cfg := _load_json(sbert)):
+        return int(cfg["max_seq_length"])
+    tok = folder / "tokenizer_config.json"
+    if tok.is_file():
+        limit = _load_json(tok).get("model_max_length")
+        if isinstance(limit, int | float) and 0 < limit <= 100_000:
+            return int(limit)
+    return 128
 
 
 def _pooling_config_path(folder: Path) -> Path | None:
