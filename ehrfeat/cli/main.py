@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "ehrfeat.cli.embed_codes",
     "ehrfeat.cli.similar",
     "ehrfeat.cli.import_omop",
+    "ehrfeat.cli.train",
+    "ehrfeat.cli.evaluate",
 )
 
 app = typer.Typer(
