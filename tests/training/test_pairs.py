@@ -111,7 +111,7 @@ def test_empty_or_single_node_hierarchy_is_an_error(edges: list[tuple[str, str]]
     vocab = Vocabulary()
     vocab.add("ICD10CM", "A01", "Typhoid fever")
     h = Hierarchy("ICD10CM", edges)
-    with pytest.raises(VocabularyError, match="needs? at least two|pairs need"):
+    with pytest.raises(VocabularyError, match="pairs need at least two"):
         build_hierarchy_pairs(vocab, h, source="tiny")
 
 
