@@ -71,7 +71,8 @@ _ALIASES = {
     "concept_id": OMOP,
 }
 
-_SYSTEM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-.]{0,63}$")
+# Single inner spaces are allowed: OMOP vocabulary_ids such as "Cost Type" or "Meas Type" have them.
+_SYSTEM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-.]*( [A-Za-z0-9_\-.]+)*$")
 
 
 def canonical_system(name: str) -> str:
@@ -80,11 +81,11 @@ def canonical_system(name: str) -> str:
     Names ehrfeat does not know are kept as given (stripped), so any OMOP
     ``vocabulary_id`` or UMLS source abbreviation works as a system name.
     """
-    cleaned = str(name).strip()
-    if not _SYSTEM_NAME.match(cleaned):
+    cleaned = " ".join(str(name).split())
+    if len(cleaned) > 64 or not _SYSTEM_NAME.match(cleaned):
         raise InputError(
             f"code system name {name!r} is not valid",
-            fix="use letters, digits, '-', '_' or '.', starting with a letter (e.g. ICD10CM)",
+            fix="use letters, digits, spaces, '-', '_' or '.', starting with a letter (e.g. ICD10CM)",
             code="E101",
         )
     return _ALIASES.get(cleaned.lower().replace(" ", ""), cleaned)
@@ -119,7 +120,8 @@ def _clean(code: object) -> str:
 
 def _icd10cm(text: str) -> str:
     compact = text.upper().replace(".", "").replace(" ", "")
-    if not re.fullmatch(r"[A-Z][0-9][0-9A-Z]{1,5}", compact):
+    # The second character is a digit except in the QA0 codes added in April 2026 (QA0.0142 ...).
+    if not re.fullmatch(r"[A-Z][0-9A-Z][0-9A-Z]{1,5}", compact) or not re.search(r"[0-9]", compact[1:3]):
         raise InputError(f"{text!r} is not an ICD-10-CM code", fix="ICD-10-CM codes look like E11.9 or E119", code="E103")
     return compact if len(compact) == 3 else f"{compact[:3]}.{compact[3:]}"
 

@@ -65,7 +65,8 @@ class Vocabulary:
         syns = tuple(s for s in (_clean_text(x) for x in synonyms) if s)
         old = self._concepts.get(ref)
         if old is not None:
-            merged = old.synonyms + tuple(s for s in syns if s not in old.synonyms and s != old.name)
+            extra = (name, *syns) if name != old.name else syns  # a second name is kept as a synonym
+            merged = old.synonyms + tuple(dict.fromkeys(s for s in extra if s not in old.synonyms and s != old.name))
             concept = Concept(ref.system, ref.code, old.name, merged)
         else:
             concept = Concept(ref.system, ref.code, name, tuple(dict.fromkeys(s for s in syns if s != name)))

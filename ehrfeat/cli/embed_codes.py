@@ -1,0 +1,38 @@
+"""``ehrfeat embed-codes DB``: the main job."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ehrfeat.cli.errors import reported_errors
+
+__all__ = ["register"]
+
+
+def embed_codes_command(
+    db: Annotated[str, typer.Argument(help="Patient database: a SQLite path or a database URL.")],
+    model: Annotated[str | None, typer.Option(help="Model folder, hub id, or 'minilm'. Default: ehrfeat's default encoder.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Codes per batch (and per transaction).")] = 256,
+    systems: Annotated[str | None, typer.Option(help="Comma-separated code systems, e.g. ICD10CM,ICD9CM.")] = None,
+    out: Annotated[str | None, typer.Option(help="Write embeddings to this database instead (path or URL).")] = None,
+    table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Embed every distinct code patients carry into the code_embeddings table."""
+    from ehrfeat.embed import embed_codes
+
+    with reported_errors():
+        report = embed_codes(
+            db, model=model, batch_size=batch_size, systems=_split(systems), out=out, table=table, show_progress_bar=progress
+        )
+    typer.echo("\n".join(report.lines()))
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("embed-codes")(embed_codes_command)

@@ -1,0 +1,191 @@
+"""The main job: embed every distinct code patients carry, into the code-embedding cache.
+
+``embed_codes("patients.db")`` finds the codes (SQL ``GROUP BY``, never the
+events in memory), resolves a text for each (the database's own vocabulary or
+CONCEPT table first, then ehrfeat's built-in dictionaries), encodes only those not
+yet cached for this encoder, and writes them batch by batch, one transaction each.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ehrfeat.codes import Code, canonical_system
+from ehrfeat.encoders.base import Encoder
+from ehrfeat.store.database import open_database
+from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
+from ehrfeat.store.events import CodeCount, distinct_codes
+from ehrfeat.store.schema import detect_schema
+from ehrfeat.vocab.builtin import builtin_dictionaries
+
+__all__ = ["EmbedReport", "embed_codes", "resolve_texts"]
+
+logger = logging.getLogger(__name__)
+
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    """What one run did; ``unresolved`` and ``skipped`` give counts by reason, with examples."""
+
+    database: str
+    target: str
+    fingerprint: str
+    codes_found: int
+    embedded_now: int
+    already_cached: int
+    unresolved: dict[str, int] = field(default_factory=dict)
+    unresolved_examples: dict[str, list[str]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_examples: dict[str, list[str]] = field(default_factory=dict)
+    text_sources: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def codes_per_s(self) -> float:
+        return self.embedded_now / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        """A human-readable summary."""
+        out = [
+            f"codes found:        {self.codes_found}",
+            f"embedded now:       {self.embedded_now}",
+            f"already cached:     {self.already_cached}",
+            f"unresolved:         {sum(self.unresolved.values())}",
+        ]
+        for reason, n in sorted(self.unresolved.items()):
+            out.append(f"  {n:>6}  {reason}  e.g. {', '.join(self.unresolved_examples.get(reason, []))}")
+        if self.skipped:
+            out.append(f"skipped rows/codes: {sum(self.skipped.values())}")
+            for reason, n in sorted(self.skipped.items()):
+                out.append(f"  {n:>6}  {reason}  e.g. {', '.join(self.skipped_examples.get(reason, []))}")
+        sources = ", ".join(f"{k} {v}" for k, v in sorted(self.text_sources.items()))
+        out += [
+            f"text sources:       {sources or '-'}",
+            f"encoder:            {self.fingerprint}",
+            f"written to:         {self.target}",
+            f"elapsed:            {self.elapsed_s:.1f} s ({self.codes_per_s:.0f} codes/s)",
+        ]
+        return out
+
+
+def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str, int], dict[str, list[str]], Counter[str]]:
+    """Text for each code: the database's own description first, then the built-in dictionaries.
+
+    Returns ``(texts, unresolved counts by reason, examples by reason, counts by text source)``.
+    """
+    builtin = builtin_dictionaries()
+    texts: dict[Code, str] = {}
+    unresolved: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}
+    sources: Counter[str] = Counter()
+    for item in codes:
+        ref = Code(item.system, item.code)
+        text = (item.text or "").strip()
+        source = "database"
+        if not text:
+            text = (builtin.describe(item.system, item.code) or "").strip()
+            source = "built-in"
+        if text:
+            texts[ref] = text
+            sources[source] += 1
+            continue
+        if item.system in builtin.systems:
+            reason = f"no description in the database or the built-in {item.system} dictionary"
+        else:
+            reason = f"no description in the database, and no built-in dictionary for {item.system}"
+        unresolved[reason] += 1
+        bucket = examples.setdefault(reason, [])
+        if len(bucket) < MAX_EXAMPLES:
+            bucket.append(str(ref))
+    return texts, dict(unresolved), examples, sources
+
+
+def embed_codes(
+    database: str | Path,
+    *,
+    model: str | Path | None = None,
+    encoder: Encoder | None = None,
+    batch_size: int = 256,
+    systems: Sequence[str] | None = None,
+    out: str | Path | None = None,
+    table: str = DEFAULT_TABLE,
+    show_progress_bar: bool = False,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> EmbedReport:
+    """Embed the distinct codes of ``database`` into ``table`` (of ``out``, or the same database).
+
+    ``encoder`` overrides ``model``. ``on_batch(done, total)`` is called after each
+    committed batch. Safe to kill and re-run at any moment.
+    """
+    started = time.perf_counter()
+    wanted = [canonical_system(s) for s in systems] if systems else None
+    source = open_database(database)
+    schema = detect_schema(source)
+    target = open_database(out, must_exist=False) if out is not None else source
+    cache = EmbeddingCache(target, table)
+    codes, skip = distinct_codes(source, schema, wanted)
+    if encoder is None:
+        from ehrfeat.encoders.loader import load_encoder
+
+        encoder = load_encoder(model)
+    fingerprint = encoder.fingerprint
+    cache.ensure_table()
+    cached = cache.keys(fingerprint)
+    new = [c for c in codes if Code(c.system, c.code) not in cached]
+    texts, unresolved, examples, text_sources = resolve_texts(new)
+    logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
+    todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
+    embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
+    return EmbedReport(
+        database=str(database),
+        target=str(out or database),
+        fingerprint=fingerprint,
+        codes_found=len(codes),
+        embedded_now=embedded,
+        already_cached=len(codes) - len(new),
+        unresolved=unresolved,
+        unresolved_examples=examples,
+        skipped=dict(skip.counts),
+        skipped_examples={k: list(v) for k, v in skip.examples.items()},
+        text_sources=dict(text_sources),
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _embed_batches(
+    cache: EmbeddingCache,
+    encoder: Encoder,
+    todo: list[Code],
+    texts: dict[Code, str],
+    batch_size: int,
+    show_progress_bar: bool,
+    on_batch: Callable[[int, int], None] | None,
+    model_name: str,
+) -> int:
+    bar = None
+    if show_progress_bar and todo:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), unit="code", desc="embedding codes")
+    written = 0
+    try:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            items = [(code, texts[code]) for code in batch]
+            vectors = encoder.encode([t for _, t in items], batch_size=batch_size)
+            written += cache.write(encoder.fingerprint, items, vectors, model=model_name)
+            if bar is not None:
+                bar.update(len(batch))
+            if on_batch is not None:
+                on_batch(start + len(batch), len(todo))
+    finally:
+        if bar is not None:
+            bar.close()
+    return written

@@ -1,0 +1,44 @@
+"""Nearest codes to a code, from the code-embedding cache."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ehrfeat.errors import InputError
+from ehrfeat.index import CodeIndex, Neighbour
+from ehrfeat.store.database import open_database
+from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
+
+__all__ = ["similar_codes"]
+
+
+def similar_codes(
+    code: str,
+    database: str | Path,
+    *,
+    k: int = 10,
+    system: str | None = None,
+    fingerprint: str | None = None,
+    systems: Sequence[str] | None = None,
+    table: str = DEFAULT_TABLE,
+) -> tuple[str, str, list[Neighbour]]:
+    """``(query code, its text, its k nearest codes)``; ``code`` may be ``SYSTEM:CODE``."""
+    cache = EmbeddingCache(open_database(database), table)
+    index = CodeIndex(cache.load(fingerprint))
+    found = index.find(code, system)
+    if not found:
+        raise InputError(
+            f"code {code!r} has no embedding in {database}",
+            fix="check the code, or run `ehrfeat embed-codes` on the database first",
+            code="E126",
+        )
+    if len(found) > 1:
+        raise InputError(
+            f"code {code!r} exists in several systems: {', '.join(map(str, found))}",
+            fix="qualify it as SYSTEM:CODE or pass --system",
+            code="E127",
+        )
+    ref = found[0]
+    text = index.embeddings.texts[index.embeddings.codes.index(ref)]
+    return str(ref), text, index.neighbours(ref, k, systems=systems)

@@ -1,0 +1,35 @@
+"""The patient database: opening it, detecting its schema (OMOP CDM or native), reading codes and events."""
+
+from __future__ import annotations
+
+from ehrfeat.store.database import open_database, table_names, validate_identifier
+from ehrfeat.store.dates import ParsedTimes, parse_times
+from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
+from ehrfeat.store.events import distinct_codes, iter_events, patient_ids
+from ehrfeat.store.omop_import import ImportReport, import_omop
+from ehrfeat.store.records import CodeCount, EventChunk, EventReadReport, SkipReport
+from ehrfeat.store.schema import NATIVE_DDL, PatientSchema, create_native_schema, detect_schema
+
+__all__ = [
+    "DEFAULT_TABLE",
+    "NATIVE_DDL",
+    "CodeCount",
+    "CodeEmbeddings",
+    "EmbeddingCache",
+    "EventChunk",
+    "EventReadReport",
+    "ImportReport",
+    "ParsedTimes",
+    "PatientSchema",
+    "SkipReport",
+    "create_native_schema",
+    "detect_schema",
+    "distinct_codes",
+    "import_omop",
+    "iter_events",
+    "open_database",
+    "parse_times",
+    "patient_ids",
+    "table_names",
+    "validate_identifier",
+]

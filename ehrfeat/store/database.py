@@ -1,0 +1,171 @@
+"""Open a patient database: a SQLite file by path, or any SQLAlchemy URL.
+
+Names of tables and columns that come from users (the command line, CSV
+headers) are validated by :func:`validate_identifier` and only ever reach SQL
+through SQLAlchemy's quoting (``table()``/``column()``), never pasted in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine
+
+from ehrfeat.errors import DatabaseError, InputError
+
+__all__ = [
+    "SQLITE_HEADER",
+    "column_names",
+    "open_database",
+    "sql_table",
+    "table_names",
+    "validate_identifier",
+]
+
+logger = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_MAKE_ONE = "create one with `python examples/make_demo_db.py PATH` or `ehrfeat import-omop CSV_DIR PATH`"
+
+
+def open_database(target: str | os.PathLike[str], *, must_exist: bool = True) -> Engine:
+    """An engine for ``target``: a URL (contains ``://``) or a path to a SQLite file.
+
+    SQLite files are checked before connecting (present, readable, starting
+    with the SQLite header); an empty file counts as an empty database. With
+    ``must_exist=False`` a missing file is created on first write. Read-only
+    files are opened read-only; writable ones get WAL journaling so a reader
+    (a long ``iter_events``) and a writer (the embedding cache) do not block.
+    """
+    text = os.fspath(target)
+    if "://" in text:
+        return _open_url(text)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder, not a database file", fix="give the path of a SQLite file", code="E202")
+    read_only = False
+    if path.exists():
+        if not os.access(path, os.R_OK):
+            raise DatabaseError(f"cannot read {path}: permission denied", fix=f"chmod u+r {path}", code="E203")
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise DatabaseError(f"cannot read {path}: {exc.strerror}", fix="check the file and its permissions", code="E203") from exc
+        if head and head != SQLITE_HEADER:
+            raise DatabaseError(
+                f"{path} is not a SQLite database (its first bytes are not the SQLite header)",
+                fix=f"give the path of a SQLite database, or a SQLAlchemy URL; {_MAKE_ONE}",
+                code="E202",
+            )
+        read_only = not os.access(path, os.W_OK)
+    elif must_exist:
+        raise DatabaseError(f"database file {path} does not exist", fix=f"check the path; {_MAKE_ONE}", code="E201")
+    elif not path.parent.is_dir():
+        raise DatabaseError(f"folder {path.parent} does not exist", fix=f"create it: mkdir -p {path.parent}", code="E201")
+    if read_only:
+        url = URL.create("sqlite", database=f"file:{path.resolve()}?mode=ro", query={"uri": "true"})
+    else:
+        url = URL.create("sqlite", database=str(path))
+    engine = sa.create_engine(url)
+    _configure_sqlite(engine, wal=not read_only and os.access(path.parent, os.W_OK))
+    return engine
+
+
+def _open_url(url: str) -> Engine:
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(
+            f"cannot use database URL {_redact(url)}: {exc}",
+            fix="use a SQLAlchemy URL such as sqlite:///patients.db or postgresql+psycopg://user@host/db, "
+            "and install the driver it names",
+            code="E204",
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, wal=False)
+    return engine
+
+
+def _redact(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparsable URL>"
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    """Pragmas on connect, and real transactions: the sqlite3 module commits before DDL on its own, so
+    SQLAlchemy's documented recipe takes over BEGIN (a failed import then leaves no table behind)."""
+    event.listen(engine, "connect", _sqlite_pragmas(wal=wal))
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+
+
+def _sqlite_pragmas(*, wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # no implicit BEGIN/COMMIT from the driver
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout = 30000")
+            cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: GROUP BY over large event tables
+            cursor.execute("PRAGMA temp_store = MEMORY")
+            if wal:
+                try:
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                    cursor.execute("PRAGMA synchronous = NORMAL")
+                except Exception as exc:  # e.g. a network file system without shared memory
+                    logger.info("WAL journaling not available (%s); using the default journal", exc)
+        finally:
+            cursor.close()
+
+    return on_connect
+
+
+def validate_identifier(name: str, what: str = "table") -> str:
+    """``name`` if it is a plain SQL identifier (letters, digits, ``_``; at most 63), else :class:`InputError`."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise InputError(
+            f"{what} name {name!r} is not allowed",
+            fix=f"use a {what} name of letters, digits and '_' that starts with a letter or '_' (at most 63 characters)",
+            code="E104",
+        )
+    return name
+
+
+def table_names(engine: Engine) -> dict[str, str]:
+    """Tables and views of the database: lower-case name -> actual name."""
+    try:
+        inspector = sa.inspect(engine)
+        names = [*inspector.get_table_names(), *inspector.get_view_names()]
+    except sa.exc.DBAPIError as exc:
+        raise _wrap(engine, exc) from exc
+    return {name.lower(): name for name in sorted(names)}
+
+
+def column_names(engine: Engine, table: str) -> dict[str, str]:
+    """Columns of ``table`` (actual name): lower-case name -> actual name."""
+    try:
+        columns = sa.inspect(engine).get_columns(table)
+    except sa.exc.DBAPIError as exc:
+        raise _wrap(engine, exc) from exc
+    return {c["name"].lower(): c["name"] for c in columns}
+
+
+def sql_table(name: str, columns: list[str] | tuple[str, ...]) -> sa.TableClause:
+    """A lightweight, properly quoted table clause for SELECTs over validated or reflected names."""
+    return sa.table(name, *(sa.column(c) for c in columns))
+
+
+def _wrap(engine: Engine, exc: Exception) -> DatabaseError:
+    return DatabaseError(
+        f"cannot read database {engine.url.render_as_string(hide_password=True)}: {exc}",
+        fix="check that the file is a complete, uncorrupted database that no other program holds locked",
+        code="E205",
+    )

@@ -1,0 +1,104 @@
+"""Codes and events of a patient database, whatever its schema (OMOP CDM or native).
+
+:func:`distinct_codes` counts every code with SQL ``GROUP BY`` and merges raw
+forms of one code (``E119``, ``e11.9 ``, ``E11.9``) into one :class:`CodeCount`;
+patients of merged codes are recounted exactly by streaming the distinct
+``(patient, raw code)`` pairs of those codes only. :func:`iter_events` streams
+events in columnar chunks; neither ever holds a whole table in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from ehrfeat.codes import canonical_system
+from ehrfeat.errors import InputError
+from ehrfeat.store import native, omop
+from ehrfeat.store.native import Key, RawGroup
+from ehrfeat.store.records import CodeCount, EventChunk, EventReadReport, SkipCollector, SkipReport
+from ehrfeat.store.schema import PatientSchema
+
+__all__ = ["CodeCount", "EventChunk", "EventReadReport", "SkipReport", "distinct_codes", "iter_events", "patient_ids"]
+
+logger = logging.getLogger(__name__)
+
+
+def _backend(schema: PatientSchema) -> ModuleType:
+    if schema.kind == "omop":
+        return omop
+    if schema.kind == "native":
+        return native
+    raise InputError(f"unknown schema kind {schema.kind!r}", fix="use detect_schema(engine)", code="E105")
+
+
+def _systems(systems: Sequence[str] | None) -> frozenset[str] | None:
+    if systems is None:
+        return None
+    if isinstance(systems, str):
+        systems = [systems]
+    return frozenset(canonical_system(s) for s in systems)
+
+
+def distinct_codes(
+    engine: Engine, schema: PatientSchema, systems: Sequence[str] | None = None
+) -> tuple[list[CodeCount], SkipReport]:
+    """Every distinct canonical code with its event and patient counts, and what was skipped.
+
+    ``systems`` keeps only those code systems (aliases accepted: ``icd-10-cm``).
+    Codes come sorted by system, then by descending events, then code.
+    """
+    backend, wanted, skips = _backend(schema), _systems(systems), SkipCollector()
+    groups: list[RawGroup] = backend.code_groups(engine, schema, wanted, skips)
+    by_key: dict[Key, list[RawGroup]] = {}
+    for g in groups:
+        by_key.setdefault(g.key, []).append(g)
+    patients = {key: parts[0].n_patients for key, parts in by_key.items()}
+    merged = {g.ref: key for key, parts in by_key.items() if len(parts) > 1 for g in parts}
+    if merged:
+        seen: dict[Key, set[object]] = {key: set() for key in set(merged.values())}
+        for pairs in backend.patient_refs(engine, schema, 200_000):
+            for pid, ref in pairs:
+                key = merged.get(ref)
+                if key is not None and pid is not None:
+                    seen[key].add(pid)
+        patients.update({key: len(pids) for key, pids in seen.items()})
+        logger.info("merged %d raw code forms into %d codes", len(merged), len(seen))
+    texts = backend.code_texts(engine, schema, by_key.keys()) if schema.kind == "native" else {}
+    out = []
+    for key, parts in by_key.items():
+        main = max(parts, key=lambda g: g.n_events)
+        text = texts.get(key) or next((g.text for g in sorted(parts, key=lambda g: -g.n_events) if g.text), None)
+        out.append(CodeCount(key[0], key[1], sum(g.n_events for g in parts), patients[key], text,
+                             main.concept_id, main.domain))
+    out.sort(key=lambda c: (c.system, -c.n_events, c.code))
+    return out, skips.report()
+
+
+def iter_events(
+    engine: Engine,
+    schema: PatientSchema,
+    *,
+    systems: Sequence[str] | None = None,
+    chunk_size: int = 200_000,
+    report: EventReadReport | None = None,
+) -> Iterator[EventChunk]:
+    """Stream all events as :class:`EventChunk` blocks of at most ``chunk_size`` rows.
+
+    Rows with a null patient, a null or malformed code, or (OMOP) a concept
+    that maps to nothing are not yielded; rows with a null or unparsable time
+    are yielded with ``NaT``. All are counted in ``report`` when one is given.
+    """
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be at least 1, not {chunk_size}", fix="use e.g. 200_000", code="E105")
+    yield from _backend(schema).iter_chunks(engine, schema, _systems(systems), chunk_size,
+                                            report if report is not None else EventReadReport())
+
+
+def patient_ids(engine: Engine, schema: PatientSchema) -> np.ndarray:
+    """All patient ids (OMOP ``person``, native ``patients`` or else the events' patients), sorted int64."""
+    return _backend(schema).patient_ids(engine, schema)  # type: ignore[no-any-return]

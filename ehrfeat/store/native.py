@@ -1,0 +1,197 @@
+"""Reading ehrfeat's native schema (``patients``, ``events``, ``vocabulary``); see :mod:`ehrfeat.store.schema`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ehrfeat.codes import canonical_system, normalize_code
+from ehrfeat.errors import EhrfeatError, SchemaError
+from ehrfeat.store.database import column_names, sql_table
+from ehrfeat.store.dates import parse_times
+from ehrfeat.store.records import EventChunk, EventReadReport, SkipCollector, to_float_values, to_patient_ids
+from ehrfeat.store.schema import PatientSchema
+
+__all__ = ["RawGroup", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class RawGroup:
+    """One raw code form as stored (``ref``) with its canonical key and counts."""
+
+    ref: tuple[object, ...]
+    key: Key
+    n_events: int
+    n_patients: int
+    domain: str | None = None
+    concept_id: int | None = None
+    text: str | None = None
+
+
+def _events(engine: Engine, schema: PatientSchema) -> tuple[sa.TableClause, dict[str, str]]:
+    actual = schema.tables["events"]
+    cols = column_names(engine, actual)
+    return sql_table(actual, list(cols.values())), cols
+
+
+class _Normalizer:
+    """Raw (system, code) -> canonical key, cached; failures go to a reason."""
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[object, object], Key | str] = {}
+
+    def __call__(self, system: object, code: object) -> Key | str:
+        hit = self.cache.get((system, code))
+        if hit is None:
+            hit = self.cache[(system, code)] = self._resolve(system, code)
+        return hit
+
+    @staticmethod
+    def _resolve(system: object, code: object) -> Key | str:
+        if system is None or (isinstance(system, str) and not system.strip()):
+            return "null code system"
+        if code is None or (isinstance(code, str) and not code.strip()):
+            return "null code"
+        try:
+            sys_ = canonical_system(str(system))
+        except EhrfeatError:
+            return "invalid code system"
+        try:
+            return sys_, normalize_code(sys_, code)
+        except EhrfeatError:
+            return "malformed code"
+
+
+def code_groups(engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector) -> list[RawGroup]:
+    ev, cols = _events(engine, schema)
+    sys_c, code_c, pid_c = ev.c[cols["code_system"]], ev.c[cols["code"]], ev.c[cols["patient_id"]]
+    query = sa.select(sys_c, code_c, sa.func.count(), sa.func.count(pid_c), sa.func.count(sa.distinct(pid_c)))
+    norm, groups = _Normalizer(), []
+    with engine.connect() as conn:
+        for system, code, n_all, n, n_pat in conn.execute(query.group_by(sys_c, code_c)):
+            if n_all > n:
+                skips.add("null patient_id (rows)", n_all - n)
+            key = norm(system, code)
+            if n == 0:
+                continue
+            if isinstance(key, str):
+                if key in ("null code", "malformed code") and systems is not None and _system_of(system) not in systems:
+                    continue
+                skips.add(f"{key} (rows)", n, None if key.startswith("null") else f"{system}:{code}")
+            elif systems is None or key[0] in systems:
+                groups.append(RawGroup((system, code), key, int(n), int(n_pat)))
+    return groups
+
+
+def _system_of(system: object) -> str | None:
+    try:
+        return canonical_system(str(system))
+    except EhrfeatError:
+        return None
+
+
+def patient_refs(engine: Engine, schema: PatientSchema, chunk_size: int) -> Iterator[list[tuple[object, tuple[object, ...]]]]:
+    """Distinct (patient_id, (code_system, code)) pairs, streamed in chunks."""
+    ev, cols = _events(engine, schema)
+    query = sa.select(ev.c[cols["patient_id"]], ev.c[cols["code_system"]], ev.c[cols["code"]]).distinct()
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(query)
+        for rows in result.partitions(chunk_size):
+            yield [(pid, (system, code)) for pid, system, code in rows]
+
+
+def code_texts(engine: Engine, schema: PatientSchema, keys: Collection[Key]) -> dict[Key, str]:
+    """Descriptions from the optional ``vocabulary`` table, for the canonical ``keys`` asked for."""
+    if "vocabulary" not in schema.tables or not keys:
+        return {}
+    actual = schema.tables["vocabulary"]
+    cols = column_names(engine, actual)
+    for col in ("code_system", "code", "description"):
+        if col not in cols:
+            raise SchemaError(
+                f"table {actual!r} has no column {col!r}",
+                fix="the native vocabulary table is vocabulary(code_system, code, description)",
+                code="E212",
+            )
+    voc = sql_table(actual, list(cols.values()))
+    desc = voc.c[cols["description"]]
+    query = sa.select(voc.c[cols["code_system"]], voc.c[cols["code"]], desc).where(desc.is_not(None))
+    norm, texts = _Normalizer(), {}
+    with engine.connect() as conn:
+        for system, code, text in conn.execution_options(stream_results=True, yield_per=50_000).execute(query):
+            key = norm(system, code)
+            if not isinstance(key, str) and key in keys and key not in texts and str(text).strip():
+                texts[key] = str(text).strip()
+    return texts
+
+
+def iter_chunks(
+    engine: Engine, schema: PatientSchema, systems: Collection[str] | None, chunk_size: int, report: EventReadReport
+) -> Iterator[EventChunk]:
+    ev, cols = _events(engine, schema)
+    sys_c = ev.c[cols["code_system"]]
+    value = ev.c[cols["value"]] if "value" in cols else sa.null()
+    query = sa.select(ev.c[cols["patient_id"]], ev.c[cols["time"]], sys_c, ev.c[cols["code"]], value)
+    norm = _Normalizer()
+    with engine.connect() as conn:
+        if systems is not None:
+            raw = [s for (s,) in conn.execute(sa.select(sys_c).distinct()) if s is not None and _system_of(s) in systems]
+            query = query.where(sys_c.in_(raw))
+        result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(query)
+        for rows in result.partitions(chunk_size):
+            report.rows_read += len(rows)
+            keep, keys = [], []
+            for i, (pid, _t, system, code, _v) in enumerate(rows):
+                key = norm(system, code)
+                if pid is None:
+                    report.null_patient += 1
+                elif isinstance(key, str):
+                    if key == "malformed code" or key == "invalid code system":
+                        report.malformed_code += 1
+                        report.add_example("malformed code", f"{system}:{code}")
+                    else:
+                        report.null_code += 1
+                else:
+                    keep.append(i)
+                    keys.append(key)
+            if not keep:
+                continue
+            kept = [rows[i] for i in keep]
+            times = parse_times(np.asarray([r[1] for r in kept], dtype=object))
+            report.null_time += times.n_null
+            report.unparsable_time += times.n_unparsable
+            report.rows_yielded += len(kept)
+            system_arr = np.asarray([k[0] for k in keys], dtype=object)
+            yield EventChunk(
+                patient_id=to_patient_ids([r[0] for r in kept], f"table {schema.tables['events']!r}"),
+                time=times.times,
+                system=system_arr,
+                code=np.asarray([k[1] for k in keys], dtype=object),
+                value=to_float_values([r[4] for r in kept]),
+                domain=system_arr.copy(),
+            )
+
+
+def patient_ids(engine: Engine, schema: PatientSchema) -> np.ndarray:
+    if "patients" in schema.tables:
+        actual = schema.tables["patients"]
+        cols = column_names(engine, actual)
+        if "patient_id" not in cols:
+            raise SchemaError(f"table {actual!r} has no column 'patient_id'", fix="patients(patient_id, birth_date, sex)",
+                              code="E212")
+        pid = sql_table(actual, [cols["patient_id"]]).c[cols["patient_id"]]
+        query = sa.select(pid).where(pid.is_not(None))
+    else:
+        ev, cols = _events(engine, schema)
+        pid = ev.c[cols["patient_id"]]
+        query = sa.select(pid).where(pid.is_not(None)).distinct()
+        actual = schema.tables["events"]
+    with engine.connect() as conn:
+        values = list(conn.execute(query).scalars())
+    return np.unique(to_patient_ids(values, f"table {actual!r}"))

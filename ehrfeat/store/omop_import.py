@@ -1,0 +1,263 @@
+"""Load OMOP CDM CSV files (a folder or a .zip) into a database, one table per file.
+
+* File names are matched case-insensitively (``CONCEPT.csv`` -> table ``concept``);
+  ``__MACOSX/`` entries and dot files are ignored; files whose name is not a
+  valid table name are listed in :attr:`ImportReport.skipped_files`.
+* Comma- or tab-separated is detected from the header line. Tab-separated
+  files (OMOP Athena vocabularies) are read without quote processing, as
+  Athena writes them.
+* Bytes that are not UTF-8 are decoded as U+FFFD (never a failed import);
+  the rows affected (rows containing U+FFFD after decoding) are counted per
+  table in :attr:`ImportReport.decode_errors` and logged.
+* Column types: ``*_date``/``*_datetime``/``*_time`` and code/name/value
+  columns (``concept_code``, ``*_source_value``...) are TEXT, dates kept as ISO
+  text (Athena's ``yyyymmdd`` dates are rewritten ``yyyy-mm-dd``); other columns
+  are INTEGER or REAL when every value of the first chunk is, else TEXT. Empty
+  fields are NULL.
+* Everything is written in one transaction: an error leaves the database as it
+  was. A non-empty existing table is refused unless ``replace=True``.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import itertools
+import logging
+import os
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+
+from ehrfeat.errors import DatabaseError, InputError
+from ehrfeat.store.database import open_database, table_names, validate_identifier
+
+__all__ = ["ImportReport", "import_omop"]
+
+logger = logging.getLogger(__name__)
+
+_SUFFIXES = (".csv", ".tsv")
+_DATE = re.compile(r"_(date|datetime|time)$")
+_TEXT = re.compile(r"_(code|value|name|string|reason|text|title|version|abbreviation|reference|description|holder)$")
+_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_FLOAT = re.compile(r"-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?")
+_YMD = re.compile(r"(1[89]|2[01])[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])")
+_INDEXED = ("concept_id", "person_id")
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What :func:`import_omop` loaded: rows per table, rows with undecodable bytes, files left out."""
+
+    target: str
+    tables: Mapping[str, int] = field(default_factory=dict)
+    decode_errors: Mapping[str, int] = field(default_factory=dict)
+    skipped_files: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.tables.values())
+
+
+@dataclass(frozen=True)
+class _Member:
+    name: str
+    table: str
+    open: Callable[[], IO[bytes]]
+
+
+def import_omop(
+    source: str | os.PathLike[str], target_db: str | os.PathLike[str], *, chunk_size: int = 50_000, replace: bool = False
+) -> ImportReport:
+    """Load every OMOP CSV of ``source`` (folder or .zip) into ``target_db`` (path or URL); see the module doc."""
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be at least 1, not {chunk_size}", fix="use e.g. 50_000", code="E105")
+    members, skipped = _members(Path(source))
+    engine = open_database(target_db, must_exist=False)
+    _refuse_existing(engine, [m.table for m in members], replace)
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    tables: dict[str, int] = {}
+    decode_errors: dict[str, int] = {}
+    with engine.begin() as conn:
+        for member in members:
+            tables[member.table], bad = _load(conn, member, chunk_size, replace)
+            if bad:
+                decode_errors[member.table] = bad
+                logger.warning("%s: %d rows had bytes that are not UTF-8 (replaced by U+FFFD)", member.name, bad)
+            logger.info("imported %s: %d rows", member.table, tables[member.table])
+    engine.dispose()
+    return ImportReport(os.fspath(target_db), tables, decode_errors, skipped)
+
+
+def _members(source: Path) -> tuple[list[_Member], dict[str, str]]:
+    if not source.exists():
+        raise InputError(f"{source} does not exist", fix="give a folder of OMOP CSV files or a .zip of them", code="E106")
+    found: list[tuple[str, Callable[[], IO[bytes]]]] = []
+    if source.is_dir():
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                found.append((path.relative_to(source).as_posix(), functools.partial(_open_file, path)))
+    elif zipfile.is_zipfile(source):
+        with zipfile.ZipFile(source) as zf:
+            names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        found = [(n, functools.partial(_open_zip_member, source, n)) for n in sorted(names)]
+    else:
+        raise InputError(f"{source} is neither a folder nor a .zip file", fix="give a folder of OMOP CSV files or a .zip of them",
+                         code="E106")
+    members: list[_Member] = []
+    skipped: dict[str, str] = {}
+    for name, opener in found:
+        parts = name.split("/")
+        if "__MACOSX" in parts or any(p.startswith(".") for p in parts) or not name.lower().endswith(_SUFFIXES):
+            continue
+        table = parts[-1].rsplit(".", 1)[0].lower()
+        try:
+            validate_identifier(table)
+        except InputError:
+            skipped[name] = "file name is not a valid table name"
+            continue
+        if any(m.table == table for m in members):
+            raise InputError(f"{source} holds two files for table {table!r} ({name} and another)",
+                             fix="keep one file per OMOP table", code="E106")
+        members.append(_Member(name, table, opener))
+    if not members:
+        raise InputError(f"{source} holds no .csv or .tsv files", fix="give a folder of OMOP CSV files or a .zip of them",
+                         code="E106")
+    return members, skipped
+
+
+def _open_file(path: Path) -> IO[bytes]:
+    return path.open("rb")
+
+
+def _open_zip_member(source: Path, name: str) -> IO[bytes]:
+    zf = zipfile.ZipFile(source)
+    raw = zf.open(name)
+    close = raw.close
+
+    def close_both() -> None:
+        close()
+        zf.close()
+
+    raw.close = close_both  # type: ignore[method-assign]
+    return raw
+
+
+def _refuse_existing(engine: sa.Engine, tables: list[str], replace: bool) -> None:
+    existing = table_names(engine)
+    full = []
+    with engine.connect() as conn:
+        for t in tables:
+            if t in existing and conn.execute(sa.select(sa.literal(1)).select_from(sa.table(existing[t])).limit(1)).first():
+                full.append(existing[t])
+    if full and not replace:
+        raise DatabaseError(f"tables {', '.join(full)} already exist in {engine.url.database or engine.url} and are not empty",
+                            fix="pass --replace (replace=True) to overwrite them, or import into a new database file",
+                            code="E206")
+
+
+def _rows(raw: IO[bytes], name: str) -> tuple[list[str], Iterator[list[str]], Callable[[], int]]:
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    header_line = text.readline()
+    tab = header_line.count("\t") > header_line.count(",")
+    reader = csv.reader(itertools.chain([header_line], text), delimiter="\t" if tab else ",",
+                        quoting=csv.QUOTE_NONE if tab else csv.QUOTE_MINIMAL)
+    header = next(reader, None)
+    if not header:
+        raise InputError(f"{name} is empty (no header line)", fix="remove the file or export it with its header", code="E107")
+    return header, reader, lambda: reader.line_num
+
+
+def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) -> tuple[int, int]:
+    with member.open() as raw:
+        header, reader, line_num = _rows(raw, member.name)
+        columns = [c.strip().lower() for c in header]
+        for col in columns:
+            try:
+                validate_identifier(col, "column")
+            except InputError as exc:
+                raise InputError(f"{member.name}: {exc.message}", fix=exc.fix, code=exc.code) from exc
+        if len(set(columns)) != len(columns):
+            raise InputError(f"{member.name} repeats a column name in its header", fix="give each column one name", code="E107")
+        existing = {n.lower(): n for n in sa.inspect(conn).get_table_names()}
+        if member.table in existing:  # empty, or replace=True (checked before the transaction began)
+            sa.Table(existing[member.table], sa.MetaData()).drop(conn)
+        n_rows = n_bad = 0
+        table: sa.Table | None = None
+        convert: list[Callable[[str], Any]] = []
+        while True:
+            chunk = []
+            for row in itertools.islice(reader, chunk_size):
+                if not row:
+                    continue
+                if len(row) != len(columns):
+                    raise InputError(f"{member.name} line {line_num()}: {len(row)} fields, the header has {len(columns)}",
+                                     fix="check the delimiter and quoting of that line", code="E107")
+                chunk.append(row)
+            if table is None:
+                table, convert = _create(conn, member.table, columns, chunk)
+            if not chunk:
+                break
+            n_bad += sum(1 for row in chunk if any("\ufffd" in f for f in row))
+            conn.execute(table.insert(), [{c: f(v) for c, f, v in zip(columns, convert, row, strict=True)} for row in chunk])
+            n_rows += len(chunk)
+        return n_rows, n_bad
+
+
+def _create(conn: sa.Connection, name: str, columns: list[str], sample: list[list[str]]) -> tuple[sa.Table, list[Callable[[str], Any]]]:
+    types: list[Any] = []
+    convert: list[Callable[[str], Any]] = []
+    for i, col in enumerate(columns):
+        values = [row[i] for row in sample if row[i] != ""]
+        if _DATE.search(col):
+            kind = "date"
+        elif _TEXT.search(col):
+            kind = "text"
+        elif values and all(_INT.fullmatch(v) for v in values):
+            kind = "int"
+        elif values and all(_FLOAT.fullmatch(v) for v in values) and not any(_leading_zero(v) for v in values):
+            kind = "float"
+        else:
+            kind = "int" if not values and col.endswith("_id") else "text"
+        types.append({"int": sa.Integer, "float": sa.Float}.get(kind, sa.Text))
+        convert.append(_CONVERTERS[kind])
+    table = sa.Table(name, sa.MetaData(), *(sa.Column(c, t) for c, t in zip(columns, types, strict=True)))
+    table.create(conn)
+    for col in _INDEXED:
+        if col in columns:
+            sa.Index(f"ix_{name}_{col}"[:63], table.c[col]).create(conn)
+    return table, convert
+
+
+def _leading_zero(v: str) -> bool:
+    digits = v.lstrip("-")
+    return len(digits) > 1 and digits[0] == "0" and digits[1] != "."
+
+
+def _to_int(v: str) -> Any:
+    return None if v == "" else int(v) if _INT.fullmatch(v) else v
+
+
+def _to_float(v: str) -> Any:
+    if v == "":
+        return None
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def _to_date(v: str) -> Any:
+    if v == "":
+        return None
+    return f"{v[:4]}-{v[4:6]}-{v[6:]}" if _YMD.fullmatch(v) else v
+
+
+_CONVERTERS: dict[str, Callable[[str], Any]] = {"int": _to_int, "float": _to_float, "date": _to_date,
+                                                "text": lambda v: None if v == "" else v}
