@@ -75,8 +75,8 @@ class PairsConfig:
     depth_cap: int = 3
     max_anchor_terms: int = 0  # 0: every term of every concept is an anchor
     heldout_fraction: float = 0.1
-    eval_max_anchors: int = 1500
-    eval_max_synonym_queries: int = 2000
+    eval_max_anchors: int = 1500  # held-out anchor codes per source (their preferred term is the anchor)
+    eval_max_synonym_groups: int = 2000
 
 
 @dataclass(frozen=True)

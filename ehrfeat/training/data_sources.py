@@ -159,7 +159,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 name = src_cfg.name if len(source.hierarchies) == 1 else f"{src_cfg.name}/{system}"
                 kw = {"source": name, "k": pc.k, "split": split, "seed": seed, "depth_aware": pc.depth_aware, "depth_cap": pc.depth_cap}
                 train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, **kw))
-                eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, **kw))
+                eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
                 weights[name] = src_cfg.weight
         except EhrfeatError as exc:
             exc.message = f"{src_cfg.name}: {exc.message}"
@@ -167,7 +167,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     if not any(ps.pairs for ps in train_sets) and not syn_concepts:
         raise ConfigError("the sources give no training pairs and no synonyms", fix="check the [[sources]] of the config", code="E412")
     synonyms = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, seed=seed)
-    eval_syn = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, max_groups=pc.eval_max_synonym_queries, seed=seed)
+    eval_syn = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, max_groups=pc.eval_max_synonym_groups, seed=seed)
     summaries = [s.summary() for s in sources]
     for ps in train_sets:
         logger.info("pairs %s: %s", ps.source, ps.summary())

@@ -156,7 +156,7 @@ def train(
         running[batch.source] = value if batch.source not in running else 0.9 * running[batch.source] + 0.1 * value
         bar.update(1)
         bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()}, refresh=False)
-        if (step + 1) % max(1, min(50, tc.save_every)) == 0:
+        if (step + 1) % 10 == 0 or step + 1 == end:
             logger.info("step %d/%d %s (%.1f steps/s)", step + 1, len(plan), {k: round(v, 4) for k, v in running.items()},
                         (step + 1 - start) / (time.perf_counter() - began))
         if tc.save_every and (step + 1) % tc.save_every == 0 and step + 1 < end:
