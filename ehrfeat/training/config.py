@@ -178,6 +178,8 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     for i, raw in enumerate(raw_sources):
         where = f"sources[{i}]"
         src = _build(SourceConfig, raw, where)
+        if not isinstance(src.args, dict):
+            raise ConfigError(f"{where}.args must be a table of reader arguments", fix=f"write [sources.args] under {where}", code="E404")
         if src.weight < 0:
             raise ConfigError(f"{where}.weight must be >= 0, got {src.weight}", code="E404")
         sources.append(SourceConfig(**{**asdict(src), "args": _resolve_paths(dict(src.args), base, where)}))

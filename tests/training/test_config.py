@@ -29,6 +29,7 @@ def test_defaults_and_sections() -> None:
         ({"sources": []}, "no \\[\\[sources\\]\\]"),
         ({"sources": [{"reader": "hpo"}]}, r"missing key sources\[0\].name"),
         ({"sources": [SOURCE, SOURCE]}, "repeat"),
+        ({"sources": [{**SOURCE, "args": 3}]}, r"sources\[0\].args must be a table"),
     ],
 )
 def test_bad_configs_name_the_key(data: dict, match: str) -> None:
