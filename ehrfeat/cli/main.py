@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "ehrfeat.cli.doctor",
     "ehrfeat.cli.build_index",
     "ehrfeat.cli.link_notes",
+    "ehrfeat.cli.train",
+    "ehrfeat.cli.evaluate",
 )
 
 app = typer.Typer(

@@ -1,0 +1,30 @@
+"""``ehrfeat evaluate MODEL``: held-out metrics of a model and its base, side by side."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from ehrfeat.cli.errors import reported_errors
+
+__all__ = ["register"]
+
+
+def evaluate_command(
+    model: Annotated[str, typer.Argument(help="A checkpoint from `ehrfeat train`, a model folder, or minilm.")],
+    base: Annotated[str | None, typer.Option("--base", help="Compare with this model [default: the checkpoint's base].")] = None,
+    config: Annotated[str | None, typer.Option("--config", "--recipe", help="Rebuild the held-out set from this recipe/TOML.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Hierarchy AUCs (0v1 ... 2v3), Spearman and synonym acc@1/acc@5 on held-out groups."""
+    from ehrfeat.evaluation import evaluate_models, format_report
+
+    with reported_errors():
+        results = evaluate_models(model, base=base, config=config)
+    typer.echo(json.dumps(results, indent=2) if as_json else format_report(results))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_command)

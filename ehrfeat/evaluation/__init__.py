@@ -1,0 +1,21 @@
+"""Held-out evaluation of term encoders (numpy/scipy only: works for torch and ONNX encoders)."""
+
+from __future__ import annotations
+
+from ehrfeat.evaluation.compare import HELDOUT_FILE, evaluate_models, load_evalset
+from ehrfeat.evaluation.heldout import EvalSet, evaluate_encoder
+from ehrfeat.evaluation.metrics import retrieval_accuracy, roc_auc, spearman
+from ehrfeat.evaluation.report import METRIC_COLUMNS, format_report
+
+__all__ = [
+    "HELDOUT_FILE",
+    "METRIC_COLUMNS",
+    "EvalSet",
+    "evaluate_encoder",
+    "evaluate_models",
+    "format_report",
+    "load_evalset",
+    "retrieval_accuracy",
+    "roc_auc",
+    "spearman",
+]

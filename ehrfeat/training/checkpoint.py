@@ -1,0 +1,124 @@
+"""Checkpoints: the resumable training state, and the final model folder with its manifest.
+
+``<output>/last-checkpoint/`` holds the model (as a model folder) and
+``trainer_state.pt`` (step, optimizer, scheduler, RNG states); it is written
+every ``save_every`` steps and when a run stops early, and removed once the run
+finishes. The final folder is a sentence-transformers model plus
+``ehrfeat_manifest.json`` and a ``README.md`` model card.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ehrfeat.errors import ModelError
+
+__all__ = [
+    "LAST_CHECKPOINT",
+    "MANIFEST",
+    "library_versions",
+    "load_trainer_state",
+    "read_manifest",
+    "restore_rng",
+    "save_trainer_state",
+    "write_manifest",
+]
+
+LAST_CHECKPOINT = "last-checkpoint"
+MANIFEST = "ehrfeat_manifest.json"
+_STATE = "trainer_state.pt"
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("ehrfeat", "torch", "transformers", "sentence-transformers", "pytorch-metric-learning", "tokenizers", "numpy"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def save_trainer_state(output: Path, model: Any, optimizer: Any, scheduler: Any, step: int, plan_length: int) -> Path:
+    """Write ``last-checkpoint`` atomically (a temporary folder renamed into place)."""
+    final = output / LAST_CHECKPOINT
+    tmp = output / f"{LAST_CHECKPOINT}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save(tmp)
+    state = {
+        "step": step,
+        "plan_length": plan_length,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    torch.save(state, tmp / _STATE)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return final
+
+
+def load_trainer_state(output: Path) -> dict[str, Any] | None:
+    """The saved state of ``output/last-checkpoint`` (``None`` when there is none)."""
+    path = output / LAST_CHECKPOINT / _STATE
+    if not path.is_file():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)  # type: ignore[no-any-return]
+    except Exception as exc:  # a truncated or foreign file
+        raise ModelError(f"cannot read {path}: {exc}", fix=f"delete {path.parent} to start over", code="E308") from exc
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """``ehrfeat_manifest.json`` and the README.md model card."""
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str))
+    (folder / "README.md").write_text(_model_card(manifest))
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise ModelError(f"{folder} has no {MANIFEST}", fix="pass a folder written by `ehrfeat train`", code="E309")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def _model_card(m: dict[str, Any]) -> str:
+    lines = [
+        "---",
+        "library_name: sentence-transformers",
+        "tags: [sentence-transformers, feature-extraction, ehrfeat, hiprbert, biomedical]",
+        "---",
+        f"# {m.get('name', 'ehrfeat')} term encoder",
+        "",
+        "A biomedical term encoder fine-tuned by ehrfeat with HiPrBERT hierarchical pretraining",
+        "(tree loss over distance categories from code hierarchies, plus multi-similarity loss on synonyms).",
+        "",
+        f"- base model: `{m.get('base_model')}`",
+        f"- pooling: {m.get('pooling')}, max length: {m.get('max_length')} tokens, L2-normalised output",
+        f"- steps: {m.get('steps')}",
+        "",
+        "## Data sources",
+        "",
+        "| source | weight | training pairs | held-out pairs |",
+        "|---|---|---|---|",
+    ]
+    for row in m.get("data_sources", []):
+        held = row.get("heldout") or {}
+        lines.append(f"| {row['name']} | {row.get('weight', '')} | {row['train'].get('pairs', row['train'].get('terms'))} | {held.get('pairs', held.get('terms', ''))} |")
+    lines += ["", "## Held-out evaluation", "", "```", json.dumps(m.get("evaluation", {}), indent=1), "```", ""]
+    lines += ["Load with `ehrfeat.load_encoder(folder)` or `sentence_transformers.SentenceTransformer(folder)`.", ""]
+    return "\n".join(lines)

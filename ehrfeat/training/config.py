@@ -1,0 +1,235 @@
+"""Training configuration: a TOML file read into frozen dataclasses.
+
+Unknown keys, wrong types and missing data files are :class:`ConfigError` s that
+name the key (``sources[2].args.map_csv``) and the file. Relative paths, with
+``${VARS}`` expanded first, are resolved against the config file's folder, so a
+recipe can say ``map_csv = "../shared/data/phecode/phecode_map.csv"``.
+Named recipes shipped in the package (``smoke``, ``hiprbert-mini``) load the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ehrfeat.errors import ConfigError
+
+__all__ = [
+    "RECIPES",
+    "LossConfig",
+    "ModelConfig",
+    "PairsConfig",
+    "SourceConfig",
+    "TrainConfig",
+    "TrainingConfig",
+    "load_config",
+    "parse_config",
+    "with_max_steps",
+]
+
+RECIPES = ("smoke", "hiprbert-mini")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    base: str = "minilm"  # "minilm", "tiny" (random BERT on the recipe's terms), a folder or a hub id
+    pooling: str = "mean"  # "mean" or "cls"
+    max_length: int = 25
+    tiny_hidden: int = 32
+    tiny_layers: int = 2
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    lr: float = 2e-5
+    weight_decay: float = 0.01
+    batch_size: int = 256
+    epochs: int = 1
+    max_steps: int = 0  # 0: the full schedule (``epochs`` passes); otherwise a cap
+    synonym_weight: float = 1.0  # the synonym loader's share of steps, against each source's weight
+    seed: int = 42
+    save_every: int = 200
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    num_threads: int = 0  # 0: leave torch's default
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    alpha: float = 2.0
+    beta: float = 50.0
+    lambda_: float = 0.5
+    synonym_alpha: float = 1.0
+    synonym_beta: float = 60.0
+    synonym_base: float = 0.5
+    miner_margin: float = 0.2
+
+
+@dataclass(frozen=True)
+class PairsConfig:
+    k: int = 2  # pairs per category per anchor term
+    depth_aware: bool = False  # category = hop distance in the tree, capped at depth_cap
+    depth_cap: int = 3
+    max_anchor_terms: int = 0  # 0: every term of every concept is an anchor
+    heldout_fraction: float = 0.1
+    eval_max_anchors: int = 1500  # held-out anchor codes per source (their preferred term is the anchor)
+    eval_max_synonym_groups: int = 2000
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    reader: str
+    weight: float = 1.0
+    hierarchy: bool = True
+    synonyms: bool = True
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    sources: tuple[SourceConfig, ...]
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    loss: LossConfig = LossConfig()
+    pairs: PairsConfig = PairsConfig()
+    name: str = "ehrfeat"
+    origin: str = ""  # the file or recipe it was read from
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["loss"]["lambda"] = out["loss"].pop("lambda_")
+        out["sources"] = [dict(s) for s in out["sources"]]
+        return out
+
+
+_SECTIONS = {"model": ModelConfig, "training": TrainingConfig, "loss": LossConfig, "pairs": PairsConfig}
+_TOP = {"name", "sources", "origin", *_SECTIONS}
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a table, got {type(data).__name__}", code="E401")
+    known = {f.name.rstrip("_"): f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown key {where}.{unknown[0]}",
+            fix=f"the keys of [{where}] are: {', '.join(sorted(known))}",
+            code="E402",
+        )
+    values: dict[str, Any] = {}
+    for key, f in known.items():
+        if key not in data:
+            if f.default is MISSING and f.default_factory is MISSING:
+                raise ConfigError(f"missing key {where}.{key}", code="E403")
+            continue
+        value = data[key]
+        expected = type(f.default) if f.default is not MISSING else None
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected is not None and expected is not type(None) and not isinstance(value, expected):
+            raise ConfigError(
+                f"{where}.{key} must be {expected.__name__}, got {value!r}", code="E404"
+            )
+        values[f.name] = value
+    return cls(**values)
+
+
+def _resolve_paths(args: dict[str, Any], base_dir: Path, where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in args.items():
+        if isinstance(value, str) and (key.endswith(("_csv", "_tsv", "_rrf", "path", "_json")) or key in ("mrconso", "mrrel")):
+            expanded = os.path.expandvars(os.path.expanduser(value))
+            if "$" in expanded:
+                raise ConfigError(
+                    f"{where}.args.{key} = {value!r} names an unset environment variable",
+                    fix="export the variable (e.g. SHARED_DATA=/path/to/shared/data) or write the path out",
+                    code="E405",
+                )
+            path = Path(expanded)
+            path = path if path.is_absolute() else (base_dir / path)
+            path = path.resolve()
+            if not path.exists():
+                raise ConfigError(
+                    f"{where}.args.{key}: file {path} does not exist",
+                    fix=f"fix the path in the config (relative paths start at {base_dir})",
+                    code="E406",
+                )
+            out[key] = str(path)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str = "") -> TrainConfig:
+    """Validate a config mapping (as read from TOML) and resolve its paths against ``base_dir``."""
+    unknown = sorted(set(data) - _TOP)
+    if unknown:
+        raise ConfigError(f"unknown key {unknown[0]}", fix=f"top-level keys are: {', '.join(sorted(_TOP))}", code="E402")
+    raw_sources = data.get("sources")
+    if not isinstance(raw_sources, list) or not raw_sources:
+        raise ConfigError("the config names no [[sources]]", fix="add at least one [[sources]] table with a reader", code="E403")
+    base = Path(base_dir)
+    sources = []
+    for i, raw in enumerate(raw_sources):
+        where = f"sources[{i}]"
+        src = _build(SourceConfig, raw, where)
+        if not isinstance(src.args, dict):
+            raise ConfigError(f"{where}.args must be a table of reader arguments", fix=f"write [sources.args] under {where}", code="E404")
+        if src.weight < 0:
+            raise ConfigError(f"{where}.weight must be >= 0, got {src.weight}", code="E404")
+        sources.append(SourceConfig(**{**asdict(src), "args": _resolve_paths(dict(src.args), base, where)}))
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"source names repeat: {names}", fix="give each [[sources]] a distinct name", code="E407")
+    sections = {key: _build(cls, data.get(key, {}), key) for key, cls in _SECTIONS.items()}
+    model: ModelConfig = sections["model"]
+    if model.pooling not in ("mean", "cls"):
+        raise ConfigError(f"model.pooling must be 'mean' or 'cls', got {model.pooling!r}", code="E404")
+    if model.max_length < 2:
+        raise ConfigError(f"model.max_length must be >= 2, got {model.max_length}", code="E404")
+    training: TrainingConfig = sections["training"]
+    if training.batch_size < 2 or training.epochs < 1 or training.max_steps < 0:
+        raise ConfigError("training.batch_size must be >= 2, epochs >= 1 and max_steps >= 0", code="E404")
+    if not 0.0 <= sections["pairs"].heldout_fraction < 1.0:
+        raise ConfigError("pairs.heldout_fraction must be in [0, 1)", code="E404")
+    return TrainConfig(sources=tuple(sources), name=str(data.get("name", "ehrfeat")), origin=origin, **sections)
+
+
+def load_config(path_or_recipe: str | Path) -> TrainConfig:
+    """Read a TOML file, or a recipe shipped in the package by name (``smoke``, ``hiprbert-mini``)."""
+    text, base_dir, origin = _read(path_or_recipe)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid TOML: {exc}", code="E401") from exc
+    return parse_config(data, base_dir, origin)
+
+
+def _read(path_or_recipe: str | Path) -> tuple[str, Path, str]:
+    name = str(path_or_recipe)
+    if name in RECIPES:
+        resource = resources.files("ehrfeat.training") / "recipes" / f"{name.replace('-', '_')}.toml"
+        # Recipes read ../shared/data relative to the working directory (the project root).
+        return resource.read_text(encoding="utf-8"), Path.cwd(), f"recipe:{name}"
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {path} does not exist",
+            fix=f"pass a TOML file or one of the recipes: {', '.join(RECIPES)}",
+            code="E406",
+        )
+    return path.read_text(encoding="utf-8"), path.resolve().parent, str(path.resolve())
+
+
+def with_max_steps(config: TrainConfig, max_steps: int | None) -> TrainConfig:
+    """``config`` with ``training.max_steps`` replaced (``None`` keeps it)."""
+    if max_steps is None:
+        return config
+    if max_steps < 0:
+        raise ConfigError(f"max_steps must be >= 0, got {max_steps}", code="E404")
+    return replace(config, training=replace(config.training, max_steps=max_steps))

@@ -1,0 +1,175 @@
+"""From a config's ``[[sources]]`` to training pairs, synonym groups and the held-out set.
+
+Each source names a reader (``icd10cm``, ``icd9cm``, ``phecode``, ``hpo``, ``mesh``,
+``obograph``, ``sssom``, ``umls`` from :mod:`ehrfeat.vocab.readers`, or
+``icd10cm_slice`` for the smoke recipe) and its arguments. All vocabularies are
+merged, so a PheCode map finds its ICD descriptions and a MONDO mapping finds its
+ICD-10-CM names. Every source's hierarchies give categorised pairs (PheCode
+roll-ups give PheCode pairs); sources with ``synonyms = true`` give synonym
+groups. One :class:`HeldOutSplit` decides, for training and evaluation alike,
+which whole groups are held out. Torch-free.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ehrfeat.codes import PHECODE
+from ehrfeat.errors import ConfigError, EhrfeatError
+from ehrfeat.training.config import TrainConfig
+from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs
+from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pairs
+from ehrfeat.training.splits import HeldOutSplit
+from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
+from ehrfeat.vocab import CodeMapping, Concept, Hierarchy, VocabSource, Vocabulary
+
+__all__ = ["READERS", "TrainingData", "build_training_data", "load_sources", "read_icd10cm_slice"]
+
+logger = logging.getLogger(__name__)
+
+READERS: dict[str, str] = {
+    "icd10cm": "ehrfeat.vocab.readers:read_icd10cm",
+    "icd9cm": "ehrfeat.vocab.readers:read_icd9cm",
+    "phecode": "ehrfeat.vocab.readers:read_phecode",
+    "hpo": "ehrfeat.vocab.readers:read_hpo",
+    "mesh": "ehrfeat.vocab.readers:read_mesh",
+    "obograph": "ehrfeat.vocab.readers:read_obograph",
+    "sssom": "ehrfeat.vocab.readers:read_sssom",
+    "umls": "ehrfeat.vocab.readers:read_umls",
+    "icd10cm_slice": "ehrfeat.training.data_sources:read_icd10cm_slice",
+}
+
+
+def read_icd10cm_slice(blocks: Sequence[str] = ("E08-E13",), max_codes: int = 0) -> VocabSource:
+    """ICD-10-CM codes under some blocks (installed ``simple_icd_10_cm``), inclusion terms as synonyms.
+
+    Categories are the roots: blocks and chapters are not ICD-10-CM codes.
+    """
+    import simple_icd_10_cm as cm
+
+    vocab = Vocabulary()
+    hierarchy = Hierarchy("ICD10CM")
+    for block in blocks:
+        if not cm.is_valid_item(block):
+            raise ConfigError(f"icd10cm_slice: {block!r} is not an ICD-10-CM block or chapter", fix="use block ids such as 'E08-E13'", code="E408")
+        codes = [c for c in cm.get_descendants(block) if cm.is_category_or_subcategory(c)]
+        for code in codes[: max_codes or None]:
+            vocab.add("ICD10CM", code, cm.get_description(code), cm.get_inclusion_term(code))
+            parent = cm.get_parent(code)
+            if cm.is_category_or_subcategory(parent):
+                hierarchy.add_edge(code, parent)
+            else:
+                hierarchy.add_node(code)
+    return VocabSource(name="icd10cm_slice", vocabulary=vocab, hierarchies={"ICD10CM": hierarchy})
+
+
+def _reader(name: str, where: str) -> Callable[..., VocabSource]:
+    target = READERS.get(name)
+    if target is None:
+        raise ConfigError(f"{where}.reader: unknown reader {name!r}", fix=f"use one of: {', '.join(READERS)}", code="E408")
+    module, _, func = target.partition(":")
+    try:
+        return getattr(importlib.import_module(module), func)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"{where}.reader {name!r} is not available ({exc})",
+            fix="install ehrfeat with the readers (ehrfeat.vocab.readers), or choose another reader",
+            code="E409",
+        ) from exc
+
+
+def load_sources(config: TrainConfig) -> list[VocabSource]:
+    """Run each source's reader with its (path-resolved) arguments."""
+    out = []
+    for i, src in enumerate(config.sources):
+        reader = _reader(src.reader, f"sources[{i}]")
+        try:
+            source = reader(**src.args)
+        except TypeError as exc:
+            raise ConfigError(f"sources[{i}] ({src.name}): bad reader arguments: {exc}", code="E410") from exc
+        logger.info("source %s: %s", src.name, source.summary())
+        out.append(source)
+    return out
+
+
+@dataclass
+class TrainingData:
+    """Training pairs per source, training synonym groups, and their held-out counterparts."""
+
+    pair_sets: list[PairSet]
+    synonyms: SynonymSet
+    eval_pairs: list[PairSet]
+    eval_synonyms: SynonymSet
+    weights: dict[str, float]
+    source_summaries: list[dict[str, Any]]
+
+    def terms(self) -> Iterator[str]:
+        for ps in (*self.pair_sets, *self.eval_pairs):
+            for p in ps.pairs:
+                yield p.anchor
+                yield p.other
+        for group in (*self.synonyms.groups, *self.eval_synonyms.groups):
+            yield from group
+
+    def manifest(self) -> list[dict[str, Any]]:
+        """Per-source pair counts and skips, for the checkpoint manifest."""
+        evals = {ps.source: ps.summary() for ps in self.eval_pairs}
+        rows = [{"name": ps.source, "weight": self.weights.get(ps.source, 1.0), "train": ps.summary(), "heldout": evals.get(ps.source)} for ps in self.pair_sets]
+        rows.append({"name": "synonyms", "train": self.synonyms.summary(), "heldout": self.eval_synonyms.summary()})
+        return rows
+
+
+def _is_phecode_source(source: VocabSource) -> bool:
+    return any(m.target.system == PHECODE and m.predicate in PHECODE_PREDICATES for m in source.mappings)
+
+
+def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | None = None) -> TrainingData:
+    """Pairs and synonym groups for ``config`` (``sources`` read from the config when not given)."""
+    sources = list(sources) if sources is not None else load_sources(config)
+    if len(sources) != len(config.sources):
+        raise ConfigError(f"{len(sources)} sources given for {len(config.sources)} [[sources]] in the config", code="E411")
+    merged = Vocabulary()
+    for source in sources:
+        merged.update(source.vocabulary)
+    pc, seed = config.pairs, config.training.seed
+    split = HeldOutSplit(pc.heldout_fraction)
+    train_sets: list[PairSet] = []
+    eval_sets: list[PairSet] = []
+    weights: dict[str, float] = {}
+    syn_concepts: list[Concept] = []
+    syn_mappings: list[CodeMapping] = []
+    for src_cfg, source in zip(config.sources, sources, strict=True):
+        if src_cfg.synonyms:
+            syn_concepts.extend(source.vocabulary)
+            syn_mappings.extend(source.mappings)
+        if not src_cfg.hierarchy:
+            continue
+        try:
+            if _is_phecode_source(source):
+                kw: dict[str, Any] = {"source": src_cfg.name, "k": pc.k, "split": split, "seed": seed}
+                train_sets.append(build_phecode_pairs(merged, source.mappings, **kw))
+                eval_sets.append(build_phecode_pairs(merged, source.mappings, heldout=True, max_anchors=pc.eval_max_anchors, **kw))
+                weights[src_cfg.name] = src_cfg.weight
+                continue
+            for system, hierarchy in source.hierarchies.items():
+                name = src_cfg.name if len(source.hierarchies) == 1 else f"{src_cfg.name}/{system}"
+                kw = {"source": name, "k": pc.k, "split": split, "seed": seed, "depth_aware": pc.depth_aware, "depth_cap": pc.depth_cap}
+                train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, **kw))
+                eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
+                weights[name] = src_cfg.weight
+        except EhrfeatError as exc:
+            exc.message = f"{src_cfg.name}: {exc.message}"
+            raise
+    if not any(ps.pairs for ps in train_sets) and not syn_concepts:
+        raise ConfigError("the sources give no training pairs and no synonyms", fix="check the [[sources]] of the config", code="E412")
+    synonyms = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, seed=seed)
+    eval_syn = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, max_groups=pc.eval_max_synonym_groups, seed=seed)
+    summaries = [s.summary() for s in sources]
+    for ps in train_sets:
+        logger.info("pairs %s: %s", ps.source, ps.summary())
+    logger.info("synonyms: %s (held out: %s)", synonyms.summary(), eval_syn.summary())
+    return TrainingData(train_sets, synonyms, eval_sets, eval_syn, weights, summaries)

@@ -1,0 +1,200 @@
+"""The training loop: round-robin over hierarchy sources and synonyms, resumable.
+
+``train(config, output)`` builds the data, plans every batch up front, and steps
+AdamW with a linear decay to zero. Hierarchy batches go through :class:`TreeLoss`
+on pair cosines; synonym batches through the multi-similarity loss with an online
+miner. Every ``save_every`` steps (and when stopped early with ``stop_after``)
+``output/last-checkpoint`` is written; calling ``train`` again resumes from it
+with the same optimizer, scheduler and RNG state. At the end the model folder,
+its held-out evaluation (base and trained side by side) and the manifest are written.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ehrfeat.errors import ConfigError
+from ehrfeat.evaluation import HELDOUT_FILE, EvalSet, evaluate_encoder
+from ehrfeat.training.batching import SYNONYMS, Batch, plan_batches
+from ehrfeat.training.checkpoint import (
+    LAST_CHECKPOINT,
+    library_versions,
+    load_trainer_state,
+    restore_rng,
+    save_trainer_state,
+    write_manifest,
+)
+from ehrfeat.training.config import TrainConfig, load_config
+from ehrfeat.training.data_sources import TrainingData, build_training_data
+from ehrfeat.training.losses import SynonymLoss, TreeLoss
+from ehrfeat.training.model import TermModel
+from ehrfeat.vocab import VocabSource
+
+__all__ = ["batch_loss", "evaluate_pair", "prepare_base_model", "train"]
+
+logger = logging.getLogger(__name__)
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def prepare_base_model(config: TrainConfig, data: TrainingData, output: Path) -> str:
+    """The base model path; ``tiny`` writes a random BERT with a tokenizer trained on the data's terms."""
+    if config.model.base != "tiny":
+        return config.model.base
+    from ehrfeat.training.tiny_model import make_tiny_bert
+
+    folder = output / "_base"
+    if not (folder / "model.safetensors").is_file():
+        terms = sorted(set(data.terms()))
+        make_tiny_bert(folder, terms, hidden=config.model.tiny_hidden, layers=config.model.tiny_layers,
+                       max_length=config.model.max_length, pooling=config.model.pooling, seed=config.training.seed)
+    return str(folder.resolve())
+
+
+def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss, synonym_loss: SynonymLoss) -> torch.Tensor:
+    """The loss of one planned batch (each distinct string encoded once)."""
+    if batch.source == SYNONYMS:
+        labels = torch.tensor(batch.labels, device=model.device)
+        return synonym_loss(model(list(batch.terms)), labels)
+    texts = list(dict.fromkeys(t for p in batch.pairs for t in (p.anchor, p.other)))
+    row = {t: i for i, t in enumerate(texts)}
+    emb = F.normalize(model(texts).float(), dim=-1)
+    a = emb[[row[p.anchor] for p in batch.pairs]]
+    b = emb[[row[p.other] for p in batch.pairs]]
+    cats = torch.tensor([p.category for p in batch.pairs], device=model.device)
+    return tree_loss((a * b).sum(dim=-1), cats)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("training.device = 'cuda' but no CUDA device is available", fix="use 'auto' or 'cpu'", code="E413")
+    return torch.device(name)
+
+
+def train(
+    config: TrainConfig | str | Path,
+    output: str | Path,
+    *,
+    sources: Sequence[VocabSource] | None = None,
+    stop_after: int | None = None,
+    evaluate: bool = True,
+    progress: bool = True,
+) -> Path:
+    """Train per ``config`` (a :class:`TrainConfig`, a TOML path or a recipe name) into ``output``.
+
+    Resumes from ``output/last-checkpoint`` when present. ``stop_after`` ends the
+    run after that many steps in total (checkpoint written, no final model).
+    """
+    cfg = config if isinstance(config, TrainConfig) else load_config(config)
+    tc = cfg.training
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    if tc.num_threads:
+        torch.set_num_threads(tc.num_threads)
+    _seed_everything(tc.seed)
+    data = build_training_data(cfg, sources)
+    base = prepare_base_model(cfg, data, out)
+    plan = plan_batches(data.pair_sets, data.synonyms, batch_size=tc.batch_size, weights=data.weights, synonym_weight=tc.synonym_weight,
+                        epochs=tc.epochs, seed=tc.seed, max_steps=tc.max_steps)
+    if not plan:
+        raise ConfigError("the sources give no batch to train on", fix="add data or lower training.batch_size", code="E412")
+    state = load_trainer_state(out)
+    device = _device(tc.device)
+    model = TermModel(out / LAST_CHECKPOINT if state else base, pooling=cfg.model.pooling, max_length=cfg.model.max_length)
+    model.to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / len(plan)))
+    start = 0
+    if state is not None:
+        if state["plan_length"] != len(plan):
+            raise ConfigError(
+                f"{out / LAST_CHECKPOINT} belongs to a run of {state['plan_length']} steps; this config plans {len(plan)}",
+                fix="resume with the same config and data, or delete the checkpoint folder to start over",
+                code="E414",
+            )
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        restore_rng(state)
+        start = int(state["step"])
+        logger.info("resuming from step %d of %d", start, len(plan))
+    lc = cfg.loss
+    tree_loss = TreeLoss(lc.alpha, lc.beta, lc.lambda_)
+    synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
+    end = len(plan) if stop_after is None else min(len(plan), stop_after)
+    running: dict[str, float] = {}
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(plan), initial=start, disable=not progress, unit="step", desc="training")
+    began = time.perf_counter()
+    for step in range(start, end):
+        batch = plan[step]
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = batch_loss(model, batch, tree_loss, synonym_loss)
+        value = float(loss.detach())
+        if not np.isfinite(value):
+            raise FloatingPointError(f"non-finite loss {value} at step {step} ({batch.source})")
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        running[batch.source] = value if batch.source not in running else 0.9 * running[batch.source] + 0.1 * value
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()}, refresh=False)
+        if (step + 1) % 10 == 0 or step + 1 == end:
+            logger.info("step %d/%d %s (%.1f steps/s)", step + 1, len(plan), {k: round(v, 4) for k, v in running.items()},
+                        (step + 1 - start) / (time.perf_counter() - began))
+        if tc.save_every and (step + 1) % tc.save_every == 0 and step + 1 < end:
+            save_trainer_state(out, model, optimizer, scheduler, step + 1, len(plan))
+    bar.close()
+    if end < len(plan):
+        save_trainer_state(out, model, optimizer, scheduler, end, len(plan))
+        logger.info("stopped after step %d of %d; call train() again to resume", end, len(plan))
+        return out
+    model.save(out)
+    evalset = EvalSet.from_parts(data.eval_pairs, data.eval_synonyms.groups)
+    evalset.save(out / HELDOUT_FILE)
+    manifest: dict[str, Any] = {
+        "name": cfg.name,
+        "base_model": base if Path(base).exists() else cfg.model.base,
+        "pooling": cfg.model.pooling,
+        "max_length": cfg.model.max_length,
+        "normalize": True,
+        "steps": len(plan),
+        "train_seconds": round(time.perf_counter() - began, 1),
+        "final_losses": running,
+        "data_sources": data.manifest(),
+        "source_summaries": data.source_summaries,
+        "config": cfg.to_dict(),
+        "versions": library_versions(),
+        "evaluation": {},
+    }
+    write_manifest(out, manifest)
+    if evaluate:
+        manifest["evaluation"] = evaluate_pair(out, manifest["base_model"], evalset)
+        write_manifest(out, manifest)
+    shutil.rmtree(out / LAST_CHECKPOINT, ignore_errors=True)
+    return out
+
+
+
+def evaluate_pair(model: Path, base: str, evalset: EvalSet) -> dict[str, Any]:
+    """Held-out metrics of the base model and the trained one (loaded as ``ehrfeat evaluate`` does)."""
+    from ehrfeat.encoders.loader import load_encoder
+
+    return {name: evaluate_encoder(load_encoder(path), evalset) for name, path in (("base", base), ("trained", str(model)))}

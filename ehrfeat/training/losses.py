@@ -1,0 +1,70 @@
+"""Losses: the HiPrBERT tree loss over distance categories, and the synonym loss.
+
+Tree loss. With ``s = (cos + 1) / 2`` and, for every pair of categories ``i < j``
+present in the batch::
+
+    L_ij = mean_{category i} (1/α)·log(1 + exp(−α(s − λ)))
+         + mean_{category j} (1/β)·log(1 + exp( β(s − λ)))
+
+the loss is ``Σ_{i<j} L_ij``. Closer categories are pulled above λ, farther ones
+pushed below it, and a category that appears as the closer side of many pairs
+is pulled harder. Only categories present in the batch take part, so a missing
+middle category or a batch of one category (loss 0) never makes a NaN;
+``softplus`` keeps large β finite.
+
+Synonym loss. pytorch-metric-learning's ``MultiSimilarityLoss`` (α 1, β 60, base
+0.5) on the triplets its ``TripletMarginMiner`` (margin 0.2) finds, as in SapBERT.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["SynonymLoss", "TreeLoss"]
+
+
+class TreeLoss(nn.Module):
+    """Ordered-category loss on cosine similarities (see the module doc)."""
+
+    def __init__(self, alpha: float = 2.0, beta: float = 50.0, lambda_: float = 0.5) -> None:
+        super().__init__()
+        if alpha <= 0 or beta <= 0:
+            raise ValueError(f"alpha and beta must be > 0, got {alpha}, {beta}")
+        self.alpha, self.beta, self.lambda_ = float(alpha), float(beta), float(lambda_)
+
+    def forward(self, cosine: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
+        """``cosine``: (n,) cosines of the pairs; ``category``: (n,) integer categories."""
+        s = (cosine.float() + 1.0) / 2.0
+        present = torch.unique(category).tolist()
+        total = s.sum() * 0.0  # a zero that keeps the graph, for batches with < 2 categories
+        pull = F.softplus(-self.alpha * (s - self.lambda_)) / self.alpha
+        push = F.softplus(self.beta * (s - self.lambda_)) / self.beta
+        for a, ci in enumerate(present):
+            near = category == ci
+            for cj in present[a + 1 :]:
+                far = category == cj
+                total = total + pull[near].mean() + push[far].mean()
+        return total
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, beta={self.beta}, lambda_={self.lambda_}"
+
+
+class SynonymLoss(nn.Module):
+    """Multi-similarity loss on online-mined triplets (pytorch-metric-learning)."""
+
+    def __init__(self, alpha: float = 1.0, beta: float = 60.0, base: float = 0.5, margin: float = 0.2) -> None:
+        super().__init__()
+        from pytorch_metric_learning import losses, miners
+
+        self.miner: Any = miners.TripletMarginMiner(margin=margin, type_of_triplets="all")
+        self.loss: Any = losses.MultiSimilarityLoss(alpha=alpha, beta=beta, base=base)
+
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        embeddings = embeddings.float()
+        triplets = self.miner(embeddings, labels)
+        return self.loss(embeddings, labels, triplets)

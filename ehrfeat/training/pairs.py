@@ -1,0 +1,204 @@
+"""Term pairs with ordered distance categories, from any ``Vocabulary`` + ``Hierarchy``.
+
+For each anchor term (every string of every code with text) up to ``k`` pairs per
+category are sampled:
+
+* 0: another string of the same code (synonym, inclusion term);
+* 1: a string of a child or a sibling;
+* 2: a string of a parent;
+* 3: a string of a random code of the same hierarchy, none of the above.
+
+With ``depth_aware=True`` the category is instead the hop distance through the
+nearest common ancestor (1 = parent or child, 2 = sibling or grandparent, ...),
+and ``depth_cap`` is the category of random codes farther away or unrelated.
+
+Nothing is dropped silently: codes without text, codes on a cycle and pairs
+whose two strings are the same text (one string under two codes) are counted in
+``PairSet.skipped``. Torch-free: evaluation builds its held-out pairs here too.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ehrfeat.errors import VocabularyError
+from ehrfeat.training.splits import HeldOutSplit
+from ehrfeat.vocab import Hierarchy, Vocabulary
+
+__all__ = ["PairSet", "TermPair", "build_hierarchy_pairs", "sample_pairs_for_anchor"]
+
+
+class TermPair(NamedTuple):
+    anchor: str
+    other: str
+    category: int
+
+
+@dataclass
+class PairSet:
+    """The pairs of one source, with what was skipped and why."""
+
+    source: str
+    pairs: list[TermPair] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    anchors: int = 0
+
+    def category_counts(self) -> dict[int, int]:
+        return dict(sorted(Counter(p.category for p in self.pairs).items()))
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "pairs": len(self.pairs),
+            "anchor_codes": self.anchors,
+            "categories": {str(c): n for c, n in self.category_counts().items()},
+            "skipped": dict(self.skipped),
+        }
+
+
+def sample_pairs_for_anchor(
+    anchor: str,
+    candidates: Mapping[int, Sequence[Sequence[str]]],
+    k: int,
+    rng: random.Random,
+    skipped: Counter[str],
+) -> list[TermPair]:
+    """Up to ``k`` pairs per category; each candidate is the term list of one code (or one term)."""
+    out: list[TermPair] = []
+    key = anchor.casefold()
+    for category, pool in sorted(candidates.items()):
+        chosen = rng.sample(range(len(pool)), min(k, len(pool))) if pool else []
+        for idx in chosen:
+            terms = pool[idx]
+            other = terms[0] if len(terms) == 1 else rng.choice(terms)
+            if other.casefold() == key:
+                skipped["same text as anchor"] += 1
+                continue
+            out.append(TermPair(anchor, other, category))
+    return out
+
+
+def _bounded_neighbours(hierarchy: Hierarchy, code: str, cap: int) -> dict[str, int]:
+    """Codes within ``cap - 1`` hops through a common ancestor, with their distance."""
+    up: dict[str, int] = {code: 0}
+    queue = deque([code])
+    while queue:
+        node = queue.popleft()
+        if up[node] >= cap - 1:
+            continue
+        for parent in hierarchy.parents(node):
+            if parent not in up:
+                up[parent] = up[node] + 1
+                queue.append(parent)
+    dist: dict[str, int] = {}
+    for top, hops in up.items():
+        down = {top: hops}
+        queue = deque([top])
+        while queue:
+            node = queue.popleft()
+            if down[node] >= cap - 1:
+                continue
+            for child in hierarchy.children(node):
+                if child not in down:
+                    down[child] = down[node] + 1
+                    queue.append(child)
+        for node, d in down.items():
+            if d < dist.get(node, cap):
+                dist[node] = d
+    dist.pop(code, None)
+    return dist
+
+
+def build_hierarchy_pairs(
+    vocabulary: Vocabulary,
+    hierarchy: Hierarchy,
+    *,
+    source: str,
+    k: int = 2,
+    split: HeldOutSplit | None = None,
+    heldout: bool = False,
+    depth_aware: bool = False,
+    depth_cap: int = 3,
+    max_anchor_terms: int = 0,
+    max_anchors: int = 0,
+    seed: int = 0,
+) -> PairSet:
+    """Categorised pairs of one hierarchy.
+
+    With a ``split``, ``heldout=False`` keeps pairs whose two codes are both outside
+    held-out groups (training); ``heldout=True`` keeps pairs whose anchor is in a
+    held-out group (evaluation). ``max_anchors`` caps the anchor codes (0: all).
+    """
+    system = hierarchy.system
+    result = PairSet(source=source)
+    if len(hierarchy) < 2:
+        raise VocabularyError(
+            f"source {source!r}: the {system} hierarchy has {len(hierarchy)} node(s); pairs need at least two",
+            fix="check the reader's input files, or set hierarchy = false for this source",
+            code="E111",
+        )
+    on_cycle = {node for cycle in hierarchy.cycles() for node in cycle}
+    result.skipped["code on a cycle"] += len(on_cycle)
+    texts: dict[str, tuple[str, ...]] = {}
+    for node in hierarchy:
+        concept = vocabulary.get(system, node)
+        if concept is None:
+            result.skipped["code without text"] += 1
+        elif node not in on_cycle:
+            texts[node] = concept.terms
+    if len(texts) < 2:
+        raise VocabularyError(
+            f"source {source!r}: only {len(texts)} {system} code(s) of the hierarchy have text",
+            fix=f"read {system} names into the vocabulary along with the hierarchy",
+            code="E112",
+        )
+    usable = sorted(texts)
+    rng = random.Random(f"{seed}|{source}|{system}|{heldout}")
+
+    def allowed(code: str) -> bool:
+        return split is None or heldout or not split.is_heldout(system, code)
+
+    anchor_codes = [c for c in usable if split is None or split.is_heldout(system, c) == heldout]
+    if max_anchors and len(anchor_codes) > max_anchors:
+        anchor_codes = sorted(rng.sample(anchor_codes, max_anchors))
+    partners = [c for c in usable if allowed(c)]
+
+    def far_codes(related: set[str], n: int) -> list[tuple[str, ...]]:
+        picked: dict[str, None] = {}
+        for _ in range(n * 8):
+            if len(picked) >= n:
+                break
+            cand = rng.choice(partners)
+            if cand not in related:
+                picked[cand] = None
+        return [texts[c] for c in picked]
+
+    for code in anchor_codes:
+        terms = texts[code]
+        anchors = terms[:max_anchor_terms] if max_anchor_terms else terms
+        result.anchors += 1
+        pools: dict[int, list[tuple[str, ...]]]
+        if depth_aware:
+            near = {c: d for c, d in _bounded_neighbours(hierarchy, code, depth_cap).items() if c in texts and allowed(c)}
+            by_cat: dict[int, list[tuple[str, ...]]] = {}
+            for c, d in sorted(near.items()):
+                by_cat.setdefault(d, []).append(texts[c])
+            related = {code, *near}
+            pools = {d: by_cat.get(d, []) for d in range(1, depth_cap)}
+            cap_cat = depth_cap
+        else:
+            parents = [p for p in hierarchy.parents(code) if p in texts and allowed(p)]
+            close = list(dict.fromkeys(c for c in (*hierarchy.children(code), *hierarchy.siblings(code)) if c in texts and allowed(c)))
+            related = {code, *parents, *close}
+            pools = {1: [texts[c] for c in close], 2: [texts[p] for p in parents]}
+            cap_cat = 3
+        for anchor in anchors:
+            pools[0] = [(t,) for t in terms if t != anchor]
+            pools[cap_cat] = far_codes(related, k)
+            result.pairs.extend(sample_pairs_for_anchor(anchor, pools, k, rng, result.skipped))
+    result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
+    return result
+

@@ -1,0 +1,117 @@
+"""Synonym groups (the UMLS role): strings that name one concept, for the multi-similarity loss.
+
+A group is the terms of one concept (preferred name, synonyms, inclusion terms),
+merged across systems by exact-match mappings (MONDO ``exactMatch`` ICD-10-CM,
+UMLS CUIs). A string is kept in the first group it appears in; a later
+occurrence under another concept is counted, not used, so no string has two
+labels. Torch-free.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ehrfeat.codes import Code
+from ehrfeat.training.splits import HeldOutSplit
+from ehrfeat.vocab import CodeMapping, Concept, Vocabulary
+
+__all__ = ["EXACT_PREDICATES", "SynonymSet", "build_synonym_groups"]
+
+EXACT_PREDICATES = ("exactMatch", "skos:exactMatch", "sameAs", "SY")
+
+
+@dataclass
+class SynonymSet:
+    """Groups of at least two distinct strings; the group index is the label."""
+
+    groups: list[tuple[str, ...]] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def terms(self) -> int:
+        return sum(len(g) for g in self.groups)
+
+    def summary(self) -> dict[str, object]:
+        return {"groups": len(self.groups), "terms": self.terms, "skipped": dict(self.skipped)}
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[Code, Code] = {}
+
+    def find(self, x: Code) -> Code:
+        root = x
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while x != root:
+            self.parent[x], x = root, self.parent.get(x, x)
+        return root
+
+    def union(self, a: Code, b: Code) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def build_synonym_groups(
+    concepts: Iterable[Concept],
+    vocabulary: Vocabulary,
+    mappings: Iterable[CodeMapping] = (),
+    *,
+    split: HeldOutSplit | None = None,
+    heldout: bool = False,
+    max_groups: int = 0,
+    seed: int = 0,
+) -> SynonymSet:
+    """Group ``concepts`` (merged by exact-match ``mappings``) into synonym groups.
+
+    ``vocabulary`` supplies the text of mapped codes. With a ``split``, a group is
+    held out when any of its codes is; ``heldout`` picks that side.
+    """
+    result = SynonymSet()
+    uf = _UnionFind()
+    members: dict[Code, Concept] = {}
+    for concept in concepts:  # the merged vocabulary's entry holds the strings of every source
+        members[concept.ref] = vocabulary.get(concept.system, concept.code) or concept
+        uf.find(concept.ref)
+    for m in mappings:
+        if m.predicate not in EXACT_PREDICATES:
+            continue
+        ends = []
+        for ref in (m.source, m.target):
+            found = members.get(ref) or vocabulary.get(ref.system, ref.code)
+            if found is None:
+                result.skipped["mapped code without text"] += 1
+                break
+            members[found.ref] = found
+            ends.append(found.ref)
+        else:
+            uf.union(ends[0], ends[1])
+    clusters: dict[Code, list[Code]] = {}
+    for ref in sorted(members):
+        clusters.setdefault(uf.find(ref), []).append(ref)
+    owner: dict[str, Code] = {}
+    for root, refs in clusters.items():
+        if split is not None and any(split.is_heldout(r.system, r.code) for r in refs) != heldout:
+            continue
+        terms: list[str] = []
+        for ref in refs:
+            for term in members[ref].terms:
+                key = term.casefold()
+                if key in owner:
+                    if owner[key] != root:
+                        result.skipped["string shared by two concepts"] += 1
+                    continue
+                owner[key] = root
+                terms.append(term)
+        if len(terms) >= 2:
+            result.groups.append(tuple(terms))
+    if max_groups and len(result.groups) > max_groups:
+        rng = random.Random(f"{seed}|synonyms|{heldout}")
+        keep = sorted(rng.sample(range(len(result.groups)), max_groups))
+        result.groups = [result.groups[i] for i in keep]
+    result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
+    return result

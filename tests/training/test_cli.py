@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from ehrfeat.cli import evaluate as evaluate_cli
+from ehrfeat.cli import train as train_cli
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    train_cli.register(app)
+    evaluate_cli.register(app)
+    return app
+
+
+def test_train_then_evaluate(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "run"
+    result = runner.invoke(_app(), ["train", "smoke", "-o", str(out), "--max-steps", "6", "--no-eval", "-q"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "ehrfeat_manifest.json").read_text())
+    assert manifest["steps"] == 6 and manifest["config"]["training"]["max_steps"] == 6
+    result = runner.invoke(_app(), ["evaluate", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"base", "trained"} and data["trained"]["pairs"] > 0
+    table = runner.invoke(_app(), ["evaluate", str(out)])
+    assert "auc_0v1" in table.output and "trained" in table.output and "delta" in table.output
+
+
+def test_errors_are_reported(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(_app(), ["train", str(tmp_path / "missing.toml")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = runner.invoke(_app(), ["evaluate", str(tmp_path)])
+    assert result.exit_code == 2 and "--config" in result.output

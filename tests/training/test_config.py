@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ehrfeat.errors import ConfigError
+from ehrfeat.training.config import load_config, parse_config, with_max_steps
+
+SOURCE = {"name": "icd", "reader": "icd10cm_slice", "args": {"blocks": ["E08-E13"]}}
+
+
+def test_defaults_and_sections() -> None:
+    cfg = parse_config({"sources": [SOURCE], "loss": {"lambda": 0.4, "alpha": 3}, "training": {"lr": 1e-4}})
+    assert cfg.loss.lambda_ == 0.4 and cfg.loss.alpha == 3.0 and cfg.loss.beta == 50.0
+    assert cfg.training.lr == 1e-4 and cfg.training.batch_size == 256 and cfg.training.epochs == 1
+    assert cfg.model.max_length == 25 and cfg.model.pooling == "mean"
+    assert cfg.to_dict()["loss"]["lambda"] == 0.4
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        ({"sources": [SOURCE], "training": {"learning_rate": 1}}, "training.learning_rate"),
+        ({"sources": [SOURCE], "trainer": {}}, "unknown key trainer"),
+        ({"sources": [{**SOURCE, "wieght": 2}]}, r"sources\[0\].wieght"),
+        ({"sources": [SOURCE], "training": {"batch_size": "big"}}, "training.batch_size must be int"),
+        ({"sources": [SOURCE], "model": {"pooling": "max"}}, "model.pooling"),
+        ({"sources": []}, "no \\[\\[sources\\]\\]"),
+        ({"sources": [{"reader": "hpo"}]}, r"missing key sources\[0\].name"),
+        ({"sources": [SOURCE, SOURCE]}, "repeat"),
+        ({"sources": [{**SOURCE, "args": 3}]}, r"sources\[0\].args must be a table"),
+    ],
+)
+def test_bad_configs_name_the_key(data: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        parse_config(data)
+
+
+def test_missing_file_names_key_and_file(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('[[sources]]\nname = "phe"\nreader = "phecode"\n[sources.args]\nmap_csv = "data/nope.csv"\n')
+    with pytest.raises(ConfigError, match=r"sources\[0\].args.map_csv.*nope.csv") as err:
+        load_config(toml)
+    assert str(tmp_path) in str(err.value)
+
+
+def test_relative_and_env_paths_resolve_against_the_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "map.csv").write_text("x")
+    monkeypatch.setenv("MYDATA", str(tmp_path / "data"))
+    toml = tmp_path / "sub" / "cfg.toml"
+    toml.parent.mkdir()
+    toml.write_text('[[sources]]\nname = "a"\nreader = "phecode"\n[sources.args]\nmap_csv = "../data/map.csv"\n'
+                    'pheinfo_csv = "${MYDATA}/map.csv"\n')
+    cfg = load_config(toml)
+    assert cfg.sources[0].args["map_csv"] == str((tmp_path / "data" / "map.csv").resolve())
+    assert cfg.sources[0].args["pheinfo_csv"] == cfg.sources[0].args["map_csv"]
+
+
+def test_unset_variable_and_missing_config_file(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_text('[[sources]]\nname = "a"\nreader = "mesh"\n[sources.args]\nterms_tsv = "${NO_SUCH_VAR_X}/t.tsv"\n')
+    with pytest.raises(ConfigError, match="NO_SUCH_VAR_X"):
+        load_config(toml)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "absent.toml")
+    (tmp_path / "bad.toml").write_text("[[sources]\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path / "bad.toml")
+
+
+def test_recipes_ship_in_the_package(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    smoke = load_config("smoke")
+    assert smoke.model.base == "tiny" and smoke.sources[0].reader == "icd10cm_slice"
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # recipes read ../shared/data from the project root
+    mini = load_config("hiprbert-mini")
+    assert mini.model.base == "minilm" and mini.model.max_length == 25
+    assert {s.reader for s in mini.sources} >= {"icd10cm", "icd9cm", "phecode", "hpo", "mesh", "obograph", "sssom"}
+    assert with_max_steps(mini, 10).training.max_steps == 10 and with_max_steps(mini, None) is mini

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import pytest
+
+from ehrfeat.errors import ConfigError, VocabularyError
+from ehrfeat.training.config import parse_config
+from ehrfeat.training.data_sources import build_training_data, load_sources, read_icd10cm_slice
+from ehrfeat.vocab import Hierarchy, VocabSource, Vocabulary
+
+
+def _cfg(*sources: dict, **pairs: object):  # type: ignore[no-untyped-def]
+    return parse_config({"sources": list(sources), "pairs": {"heldout_fraction": 0.0, **pairs}})
+
+
+def test_pairs_and_synonyms_per_source(toy_source: VocabSource) -> None:
+    data = build_training_data(_cfg({"name": "toy", "reader": "icd10cm", "weight": 2.0}), [toy_source])
+    assert [ps.source for ps in data.pair_sets] == ["toy"] and data.weights == {"toy": 2.0}
+    assert {"Type 2 diabetes mellitus", "Diabetes type II"} in [set(g) for g in data.synonyms.groups]
+    rows = data.manifest()
+    assert rows[0]["name"] == "toy" and rows[0]["train"]["pairs"] == len(data.pair_sets[0].pairs)
+    assert rows[-1]["name"] == "synonyms" and rows[-1]["train"]["groups"] == len(data.synonyms.groups)
+
+
+def test_flags_turn_sources_off(toy_source: VocabSource) -> None:
+    data = build_training_data(_cfg({"name": "toy", "reader": "icd10cm", "hierarchy": False}), [toy_source])
+    assert data.pair_sets == [] and data.synonyms.groups
+    data = build_training_data(_cfg({"name": "toy", "reader": "icd10cm", "synonyms": False}), [toy_source])
+    assert data.pair_sets and not data.synonyms.groups
+
+
+def test_bad_sources_are_named() -> None:
+    with pytest.raises(ConfigError, match=r"sources\[0\].reader: unknown reader 'icd11'"):
+        load_sources(_cfg({"name": "x", "reader": "icd11"}))
+    with pytest.raises(ConfigError, match="bad reader arguments"):
+        load_sources(_cfg({"name": "x", "reader": "icd10cm_slice", "args": {"chapter": 4}}))
+    single = VocabSource("one", Vocabulary(), {"ICD10CM": Hierarchy("ICD10CM", [("A01", "A01")])})
+    with pytest.raises(VocabularyError, match="one: source 'one'"):
+        build_training_data(_cfg({"name": "one", "reader": "icd10cm"}), [single])
+
+
+def test_icd10cm_slice() -> None:
+    src = read_icd10cm_slice(["I10-I1A"])
+    h = src.hierarchies["ICD10CM"]
+    assert "I10" in h and "I11.0" in h and h.parents("I11.0") == ("I11",)
+    assert src.vocabulary.get("ICD10CM", "I10") is not None
+    with pytest.raises(ConfigError, match="not an ICD-10-CM block"):
+        read_icd10cm_slice(["Z99-Z99X"])

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ehrfeat.errors import ConfigError
+from ehrfeat.training.checkpoint import LAST_CHECKPOINT, MANIFEST
+from ehrfeat.training.config import TrainConfig, parse_config
+from ehrfeat.training.loop import train
+
+
+def _config(base: Path, **training: object) -> TrainConfig:
+    return parse_config({
+        "name": "toy",
+        "sources": [{"name": "toy", "reader": "icd10cm"}],
+        "model": {"base": str(base), "pooling": "mean", "max_length": 16},
+        "training": {"lr": 1e-3, "batch_size": 16, "epochs": 2, "seed": 0, "save_every": 4, **training},
+        "pairs": {"heldout_fraction": 0.3},
+    })
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    cfg = _config(tiny_bert)
+    straight = train(cfg, tmp_path / "a", sources=[toy_factory()], evaluate=False, progress=False)
+    stopped = train(cfg, tmp_path / "b", sources=[toy_factory()], stop_after=5, evaluate=False, progress=False)
+    assert (stopped / LAST_CHECKPOINT / "trainer_state.pt").is_file()
+    assert not (stopped / "model.safetensors").exists()
+    state = torch.load(stopped / LAST_CHECKPOINT / "trainer_state.pt", weights_only=False)
+    assert state["step"] == 5 and state["scheduler"]["last_epoch"] == 5
+    resumed = train(cfg, tmp_path / "b", sources=[toy_factory()], evaluate=False, progress=False)
+    assert not (resumed / LAST_CHECKPOINT).exists()
+    a, b = _weights(straight), _weights(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    base = _weights(tiny_bert)
+    assert any(not torch.equal(a[k], base[k]) for k in a)  # it did train
+
+
+def test_resume_with_another_plan_is_refused(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    train(_config(tiny_bert), tmp_path, sources=[toy_factory()], stop_after=2, evaluate=False, progress=False)
+    with pytest.raises(ConfigError, match="belongs to a run"):
+        train(_config(tiny_bert, epochs=3), tmp_path, sources=[toy_factory()], evaluate=False, progress=False)
+
+
+def test_checkpoint_folder_manifest_and_loaders(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    out = train(_config(tiny_bert, epochs=1), tmp_path / "m", sources=[toy_factory()], progress=False)
+    for name in ("config.json", "model.safetensors", "modules.json", "sentence_bert_config.json", "README.md",
+                 "1_Pooling/config.json", "ehrfeat_heldout.json"):
+        assert (out / name).is_file(), name
+    assert (out / "2_Normalize").is_dir()
+    m = json.loads((out / MANIFEST).read_text())
+    assert m["pooling"] == "mean" and m["max_length"] == 16 and m["base_model"] == str(tiny_bert)
+    assert m["config"]["training"]["lr"] == 1e-3 and m["config"]["loss"]["lambda"] == 0.5
+    assert {"torch", "transformers", "python"} <= set(m["versions"])
+    toy = next(s for s in m["data_sources"] if s["name"] == "toy")
+    assert toy["train"]["pairs"] > 0 and set(toy["train"]["categories"]) <= {"0", "1", "2", "3"}
+    assert {"base", "trained"} == set(m["evaluation"]) and "pairs" in m["evaluation"]["trained"]
+
+    from sentence_transformers import SentenceTransformer
+
+    from ehrfeat import load_encoder
+
+    st = SentenceTransformer(str(out), device="cpu")
+    enc = load_encoder(out)
+    texts = ["Type 2 diabetes mellitus", "Essential (primary) hypertension"]
+    ours, theirs = enc.encode(texts), st.encode(texts, normalize_embeddings=True)
+    assert st.max_seq_length == 16 and ours.shape == (2, 32)
+    assert abs(ours - theirs).max() < 1e-5

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ehrfeat.training.losses import SynonymLoss, TreeLoss
+
+
+def pull(s: float, alpha: float = 2.0, lam: float = 0.5) -> float:
+    return math.log(1 + math.exp(-alpha * (s - lam))) / alpha
+
+
+def push(s: float, beta: float = 50.0, lam: float = 0.5) -> float:
+    return math.log(1 + math.exp(beta * (s - lam))) / beta
+
+
+def test_three_categories_by_hand() -> None:
+    # cos 0.6, 0.2, -0.2 -> s = 0.8, 0.6, 0.4; categories 0, 1, 2; pairs (0,1), (0,2), (1,2).
+    # pull(0.8) = 0.5*ln(1+e^-0.6) = 0.218744; pull(0.6) = 0.5*ln(1+e^-0.2) = 0.299069
+    # push(0.6) = ln(1+e^5)/50 = 0.100134;     push(0.4) = ln(1+e^-5)/50 = 0.000134
+    expected = (pull(0.8) + push(0.6)) + (pull(0.8) + push(0.4)) + (pull(0.6) + push(0.4))
+    assert expected == pytest.approx(0.218744 * 2 + 0.100134 + 0.299069 + 0.000134 * 2, abs=2e-6)
+    loss = TreeLoss()(torch.tensor([0.6, 0.2, -0.2]), torch.tensor([0, 1, 2]))
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_means_within_a_category_by_hand() -> None:
+    # two category-0 pairs (s = 0.8 and 1.0) and one category-3 pair (s = 0.0): one term (0, 3).
+    expected = (pull(0.8) + pull(1.0)) / 2 + push(0.0)
+    loss = TreeLoss()(torch.tensor([0.6, 1.0, -1.0]), torch.tensor([0, 0, 3]))
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_custom_alpha_beta_lambda() -> None:
+    expected = pull(0.75, alpha=1.0, lam=0.6) + push(0.5, beta=10.0, lam=0.6)
+    loss = TreeLoss(alpha=1.0, beta=10.0, lambda_=0.6)(torch.tensor([0.5, 0.0]), torch.tensor([1, 2]))
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("cos", "cats"),
+    [
+        ([0.9, 0.1, -0.5], [0, 3, 3]),  # categories 1 and 2 missing between 0 and 3
+        ([0.9, -0.9], [1, 3]),  # 2 missing
+        ([0.3, 0.4, 0.5], [2, 2, 2]),  # one category only
+        ([1.0, -1.0], [0, 3]),  # extreme cosines (beta = 50 overflows a naive exp)
+    ],
+)
+def test_finite_with_missing_categories(cos: list[float], cats: list[int]) -> None:
+    x = torch.tensor(cos, requires_grad=True)
+    loss = TreeLoss(beta=500.0)(x, torch.tensor(cats))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_single_category_and_empty_batches_give_zero_with_a_graph() -> None:
+    x = torch.tensor([0.3, 0.8], requires_grad=True)
+    loss = TreeLoss()(x, torch.tensor([1, 1]))
+    assert loss.item() == 0.0 and loss.requires_grad
+    loss.backward()
+    empty = TreeLoss()(torch.zeros(0, requires_grad=True), torch.zeros(0, dtype=torch.long))
+    assert empty.item() == 0.0
+
+
+def test_orders_categories() -> None:
+    loss = TreeLoss()
+    good = loss(torch.tensor([0.9, 0.5, 0.1, -0.5]), torch.tensor([0, 1, 2, 3]))
+    bad = loss(torch.tensor([-0.5, 0.1, 0.5, 0.9]), torch.tensor([0, 1, 2, 3]))
+    assert good < bad
+
+
+def test_synonym_loss_is_finite_and_learns_direction() -> None:
+    torch.manual_seed(0)
+    emb = torch.randn(8, 16, requires_grad=True)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    loss = SynonymLoss()(emb, labels)
+    loss.backward()
+    assert torch.isfinite(loss) and loss.item() > 0
+    one_label = SynonymLoss()(torch.randn(4, 16, requires_grad=True), torch.zeros(4, dtype=torch.long))
+    assert torch.isfinite(one_label) and one_label.item() == 0.0

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+
+from ehrfeat.errors import VocabularyError
+from ehrfeat.training.pairs import build_hierarchy_pairs
+from ehrfeat.training.splits import HeldOutSplit
+from ehrfeat.vocab import Hierarchy, VocabSource, Vocabulary
+
+
+def _code_of(source: VocabSource) -> dict[str, str]:
+    return {t: c.code for c in source.vocabulary for t in c.terms}
+
+
+def test_every_category_follows_the_tree(toy_source: VocabSource) -> None:
+    h = toy_source.hierarchies["ICD10CM"]
+    ps = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", k=2)
+    code_of = _code_of(toy_source)
+    assert set(ps.category_counts()) == {0, 1, 2, 3}
+    for p in ps.pairs:
+        a, b = code_of[p.anchor], code_of[p.other]
+        if p.category == 0:
+            assert a == b and p.anchor != p.other
+        elif p.category == 1:
+            assert b in h.children(a) or b in h.siblings(a)
+        elif p.category == 2:
+            assert b in h.parents(a)
+        else:
+            assert b not in {a, *h.parents(a), *h.children(a), *h.siblings(a)}
+    # every string is an anchor, with at most k pairs per category
+    anchors = {p.anchor for p in ps.pairs}
+    assert "Type 2 diabetic nephropathy" in anchors and "High blood pressure" in anchors
+    per = {}
+    for p in ps.pairs:
+        per[(p.anchor, p.category)] = per.get((p.anchor, p.category), 0) + 1
+    assert max(per.values()) <= 2
+
+
+def test_specific_pairs(toy_source: VocabSource) -> None:
+    ps = build_hierarchy_pairs(toy_source.vocabulary, toy_source.hierarchies["ICD10CM"], source="toy", k=5)
+    pairs = {(p.anchor, p.other): p.category for p in ps.pairs}
+    nephro = "Type 2 diabetes mellitus with diabetic nephropathy"
+    assert pairs[(nephro, "Type 2 diabetic nephropathy")] == 0
+    assert pairs[(nephro, "Type 2 diabetes mellitus with diabetic chronic kidney disease")] == 1  # sibling
+    assert pairs[(nephro, "Type 2 diabetes mellitus with kidney complications")] == 2  # parent
+    assert pairs[("Type 2 diabetes mellitus", "Type 2 diabetes mellitus without complications")] == 1  # child
+
+
+def test_deterministic(toy_source: VocabSource) -> None:
+    h = toy_source.hierarchies["ICD10CM"]
+    one = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", seed=3).pairs
+    two = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", seed=3).pairs
+    assert one == two
+
+
+def test_heldout_groups_are_excluded_from_training(toy_source: VocabSource) -> None:
+    h = toy_source.hierarchies["ICD10CM"]
+    code_of = _code_of(toy_source)
+    # the first salt that holds out some but not all of the four toy categories
+    split = next(s for s in (HeldOutSplit(0.5, salt=f"t{i}") for i in range(50)) if 0 < sum(s.is_heldout("ICD10CM", c) for c in h) < len(h))
+    held = {c for c in h if split.is_heldout("ICD10CM", c)}
+    train = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", split=split)
+    evals = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", split=split, heldout=True)
+    assert train.pairs and evals.pairs
+    for p in train.pairs:
+        assert code_of[p.anchor] not in held and code_of[p.other] not in held
+    for p in evals.pairs:
+        assert code_of[p.anchor] in held
+    groups = {c[:3] for c in held}
+    assert all(c in held for c in h if c[:3] in groups)  # whole categories, never single codes
+
+
+def test_depth_aware_categories_are_hop_distances(toy_source: VocabSource) -> None:
+    h = toy_source.hierarchies["ICD10CM"]
+    ps = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", depth_aware=True, depth_cap=3, k=3)
+    code_of = _code_of(toy_source)
+    assert set(ps.category_counts()) == {0, 1, 2, 3}
+    for p in ps.pairs:
+        d = h.distance(code_of[p.anchor], code_of[p.other])
+        if p.category < 3:
+            assert d == p.category
+        else:
+            assert d is None or d >= 3
+
+
+def test_codes_without_text_and_cycles_are_counted() -> None:
+    vocab = Vocabulary()
+    for code in ("A01", "A01.1", "A01.2", "B01", "B01.1"):
+        vocab.add("ICD10CM", code, f"name of {code}")
+    h = Hierarchy("ICD10CM", [("A01.1", "A01"), ("A01.2", "A01"), ("A01.3", "A01"), ("B01.1", "B01"), ("B01", "B01.1")])
+    ps = build_hierarchy_pairs(vocab, h, source="x")
+    assert ps.skipped["code without text"] == 1
+    assert ps.skipped["code on a cycle"] == 2
+    texts = {t for p in ps.pairs for t in (p.anchor, p.other)}
+    assert "name of B01" not in texts and "name of B01.1" not in texts
+
+
+def test_same_string_under_two_codes_is_skipped() -> None:
+    vocab = Vocabulary()
+    vocab.add("ICD10CM", "A01", "Typhoid fever")
+    vocab.add("ICD10CM", "A01.0", "Typhoid fever")
+    vocab.add("ICD10CM", "A01.1", "Paratyphoid fever A")
+    h = Hierarchy("ICD10CM", [("A01.0", "A01"), ("A01.1", "A01")])
+    ps = build_hierarchy_pairs(vocab, h, source="x", k=5)
+    assert all(p.anchor.casefold() != p.other.casefold() for p in ps.pairs)
+    assert ps.skipped["same text as anchor"] >= 2
+
+
+@pytest.mark.parametrize("edges", [[], [("A01", "A01")]])
+def test_empty_or_single_node_hierarchy_is_an_error(edges: list[tuple[str, str]]) -> None:
+    vocab = Vocabulary()
+    vocab.add("ICD10CM", "A01", "Typhoid fever")
+    h = Hierarchy("ICD10CM", edges)
+    with pytest.raises(VocabularyError, match="pairs need at least two"):
+        build_hierarchy_pairs(vocab, h, source="tiny")
+
+
+def test_hierarchy_without_text_is_an_error() -> None:
+    h = Hierarchy("ICD10CM", [("A01.1", "A01"), ("A01.2", "A01")])
+    with pytest.raises(VocabularyError, match="have text"):
+        build_hierarchy_pairs(Vocabulary(), h, source="notext")

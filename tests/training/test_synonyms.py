@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from ehrfeat.codes import Code
+from ehrfeat.training.splits import HeldOutSplit
+from ehrfeat.training.synonyms import build_synonym_groups
+from ehrfeat.vocab import CodeMapping, Vocabulary
+
+
+def _vocab() -> Vocabulary:
+    v = Vocabulary()
+    v.add("ICD10CM", "I10", "Essential (primary) hypertension", ["High blood pressure"])
+    v.add("MONDO", "MONDO:0005044", "hypertensive disorder", ["HTN"])
+    v.add("ICD10CM", "E11.9", "Type 2 diabetes mellitus without complications")
+    v.add("HPO", "HP:0000822", "Hypertension", ["High blood pressure"])  # the string again, other concept
+    return v
+
+
+def test_exact_matches_merge_groups_and_shared_strings_are_counted() -> None:
+    v = _vocab()
+    maps = [CodeMapping(Code("MONDO", "MONDO:0005044"), Code("ICD10CM", "I10"), "skos:exactMatch"),
+            CodeMapping(Code("MONDO", "MONDO:1"), Code("ICD10CM", "I10"), "skos:exactMatch")]  # no text: counted
+    syn = build_synonym_groups(list(v), v, maps)
+    groups = {frozenset(g) for g in syn.groups}
+    # merged across MONDO and ICD-10-CM; "High blood pressure" stays with the first concept (sorted codes: HPO)
+    assert frozenset({"Essential (primary) hypertension", "hypertensive disorder", "HTN"}) in groups
+    assert frozenset({"Hypertension", "High blood pressure"}) in groups
+    assert syn.skipped["string shared by two concepts"] == 1
+    assert syn.skipped["mapped code without text"] == 1
+    assert all(len(g) >= 2 for g in syn.groups)  # E11.9 has one string: no group
+    assert sum("High blood pressure" in g for g in syn.groups) == 1
+
+
+def test_split_sides_are_disjoint() -> None:
+    v = _vocab()
+    split = HeldOutSplit(0.5)
+    train = build_synonym_groups(list(v), v, split=split)
+    held = build_synonym_groups(list(v), v, split=split, heldout=True)
+    assert not {t for g in train.groups for t in g} & {t for g in held.groups for t in g}
+    assert len(train.groups) + len(held.groups) >= 2
