@@ -3,7 +3,8 @@
 Usage: python tools/ship_model.py EXPORT_DIR CHECKPOINT_DIR [NAME]
 Keeps only the fp16 variant in the ONNX manifest (its sha256 and parity from the
 export stay as they are), the tokenizer files, the training manifest and the
-held-out set of the checkpoint (so `ehrfeat evaluate hiprbert-mini` runs offline).
+held-out set of the checkpoint (so `ehrfeat evaluate hiprbert-mini` runs offline),
+and the model card docs/models/<name>.md as README.md.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def main(export: Path, checkpoint: Path, name: str = "hiprbert-mini") -> None:
     shutil.copy2(checkpoint / "ehrfeat_heldout.json", out / "ehrfeat_heldout.json")
     (out / "ehrfeat_onnx.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     (out / "parity_report.json").write_text((export / "parity_report.json").read_text())
+    card = Path(__file__).resolve().parents[1] / "docs" / "models" / f"{name}.md"
+    if card.is_file():  # the model card: update its evaluation table before shipping
+        shutil.copy2(card, out / "README.md")
 
 
 if __name__ == "__main__":
