@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.encoders.base import Encoder
-from ehrfeat.encoders.loader import load_encoder
+from ehrfeat.encoders.loader import SHIPPED_ALIASES, load_encoder, resolve_model
 from ehrfeat.errors import ConfigError
 from ehrfeat.evaluation.heldout import EvalSet, evaluate_encoder
 from ehrfeat.evaluation.linking import LINKING_SOURCES, LinkingTask, default_linking_tasks
@@ -22,6 +22,11 @@ from ehrfeat.evaluation.linking import LINKING_SOURCES, LinkingTask, default_lin
 __all__ = ["HELDOUT_FILE", "evaluate_models", "load_evalset"]
 
 HELDOUT_FILE = "ehrfeat_heldout.json"
+
+
+def _folder(model: str | Path) -> Path:
+    """The folder of ``model``; a shipped model's name (``hiprbert-mini``) means its package folder."""
+    return Path(resolve_model(model)) if str(model).strip().lower() in SHIPPED_ALIASES else Path(model)
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
@@ -49,10 +54,10 @@ def load_evalset(model: str | Path, config: str | Path | None = None, *, linking
         tasks = _linking([s.reader for s in cfg.sources], cfg.pairs.heldout_fraction) if linking else ()
         parts = EvalSet.from_parts(data.eval_pairs, data.eval_synonyms.groups)
         return EvalSet(parts.pairs, parts.synonym_groups, tasks)
-    saved = Path(model) / HELDOUT_FILE
+    saved = _folder(model) / HELDOUT_FILE
     if saved.is_file():
         evalset = EvalSet.load(saved)
-        saved_config = _manifest(Path(model)).get("config", {})
+        saved_config = _manifest(_folder(model)).get("config", {})
         if linking and not evalset.linking and saved_config:
             readers = [s.get("reader", "") for s in saved_config.get("sources", [])]
             fraction = float(saved_config.get("pairs", {}).get("heldout_fraction", 0.1))
@@ -80,6 +85,6 @@ def evaluate_models(
     """
     evalset = load_evalset(model, config, linking=linking)
     if encoders is None:
-        base_name = base or _manifest(Path(model)).get("base_model") or "minilm"
+        base_name = base or _manifest(_folder(model)).get("base_model") or "minilm"
         encoders = {"base": load_encoder(base_name), "trained": load_encoder(model)}
     return {name: evaluate_encoder(enc, evalset) for name, enc in encoders.items()}

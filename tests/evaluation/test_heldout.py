@@ -89,3 +89,14 @@ def test_linking_rows_in_report(tmp_path: Path) -> None:
     table = format_report(res)
     assert "link_hpo@1" in table and "link_hpo@5" in table
     assert "| link_hpo@1 |" in format_report(res, markdown=True)
+
+
+def test_shipped_model_name_finds_its_heldout_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ehrfeat.evaluation import load_evalset
+
+    folder = tmp_path / "hiprbert-mini"
+    folder.mkdir()
+    (folder / "ehrfeat_onnx.json").write_text("{}")
+    EVAL.save(folder / "ehrfeat_heldout.json")
+    monkeypatch.setattr("ehrfeat.models.shipped_model_path", lambda name="hiprbert-mini": tmp_path / name)
+    assert load_evalset("hiprbert-mini") == EVAL
