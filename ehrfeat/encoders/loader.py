@@ -87,7 +87,8 @@ def resolve_model(model: str | Path | None) -> str | Path:
         return bundled_minilm_path()
     if name in SHIPPED_ALIASES:
         return shipped_path()
-    return Path(model).expanduser() if Path(str(model)).expanduser().exists() else str(model)
+    path = Path(str(model)).expanduser()
+    return path if path.exists() else str(model)
 
 
 def load_encoder(
