@@ -17,8 +17,9 @@ from pathlib import Path
 FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json", "ehrfeat_manifest.json")
 
 
-def main(export: Path, checkpoint: Path, name: str = "hiprbert-mini") -> None:
-    out = Path(__file__).resolve().parents[1] / "ehrfeat" / "models" / name
+def main(export: Path, checkpoint: Path, name: str = "hiprbert-mini", out: Path | None = None) -> Path:
+    """Write the shipped folder (default ``ehrfeat/models/<name>``) and return it."""
+    out = out or Path(__file__).resolve().parents[1] / "ehrfeat" / "models" / name
     (out / "onnx").mkdir(parents=True, exist_ok=True)
     manifest = json.loads((export / "ehrfeat_onnx.json").read_text())
     fp16 = [v for v in manifest["variants"] if v["name"] == "fp16" and v["parity"]["passed"]]
@@ -35,6 +36,7 @@ def main(export: Path, checkpoint: Path, name: str = "hiprbert-mini") -> None:
     card = Path(__file__).resolve().parents[1] / "docs" / "models" / f"{name}.md"
     if card.is_file():  # the model card: update its evaluation table before shipping
         shutil.copy2(card, out / "README.md")
+    return out
 
 
 if __name__ == "__main__":
