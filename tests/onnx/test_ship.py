@@ -1,23 +1,14 @@
-"""tools/ship_model.py: only the fp16 variant that passed its gate, with what loads it."""
+"""ehrfeat.onnx.ship: only the fp16 variant that passed its gate, with what loads it."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from ehrfeat.onnx import ship
 from ehrfeat.onnx.manifest import file_sha256
-
-TOOL = Path(__file__).resolve().parents[1] / "tools" / "ship_model.py"
-
-
-def _tool():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("ship_model", TOOL)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 def _export(folder: Path, fp16_passed: bool = True) -> Path:
@@ -39,7 +30,7 @@ def test_ships_fp16_only(tmp_path: Path) -> None:
     export = _export(tmp_path / "export")
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "ehrfeat_heldout.json").write_text("{}")
-    out = _tool().main(export, tmp_path / "run", "hiprbert-mini", tmp_path / "shipped")
+    out = ship.main(export, tmp_path / "run", "hiprbert-mini", tmp_path / "shipped")
     manifest = json.loads((out / "ehrfeat_onnx.json").read_text())
     assert [v["name"] for v in manifest["variants"]] == ["fp16"] and manifest["source"]["model"] == "hiprbert-mini"
     assert file_sha256(out / "onnx" / "model_fp16.onnx") == manifest["variants"][0]["sha256"]
@@ -50,4 +41,4 @@ def test_ships_fp16_only(tmp_path: Path) -> None:
 def test_refuses_an_export_without_a_passing_fp16(tmp_path: Path) -> None:
     export = _export(tmp_path / "export", fp16_passed=False)
     with pytest.raises(SystemExit):
-        _tool().main(export, tmp_path, "hiprbert-mini", tmp_path / "shipped")
+        ship.main(export, tmp_path, "hiprbert-mini", tmp_path / "shipped")

@@ -1,10 +1,10 @@
 """Copy an `ehrfeat export --fp16` folder into ehrfeat/models/<name>/: the fp16 graph and what loads it.
 
-Usage: python tools/ship_model.py EXPORT_DIR CHECKPOINT_DIR [NAME]
+Usage: python -m ehrfeat.onnx.ship EXPORT_DIR CHECKPOINT_DIR [NAME]
 Keeps only the fp16 variant in the ONNX manifest (its sha256 and parity from the
 export stay as they are), the tokenizer files, the training manifest and the
 held-out set of the checkpoint (so `ehrfeat evaluate hiprbert-mini` runs offline),
-and the model card docs/models/<name>.md as README.md.
+and the model card ehrfeat/models/<name>.md as README.md.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "
 
 def main(export: Path, checkpoint: Path, name: str = "hiprbert-mini", out: Path | None = None) -> Path:
     """Write the shipped folder (default ``ehrfeat/models/<name>``) and return it."""
-    out = out or Path(__file__).resolve().parents[1] / "ehrfeat" / "models" / name
+    models = Path(__file__).resolve().parents[1] / "models"
+    out = out or models / name
     (out / "onnx").mkdir(parents=True, exist_ok=True)
     manifest = json.loads((export / "ehrfeat_onnx.json").read_text())
     fp16 = [v for v in manifest["variants"] if v["name"] == "fp16" and v["parity"]["passed"]]
@@ -33,11 +34,11 @@ def main(export: Path, checkpoint: Path, name: str = "hiprbert-mini", out: Path 
     shutil.copy2(checkpoint / "ehrfeat_heldout.json", out / "ehrfeat_heldout.json")
     (out / "ehrfeat_onnx.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     (out / "parity_report.json").write_text((export / "parity_report.json").read_text())
-    card = Path(__file__).resolve().parents[1] / "docs" / "models" / f"{name}.md"
+    card = models / f"{name}.md"
     if card.is_file():  # the model card: update its evaluation table before shipping
         shutil.copy2(card, out / "README.md")
     return out
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), *sys.argv[3:4])
+    main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "hiprbert-mini")
