@@ -1,4 +1,5 @@
-"""The real all-MiniLM-L6-v2: default load exports it once (subprocess) with parity on 2,000 ICD-10-CM terms."""
+"""The real all-MiniLM-L6-v2: the default load exports it once (subprocess), with parity on 2,000
+ICD-10-CM terms, and embed-codes then runs on it with no torch imported."""
 
 from __future__ import annotations
 
@@ -10,25 +11,66 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import make_native_db
+
 REPO = Path(__file__).resolve().parents[2]
+HEAVY = "[m for m in ('torch', 'transformers', 'sentence_transformers', 'optimum') if m in sys.modules]"
 
 
-@pytest.mark.slow
-def test_default_encoder_is_exported_minilm_without_torch(tmp_path: Path) -> None:
+def _run(script: str, cache: Path) -> dict:  # type: ignore[type-arg]
+    env = {**os.environ, "EHRFEAT_CACHE": str(cache)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def minilm_cache(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    """An empty user cache in which the default encoder is loaded (and so exported) once."""
+    cache = tmp_path_factory.mktemp("ehrfeat-cache")
     script = (
         "import sys, json\n"
         "from ehrfeat import load_encoder\n"
         "e = load_encoder()\n"
         "v = e.encode(['Type 2 diabetes mellitus without complications', 'Essential (primary) hypertension'])\n"
-        "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'optimum') if m in sys.modules]\n"
+        f"heavy = {HEAVY}\n"
         "print(json.dumps({'dim': int(v.shape[1]), 'heavy': heavy, 'folder': str(e.folder), 'variant': e.variant.name}))\n"
     )
-    env = {**os.environ, "EHRFEAT_CACHE": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return cache, _run(script, cache)
+
+
+@pytest.mark.slow
+def test_default_encoder_is_exported_minilm_without_torch(minilm_cache: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    _, result = minilm_cache
     assert result["dim"] == 384 and result["heavy"] == [] and result["variant"] == "int8"
     manifest = json.loads((Path(result["folder"]) / "ehrfeat_onnx.json").read_text())
     parity = {v["name"]: v["parity"] for v in manifest["variants"]}
     assert parity["fp32"]["terms"] == 2000 and parity["fp32"]["min_cosine"] >= 0.9999
     assert parity["int8"]["mean_cosine"] >= 0.99 and parity["int8"]["top10_overlap"] >= 0.9
+
+
+@pytest.mark.slow
+def test_embed_codes_runs_on_onnx_by_default_without_torch(minilm_cache: tuple[Path, dict], tmp_path: Path) -> None:  # type: ignore[type-arg]
+    cache, exported = minilm_cache
+    codes = ["E11.9", "E11.65", "E11.22", "E10.9", "I10", "I50.9", "J44.1", "F32.9", "C50.911", "N18.3"]
+    db = make_native_db(tmp_path / "p.db", [(i, "2020-01-01", "ICD10CM", c, None) for i, c in enumerate(codes)])
+    script = (
+        "import sys, json\n"
+        "from ehrfeat.cli.main import app\n"
+        f"app(['embed-codes', {str(db)!r}, '--no-progress'], standalone_mode=False)\n"
+        "from ehrfeat.similar import similar_codes\n"
+        f"_, _, near = similar_codes('E11.9', {str(db)!r}, k=3)\n"
+        f"heavy = {HEAVY}\n"
+        "print(json.dumps({'heavy': heavy, 'near': [n.code for n in near]}))\n"
+    )
+    result = _run(script, cache)
+    assert result["heavy"] == []
+    assert set(result["near"][:2]) <= {"E11.65", "E11.22", "E10.9"}
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    fingerprints = {fp for (fp,) in con.execute("SELECT DISTINCT fingerprint FROM code_embeddings")}
+    con.close()
+    manifest = json.loads((Path(exported["folder"]) / "ehrfeat_onnx.json").read_text())
+    int8 = next(v for v in manifest["variants"] if v["name"] == "int8")
+    assert fingerprints == {int8["sha256"]}  # the ONNX int8 variant's sha256 is the encoder fingerprint
