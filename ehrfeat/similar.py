@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ehrfeat.encoders.loader import default_fingerprint
 from ehrfeat.errors import InputError
 from ehrfeat.index import CodeIndex, Neighbour
 from ehrfeat.store.database import open_database
@@ -25,7 +26,7 @@ def similar_codes(
 ) -> tuple[str, str, list[Neighbour]]:
     """``(query code, its text, its k nearest codes)``; ``code`` may be ``SYSTEM:CODE``."""
     cache = EmbeddingCache(open_database(database), table)
-    index = CodeIndex(cache.load(fingerprint))
+    index = CodeIndex(cache.load(fingerprint, default=default_fingerprint))
     found = index.find(code, system)
     if not found:
         raise InputError(

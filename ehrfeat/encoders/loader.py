@@ -23,6 +23,7 @@ __all__ = [
     "MODEL_ALIASES",
     "SHIPPED_ALIASES",
     "bundled_minilm_path",
+    "default_fingerprint",
     "load_encoder",
     "resolve_model",
     "shipped_path",
@@ -89,6 +90,11 @@ def resolve_model(model: str | Path | None) -> str | Path:
         return shipped_path()
     path = Path(str(model)).expanduser()
     return path if path.exists() else str(model)
+
+
+def default_fingerprint() -> str:
+    """The fingerprint of the default encoder (loads it; the ONNX session is created lazily or cheaply)."""
+    return load_encoder().fingerprint
 
 
 def load_encoder(

@@ -122,7 +122,9 @@ def load_embeddings(
         from ehrfeat.encoders.loader import load_encoder
 
         fingerprint = load_encoder(model).fingerprint
-    embeddings = EmbeddingCache(engine, table).load(fingerprint, systems)
+    from ehrfeat.encoders.loader import default_fingerprint
+
+    embeddings = EmbeddingCache(engine, table).load(fingerprint, systems, default=default_fingerprint)
     if len(embeddings) == 0:
         raise InputError(
             f"no cached code embeddings{' of systems ' + ', '.join(systems) if systems else ''} in table {table!r}",

@@ -9,7 +9,7 @@ job with exactly one row per code.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -108,8 +108,10 @@ class EmbeddingCache:
             rows = conn.execute(sa.select(t.c.code_system, t.c.code).where(t.c.fingerprint == fingerprint))
             return {Code(s, c) for s, c in rows}
 
-    def resolve_fingerprint(self, fingerprint: str | None = None) -> str:
-        """``fingerprint`` if present, else the only one in the table; a clear error otherwise."""
+    def resolve_fingerprint(self, fingerprint: str | None = None, *, default: Callable[[], str] | None = None) -> str:
+        """``fingerprint`` if present, else the only one in the table, else (when several are present)
+        ``default()``, the fingerprint of the default encoder, if its rows are there; a clear error otherwise.
+        """
         present = self.fingerprints()
         if fingerprint is not None:
             if fingerprint not in present:
@@ -125,6 +127,8 @@ class EmbeddingCache:
                 fix="run `ehrfeat embed-codes DB` first",
                 code="E121",
             )
+        if len(present) > 1 and default is not None and (preferred := default()) in present:
+            return preferred
         if len(present) > 1:
             raise InputError(
                 f"table {self.table_name!r} holds embeddings of {len(present)} encoders: {sorted(present)}",
@@ -133,9 +137,18 @@ class EmbeddingCache:
             )
         return next(iter(present))
 
-    def load(self, fingerprint: str | None = None, systems: Sequence[str] | None = None) -> CodeEmbeddings:
-        """All vectors of one encoder (optionally of some systems only), as one matrix."""
-        fp = self.resolve_fingerprint(fingerprint)
+    def load(
+        self,
+        fingerprint: str | None = None,
+        systems: Sequence[str] | None = None,
+        *,
+        default: Callable[[], str] | None = None,
+    ) -> CodeEmbeddings:
+        """All vectors of one encoder (optionally of some systems only), as one matrix.
+
+        ``default`` breaks the tie when several encoders' rows are present (see :meth:`resolve_fingerprint`).
+        """
+        fp = self.resolve_fingerprint(fingerprint, default=default)
         t = self._table
         query = sa.select(t.c.code_system, t.c.code, t.c.text, t.c.dim, t.c.vector).where(t.c.fingerprint == fp)
         if systems:

@@ -92,3 +92,12 @@ def test_table_names_are_validated(tmp_path, name):
 def test_empty_table_asks_to_run_embed_codes(cache):
     with pytest.raises(InputError, match="embed-codes"):
         cache.load()
+
+
+def test_default_breaks_the_tie_between_encoders(cache):
+    cache.write("old", _items("E11.9"), np.ones((1, 2), np.float32))
+    cache.write("new", _items("E11.9", "I10"), np.zeros((2, 2), np.float32))
+    assert cache.load(default=lambda: "new").fingerprint == "new"
+    with pytest.raises(InputError, match="2 encoders"):
+        cache.load(default=lambda: "absent")  # the default's rows are not there: still ambiguous
+    assert cache.load("old", default=lambda: "new").fingerprint == "old"  # a named fingerprint wins
