@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -17,6 +18,7 @@ def _app() -> typer.Typer:
     return app
 
 
+@pytest.mark.slow
 def test_train_then_evaluate(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "run"
