@@ -15,10 +15,20 @@ their dot; some HPO ids are written ``hp_0005978``; about 1% of patients have
 one malformed code (``ICD10CM:UNKNOWN``); about 0.2% of events have a NULL time;
 ``LOCAL`` codes ``FLU-CLINIC`` and ``ZZ-TRIAGE-7`` have no description anywhere.
 
+About 15% of patients, of any group, also have a history of fractures: one or
+more codes of :data:`~ehrfeat.demo_groups.FRACTURES`, 743 initial-encounter
+closed-fracture codes of the spine, pelvis, shoulder, wrist and femur. Real
+coding is that specific (site, side, displacement), so each fracture code is
+carried by about one patient in 3000.
+
 Kept apart from the features: ``demo_truth(patient_id, phenotype)`` and
 ``demo_outcome(patient_id, index_date, outcome)`` (an event such as an
-unplanned admission in the year after 2025-01-01, whose log-odds depend on the
-group *and* on specific codes: :data:`~ehrfeat.demo_groups.OUTCOME_EFFECTS`).
+unplanned admission in the year after 2025-01-01). Its log-odds depend on the
+group, on specific codes (:data:`~ehrfeat.demo_groups.OUTCOME_EFFECTS`), on age,
+and on the number of distinct fracture codes (``FRACTURE_EFFECT`` each). That
+last part is what code embeddings are for: no single fracture column is seen
+often enough for a per-code weight, but all fracture codes embed close together,
+so a patient's vector moves the same way whichever fracture was coded.
 About 20% of patients have a short clinical note naming their conditions.
 The same ``seed`` always gives identical rows.
 """
@@ -35,6 +45,10 @@ import numpy as np
 
 from ehrfeat.demo_groups import (
     DRUGS,
+    FRACTURE_EFFECT,
+    FRACTURE_EXTRA,
+    FRACTURE_RATE,
+    FRACTURES,
     GROUPS,
     LABS,
     LOCAL_CODES,
@@ -163,6 +177,13 @@ def _patient(rng: np.random.Generator, pid: int, name: str) -> tuple[Row, list[R
             carried.append(code)
             rows.extend((pid, _date(rng, int(rng.integers(len(_DAYS)))), *_odd_icd10(rng, code), None)
                         for _ in range(1 + rng.poisson(0.3)))
+    fractures: list[str] = []
+    if rng.random() < FRACTURE_RATE:  # a history of fragility fractures: a few rare codes of one semantic family
+        picks = rng.choice(len(FRACTURES), size=min(len(FRACTURES), 1 + int(rng.poisson(FRACTURE_EXTRA))), replace=False)
+        fractures = [FRACTURES[int(k)] for k in picks]
+        for code in fractures:
+            rows.extend((pid, _date(rng, int(rng.integers(len(_DAYS)))), *_odd_icd10(rng, code), None)
+                        for _ in range(1 + rng.poisson(0.5)))
     if rng.random() < 0.3:
         code9 = group.icd9 if rng.random() < 0.7 else group.icd9.replace(".", "")
         rows.append((pid, _DAYS[int(rng.integers(_ICD9_DAYS))], "ICD9CM", code9, None))
@@ -183,7 +204,8 @@ def _patient(rng: np.random.Generator, pid: int, name: str) -> tuple[Row, list[R
             rows.append((pid, _date(rng, int(rng.integers(len(_DAYS)))), "LOCAL", code, None))
     if rng.random() < 0.01:
         rows.append((pid, _date(rng, day_near()), "ICD10CM", "UNKNOWN", None))
-    logit = group.risk + sum(OUTCOME_EFFECTS.get(c, 0.0) for c in dict.fromkeys(carried)) + 0.02 * (age - 55)
+    logit = (group.risk + sum(OUTCOME_EFFECTS.get(c, 0.0) for c in dict.fromkeys(carried))
+             + FRACTURE_EFFECT * len(fractures) + 0.02 * (age - 55))
     outcome = int(rng.random() < 1.0 / (1.0 + np.exp(-logit)))
     note = None
     if rng.random() < 0.2:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DRUGS", "GROUPS", "LABS", "LOCAL_CODES", "NOISE", "NOISE_PHRASES", "OUTCOME_EFFECTS", "PhenotypeGroup"]
+import simple_icd_10_cm as icd10
+
+__all__ = [
+    "DRUGS", "FRACTURES", "FRACTURE_CATEGORIES", "FRACTURE_EFFECT", "FRACTURE_EXTRA", "FRACTURE_RATE", "GROUPS", "LABS",
+    "LOCAL_CODES", "NOISE", "NOISE_PHRASES", "OUTCOME_EFFECTS", "PhenotypeGroup",
+]
 
 
 @dataclass(frozen=True)
@@ -112,3 +117,19 @@ LOCAL_CODES = {"CM-ENROLL": "Enrolled in care management program", "FLU-CLINIC":
 # Extra log-odds of the planted outcome for patients carrying these codes (beyond their group's baseline).
 OUTCOME_EFFECTS = {"E11.22": 1.2, "E11.649": 1.0, "I50.23": 1.4, "I48.91": 0.6, "C34.90": 1.5, "J96.11": 1.3,
                    "J44.1": 0.8, "N18.4": 1.2, "N18.5": 1.6, "R45.851": 1.0, "O13.9": 0.8, "J45.41": 0.6, "E66.9": 0.3}
+
+# A semantic family of rare codes: fractures of the sites of fragility fractures. FRACTURES is every leaf code of
+# simple-icd-10-cm under FRACTURE_CATEGORIES (thorax and thoracic spine, lumbar spine and pelvis, shoulder and upper
+# arm, forearm and wrist, femur) whose description names the initial encounter for a closed fracture: 743 codes, as
+# specific as real coding is (site, side, displacement). A patient of any group has a fracture history with
+# probability FRACTURE_RATE, then 1 + Poisson(FRACTURE_EXTRA) distinct codes drawn uniformly from the family, so
+# a code is carried by one patient in 3000, or none, or two: nothing to learn a weight per code from, while the codes'
+# embeddings lie close together. Every distinct fracture code adds FRACTURE_EFFECT to the outcome's log-odds.
+FRACTURE_CATEGORIES = ("S22", "S32", "S42", "S52", "S72")
+FRACTURES: tuple[str, ...] = tuple(sorted(
+    code for category in FRACTURE_CATEGORIES for code in icd10.get_descendants(category)
+    if icd10.is_leaf(code) and "initial encounter for closed fracture" in icd10.get_description(code)
+))
+FRACTURE_RATE = 0.15
+FRACTURE_EXTRA = 0.5
+FRACTURE_EFFECT = 2.0

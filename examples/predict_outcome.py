@@ -4,8 +4,17 @@
 
 The cohort and each patient's as-of time come from ``demo_outcome(patient_id,
 index_date, outcome)``: only events strictly before the index date are features.
-Logistic regression, 5-fold stratified cross-validated ROC AUC. The embedder sits
-inside the pipeline, so its idf weights are learned on each training fold only.
+Logistic regression (L2, C=0.01 on standardised features), 5-fold stratified
+cross-validated ROC AUC; the last line is the per-fold gain of "both" over raw
+counts. The embedder sits inside the pipeline, so its idf weights are learned on
+each training fold only.
+
+What is planted (:mod:`ehrfeat.demo`): the outcome's log-odds depend on the
+phenotype group, a dozen specific codes, age, and the number of distinct fracture
+codes a patient has. Raw counts learn the first parts directly. The fracture codes
+are 743 specific ICD-10-CM codes with about one patient each, too rare for a
+weight per column; their embeddings are close, so patient vectors carry the
+fracture history and embeddings add to the counts.
 """
 
 from __future__ import annotations
@@ -65,9 +74,13 @@ def main() -> None:
         ),
     }
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    aucs = {}
     for name, model in models.items():
-        auc = cross_val_score(model, X, y, cv=folds, scoring="roc_auc")
+        aucs[name] = auc = cross_val_score(model, X, y, cv=folds, scoring="roc_auc")
         print(f"{name:<18} AUC {auc.mean():.3f} +/- {auc.std():.3f}")
+    gain = aucs["both"] - aucs["raw code counts"]
+    print(f"{'both - counts':<18} AUC {gain.mean():+.3f} +/- {gain.std():.3f} (per fold: "
+          f"{' '.join(f'{g:+.3f}' for g in gain)})")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import simple_icd_10_cm as icd10
 
 from ehrfeat.codes import ICD9CM, normalize_code
 from ehrfeat.demo import make_demo_db
-from ehrfeat.demo_groups import GROUPS, NOISE, OUTCOME_EFFECTS
+from ehrfeat.demo_groups import FRACTURES, GROUPS, NOISE, OUTCOME_EFFECTS
 from ehrfeat.errors import DatabaseError
 from ehrfeat.store import EventReadReport, detect_schema, distinct_codes, iter_events, open_database, patient_ids
 
@@ -96,6 +96,15 @@ def test_planted_codes_are_real_and_outcome_depends_on_codes() -> None:
     for code, _ in NOISE:
         assert icd10.is_valid_item(code), code
     assert all(icd10.is_valid_item(c) for c in OUTCOME_EFFECTS)
+
+
+def test_fracture_family_is_large_real_and_apart_from_the_groups() -> None:
+    assert len(FRACTURES) == len(set(FRACTURES)) >= 500
+    for code in FRACTURES:
+        assert icd10.is_valid_item(code) and icd10.is_leaf(code), code
+        assert "fracture" in icd10.get_description(code).lower(), code
+    planted = {c for g in GROUPS.values() for c, _ in g.icd10} | {c for c, _ in NOISE} | set(OUTCOME_EFFECTS)
+    assert not planted & set(FRACTURES)
 
 
 def test_outcome_is_planted_on_group_and_codes(tmp_path: Path) -> None:
