@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from ehrfeat.codes import HPO, ICD10CM, canonical_system
@@ -35,6 +33,7 @@ from ehrfeat.linking.code_index import (
     load_index,
     save_index,
 )
+from ehrfeat.paths import cache_dir
 from ehrfeat.vocab import Vocabulary
 
 __all__ = ["BUILTIN_SYSTEMS", "IndexSpec", "builtin_vocabulary", "cache_dir", "open_index", "parse_index_spec"]
@@ -78,14 +77,6 @@ def parse_index_spec(config: Mapping[str, Any] | None) -> IndexSpec:
     if config.get("builtin") is False:
         raise ConfigError("index is switched off ({'builtin': false}) and no other source is given", fix=f"use {example}", code="E413")
     return IndexSpec("builtin", max_code_length=depth)
-
-
-def cache_dir() -> Path:
-    """ehrfeat's user cache folder."""
-    if os.environ.get("EHRFEAT_CACHE"):
-        return Path(os.environ["EHRFEAT_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "ehrfeat"
 
 
 def open_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -> LinkingIndex:

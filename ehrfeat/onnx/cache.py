@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ehrfeat.errors import ModelError
 from ehrfeat.onnx.manifest import has_manifest
+from ehrfeat.paths import cache_dir
 
 __all__ = ["DEFAULT_EXPORT_ARGS", "cache_dir", "default_onnx_folder"]
 
@@ -26,14 +27,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_EXPORT_ARGS = ("--quantize", "int8")
 _LAYOUT = "onnx1"
-
-
-def cache_dir() -> Path:
-    """``$EHRFEAT_CACHE``, else ``$XDG_CACHE_HOME/ehrfeat``, else ``~/.cache/ehrfeat``."""
-    if os.environ.get("EHRFEAT_CACHE"):
-        return Path(os.environ["EHRFEAT_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "ehrfeat"
 
 
 def _cache_key(source: Path) -> str:
