@@ -51,6 +51,9 @@ class CodeIndex:
     def vector(self, code: Code) -> np.ndarray:
         return self.embeddings.matrix[self._position[code]]
 
+    def text(self, code: Code) -> str:
+        return self.embeddings.texts[self._position[code]]
+
     def search(
         self, queries: np.ndarray, k: int = 10, *, systems: Sequence[str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -41,5 +41,4 @@ def similar_codes(
             code="E127",
         )
     ref = found[0]
-    text = index.embeddings.texts[index.embeddings.codes.index(ref)]
-    return str(ref), text, index.neighbours(ref, k, systems=systems)
+    return str(ref), index.text(ref), index.neighbours(ref, k, systems=systems)

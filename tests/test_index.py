@@ -45,6 +45,7 @@ def test_find_accepts_odd_forms_and_prefixes(index):
     assert index.find("ICD9CM:25000") == [Code("ICD9CM", "250.00")]
     assert index.find("HP:0001250") == [Code("HPO", "HP:0001250")]
     assert index.find("Z99.9") == []
+    assert index.text(Code("ICD9CM", "250.00")) == "ICD9CM:250.00"
 
 
 def test_neighbours_exclude_the_query(index):
