@@ -62,6 +62,7 @@ class LossConfig:
     alpha: float = 2.0
     beta: float = 50.0
     lambda_: float = 0.5
+    lambdas: tuple[float, ...] = ()  # per far category 1, 2, 3...; overrides lambda when given
     synonym_alpha: float = 1.0
     synonym_beta: float = 60.0
     synonym_base: float = 0.5
@@ -131,6 +132,10 @@ def _build(cls: type, data: Any, where: str) -> Any:
         expected = type(f.default) if f.default is not MISSING else None
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if expected is tuple and isinstance(value, list):
+            if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
+                raise ConfigError(f"{where}.{key} must be a list of numbers, got {value!r}", code="E404")
+            value = tuple(float(x) for x in value)
         if expected is not None and expected is not type(None) and not isinstance(value, expected):
             raise ConfigError(
                 f"{where}.{key} must be {expected.__name__}, got {value!r}", code="E404"
@@ -195,6 +200,21 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     training: TrainingConfig = sections["training"]
     if training.batch_size < 2 or training.epochs < 1 or training.max_steps < 0:
         raise ConfigError("training.batch_size must be >= 2, epochs >= 1 and max_steps >= 0", code="E404")
+    lambdas = sections["loss"].lambdas
+    if lambdas and (not all(0.0 < x <= 1.0 for x in lambdas) or list(lambdas) != sorted(lambdas, reverse=True)):
+        raise ConfigError(
+            f"loss.lambdas must be thresholds in (0, 1], one per far category (1, 2, ...), non-increasing; got {list(lambdas)}",
+            fix="e.g. lambdas = [0.9, 0.8, 0.68]: synonyms above 0.9, category 1 between 0.8 and 0.9, ...",
+            code="E404",
+        )
+    pairs_cfg: PairsConfig = sections["pairs"]
+    far_categories = pairs_cfg.depth_cap if pairs_cfg.depth_aware else 3
+    if lambdas and len(lambdas) != far_categories:
+        raise ConfigError(
+            f"loss.lambdas gives {len(lambdas)} thresholds; the pairs have {far_categories} far categories (1..{far_categories})",
+            fix=f"give one threshold per category 1..{far_categories}, or a single lambda",
+            code="E404",
+        )
     if not 0.0 <= sections["pairs"].heldout_fraction < 1.0:
         raise ConfigError("pairs.heldout_fraction must be in [0, 1)", code="E404")
     return TrainConfig(sources=tuple(sources), name=str(data.get("name", "ehrfeat")), origin=origin, **sections)

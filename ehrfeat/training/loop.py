@@ -134,7 +134,7 @@ def train(
         start = int(state["step"])
         logger.info("resuming from step %d of %d", start, len(plan))
     lc = cfg.loss
-    tree_loss = TreeLoss(lc.alpha, lc.beta, lc.lambda_)
+    tree_loss = TreeLoss(lc.alpha, lc.beta, lc.lambdas or lc.lambda_)
     synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
     end = len(plan) if stop_after is None else min(len(plan), stop_after)
     running: dict[str, float] = {}

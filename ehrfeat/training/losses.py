@@ -8,7 +8,11 @@ present in the batch::
 
 the loss is ``Σ_{i<j} L_ij``. Closer categories are pulled above λ, farther ones
 pushed below it, and a category that appears as the closer side of many pairs
-is pulled harder. Only categories present in the batch take part, so a missing
+is pulled harder. λ is one number (the paper's form) or one threshold per far
+category, ``λ_j`` for ``j = 1, 2, ...``: then ``L_ij`` uses ``λ_j``, so with
+``λ_1 > λ_2 > λ_3`` each category is held in its own band of similarity
+(synonyms above ``λ_1``, category 1 between ``λ_2`` and ``λ_1``, ...) instead of
+every related category being pulled to, and pushed below, the same line. Only categories present in the batch take part, so a missing
 middle category or a batch of one category (loss 0) never makes a NaN;
 ``softplus`` keeps large β finite.
 
@@ -18,6 +22,7 @@ Synonym loss. pytorch-metric-learning's ``MultiSimilarityLoss`` (α 1, β 60, ba
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -30,28 +35,43 @@ __all__ = ["SynonymLoss", "TreeLoss"]
 class TreeLoss(nn.Module):
     """Ordered-category loss on cosine similarities (see the module doc)."""
 
-    def __init__(self, alpha: float = 2.0, beta: float = 50.0, lambda_: float = 0.5) -> None:
+    def __init__(self, alpha: float = 2.0, beta: float = 50.0, lambda_: float | Sequence[float] = 0.5) -> None:
         super().__init__()
         if alpha <= 0 or beta <= 0:
             raise ValueError(f"alpha and beta must be > 0, got {alpha}, {beta}")
-        self.alpha, self.beta, self.lambda_ = float(alpha), float(beta), float(lambda_)
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.lambdas: tuple[float, ...] | None = None if isinstance(lambda_, int | float) else tuple(float(x) for x in lambda_)
+        if self.lambdas is not None and not self.lambdas:
+            raise ValueError("lambda_ must be a number or a non-empty sequence of per-category thresholds")
+        self.lambda_ = float(lambda_) if self.lambdas is None else self.lambdas[0]  # type: ignore[arg-type]
+
+    def threshold(self, far: int) -> float:
+        """λ of the category pairs whose farther category is ``far``."""
+        if self.lambdas is None:
+            return self.lambda_
+        if not 1 <= far <= len(self.lambdas):
+            raise ValueError(f"category {far} has no threshold: lambda_ gives {len(self.lambdas)} (categories 1..{len(self.lambdas)})")
+        return self.lambdas[far - 1]
 
     def forward(self, cosine: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
         """``cosine``: (n,) cosines of the pairs; ``category``: (n,) integer categories."""
         s = (cosine.float() + 1.0) / 2.0
         present = torch.unique(category).tolist()
         total = s.sum() * 0.0  # a zero that keeps the graph, for batches with < 2 categories
-        pull = F.softplus(-self.alpha * (s - self.lambda_)) / self.alpha
-        push = F.softplus(self.beta * (s - self.lambda_)) / self.beta
-        for a, ci in enumerate(present):
-            near = category == ci
-            for cj in present[a + 1 :]:
-                far = category == cj
-                total = total + pull[near].mean() + push[far].mean()
+        for b, cj in enumerate(present):
+            if b == 0:
+                continue
+            lam = self.threshold(cj)
+            far = s[category == cj]
+            push = (F.softplus(self.beta * (far - lam)) / self.beta).mean()
+            for ci in present[:b]:
+                near = s[category == ci]
+                total = total + (F.softplus(-self.alpha * (near - lam)) / self.alpha).mean() + push
         return total
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, beta={self.beta}, lambda_={self.lambda_}"
+        lam = self.lambdas if self.lambdas is not None else self.lambda_
+        return f"alpha={self.alpha}, beta={self.beta}, lambda_={lam}"
 
 
 class SynonymLoss(nn.Module):

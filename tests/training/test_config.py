@@ -15,7 +15,9 @@ def test_defaults_and_sections() -> None:
     assert cfg.loss.lambda_ == 0.4 and cfg.loss.alpha == 3.0 and cfg.loss.beta == 50.0
     assert cfg.training.lr == 1e-4 and cfg.training.batch_size == 256 and cfg.training.epochs == 1
     assert cfg.model.max_length == 25 and cfg.model.pooling == "mean"
-    assert cfg.to_dict()["loss"]["lambda"] == 0.4
+    assert cfg.to_dict()["loss"]["lambda"] == 0.4 and cfg.loss.lambdas == ()
+    banded = parse_config({"sources": [SOURCE], "loss": {"lambdas": [1, 0.85, 0.7]}})
+    assert banded.loss.lambdas == (1.0, 0.85, 0.7) and banded.to_dict()["loss"]["lambdas"] == (1.0, 0.85, 0.7)
 
 
 @pytest.mark.parametrize(
@@ -30,6 +32,10 @@ def test_defaults_and_sections() -> None:
         ({"sources": [{"reader": "hpo"}]}, r"missing key sources\[0\].name"),
         ({"sources": [SOURCE, SOURCE]}, "repeat"),
         ({"sources": [{**SOURCE, "args": 3}]}, r"sources\[0\].args must be a table"),
+        ({"sources": [SOURCE], "loss": {"lambdas": [0.9, "x", 0.7]}}, "loss.lambdas must be a list of numbers"),
+        ({"sources": [SOURCE], "loss": {"lambdas": [0.7, 0.8, 0.9]}}, "non-increasing"),
+        ({"sources": [SOURCE], "loss": {"lambdas": [0.9, 0.8]}}, "gives 2 thresholds; the pairs have 3"),
+        ({"sources": [SOURCE], "loss": {"lambdas": [0.9, 0.8, 0.7]}, "pairs": {"depth_aware": True, "depth_cap": 4}}, "have 4 far"),
     ],
 )
 def test_bad_configs_name_the_key(data: dict, match: str) -> None:

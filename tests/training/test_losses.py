@@ -81,3 +81,37 @@ def test_synonym_loss_is_finite_and_learns_direction() -> None:
     assert torch.isfinite(loss) and loss.item() > 0
     one_label = SynonymLoss()(torch.randn(4, 16, requires_grad=True), torch.zeros(4, dtype=torch.long))
     assert torch.isfinite(one_label) and one_label.item() == 0.0
+
+
+def test_per_category_thresholds_by_hand() -> None:
+    # lambdas (0.9, 0.8, 0.6): L_01 uses 0.9, L_02 and L_12 use 0.8, L_03 0.6.
+    # cos 0.7, 0.5, 0.3, -0.1 -> s = 0.85, 0.75, 0.65, 0.45 for categories 0, 1, 2, 3.
+    lams = (0.9, 0.8, 0.6)
+    s = {0: 0.85, 1: 0.75, 2: 0.65, 3: 0.45}
+    expected = 0.0
+    for i in range(4):
+        for j in range(i + 1, 4):
+            lam = lams[j - 1]
+            expected += pull(s[i], lam=lam) + push(s[j], lam=lam)
+    loss = TreeLoss(lambda_=lams)(torch.tensor([0.7, 0.5, 0.3, -0.1]), torch.tensor([0, 1, 2, 3]))
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    same = TreeLoss(lambda_=(0.5, 0.5, 0.5))(torch.tensor([0.7, 0.5, 0.3, -0.1]), torch.tensor([0, 1, 2, 3]))
+    assert same.item() == pytest.approx(TreeLoss(lambda_=0.5)(torch.tensor([0.7, 0.5, 0.3, -0.1]), torch.tensor([0, 1, 2, 3])).item(), rel=1e-6)
+
+
+def test_per_category_thresholds_hold_categories_in_bands() -> None:
+    # A category-1 pair at s = 0.8 (cos 0.6) sits inside its band (λ_2 0.75 .. λ_1 0.9): the push
+    # is ~0. One λ of 0.6 pushes the same pair down with the full slope (d loss / d cos = 0.5).
+    x = torch.tensor([0.9, 0.6], requires_grad=True)
+    TreeLoss(lambda_=(0.9, 0.75, 0.6))(x, torch.tensor([0, 1])).backward()
+    assert x.grad is not None and 0 < x.grad[1] < 0.01 and x.grad[0] < 0  # category 0 still pulled up
+    y = torch.tensor([0.9, 0.6], requires_grad=True)
+    TreeLoss(lambda_=0.6)(y, torch.tensor([0, 1])).backward()
+    assert y.grad is not None and y.grad[1] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_a_category_without_a_threshold_is_an_error() -> None:
+    with pytest.raises(ValueError, match="category 3 has no threshold"):
+        TreeLoss(lambda_=(0.9, 0.8))(torch.tensor([0.9, 0.1]), torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match="non-empty"):
+        TreeLoss(lambda_=())
