@@ -121,6 +121,8 @@ def load_encoder(
         from ehrfeat.onnx.cache import default_onnx_folder
 
         folder = default_onnx_folder(folder)
+    if folder is not None and (folder / ONNX_MANIFEST).is_file() and variant in (None, "fp32", "int8"):
+        folder = _cpu_variants(folder, device)
     if (folder is not None and (folder / ONNX_MANIFEST).is_file()) or backend == "onnx":
         from ehrfeat.onnx.runtime import OnnxEncoder
 
@@ -129,6 +131,18 @@ def load_encoder(
             folder or Path(source), variant=variant, device=device or "auto", allow_cpu_fallback=allow_cpu_fallback
         )
     return _torch_encoder(source, device)
+
+
+def _cpu_variants(folder: Path, device: str | None) -> Path:
+    """``folder``, or on the CPU for an fp16-only export (a shipped model) its derived fp32/int8 cache folder."""
+    from ehrfeat.onnx.manifest import read_manifest
+    from ehrfeat.onnx.providers import CPU, requested_providers
+
+    if requested_providers(device or "auto")[0] != CPU:
+        return folder
+    from ehrfeat.onnx.derive import derived_folder, needs_cpu_variants
+
+    return derived_folder(folder) if needs_cpu_variants(read_manifest(folder)) else folder
 
 
 def _torch_encoder(source: str | Path, device: str | None) -> Encoder:
