@@ -55,6 +55,7 @@ class TrainingConfig:
     save_every: int = 200
     device: str = "auto"  # "auto", "cpu" or "cuda"
     num_threads: int = 0  # 0: leave torch's default
+    merge_with_base: float = 1.0  # WiSE-FT: the final weights are base + w * (fine-tuned - base); 1.0 keeps them
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,12 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
         raise ConfigError(
             f"loss.lambdas gives {len(lambdas)} thresholds; the pairs have {far_categories} far categories (1..{far_categories})",
             fix=f"give one threshold per category 1..{far_categories}, or a single lambda",
+            code="E404",
+        )
+    if not 0.0 < training.merge_with_base <= 1.0:
+        raise ConfigError(
+            f"training.merge_with_base must be in (0, 1], got {training.merge_with_base}",
+            fix="1.0 keeps the fine-tuned weights; 0.6 moves them 40 % of the way back to the base",
             code="E404",
         )
     if not 0.0 <= sections["pairs"].heldout_fraction < 1.0:

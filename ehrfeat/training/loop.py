@@ -37,6 +37,7 @@ from ehrfeat.training.checkpoint import (
 from ehrfeat.training.config import TrainConfig, load_config
 from ehrfeat.training.data_sources import TrainingData, build_training_data
 from ehrfeat.training.losses import SynonymLoss, TreeLoss
+from ehrfeat.training.merge import interpolate_with_base
 from ehrfeat.training.model import TermModel
 from ehrfeat.vocab import VocabSource
 
@@ -166,6 +167,8 @@ def train(
         save_trainer_state(out, model, optimizer, scheduler, end, len(plan))
         logger.info("stopped after step %d of %d; call train() again to resume", end, len(plan))
         return out
+    if tc.merge_with_base != 1.0:
+        interpolate_with_base(model, base, tc.merge_with_base)
     model.save(out)
     evalset = EvalSet.from_parts(data.eval_pairs, data.eval_synonyms.groups)
     evalset.save(out / HELDOUT_FILE)
@@ -176,6 +179,7 @@ def train(
         "max_length": cfg.model.max_length,
         "normalize": True,
         "steps": len(plan),
+        "merge_with_base": tc.merge_with_base,
         "train_seconds": round(time.perf_counter() - began, 1),
         "final_losses": running,
         "data_sources": data.manifest(),

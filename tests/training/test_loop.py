@@ -75,3 +75,13 @@ def test_checkpoint_folder_manifest_and_loaders(tmp_path: Path, tiny_bert: Path,
     ours, theirs = enc.encode(texts), st.encode(texts, normalize_embeddings=True)
     assert st.max_seq_length == 16 and ours.shape == (2, 32)
     assert abs(ours - theirs).max() < 1e-5
+
+
+def test_merge_with_base_interpolates_the_final_weights(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    plain = _weights(train(_config(tiny_bert, epochs=1), tmp_path / "a", sources=[toy_factory()], evaluate=False, progress=False))
+    out = train(_config(tiny_bert, epochs=1, merge_with_base=0.5), tmp_path / "b", sources=[toy_factory()], evaluate=False, progress=False)
+    merged, base = _weights(out), _weights(tiny_bert)
+    for key in merged:
+        if merged[key].is_floating_point():
+            torch.testing.assert_close(merged[key], base[key] + 0.5 * (plain[key] - base[key]), rtol=0, atol=1e-6)
+    assert json.loads((out / MANIFEST).read_text())["merge_with_base"] == 0.5
