@@ -4,7 +4,9 @@ Usage: python -m ehrfeat.onnx.ship EXPORT_DIR CHECKPOINT_DIR [NAME]
 Keeps only the fp16 variant in the ONNX manifest (its sha256 and parity from the
 export stay as they are), the tokenizer files, the training manifest and the
 held-out set of the checkpoint (so `ehrfeat evaluate hiprbert-mini` runs offline),
-and the model card ehrfeat/models/<name>.md as README.md.
+and the model card ehrfeat/models/<name>.md as README.md. On the CPU the runtime
+derives the fp32 and int8 variants from the fp16 graph on first use
+(:mod:`ehrfeat.onnx.derive`), so they need not ship.
 """
 
 from __future__ import annotations
