@@ -5,7 +5,9 @@ Usage: python benchmarks/encode_throughput.py [--terms 20000] [--rounds 3] [--ba
 Each round encodes all terms once with every backend, in interleaved order, so
 machine noise hits all of them alike; terms/s is the median over rounds. Prints
 one JSON line with terms/s and the ratios to sentence-transformers fp32. With
-CUDA, sentence-transformers fp16 and ONNX fp16 are added.
+CUDA, sentence-transformers fp16 and ONNX fp16 are added. When the package ships
+hiprbert-mini, its CPU variant derived on first use (``hiprbert_mini_cpu``) and
+its shipped fp16 graph run on the CPU (``hiprbert_mini_fp16_cpu``) are added.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def main() -> None:
     from ehrfeat.onnx.parity import icd10cm_terms
 
     terms = icd10cm_terms(args.terms, seed=1)
-    folder = Path(args.model) if args.model else load_encoder().folder  # type: ignore[attr-defined]
+    folder = Path(args.model) if args.model else load_encoder("minilm").folder  # type: ignore[attr-defined]
     threads = len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
     runners = {
@@ -44,6 +46,11 @@ def main() -> None:
         "onnx_fp32": load_encoder(folder, variant="fp32", device="cpu"),
         "onnx_int8": load_encoder(folder, variant="int8", device="cpu"),
     }
+    from ehrfeat.models import shipped_model_path
+
+    if (shipped_model_path() / "ehrfeat_onnx.json").is_file():
+        runners["hiprbert_mini_cpu"] = load_encoder("hiprbert-mini", device="cpu")
+        runners["hiprbert_mini_fp16_cpu"] = load_encoder("hiprbert-mini", variant="fp16", device="cpu")
     if torch.cuda.is_available():
         runners["st_torch_fp16"] = SentenceTransformer(str(bundled_minilm_path()), device="cuda").half()
         try:

@@ -1,5 +1,8 @@
-"""The real all-MiniLM-L6-v2: the default load exports it once (subprocess), with parity on 2,000
-ICD-10-CM terms, and embed-codes then runs on it with no torch imported."""
+"""The real default encoders in an empty user cache, with no torch imported by the caller.
+
+The default, the shipped hiprbert-mini, derives its CPU variants (fp32 upcast, int8) on first
+load; embed-codes then runs on it. ``minilm`` is exported once (subprocess) with parity on
+2,000 ICD-10-CM terms."""
 
 from __future__ import annotations
 
@@ -25,13 +28,16 @@ def _run(script: str, cache: Path) -> dict:  # type: ignore[type-arg]
 
 
 @pytest.fixture(scope="module")
-def minilm_cache(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
-    """An empty user cache in which the default encoder is loaded (and so exported) once."""
-    cache = tmp_path_factory.mktemp("ehrfeat-cache")
+def default_cache(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    """An empty user cache in which the default encoder is loaded (and so derived) once."""
+    return _load(tmp_path_factory.mktemp("ehrfeat-cache"), "")
+
+
+def _load(cache: Path, model: str) -> tuple[Path, dict]:  # type: ignore[type-arg]
     script = (
         "import sys, json\n"
         "from ehrfeat import load_encoder\n"
-        "e = load_encoder()\n"
+        f"e = load_encoder({model!r} or None)\n"
         "v = e.encode(['Type 2 diabetes mellitus without complications', 'Essential (primary) hypertension'])\n"
         f"heavy = {HEAVY}\n"
         "print(json.dumps({'dim': int(v.shape[1]), 'heavy': heavy, 'folder': str(e.folder), 'variant': e.variant.name}))\n"
@@ -40,8 +46,20 @@ def minilm_cache(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 
 @pytest.mark.slow
-def test_default_encoder_is_exported_minilm_without_torch(minilm_cache: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
-    _, result = minilm_cache
+def test_default_encoder_is_the_shipped_model_derived_without_torch(default_cache: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    cache, result = default_cache
+    assert result["dim"] == 384 and result["heavy"] == [] and result["variant"] == "int8"
+    folder = Path(result["folder"])
+    assert folder.parent == cache / "onnx" and folder.name.startswith("hiprbert-mini-")
+    manifest = json.loads((folder / "ehrfeat_onnx.json").read_text())
+    parity = {v["name"]: v["parity"] for v in manifest["variants"]}
+    assert set(parity) == {"fp16", "fp32", "int8"} and manifest["source"]["derived_from"]["variant"] == "fp16"
+    assert parity["fp32"]["min_cosine"] >= 0.999 and parity["int8"]["top10_overlap"] >= 0.9 and parity["int8"]["passed"]
+
+
+@pytest.mark.slow
+def test_minilm_is_exported_once_without_torch(tmp_path: Path) -> None:
+    _, result = _load(tmp_path, "minilm")
     assert result["dim"] == 384 and result["heavy"] == [] and result["variant"] == "int8"
     manifest = json.loads((Path(result["folder"]) / "ehrfeat_onnx.json").read_text())
     parity = {v["name"]: v["parity"] for v in manifest["variants"]}
@@ -50,8 +68,8 @@ def test_default_encoder_is_exported_minilm_without_torch(minilm_cache: tuple[Pa
 
 
 @pytest.mark.slow
-def test_embed_codes_runs_on_onnx_by_default_without_torch(minilm_cache: tuple[Path, dict], tmp_path: Path) -> None:  # type: ignore[type-arg]
-    cache, exported = minilm_cache
+def test_embed_codes_runs_on_onnx_by_default_without_torch(default_cache: tuple[Path, dict], tmp_path: Path) -> None:  # type: ignore[type-arg]
+    cache, exported = default_cache
     codes = ["E11.9", "E11.65", "E11.22", "E10.9", "I10", "I50.9", "J44.1", "F32.9", "C50.911", "N18.3"]
     db = make_native_db(tmp_path / "p.db", [(i, "2020-01-01", "ICD10CM", c, None) for i, c in enumerate(codes)])
     script = (

@@ -15,11 +15,17 @@ from ehrfeat.onnx.manifest import file_sha256
 SHIPPED = Path(loader.__file__).resolve().parents[1] / "models" / "hiprbert-mini"
 
 
-def test_default_and_minilm_resolve_to_the_bundled_base() -> None:
+def test_minilm_resolves_to_the_bundled_base() -> None:
     base = loader.bundled_minilm_path()
-    assert loader.DEFAULT_MODEL == "minilm"  # until a shipped model beats its base on every row
-    for name in (None, "default", "minilm", "MiniLM", "sentence-transformers/all-MiniLM-L6-v2"):
+    for name in ("minilm", "MiniLM", "sentence-transformers/all-MiniLM-L6-v2"):
         assert loader.resolve_model(name) == base, name
+
+
+@pytest.mark.skipif(not (SHIPPED / "ehrfeat_onnx.json").is_file(), reason="this checkout ships no hiprbert-mini")
+def test_default_is_the_shipped_model() -> None:
+    assert loader.DEFAULT_MODEL == "hiprbert-mini"
+    for name in (None, "default", "hiprbert-mini", "ehrfeat/hiprbert-mini"):
+        assert loader.resolve_model(name) == SHIPPED, name
 
 
 def test_folders_and_hub_ids_are_kept(tmp_path: Path) -> None:
