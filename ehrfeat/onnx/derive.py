@@ -71,7 +71,7 @@ def derived_folder(folder: str | Path, *, quantize: tuple[str, ...] = INT8_LADDE
     scratch = Path(tempfile.mkdtemp(prefix=".deriving-", dir=target.parent))
     try:
         out = scratch / "model"
-        logger.warning("deriving the CPU variants of %s once (about a minute): %s", folder, target)
+        logger.warning("deriving the CPU variants of %s once (seconds; cached for later loads): %s", folder, target)
         derive_cpu_variants(folder, out, quantize=quantize)
         try:
             os.rename(out, target)
