@@ -69,7 +69,7 @@ def default_onnx_folder(source: Path, *, timeout_s: float = 1800) -> Path:
     return build_in_cache(target, export, prefix=".building-")
 
 
-def build_in_cache(target: Path, build: Callable[[Path], None], *, prefix: str) -> Path:
+def build_in_cache(target: Path, build: Callable[[Path], object], *, prefix: str) -> Path:
     """``target``, made once: ``build(out)`` writes a scratch folder beside it that is renamed into place.
 
     Readers never see half a folder, and when two processes race the first rename wins.

@@ -7,8 +7,9 @@ from it (:mod:`ehrfeat.onnx.quantize`), each behind the export's parity gates:
 fp32 against the shipped fp16 graph (the fp16 gate, since that is the
 reference's precision), int8 against the derived fp32 (the int8 gate). int8 tries
 the presets of ``INT8_LADDER``, most quantised first, and keeps the first that
-passes; when none does, a warning says so and the CPU runs the derived fp32. The folder is built in a scratch folder and
-renamed into place, so concurrent first uses race safely.
+passes; when none does, a warning says so and the CPU runs the derived fp32. The
+folder is built in a scratch folder and renamed into place, so concurrent first
+uses race safely.
 """
 
 from __future__ import annotations
@@ -66,11 +67,7 @@ def derived_folder(folder: str | Path, *, quantize: tuple[str, ...] = INT8_LADDE
     target = cache_dir() / "onnx" / f"{name}-{fp16.sha256[:16]}-{'-'.join(quantize) or 'fp32'}-{DERIVED_LAYOUT}"
     if not has_manifest(target):
         logger.warning("deriving the CPU variants of %s once (seconds; cached for later loads): %s", folder, target)
-    return build_in_cache(target, lambda out: _derive(folder, out, quantize), prefix=".deriving-")
-
-
-def _derive(folder: Path, out: Path, quantize: tuple[str, ...]) -> None:
-    derive_cpu_variants(folder, out, quantize=quantize)
+    return build_in_cache(target, lambda out: derive_cpu_variants(folder, out, quantize=quantize), prefix=".deriving-")
 
 
 def derive_cpu_variants(
@@ -107,9 +104,8 @@ def derive_cpu_variants(
             break
         path.unlink()
         logger.info("int8 preset %s fails parity (%s)", preset_name, reports[-1].summary())
-    else:
-        if quantize:
-            logger.warning("no int8 preset of %s passes parity on %s; the CPU runs the derived fp32", ", ".join(quantize), folder)
+    if quantize and listed[-1].precision != "int8":
+        logger.warning("no int8 preset of %s passes parity on %s; the CPU runs the derived fp32", ", ".join(quantize), folder)
     write_manifest(out, replace(base, variants=tuple(listed)))
     return tuple(reports)
 

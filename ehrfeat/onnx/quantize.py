@@ -13,7 +13,7 @@ first two layers in fp32 0.930, mean cosine 0.995, at about 2x the fp32 speed.
 That last one is the ``int8`` preset. On hiprbert-mini run 1 (1,000 terms) it
 reaches only 0.848; keeping every FFN input projection in fp32 as well
 (``int8-keep-ffn1``) 0.905, and quantising only the attention projections
-(``int8-attention``) 0.939. ``INT8_LADDER`` tries them in that order.
+(``int8-attention``) 0.935. ``INT8_LADDER`` tries them in that order.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class QuantizationPreset:
-    """How to quantise: optimum target, per-channel weights, operators and nodes kept in fp32."""
+    """How to quantise: the CPU target, per-channel weights, operators and nodes kept in fp32."""
 
     name: str = "int8"
     target: str | None = None  # avx512_vnni | avx512 | avx2 | arm64; None: this CPU

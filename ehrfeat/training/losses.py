@@ -12,8 +12,9 @@ is pulled harder. λ is one number (the paper's form) or one threshold per far
 category, ``λ_j`` for ``j = 1, 2, ...``: then ``L_ij`` uses ``λ_j``, so with
 ``λ_1 > λ_2 > λ_3`` each category is held in its own band of similarity
 (synonyms above ``λ_1``, category 1 between ``λ_2`` and ``λ_1``, ...) instead of
-every related category being pulled to, and pushed below, the same line. Only categories present in the batch take part, so a missing
-middle category or a batch of one category (loss 0) never makes a NaN;
+every related category being pulled to, and pushed below, the same line. Only
+categories present in the batch take part, so a missing middle category or a
+batch of one category (loss 0) never makes a NaN;
 ``softplus`` keeps large β finite.
 
 Synonym loss. pytorch-metric-learning's ``MultiSimilarityLoss`` (α 1, β 60, base
@@ -40,27 +41,26 @@ class TreeLoss(nn.Module):
         if alpha <= 0 or beta <= 0:
             raise ValueError(f"alpha and beta must be > 0, got {alpha}, {beta}")
         self.alpha, self.beta = float(alpha), float(beta)
-        self.lambdas: tuple[float, ...] | None = None if isinstance(lambda_, int | float) else tuple(float(x) for x in lambda_)
-        if self.lambdas is not None and not self.lambdas:
+        self.lambda_: float | tuple[float, ...] = (
+            float(lambda_) if isinstance(lambda_, int | float) else tuple(float(x) for x in lambda_)
+        )
+        if self.lambda_ == ():
             raise ValueError("lambda_ must be a number or a non-empty sequence of per-category thresholds")
-        self.lambda_ = float(lambda_) if self.lambdas is None else self.lambdas[0]  # type: ignore[arg-type]
 
     def threshold(self, far: int) -> float:
         """λ of the category pairs whose farther category is ``far``."""
-        if self.lambdas is None:
+        if isinstance(self.lambda_, float):
             return self.lambda_
-        if not 1 <= far <= len(self.lambdas):
-            raise ValueError(f"category {far} has no threshold: lambda_ gives {len(self.lambdas)} (categories 1..{len(self.lambdas)})")
-        return self.lambdas[far - 1]
+        if not 1 <= far <= len(self.lambda_):
+            raise ValueError(f"category {far} has no threshold: lambda_ gives {len(self.lambda_)} (categories 1..{len(self.lambda_)})")
+        return self.lambda_[far - 1]
 
     def forward(self, cosine: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
         """``cosine``: (n,) cosines of the pairs; ``category``: (n,) integer categories."""
         s = (cosine.float() + 1.0) / 2.0
         present = torch.unique(category).tolist()
         total = s.sum() * 0.0  # a zero that keeps the graph, for batches with < 2 categories
-        for b, cj in enumerate(present):
-            if b == 0:
-                continue
+        for b, cj in enumerate(present[1:], start=1):
             lam = self.threshold(cj)
             far = s[category == cj]
             push = (F.softplus(self.beta * (far - lam)) / self.beta).mean()
@@ -70,8 +70,7 @@ class TreeLoss(nn.Module):
         return total
 
     def extra_repr(self) -> str:
-        lam = self.lambdas if self.lambdas is not None else self.lambda_
-        return f"alpha={self.alpha}, beta={self.beta}, lambda_={lam}"
+        return f"alpha={self.alpha}, beta={self.beta}, lambda_={self.lambda_}"
 
 
 class SynonymLoss(nn.Module):
