@@ -115,7 +115,15 @@ def _encode(folder: Path, variant: str, terms: list[str], manifest: OnnxManifest
 
     if manifest is not None:
         write_manifest(folder, manifest)
-    return OnnxEncoder(folder, variant=variant, device="cpu").encode(terms, batch_size=64)
+    # The parity terms are ICD-10-CM descriptions, some longer than max_length by design: their
+    # truncation warnings would read as if the user's data were truncated.
+    runtime_log = logging.getLogger("ehrfeat.onnx.runtime")
+    level = runtime_log.level
+    runtime_log.setLevel(logging.ERROR)
+    try:
+        return OnnxEncoder(folder, variant=variant, device="cpu").encode(terms, batch_size=64)
+    finally:
+        runtime_log.setLevel(level)
 
 
 def _check(folder: Path, base: OnnxManifest, entry: VariantEntry, reference: np.ndarray, terms: list[str], gate: ParityGate) -> ParityReport:

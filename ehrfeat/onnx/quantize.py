@@ -109,6 +109,14 @@ def nodes_to_exclude(model_path: Path, preset: QuantizationPreset) -> list[str]:
     return keep
 
 
+class _DropPreprocessingHint(logging.Filter):
+    """onnxruntime's advice to run its shape-inference pre-processing first: the parity gate
+    judges the result instead, so the hint is noise in the output of `embed-codes`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
 def quantize_onnx(onnx_dir: Path, preset: QuantizationPreset, *, source: str = "model.onnx", target: str | None = None) -> tuple[Path, dict[str, Any]]:
     """Write ``model_qint8_<target>.onnx`` (or ``target``) in ``onnx_dir``; returns its path and a description."""
     from onnx import TensorProto
@@ -116,17 +124,22 @@ def quantize_onnx(onnx_dir: Path, preset: QuantizationPreset, *, source: str = "
 
     exclude = nodes_to_exclude(onnx_dir / source, preset)
     out = onnx_dir / (target or f"{Path(source).stem}_{preset.file_suffix}.onnx")
-    quantize_dynamic(
-        onnx_dir / source,
-        out,
-        op_types_to_quantize=list(preset.operators),
-        per_channel=preset.per_channel,
-        reduce_range=preset.reduce_range,
-        weight_type=getattr(QuantType, preset.weight_type),
-        nodes_to_exclude=exclude,
-        # DefaultTensorType: fused graphs (contrib ops such as FastGelu) defeat ONNX shape inference;
-        # every float tensor of a graph being quantised is fp32.
-        extra_options={"WeightSymmetric": True, "ActivationSymmetric": False, "DefaultTensorType": TensorProto.FLOAT},
-    )
+    hint = _DropPreprocessingHint()
+    logging.getLogger().addFilter(hint)  # onnxruntime logs it on the root logger, once per call
+    try:
+        quantize_dynamic(
+            onnx_dir / source,
+            out,
+            op_types_to_quantize=list(preset.operators),
+            per_channel=preset.per_channel,
+            reduce_range=preset.reduce_range,
+            weight_type=getattr(QuantType, preset.weight_type),
+            nodes_to_exclude=exclude,
+            # DefaultTensorType: fused graphs (contrib ops such as FastGelu) defeat ONNX shape inference;
+            # every float tensor of a graph being quantised is fp32.
+            extra_options={"WeightSymmetric": True, "ActivationSymmetric": False, "DefaultTensorType": TensorProto.FLOAT},
+        )
+    finally:
+        logging.getLogger().removeFilter(hint)
     logger.info("quantised %s -> %s (%d nodes kept in fp32)", source, out.name, len(exclude))
     return out, preset.describe(exclude)

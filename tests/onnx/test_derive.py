@@ -102,3 +102,15 @@ def test_deriving_and_loading_import_no_torch(tiny_shipped: Path, tmp_path: Path
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"deriving imported: {out.stdout.strip()}"
+
+
+def test_deriving_prints_no_warning_about_its_own_parity_terms(
+    tiny_shipped: Path, tmp_path: Path, parity_terms: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    long_term = " ".join(["chronic kidney disease stage"] * 20)  # longer than max_length: truncated
+    with caplog.at_level(logging.WARNING):
+        derive.derive_cpu_variants(tiny_shipped, tmp_path / "out", terms=[*parity_terms, long_term])
+    assert "truncated" not in caplog.text and "pre-processing" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="ehrfeat.onnx.runtime"):  # the user's own texts still warn
+        OnnxEncoder(tmp_path / "out", device="cpu").encode([long_term])
+    assert "truncated" in caplog.text
