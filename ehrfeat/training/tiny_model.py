@@ -1,7 +1,7 @@
 """Tiny random BERT encoders (hidden 32, 2 layers) for tests and the ``smoke`` recipe.
 
-The tokenizer is a WordPiece vocabulary trained on the terms given, so a tiny
-model still sees real sub-words of clinical text. Everything is seeded: the same
+The tokenizer is a WordPiece vocabulary of the words of the terms given (and their
+characters, for anything else), so a tiny model still sees real clinical words. Everything is seeded: the same
 terms and seed give byte-identical folders.
 """
 
@@ -31,6 +31,27 @@ DEFAULT_TINY_TERMS = (
     "Pneumonia, unspecified organism",
 )
 
+_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def _vocabulary(terms: Iterable[str], size: int) -> dict[str, int]:
+    """Special tokens, every character (alone and as ``##`` continuation), then the most frequent words.
+
+    Built here rather than by the tokenizers WordPiece trainer, whose merges break ties in hash
+    order and so give another vocabulary in every process.
+    """
+    from collections import Counter
+
+    from tokenizers.normalizers import BertNormalizer
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+
+    normalize, split = BertNormalizer(lowercase=True), BertPreTokenizer()
+    words = Counter(w for t in terms for w, _ in split.pre_tokenize_str(normalize.normalize_str(t)))
+    chars = sorted({c for w in words for c in w})
+    tokens = [*_SPECIALS, *chars, *(f"##{c}" for c in chars)]
+    tokens += [w for w, _ in sorted(words.items(), key=lambda x: (-x[1], x[0])) if w not in tokens]
+    return {token: i for i, token in enumerate(tokens[:size])}
+
 
 def make_tiny_bert(
     folder: str | Path,
@@ -51,8 +72,7 @@ def make_tiny_bert(
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    wordpiece = BertWordPieceTokenizer(lowercase=True)
-    wordpiece.train_from_iterator(list(terms), vocab_size=vocab_size, min_frequency=1, show_progress=False)
+    wordpiece = BertWordPieceTokenizer(_vocabulary(terms, vocab_size), lowercase=True)
     tokenizer = BertTokenizerFast(tokenizer_object=wordpiece._tokenizer, model_max_length=max_length)
     tokenizer.add_special_tokens({"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"})
     tokenizer.save_pretrained(out)
