@@ -34,7 +34,7 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from ehrfeat.encoders.loader import bundled_minilm_path, load_encoder
+    from ehrfeat.models.loader import bundled_minilm_path, load_encoder
     from ehrfeat.onnx.parity import icd10cm_terms
 
     terms = icd10cm_terms(args.terms, seed=1)

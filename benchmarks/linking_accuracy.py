@@ -35,8 +35,8 @@ def queries(vocabulary, systems: list[str], n: int, seed: int) -> dict[str, list
 
 
 def evaluate(model: str | None, vocabulary, pairs, max_code_length: int) -> dict:  # type: ignore[no-untyped-def]
-    from ehrfeat.encoders.loader import load_encoder
     from ehrfeat.linking.sources import open_index, parse_index_spec
+    from ehrfeat.models.loader import load_encoder
 
     encoder = load_encoder(model)
     started = time.perf_counter()

@@ -62,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     import torch
 
-    from ehrfeat.encoders.loader import bundled_minilm_path
+    from ehrfeat.models.loader import bundled_minilm_path
     from ehrfeat.training.tiny_model import make_tiny_bert
 
     torch.set_num_threads(args.threads)

@@ -136,7 +136,7 @@ def embed_codes(
     cache = EmbeddingCache(target, table)
     codes, skip = distinct_codes(source, schema, wanted)
     if encoder is None:
-        from ehrfeat.encoders.loader import load_encoder
+        from ehrfeat.models.loader import load_encoder
 
         encoder = load_encoder(model)
     fingerprint = encoder.fingerprint

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ehrfeat.encoders.loader import default_fingerprint
 from ehrfeat.errors import InputError
 from ehrfeat.index import CodeIndex, Neighbour
+from ehrfeat.models.loader import default_fingerprint
 from ehrfeat.store.database import open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 

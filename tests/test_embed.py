@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ehrfeat.embed import embed_codes
-from ehrfeat.encoders import load_encoder
+from ehrfeat.models import load_encoder
 from tests.helpers import make_native_db
 
 ICD10 = ["E11.9", "E11.65", "E10.9", "I10", "I50.9", "J44.1", "F32.9", "C50.911", "O09.90", "N18.3", "E66.9", "E78.5"]
@@ -91,7 +91,7 @@ KILL_SCRIPT = """
 import os, signal, sys
 import sqlalchemy as sa
 from ehrfeat.embed import embed_codes
-from ehrfeat.encoders import load_encoder
+from ehrfeat.models import load_encoder
 
 db, model, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 encoder = load_encoder(model)

@@ -20,8 +20,8 @@ def build_index_command(
     table: Annotated[str, typer.Option(help="Embeddings table of --db.")] = "code_embeddings",
 ) -> None:
     """Embed the built-in vocabularies' code names (or read a database's code embeddings) into an index folder."""
-    from ehrfeat.encoders.loader import load_encoder
     from ehrfeat.linking import open_index, parse_index_spec, save_index
+    from ehrfeat.models.loader import load_encoder
 
     with reported_errors():
         setting = {"db": db, "table": table} if db else {"max_code_length": max_code_length}

@@ -20,6 +20,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print what this machine runs and how fast, as JSON."""
         with reported_errors():
-            from ehrfeat.onnx.doctor import diagnose
+            from ehrfeat.models.doctor import diagnose
 
             typer.echo(json.dumps(diagnose(model, device=device, seconds=seconds), indent=2))

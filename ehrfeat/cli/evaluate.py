@@ -21,7 +21,8 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
     """Hierarchy AUCs (0v1 ... 2v3), Spearman, synonym acc@1/acc@5 and linking acc@1/acc@5 on held-out groups."""
-    from ehrfeat.evaluation import evaluate_models, format_report
+    from ehrfeat.evaluation import format_report
+    from ehrfeat.training.compare import evaluate_models
 
     with reported_errors():
         results = evaluate_models(model, base=base, config=config, linking=linking)

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export MODEL to ONNX and check every variant against torch; failing variants are not written."""
         with reported_errors():
-            from ehrfeat.onnx.export import ExportConfig, export_model
+            from ehrfeat.export.exporter import ExportConfig, export_model
 
             config = ExportConfig(optimize=tuple(optimize or ()), quantize=quantize, fp16=fp16, parity_terms=parity_terms)
             result = export_model(model, out_dir, config)

@@ -31,7 +31,7 @@ def similar_command(
 
 
 def _fingerprint(model: str) -> str:
-    from ehrfeat.encoders.loader import load_encoder
+    from ehrfeat.models.loader import load_encoder
 
     return load_encoder(model).fingerprint
 

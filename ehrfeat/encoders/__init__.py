@@ -1,8 +1,10 @@
-"""Term encoders: the protocol, shared batching, and the loaders."""
+"""Term encoders: the ``Encoder`` protocol, shared batching, pooling and the torch reference encoder.
+
+Loading an encoder by name lives in :mod:`ehrfeat.models`.
+"""
 
 from __future__ import annotations
 
 from ehrfeat.encoders.base import BatchedEncoder, Encoder, l2_normalize
-from ehrfeat.encoders.loader import DEFAULT_MODEL, load_encoder
 
-__all__ = ["DEFAULT_MODEL", "BatchedEncoder", "Encoder", "l2_normalize", "load_encoder"]
+__all__ = ["BatchedEncoder", "Encoder", "l2_normalize"]

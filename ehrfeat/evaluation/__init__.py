@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ehrfeat.evaluation.compare import HELDOUT_FILE, evaluate_models, load_evalset
-from ehrfeat.evaluation.heldout import EvalSet, evaluate_encoder
+from ehrfeat.evaluation.heldout import HELDOUT_FILE, EvalSet, evaluate_encoder
 from ehrfeat.evaluation.linking import LinkingTask, default_linking_tasks, evaluate_linking
 from ehrfeat.evaluation.metrics import retrieval_accuracy, roc_auc, spearman
 from ehrfeat.evaluation.report import METRIC_COLUMNS, format_report, winner_rows
@@ -16,9 +15,7 @@ __all__ = [
     "default_linking_tasks",
     "evaluate_encoder",
     "evaluate_linking",
-    "evaluate_models",
     "format_report",
-    "load_evalset",
     "retrieval_accuracy",
     "roc_auc",
     "spearman",

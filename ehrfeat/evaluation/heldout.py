@@ -23,7 +23,9 @@ from ehrfeat.encoders.base import Encoder
 from ehrfeat.evaluation.linking import LinkingTask, evaluate_linking
 from ehrfeat.evaluation.metrics import retrieval_accuracy, roc_auc, spearman
 
-__all__ = ["EvalPair", "EvalSet", "evaluate_encoder"]
+__all__ = ["HELDOUT_FILE", "EvalPair", "EvalSet", "evaluate_encoder"]
+
+HELDOUT_FILE = "ehrfeat_heldout.json"  # the held-out set a training run saves beside its checkpoint
 
 EvalPair = tuple[str, str, str, int]  # source, term a, term b, category
 

@@ -20,8 +20,8 @@ from ehrfeat.codes import HPO, ICD10CM, Code
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.index import CodeIndex
 from ehrfeat.store.embeddings import CodeEmbeddings
-from ehrfeat.training.splits import HeldOutSplit
 from ehrfeat.vocab import Vocabulary
+from ehrfeat.vocab.splits import HeldOutSplit
 
 __all__ = ["LINKING_SOURCES", "LinkingTask", "build_linking_task", "default_linking_tasks", "evaluate_linking"]
 

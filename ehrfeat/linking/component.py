@@ -148,7 +148,7 @@ class EhrfeatLinker:
     def encoder(self) -> Encoder:
         """The encoder, loaded on first use (and again in a forked worker process)."""
         if self._encoder is None or self._encoder_pid != os.getpid():
-            from ehrfeat.encoders.loader import load_encoder
+            from ehrfeat.models.loader import load_encoder
 
             if self._encoder is not None:
                 _after_fork()

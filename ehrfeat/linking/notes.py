@@ -115,7 +115,7 @@ def pipeline_for(
             return spacy.load(pipeline)
         except OSError as exc:
             raise InputError(f"cannot load spaCy pipeline {pipeline}: {exc}", fix="give a folder written by nlp.to_disk", code="E143") from exc
-    from ehrfeat.encoders.loader import load_encoder
+    from ehrfeat.models.loader import load_encoder
 
     encoder = load_encoder(model)
     setting = choose_index(database, index, encoder)

@@ -1,4 +1,4 @@
-"""ONNX runtime of ehrfeat (torch-free); the export side lives in ``ehrfeat.onnx.export``.
+"""ONNX runtime of ehrfeat (torch-free); the export side lives in ``ehrfeat.export.exporter``.
 
 Importing this package loads only numpy, onnxruntime and tokenizers.
 """

@@ -119,10 +119,10 @@ def load_embeddings(
 ) -> CodeEmbeddings:
     """The cached code vectors of one encoder: named by ``fingerprint``, by ``model``, or the only one present."""
     if fingerprint is None and model is not None:
-        from ehrfeat.encoders.loader import load_encoder
+        from ehrfeat.models.loader import load_encoder
 
         fingerprint = load_encoder(model).fingerprint
-    from ehrfeat.encoders.loader import default_fingerprint
+    from ehrfeat.models.loader import default_fingerprint
 
     embeddings = EmbeddingCache(engine, table).load(fingerprint, systems, default=default_fingerprint)
     if len(embeddings) == 0:

@@ -1,6 +1,7 @@
 """Training of HiPrBERT term encoders (needs the ``train`` extra: torch, transformers).
 
-Data preparation (config, pairs, synonym groups, splits, batching) is torch-free
+Data preparation (config, pairs, synonym groups, batching) is torch-free (the held-out
+group split lives with the vocabularies, :mod:`ehrfeat.vocab.splits`)
 and imported eagerly; the loop, losses, model and checkpoint code import torch
 and are loaded on first use, so evaluation can import the data layer alone.
 """
@@ -15,13 +16,11 @@ from ehrfeat.training.config import RECIPES, TrainConfig, load_config, parse_con
 from ehrfeat.training.data_sources import TrainingData, build_training_data, load_sources
 from ehrfeat.training.pairs import PairSet, TermPair, build_hierarchy_pairs
 from ehrfeat.training.phecode_pairs import build_phecode_pairs, phecode_category
-from ehrfeat.training.splits import HeldOutSplit, group_of
 from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
 
 __all__ = [
     "RECIPES",
     "Batch",
-    "HeldOutSplit",
     "PairSet",
     "SynonymLoss",
     "SynonymSet",
@@ -34,7 +33,6 @@ __all__ = [
     "build_phecode_pairs",
     "build_synonym_groups",
     "build_training_data",
-    "group_of",
     "load_config",
     "load_sources",
     "parse_config",

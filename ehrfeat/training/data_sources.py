@@ -23,9 +23,9 @@ from ehrfeat.errors import ConfigError, EhrfeatError
 from ehrfeat.training.config import TrainConfig
 from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs
 from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pairs
-from ehrfeat.training.splits import HeldOutSplit
 from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
 from ehrfeat.vocab import CodeMapping, Concept, Hierarchy, VocabSource, Vocabulary
+from ehrfeat.vocab.splits import HeldOutSplit
 
 __all__ = ["READERS", "TrainingData", "build_training_data", "load_sources", "read_icd10cm_slice"]
 

@@ -199,6 +199,6 @@ def train(
 
 def evaluate_pair(model: Path, base: str, evalset: EvalSet) -> dict[str, Any]:
     """Held-out metrics of the base model and the trained one (loaded as ``ehrfeat evaluate`` does)."""
-    from ehrfeat.encoders.loader import load_encoder
+    from ehrfeat.models.loader import load_encoder
 
     return {name: evaluate_encoder(load_encoder(path), evalset) for name, path in (("base", base), ("trained", str(model)))}

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from ehrfeat.encoders.loader import resolve_model
 from ehrfeat.errors import ModelError
+from ehrfeat.models.loader import resolve_model
 from ehrfeat.training.model import TermModel
 
 __all__ = ["interpolate_with_base"]

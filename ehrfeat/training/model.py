@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ehrfeat.encoders.loader import resolve_model
 from ehrfeat.errors import ModelError
+from ehrfeat.models.loader import resolve_model
 
 __all__ = ["TermModel", "write_sentence_transformers_files"]
 

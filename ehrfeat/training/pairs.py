@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ehrfeat.errors import VocabularyError
-from ehrfeat.training.splits import HeldOutSplit
 from ehrfeat.vocab import Hierarchy, Vocabulary
+from ehrfeat.vocab.splits import HeldOutSplit
 
 __all__ = ["PairSet", "TermPair", "build_hierarchy_pairs", "sample_pairs_for_anchor"]
 

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from ehrfeat.codes import PHECODE
 from ehrfeat.errors import VocabularyError
 from ehrfeat.training.pairs import PairSet, sample_pairs_for_anchor
-from ehrfeat.training.splits import HeldOutSplit
 from ehrfeat.vocab import CodeMapping, Vocabulary
+from ehrfeat.vocab.splits import HeldOutSplit
 
 __all__ = ["PHECODE_PREDICATES", "build_phecode_pairs", "phecode_category", "phecode_members"]
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ehrfeat.codes import Code
-from ehrfeat.training.splits import HeldOutSplit
 from ehrfeat.vocab import CodeMapping, Concept, Vocabulary
+from ehrfeat.vocab.splits import HeldOutSplit
 
 __all__ = ["EXACT_PREDICATES", "SynonymSet", "build_synonym_groups"]
 

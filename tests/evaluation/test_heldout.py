@@ -8,7 +8,7 @@ import pytest
 
 from ehrfeat.encoders.base import BatchedEncoder
 from ehrfeat.evaluation import EvalSet, evaluate_encoder, format_report
-from ehrfeat.evaluation.compare import evaluate_models
+from ehrfeat.training.compare import evaluate_models
 
 
 class TableEncoder(BatchedEncoder):
@@ -59,8 +59,8 @@ def test_report_side_by_side_and_roundtrip(tmp_path: Path) -> None:
 def test_linking_task_on_heldout_groups_only() -> None:
     from ehrfeat.evaluation import evaluate_linking
     from ehrfeat.evaluation.linking import build_linking_task
-    from ehrfeat.training.splits import HeldOutSplit
     from ehrfeat.vocab import Vocabulary
+    from ehrfeat.vocab.splits import HeldOutSplit
 
     vocab = Vocabulary()
     vocab.add("HPO", "HP:0000001", "a", ["a2", "shared"])
@@ -92,7 +92,7 @@ def test_linking_rows_in_report(tmp_path: Path) -> None:
 
 
 def test_shipped_model_name_finds_its_heldout_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ehrfeat.evaluation import load_evalset
+    from ehrfeat.training.compare import load_evalset
 
     folder = tmp_path / "hiprbert-mini"
     folder.mkdir()

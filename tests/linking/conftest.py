@@ -24,7 +24,7 @@ CONCEPTS = [
 @pytest.fixture(scope="session")
 def tiny_onnx_model(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny random BERT exported to ONNX fp32: what the linker runs, without torch."""
-    from ehrfeat.onnx.export import ExportConfig, export_model
+    from ehrfeat.export.exporter import ExportConfig, export_model
 
     out = tmp_path_factory.mktemp("linking-onnx") / "model"
     export_model(tiny_bert, out, ExportConfig(parity_terms=40))
@@ -41,7 +41,7 @@ def small_vocab() -> Vocabulary:
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_onnx_model: Path):  # type: ignore[no-untyped-def]
-    from ehrfeat.encoders import load_encoder
+    from ehrfeat.models import load_encoder
 
     return load_encoder(tiny_onnx_model)
 

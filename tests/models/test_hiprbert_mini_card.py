@@ -38,7 +38,7 @@ def test_card_table_lists_every_row() -> None:
 @shipped
 @pytest.mark.slow
 def test_evaluate_reproduces_the_card_and_wins_every_row() -> None:
-    from ehrfeat.evaluation import evaluate_models
+    from ehrfeat.training.compare import evaluate_models
 
     results = evaluate_models("hiprbert-mini")
     assert all(winner_rows(results).values()) and len(winner_rows(results)) == len(METRIC_COLUMNS), winner_rows(results)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ehrfeat.encoders import loader
 from ehrfeat.errors import ModelError
+from ehrfeat.models import loader
 from ehrfeat.onnx import derive
 from ehrfeat.onnx.manifest import file_sha256, read_manifest
 from ehrfeat.onnx.parity import ParityGate
@@ -92,7 +92,7 @@ def test_deriving_and_loading_import_no_torch(tiny_shipped: Path, tmp_path: Path
 
     code = (
         "import sys\n"
-        "from ehrfeat.encoders.loader import load_encoder\n"
+        "from ehrfeat.models.loader import load_encoder\n"
         f"enc = load_encoder({str(tiny_shipped)!r}, device='cpu')\n"
         "assert enc.variant.precision == 'int8', enc.variant\n"
         "enc.encode(['type 2 diabetes mellitus'])\n"

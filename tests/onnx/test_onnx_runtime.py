@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ehrfeat.encoders import load_encoder
 from ehrfeat.errors import InputError, ModelError
+from ehrfeat.models import load_encoder
 from ehrfeat.onnx import OnnxEncoder, choose_variant, read_manifest
 from ehrfeat.onnx.providers import CPU, CUDA, check_session_providers, requested_providers
 
@@ -70,7 +70,7 @@ def test_corrupt_and_missing_onnx_files(tiny_onnx: Path, tmp_path: Path) -> None
 
 
 def test_mismatched_tokenizer_is_refused(tiny_onnx: Path, tmp_path: Path) -> None:
-    from ehrfeat.encoders.loader import bundled_minilm_path
+    from ehrfeat.models.loader import bundled_minilm_path
 
     folder = _copy(tiny_onnx, tmp_path)
     shutil.copy2(bundled_minilm_path() / "tokenizer.json", folder / "tokenizer.json")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ehrfeat.encoders import loader
 from ehrfeat.errors import ModelError
+from ehrfeat.models import loader
 from ehrfeat.onnx.manifest import file_sha256
 
 SHIPPED = Path(loader.__file__).resolve().parents[1] / "models" / "hiprbert-mini"
@@ -37,7 +37,7 @@ def test_missing_shipped_model_says_how_to_build_it(tmp_path: Path, monkeypatch:
     monkeypatch.setattr("ehrfeat.models.shipped_model_path", lambda name="hiprbert-mini": tmp_path / name)
     with pytest.raises(ModelError) as err:
         loader.load_encoder("hiprbert-mini")
-    assert err.value.code == "E334" and "ehrfeat.onnx.ship" in str(err.value.fix)
+    assert err.value.code == "E334" and "ehrfeat.export.ship" in str(err.value.fix)
 
 
 def test_shipped_model_loads_as_onnx(tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

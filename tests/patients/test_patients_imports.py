@@ -14,7 +14,7 @@ def test_patient_vectors_import_no_torch_sklearn_or_matplotlib():
         "import sys\n"
         "import ehrfeat.patients, ehrfeat.patients.vectors, ehrfeat.patients.output, ehrfeat.patients.counts\n"
         "import ehrfeat.cli.main\n"
-        "bad = [m for m in ('torch', 'transformers', 'sklearn', 'matplotlib', 'ehrfeat.training', 'ehrfeat.onnx.export')"
+        "bad = [m for m in ('torch', 'transformers', 'sklearn', 'matplotlib', 'ehrfeat.training', 'ehrfeat.export.exporter')"
         " if m in sys.modules]\n"
         "print(','.join(bad))\n"
     )

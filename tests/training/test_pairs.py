@@ -4,8 +4,8 @@ import pytest
 
 from ehrfeat.errors import VocabularyError
 from ehrfeat.training.pairs import build_hierarchy_pairs
-from ehrfeat.training.splits import HeldOutSplit
 from ehrfeat.vocab import Hierarchy, VocabSource, Vocabulary
+from ehrfeat.vocab.splits import HeldOutSplit
 
 
 def _code_of(source: VocabSource) -> dict[str, str]:

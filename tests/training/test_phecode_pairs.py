@@ -5,8 +5,8 @@ import pytest
 from ehrfeat.codes import Code
 from ehrfeat.errors import VocabularyError
 from ehrfeat.training.phecode_pairs import build_phecode_pairs, phecode_category
-from ehrfeat.training.splits import HeldOutSplit
 from ehrfeat.vocab import CodeMapping, Vocabulary
+from ehrfeat.vocab.splits import HeldOutSplit
 
 
 @pytest.mark.parametrize(

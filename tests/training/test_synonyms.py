@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from ehrfeat.codes import Code
-from ehrfeat.training.splits import HeldOutSplit
 from ehrfeat.training.synonyms import build_synonym_groups
 from ehrfeat.vocab import CodeMapping, Vocabulary
+from ehrfeat.vocab.splits import HeldOutSplit
 
 
 def _vocab() -> Vocabulary:

@@ -1,4 +1,4 @@
-"""Evaluate a trained model and its base on the same held-out set, side by side.
+"""Compare a trained model with its base on the same held-out set, side by side.
 
 The held-out set comes from ``--config`` (rebuilt from the data sources, with the
 same deterministic group split training used) or from the ``ehrfeat_heldout.json``
@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.encoders.base import Encoder
-from ehrfeat.encoders.loader import SHIPPED_ALIASES, load_encoder, resolve_model
 from ehrfeat.errors import ConfigError
-from ehrfeat.evaluation.heldout import EvalSet, evaluate_encoder
+from ehrfeat.evaluation.heldout import HELDOUT_FILE, EvalSet, evaluate_encoder
 from ehrfeat.evaluation.linking import LINKING_SOURCES, LinkingTask, default_linking_tasks
+from ehrfeat.models.loader import SHIPPED_ALIASES, load_encoder, resolve_model
+from ehrfeat.training.config import load_config
+from ehrfeat.training.data_sources import build_training_data
 
 __all__ = ["HELDOUT_FILE", "evaluate_models", "load_evalset"]
-
-HELDOUT_FILE = "ehrfeat_heldout.json"
 
 
 def _folder(model: str | Path) -> Path:
@@ -46,9 +46,6 @@ def load_evalset(model: str | Path, config: str | Path | None = None, *, linking
     ``linking`` adds the linking tasks of the recipe's ICD-10-CM and HPO sources.
     """
     if config is not None:
-        from ehrfeat.training.config import load_config
-        from ehrfeat.training.data_sources import build_training_data
-
         cfg = load_config(config)
         data = build_training_data(cfg)
         tasks = _linking([s.reader for s in cfg.sources], cfg.pairs.heldout_fraction) if linking else ()

@@ -60,7 +60,7 @@ def shipped_path(name: str = "hiprbert-mini") -> Path:
         raise ModelError(
             f"this ehrfeat build does not ship the {name} model ({folder} holds no {ONNX_MANIFEST})",
             fix="use --model minilm, or build it: `ehrfeat train hiprbert-mini`, `ehrfeat export RUN OUT --fp16`, "
-            "then `python -m ehrfeat.onnx.ship OUT RUN`",
+            "then `python -m ehrfeat.export.ship OUT RUN`",
             code="E334",
         )
     return folder

@@ -9,8 +9,8 @@ import pytest
 
 from ehrfeat.encoders.transformer import TransformerEncoder
 from ehrfeat.errors import ModelError, ParityError
+from ehrfeat.export.exporter import ExportConfig, export_model
 from ehrfeat.onnx import MANIFEST_NAME, OnnxEncoder, read_manifest
-from ehrfeat.onnx.export import ExportConfig, export_model
 from ehrfeat.onnx.manifest import file_sha256
 from ehrfeat.onnx.parity import ParityGate, compare, top_k_overlap
 
@@ -69,7 +69,7 @@ def _perturb(path: Path, scale: float) -> None:
 
 
 def test_failing_variant_is_not_written(tiny_bert: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parity_terms: list[str]) -> None:
-    import ehrfeat.onnx.export as export_module
+    import ehrfeat.export.exporter as export_module
 
     real = export_module.quantize_onnx
 

@@ -53,7 +53,7 @@ def micro_benchmark(encoder: Any, seconds: float = 2.0, batch_size: int = 64) ->
 
 def diagnose(model: str | Path | None = None, *, device: str | None = None, seconds: float = 2.0) -> dict[str, Any]:
     """Versions, providers, CPU flags, the variant that loads and a micro-benchmark."""
-    from ehrfeat.encoders.loader import load_encoder
+    from ehrfeat.models.loader import load_encoder
 
     report: dict[str, Any] = {
         "versions": _versions(),

@@ -1,4 +1,4 @@
-"""ehrfeat.onnx.ship: only the fp16 variant that passed its gate, with what loads it."""
+"""ehrfeat.export.ship: only the fp16 variant that passed its gate, with what loads it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ehrfeat.onnx import ship
+from ehrfeat.export import ship
 from ehrfeat.onnx.manifest import file_sha256
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ehrfeat.training.splits import HeldOutSplit, group_of
+from ehrfeat.vocab.splits import HeldOutSplit, group_of
 
 
 def test_groups() -> None:

@@ -1,6 +1,6 @@
 """Copy an `ehrfeat export --fp16` folder into ehrfeat/models/<name>/: the fp16 graph and what loads it.
 
-Usage: python -m ehrfeat.onnx.ship EXPORT_DIR CHECKPOINT_DIR [NAME]
+Usage: python -m ehrfeat.export.ship EXPORT_DIR CHECKPOINT_DIR [NAME]
 Keeps only the fp16 variant in the ONNX manifest (its sha256 and parity from the
 export stay as they are), the tokenizer files, the training manifest and the
 held-out set of the checkpoint (so `ehrfeat evaluate hiprbert-mini` runs offline),

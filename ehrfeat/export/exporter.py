@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ehrfeat.encoders.loader import resolve_model
 from ehrfeat.encoders.pooling import ModelSettings, read_model_settings
 from ehrfeat.encoders.transformer import looks_like_path
 from ehrfeat.errors import ModelError, ParityError
+from ehrfeat.export.optimize import OptimizationPreset, get_preset, optimize_onnx
+from ehrfeat.models.loader import resolve_model
 from ehrfeat.onnx.manifest import (
     MANIFEST_NAME,
     OnnxManifest,
@@ -35,7 +36,6 @@ from ehrfeat.onnx.manifest import (
     read_manifest,
     write_manifest,
 )
-from ehrfeat.onnx.optimize import OptimizationPreset, get_preset, optimize_onnx
 from ehrfeat.onnx.parity import GATES, ParityGate, ParityReport, compare, icd10cm_terms
 from ehrfeat.onnx.quantize import get_quantization_preset, quantize_onnx
 from ehrfeat.onnx.runtime import OnnxEncoder
