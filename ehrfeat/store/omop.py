@@ -23,13 +23,21 @@ from ehrfeat.codes import OMOP, canonical_system, normalize_code
 from ehrfeat.errors import EhrfeatError, SchemaError
 from ehrfeat.store.database import column_names, sql_table
 from ehrfeat.store.dates import parse_times
-from ehrfeat.store.native import Key, RawGroup
-from ehrfeat.store.records import EventChunk, EventReadReport, SkipCollector, to_float_values, to_patient_ids
+from ehrfeat.store.records import (
+    EventChunk,
+    EventReadReport,
+    Key,
+    RawGroup,
+    SkipCollector,
+    SkipReason,
+    to_float_values,
+    to_patient_ids,
+)
 from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, PatientSchema, omop_event_columns
 
-__all__ = ["code_groups", "iter_chunks", "patient_ids", "patient_refs"]
+__all__ = ["code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
 
-UNMAPPED = "unmapped concept (source value only)"
+UNMAPPED = SkipReason.UNMAPPED
 _IN_BATCH = 500
 
 
@@ -102,7 +110,7 @@ class _Concepts:
 
     def __init__(self, engine: Engine, schema: PatientSchema) -> None:
         self.table = _concept_table(engine, schema)
-        self.keys: dict[int, Key | str] = {}
+        self.keys: dict[int, Key | SkipReason] = {}
         self.names: dict[int, str | None] = {}
         self.raw: dict[int, str] = {}
 
@@ -122,14 +130,14 @@ class _Concepts:
                 self.raw[int(cid)] = f"{vocab}:{code}"
 
 
-def _key(vocab: object, code: object) -> Key | str:
+def _key(vocab: object, code: object) -> Key | SkipReason:
     if vocab is None or code is None or not str(code).strip():
-        return "null code"
+        return SkipReason.NULL_CODE
     try:
         system = canonical_system(str(vocab))
         return system, normalize_code(system, code)
     except EhrfeatError:
-        return "malformed code"
+        return SkipReason.MALFORMED_CODE
 
 
 def code_groups(engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector) -> list[RawGroup]:
@@ -145,14 +153,14 @@ def code_groups(engine: Engine, schema: PatientSchema, systems: Collection[str] 
                         examples = conn.execute(sa.select(d.source_value).select_from(d.select_from)
                                                 .where(d.concept.is_(None), d.source_value.is_not(None))
                                                 .distinct().limit(5)).scalars().all()
-                        skips.add(f"{UNMAPPED} (rows)", n)
+                        skips.add(UNMAPPED, n)
                         for example in examples:
-                            skips.add(f"{UNMAPPED} (rows)", 0, f"{d.name}:{example}")
+                            skips.add(UNMAPPED, 0, f"{d.name}:{example}")
                     continue
                 key = concepts.keys[int(cid)]
-                if isinstance(key, str):
+                if isinstance(key, SkipReason):
                     if systems is None:
-                        skips.add(f"{key} (rows)", n, concepts.raw.get(int(cid)))
+                        skips.add(key, n, concepts.raw.get(int(cid)))
                 elif systems is None or key[0] in systems:
                     groups.append(RawGroup((d.name, int(cid)), key, int(n), int(n_pat), d.name, int(cid),
                                            concepts.names.get(int(cid))))
@@ -197,10 +205,10 @@ def iter_chunks(
                     elif key == UNMAPPED:
                         report.unmapped_concept += 1
                         report.add_example(UNMAPPED, f"{d.name}:{row[4]}")
-                    elif key == "malformed code":
+                    elif key == SkipReason.MALFORMED_CODE:
                         report.malformed_code += 1
-                        report.add_example("malformed code", concepts.raw.get(int(cid)))
-                    elif isinstance(key, str):
+                        report.add_example(SkipReason.MALFORMED_CODE, concepts.raw.get(int(cid)))
+                    elif isinstance(key, SkipReason):
                         report.null_code += 1
                     elif systems is None or key[0] in systems:
                         kept.append(row)
@@ -219,6 +227,11 @@ def iter_chunks(
                     value=to_float_values([r[3] for r in kept]),
                     domain=np.full(len(kept), d.name, dtype=object),
                 )
+
+
+def code_texts(engine: Engine, schema: PatientSchema, keys: Collection[Key]) -> dict[Key, str]:
+    """No texts beyond the groups' own: an OMOP code's text is its CONCEPT name, read with the group."""
+    return {}
 
 
 def _raw_vocabularies(conn: Connection, concept: sa.TableClause | None, systems: Collection[str]) -> list[str]:
