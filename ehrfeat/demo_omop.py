@@ -25,12 +25,15 @@ import os
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from ehrfeat.demo_groups import DRUGS, FRACTURES, GROUPS, LABS, NOISE
 
 __all__ = ["write_omop_extract"]
+
+T = TypeVar("T")
 
 _START = date(2012, 1, 1)
 _ICD10_FROM = date(2015, 10, 1)
@@ -127,7 +130,7 @@ def _day(rng: np.random.Generator) -> str:
     return (_START + timedelta(days=int(rng.integers(_DAYS)))).isoformat()
 
 
-def _pick(rng: np.random.Generator, items: Sequence[str]) -> str:
+def _pick(rng: np.random.Generator, items: Sequence[T]) -> T:
     return items[int(rng.integers(len(items)))]
 
 

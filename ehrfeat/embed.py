@@ -20,6 +20,7 @@ from typing import Any
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
+from ehrfeat.errors import InputError
 from ehrfeat.store.database import open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
@@ -61,7 +62,11 @@ class EmbedReport:
         return data
 
     def write_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        try:
+            Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise InputError(f"cannot write the report to {path}: {exc.strerror}",
+                             fix="give --report a file in a folder that exists and is writable", code="E1404") from exc
 
     @property
     def codes_per_s(self) -> float:
