@@ -19,6 +19,7 @@ from ehrfeat.errors import InputError
 from ehrfeat.store import native, omop
 from ehrfeat.store.records import EventChunk, EventReadReport, Key, RawGroup, SkipCollector
 from ehrfeat.store.schema import PatientSchema
+from ehrfeat.store.usage import ValueUsage
 
 __all__ = ["BACKENDS", "StoreBackend", "backend_for"]
 
@@ -27,10 +28,16 @@ class StoreBackend(Protocol):
     """Reads codes, events and patients of one kind of patient database."""
 
     def code_groups(
-        self, engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector
+        self,
+        engine: Engine,
+        schema: PatientSchema,
+        systems: Collection[str] | None,
+        skips: SkipCollector,
+        usage: list[ValueUsage] | None = None,
     ) -> list[RawGroup]:
         """Every raw code form with its canonical key and counts (of ``systems`` only, when given);
-        rows that cannot be used are counted in ``skips``."""
+        rows that cannot be used are counted in ``skips``; ``usage``, when the backend reports it,
+        receives what became of each distinct stored value (for the coverage report)."""
         ...
 
     def patient_refs(

@@ -92,9 +92,10 @@ class SkipCollector:
         self.counts: dict[str, int] = {}
         self.examples: dict[str, list[str]] = {}
 
-    def add(self, reason: SkipReason, n: int, example: object = None) -> None:
-        """Count ``n`` rows skipped for ``reason`` (and keep ``example``, a raw code, among the first few)."""
-        key = reason.rows
+    def add(self, reason: SkipReason, n: int, example: object = None, *, detail: str | None = None) -> None:
+        """Count ``n`` rows skipped for ``reason`` (and keep ``example``, a raw code, among the first few);
+        ``detail`` splits a reason by what was found (``"unmapped concept (source value only): SOURCE_TEXT"``)."""
+        key = reason.rows if detail is None else f"{reason.value}: {detail} (rows)"
         self.counts[key] = self.counts.get(key, 0) + int(n)
         if example is not None:
             seen = self.examples.setdefault(key, [])
