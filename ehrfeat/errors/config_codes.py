@@ -38,11 +38,11 @@ CONFIG_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E427", _C, "max_code_length is not between 3 (categories) and 7 (all codes).", "Set max_code_length between 3 and 7.", ("linking.sources",)),
     ErrorCode("E428", _C, "The built-in index is switched off and no other source is given.", "Give a source for the index.", ("linking.sources",)),
     ErrorCode("E429", _C, "ehrfeat has no built-in vocabulary of the systems to link to.", "Link to the built-in systems, or embed your codes with `ehrfeat embed-codes DB` and use index={'db': DB}.", ("linking.sources",)),
-    # OMOP source-value settings (issue 14)
-    ErrorCode("E1401", _C, "A --source-system value is not TABLE=SYSTEM[,SYSTEM...].", "Write e.g. --source-system condition=ICD10CM,ICD9CM.", ("store.source_values",)),
-    ErrorCode("E1402", _C, "--source-system names an unknown OMOP table.", "Use one of the tables the message lists.", ("store.source_values",)),
-    ErrorCode("E1403", _C, "--source-system names a code system that source values cannot be detected as.", "Use one of the systems the message lists (or none, for text only).", ("store.source_values",)),
     # export settings
     ErrorCode("E430", _C, "The optimisation level is unknown.", "Use O1, O2, O3 or O4.", ("export.optimize",)),
     ErrorCode("E431", _C, "The quantisation preset is unknown.", "Use one of the presets the message lists.", ("onnx.quantize",)),
+    # OMOP source values (issue 14)
+    ErrorCode("E1401", _C, "A --source-system value is not TABLE=SYSTEM[,SYSTEM...].", "Write e.g. --source-system condition=ICD10CM,ICD9CM.", ("store.source_values",)),
+    ErrorCode("E1402", _C, "--source-system names a table that is no OMOP domain table.", "Use condition, procedure, drug, measurement, observation, device or visit.", ("store.source_values",)),
+    ErrorCode("E1403", _C, "--source-system names a code system ehrfeat cannot detect in source values.", "Use ICD10CM, ICD9CM, ICD10PCS, ICD9Proc, LOINC, NDC, RxNorm or CPT4.", ("store.source_values",)),
 )
