@@ -23,15 +23,38 @@ import scipy.sparse as sp
 from ehrfeat.codes import canonical_system
 from ehrfeat.errors import InputError
 from ehrfeat.patients.as_of import AsOf, resolve_as_of
-from ehrfeat.patients.timing import parse_duration
+from ehrfeat.patients.timing import NAT, parse_duration
 from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
 
-__all__ = ["PatientVectors", "VectorReport", "accumulate_weights", "combine", "embedding_columns", "load_embeddings", "patient_vectors"]
+__all__ = [
+    "AS_OF_RULES", "PatientVectors", "VectorReport", "accumulate_weights", "combine", "embedding_columns", "inclusive_as_of",
+    "load_embeddings", "patient_vectors", "rule_line",
+]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 200_000
+
+AS_OF_RULES = {
+    "strict": "strict: events strictly before the as-of (default for OMOP and native databases)",
+    "inclusive": "inclusive: events at or before the as-of (MEDS: up to and including the prediction time)",
+}
+
+
+def rule_line(rule: str) -> str:
+    """The line a command prints to say which as-of rule ran."""
+    return f"as-of rule:             {AS_OF_RULES.get(rule, rule)}"
+
+
+def inclusive_as_of(cohort: AsOf, rule: str) -> AsOf:
+    """``cohort`` under ``rule``: ``inclusive`` moves each explicit as-of one second later (times are in seconds)."""
+    if rule not in AS_OF_RULES:
+        raise InputError(f"unknown as-of rule {rule!r}", fix="use --as-of-rule strict or inclusive", code="E1509")
+    if rule == "strict" or not cohort.explicit:
+        return cohort
+    shifted = np.where(cohort.as_of_s == NAT, NAT, cohort.as_of_s + 1).astype(np.int64)
+    return AsOf(cohort.patient_ids, shifted, cohort.now_s, cohort.explicit, cohort.issues)
 
 READ_ISSUES = {
     "null_patient": "rows without a patient id (not read)",
@@ -186,8 +209,12 @@ def patient_vectors(
     by_system: bool = False,
     table: str = DEFAULT_TABLE,
     chunk_size: int = DEFAULT_CHUNK,
+    as_of_rule: str = "strict",
 ) -> PatientVectors:
-    """Vectors of every patient of ``database`` (a path, URL or engine); see the module doc for the rules."""
+    """Vectors of every patient of ``database`` (a path, URL or engine); see the module doc for the rules.
+
+    ``as_of_rule="inclusive"`` also uses events at the as-of time itself (MEDS's rule).
+    """
     from ehrfeat.store.database import open_database
     from ehrfeat.store.schema import detect_schema
 
@@ -196,14 +223,17 @@ def patient_vectors(
     schema = detect_schema(engine)
     wanted = [canonical_system(s) for s in systems] if systems else None
     embeddings = load_embeddings(engine, table=table, fingerprint=fingerprint, model=model, systems=wanted)
+    window_s = parse_duration(window, "window")
     options = WeightOptions(
         weighting=weighting,
-        window_s=parse_duration(window, "window"),
+        window_s=window_s + 1 if window_s is not None and as_of_rule == "inclusive" else window_s,  # as-of moved 1 s later
         half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None,
         by_system=by_system,
     )
     now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp())
-    cohort = resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_s)
+    cohort = inclusive_as_of(
+        resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_s), as_of_rule
+    )
     weights, read_issues = accumulate_weights(
         engine, schema, cohort, CodeColumns(embeddings.codes), options, systems=wanted, chunk_size=chunk_size
     )
@@ -229,6 +259,7 @@ def patient_vectors(
         "as_of": None if as_of is None else str(as_of),
         "as_of_table": as_of_table,
         "as_of_column": as_of_column,
+        "as_of_rule": as_of_rule,
         "window": None if window is None else str(window),
         "weighting": weighting,
         "half_life": str(half_life) if weighting == "time-decay" else None,

