@@ -26,7 +26,7 @@ import numpy as np
 
 from ehrfeat.codes import canonical_system
 from ehrfeat.errors import InputError
-from ehrfeat.patients.prediction_weights import PredictionAccumulator
+from ehrfeat.patients.prediction_weights import AS_OF_RULES, PredictionAccumulator
 from ehrfeat.patients.timing import parse_duration
 from ehrfeat.patients.vectors import combine, embedding_columns, rule_line
 from ehrfeat.patients.weights import WeightOptions, smooth_idf
@@ -134,6 +134,8 @@ def meds_patient_vectors(
 ) -> PredictionVectors:
     """Vectors at every (subject, prediction_time) of ``labels`` (a MEDS label table), or of every subject now."""
     started = time.perf_counter()
+    if as_of_rule not in AS_OF_RULES:
+        raise InputError(f"unknown as-of rule {as_of_rule!r}", fix="use --as-of-rule inclusive or strict", code="E1509")
     dataset = meds_dir if isinstance(meds_dir, MedsDataset) else open_meds(meds_dir)
     vectors = _embeddings(dataset, embeddings, fingerprint)
     wanted = {canonical_system(s) for s in systems} if systems else None
