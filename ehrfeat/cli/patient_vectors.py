@@ -30,10 +30,18 @@ def patient_vectors_command(
     model: Annotated[str | None, typer.Option(help="Use this encoder's embeddings (else the only one cached).")] = None,
     fingerprint: Annotated[str | None, typer.Option(help="Use the embeddings of this encoder fingerprint.")] = None,
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
+    aggregate: Annotated[str, typer.Option(
+        help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
+    )] = "auto",
+    create_indexes: Annotated[bool, typer.Option(
+        help="Let ehrfeat create SQLite indexes on the events table for the database path (reported; they stay).",
+    )] = False,
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule)."""
+    from ehrfeat.patients.as_of_rule import rule_line
     from ehrfeat.patients.output import write_vectors
-    from ehrfeat.patients.vectors import patient_vectors, rule_line
+    from ehrfeat.patients.settings import VectorSettings
+    from ehrfeat.patients.vectors import patient_vectors
     from ehrfeat.store.meds.dataset import looks_like_meds
 
     wanted = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
@@ -54,11 +62,12 @@ def patient_vectors_command(
         return
     with reported_errors():
         rule = as_of_rule or "strict"
-        vectors = patient_vectors(
-            db, fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
-            window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table, systems=wanted,
-            as_of_rule=rule,
+        settings = VectorSettings(
+            fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
+            window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
+            systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
         )
+        vectors = patient_vectors(db, settings)
         written = write_vectors(vectors, out)
     assert vectors.report is not None
     typer.echo("\n".join([rule_line(rule), *vectors.report.lines(), f"written:                {', '.join(map(str, written))}"]))

@@ -26,15 +26,16 @@ import numpy as np
 
 from ehrfeat.codes import canonical_system
 from ehrfeat.errors import InputError
+from ehrfeat.patients.as_of_rule import rule_line
 from ehrfeat.patients.prediction_weights import AS_OF_RULES, PredictionAccumulator
 from ehrfeat.patients.timing import parse_duration
-from ehrfeat.patients.vectors import combine, embedding_columns, rule_line
+from ehrfeat.patients.vectors import combine, embedding_columns
 from ehrfeat.patients.weights import WeightOptions, smooth_idf
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors
 from ehrfeat.store.meds.dataset import MedsDataset, MedsReadReport, open_meds
 from ehrfeat.store.meds.labels import UNKNOWN_SUBJECT, PredictionTimes, from_arrays, read_labels
 
-__all__ = ["MedsVectorReport", "PredictionVectors", "meds_patient_vectors", "rule_line", "write_prediction_vectors"]
+__all__ = ["MedsVectorReport", "PredictionVectors", "meds_patient_vectors", "write_prediction_vectors"]
 
 logger = logging.getLogger(__name__)
 

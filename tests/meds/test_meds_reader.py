@@ -20,7 +20,7 @@ def test_distinct_codes_count_events_and_subjects_across_shards_and_batches(meds
     assert [p.name for p in dataset.shards] == ["0.parquet", "1.parquet"]
     for batch_size in (2, 1000):  # subject 1's rows span batches of 2
         report = MedsReadReport()
-        codes = {c.code: (c.n_events, c.n_subjects) for c in distinct_meds_codes(dataset, report)}
+        codes = {c.code: (c.n_events, c.n_subjects) for c in distinct_meds_codes(dataset, report, batch_size)}
         assert report.rows_read == 7
         assert codes["DIAGNOSIS//ICD//10//E119"] == (2, 1)
         assert codes["ICD10CM/I10"] == (2, 2)

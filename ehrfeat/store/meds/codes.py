@@ -47,7 +47,7 @@ class MedsCode:
     reason: str | None = None  # why unresolved
 
 
-def distinct_meds_codes(dataset: MedsDataset, report: MedsReadReport | None = None) -> list[MedsCode]:
+def distinct_meds_codes(dataset: MedsDataset, report: MedsReadReport | None = None, batch_size: int = 262_144) -> list[MedsCode]:
     """Every distinct code with its event and subject counts, reading one shard batch at a time.
 
     Subjects are counted once per code within a shard (a subject lives in one shard in MEDS).
@@ -58,7 +58,7 @@ def distinct_meds_codes(dataset: MedsDataset, report: MedsReadReport | None = No
     subjects = np.zeros(0, np.int64)
     prev_subject: int | None = None
     prev_codes = np.zeros(0, np.int64)
-    for batch in dataset.iter_batches(report):
+    for batch in dataset.iter_batches(report, batch_size=batch_size):
         lut = np.fromiter((ids.setdefault(c, len(ids)) for c in batch.codes.tolist()), np.int64, len(batch.codes))
         if len(ids) > len(events):
             events = np.concatenate([events, np.zeros(len(ids) - len(events), np.int64)])
