@@ -169,6 +169,7 @@ def meds_patient_vectors(
         off = column == -2
         if off.any():
             other[NOT_SELECTED] += int(off.sum())
+            acc.mark_seen(batch.subject_id)
             keep = ~off
             acc.add(batch.subject_id[keep], batch.time_us[keep], column[keep])
         else:

@@ -81,6 +81,12 @@ class PredictionAccumulator:
             self.skipped[reason] += n
         return keep & ~bad
 
+    def mark_seen(self, subject_id: np.ndarray) -> None:
+        """Note subjects present in the data even when none of their rows is added (all filtered out)."""
+        if len(self.subjects) and len(subject_id):
+            pos = np.minimum(np.searchsorted(self.subjects, subject_id), len(self.subjects) - 1)
+            self.seen[pos[self.subjects[pos] == subject_id]] = True
+
     def add(self, subject_id: np.ndarray, time_us: np.ndarray, column: np.ndarray) -> None:
         n = len(subject_id)
         self.events_read += n

@@ -24,7 +24,7 @@ import numpy as np
 from ehrfeat.codes import HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, LOINC, RXNORM
 from ehrfeat.errors import InputError
 
-__all__ = ["STYLES", "MedsWriteSummary", "meds_code", "native_to_meds", "write_meds_dataset"]
+__all__ = ["STYLES", "MedsWriteSummary", "meds_code", "native_to_meds", "write_label_table", "write_meds_dataset"]
 
 STYLES = ("mimic", "meds_etl", "mixed")
 
@@ -186,3 +186,20 @@ def native_to_meds(database: Any, root: str | Path, *, style: str = "mixed", n_s
                                  dataset_name="ehrfeat demo")
     return MedsWriteSummary(summary.root, summary.subjects, summary.events, summary.shards, summary.codes,
                             {"events without a time left out": no_time})
+
+
+def write_label_table(path: str | Path, subject_id: Any, prediction_time: Any, **labels: Any) -> Path:
+    """A MEDS label table (``meds.LabelSchema``): subject_id, prediction_time and label columns (boolean_value, ...)."""
+    import meds
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = meds.LabelSchema.schema()
+    columns = {"subject_id": pa.array(np.asarray(subject_id, np.int64), pa.int64()),
+               "prediction_time": pa.array(np.asarray(prediction_time).astype("datetime64[us]"), pa.timestamp("us"))}
+    for name, values in labels.items():
+        columns[name] = pa.array(values, schema.field(name).type)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(columns, schema=pa.schema([schema.field(n) for n in columns])), out)
+    return out
