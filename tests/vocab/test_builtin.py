@@ -14,10 +14,17 @@ PHE = Path(__file__).parents[1] / "fixtures" / "vocab" / "phecode"
 def test_systems_and_lazy_loading(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PHECODE_DIR_ENV, raising=False)
     dicts = BuiltinDictionaries()
-    assert dicts.systems == ("ICD10CM", "ICD9CM", "HPO")
+    assert dicts.systems == ("ICD10CM", "ICD9CM", "HPO", "ICD9Proc", "ICD10PCS")
     assert dicts.describe("icd9", "4280") == "Congestive heart failure, unspecified"
     assert dicts.loaded("ICD9CM") and not dicts.loaded("ICD10CM") and not dicts.loaded("HPO")
     assert dicts.describe("PHECODE", "250.2") is None
+
+
+def test_procedure_dictionaries() -> None:
+    dicts = BuiltinDictionaries(phecode_dir="")
+    assert dicts.describe("ICD9Proc", "5491") == dicts.describe("ICD9Proc", "54.91") == "Percutaneous abdominal drainage"
+    assert (dicts.describe("ICD10PCS", "0016070") or "").startswith("Bypass Cerebral Ventricle to Nasopharynx")
+    assert dicts.describe("ICD10PCS", "ZZZZZZZ") is None
 
 
 def test_icd10cm_forms() -> None:
