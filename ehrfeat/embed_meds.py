@@ -178,7 +178,7 @@ def _encode(
             batch = todo[start:start + batch_size]
             matrix = np.asarray(encoder.encode([c.text or "" for c in batch], batch_size=batch_size), np.float32)
             if not np.isfinite(matrix).all():
-                raise InputError("the encoder returned non-finite values; nothing of this batch was written", code="E124")
+                raise InputError("the encoder returned non-finite values; nothing of this batch was written", code="E1515")
             dim = matrix.shape[1]
             blocks.append(matrix)
             codes.extend(c.code for c in batch)

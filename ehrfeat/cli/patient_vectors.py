@@ -51,7 +51,7 @@ def patient_vectors_command(
         with reported_errors():
             if as_of is not None:
                 raise InputError("a MEDS dataset takes prediction times from a label table, not --as-of",
-                                 fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1506")
+                                 fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1514")
             rows = meds_patient_vectors(
                 db, labels=as_of_table, as_of_rule=as_of_rule or "inclusive", embeddings=embeddings, fingerprint=fingerprint,
                 window=window, weighting=weighting, half_life=half_life, systems=wanted, by_system=by_system,

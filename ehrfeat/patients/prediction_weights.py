@@ -66,7 +66,8 @@ class PredictionAccumulator:
         rank = np.searchsorted(self.subjects, self.sid)
         self.key = rank * self.m + np.searchsorted(self.times, self.pred)
         if len(self.key) > 1 and not (np.diff(self.key) > 0).all():
-            raise InputError("label rows must be sorted by subject and prediction time, without repeats", code="E1509")
+            raise InputError("label rows must be sorted by subject and prediction time, without repeats",
+                             fix="build them with ehrfeat.store.meds.labels.from_arrays or read_labels", code="E1516")
         self.seen = np.zeros(len(self.subjects), bool)
         self.skipped: Counter[str] = Counter()
         self.events_read = 0

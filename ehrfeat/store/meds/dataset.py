@@ -175,7 +175,7 @@ def open_meds(root: str | Path) -> MedsDataset:
 
     base = Path(root).expanduser()
     if not base.is_dir():
-        raise InputError(f"MEDS folder {base} does not exist", fix="give the root of a MEDS dataset (it holds data/)", code="E1502")
+        raise InputError(f"MEDS folder {base} does not exist", fix="give the root of a MEDS dataset (it holds data/)", code="E1513")
     data = base / DATA_DIR
     if not data.is_dir():
         raise SchemaError(
