@@ -15,7 +15,7 @@ from ehrfeat.store.meds.code_rules import code_words, default_rules, load_code_r
         ("DIAGNOSIS//ICD//9//4019", "ICD9CM", "401.9", None),
         ("ICD10CM//E11.9", "ICD10CM", "E11.9", None),
         ("ICD10CM/E11.9", "ICD10CM", "E11.9", None),
-        ("PROCEDURE//ICD//9//5491", "ICD9Proc", "5491", None),
+        ("PROCEDURE//ICD//9//5491", "ICD9Proc", "54.91", None),
         ("PROCEDURE//ICD//10//0016070", "ICD10PCS", "0016070", None),
         ("MEDICATION//START//Heparin", "MEDICATION", None, "Heparin"),
         ("DRG//APR//283//OTHER DISORDERS OF THE LIVER", "DRG", "283", "Other disorders of the liver"),
