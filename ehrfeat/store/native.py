@@ -78,14 +78,14 @@ def code_groups(
     with engine.connect() as conn:
         for system, code, n_all, n, n_pat in conn.execute(query.group_by(sys_c, code_c)):
             if n_all > n:
-                skips.add(SkipReason.NULL_PATIENT, n_all - n)
+                skips.add(SkipReason.NULL_PATIENT.rows, n_all - n)
             key = norm(system, code)
             if n == 0:
                 continue
             if isinstance(key, SkipReason):
                 if key in _ROW_OF_ANOTHER_SYSTEM and systems is not None and _system_of(system) not in systems:
                     continue
-                skips.add(key, n, None if key in _NULL else f"{system}:{code}")
+                skips.add(key.rows, n, None if key in _NULL else f"{system}:{code}")
             elif systems is None or key[0] in systems:
                 groups.append(RawGroup((system, code), key, int(n), int(n_pat)))
     return groups

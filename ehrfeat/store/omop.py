@@ -169,7 +169,7 @@ def code_groups(
                     if isinstance(key, SkipReason):
                         seen.append(ValueUsage(d.name, "unresolved", str(cid), None, f"concept with a {key}", int(n)))
                         if systems is None:
-                            skips.add(key, n, concepts.raw.get(int(cid)))
+                            skips.add(key.rows, n, concepts.raw.get(int(cid)))
                         continue
                     seen.append(ValueUsage(d.name, "concept", str(cid), key, None, int(n)))
                     if systems is None or key[0] in systems:
@@ -194,7 +194,7 @@ def _source_groups(
         if key is None:
             usage.append(ValueUsage(d.name, "unresolved", "" if raw is None else str(raw), None, kind, int(n)))
             if systems is None:
-                skips.add(UNMAPPED, n, None if raw is None else f"{d.name}:{raw}", detail=kind)
+                skips.add(UNMAPPED.rows_of(kind), n, None if raw is None else f"{d.name}:{raw}")
             continue
         usage.append(ValueUsage(d.name, kind, str(raw), key, None, int(n)))
         if systems is None or key[0] in systems:

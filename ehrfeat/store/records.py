@@ -46,6 +46,10 @@ class SkipReason(StrEnum):
         """The :class:`SkipReport` key of this reason, which counts rows: ``"malformed code (rows)"``."""
         return f"{self.value} (rows)"
 
+    def rows_of(self, detail: str) -> str:
+        """A key that splits this reason by what was found: ``"unmapped concept (source value only): SOURCE_TEXT (rows)"``."""
+        return f"{self.value}: {detail} (rows)"
+
 
 @dataclass(frozen=True)
 class RawGroup:
@@ -92,10 +96,10 @@ class SkipCollector:
         self.counts: dict[str, int] = {}
         self.examples: dict[str, list[str]] = {}
 
-    def add(self, reason: SkipReason, n: int, example: object = None, *, detail: str | None = None) -> None:
-        """Count ``n`` rows skipped for ``reason`` (and keep ``example``, a raw code, among the first few);
-        ``detail`` splits a reason by what was found (``"unmapped concept (source value only): SOURCE_TEXT"``)."""
-        key = reason.rows if detail is None else f"{reason.value}: {detail} (rows)"
+    def add(self, reason: str, n: int, example: object = None) -> None:
+        """Count ``n`` for ``reason`` (a store backend's: ``SkipReason.MALFORMED_CODE.rows``), keeping
+        ``example`` among the first few."""
+        key = reason
         self.counts[key] = self.counts.get(key, 0) + int(n)
         if example is not None:
             seen = self.examples.setdefault(key, [])

@@ -36,9 +36,9 @@ def test_an_unknown_kind_is_refused() -> None:
 
 def test_skip_reasons_keep_the_texts_reports_show() -> None:
     skips = SkipCollector()
-    skips.add(SkipReason.MALFORMED_CODE, 2, "ICD10CM:XX")
-    skips.add(SkipReason.NULL_PATIENT, 1)
+    skips.add(SkipReason.MALFORMED_CODE.rows, 2, "ICD10CM:XX")
+    skips.add(SkipReason.NULL_PATIENT.rows, 1)
     report = skips.report()
     assert dict(report.counts) == {"malformed code (rows)": 2, "null patient_id (rows)": 1}
     assert dict(report.examples) == {"malformed code (rows)": ("ICD10CM:XX",)}
-    assert SkipReason.UNMAPPED.rows == "unmapped concept (source value only) (rows)"
+    assert SkipReason.UNMAPPED.rows_of("SOURCE_TEXT") == "unmapped concept (source value only): SOURCE_TEXT (rows)"
