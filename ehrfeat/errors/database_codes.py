@@ -30,4 +30,5 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     # database servers (issue 14)
     ErrorCode("E1406", _D, "The schemas of the database server cannot be listed.", "Check that the server runs and the URL, user and password are right.", ("store.search_path",)),
     ErrorCode("E1408", _D, "ehrfeat's tables cannot be created where it would write them (a read-only CDM schema or database).", "Pass --write-schema SCHEMA (a schema you may create tables in, e.g. results) or --out URL.", ("embed",)),
+    ErrorCode("E1903", _D, "--create-indexes could not create the index on the events table.", "Make the database writable, or drop --create-indexes.", ("store.coded_events",)),
 )

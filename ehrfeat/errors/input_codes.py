@@ -59,6 +59,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1405", _I, "--schema/--write-schema were given for a database without schemas (SQLite).", "Drop them, or give a PostgreSQL or DuckDB URL.", ("store.search_path",)),
     ErrorCode("E1407", _I, "A schema given to --schema/--write-schema does not exist.", "Check the name, or create it: CREATE SCHEMA name.", ("store.search_path",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
+    ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
     # linking
     ErrorCode("E170", _I, "The vocabulary has no concepts of the wanted systems to index.", "Check the code systems (e.g. ICD10CM, HPO) and the vocabulary.", ("linking.code_index",)),
     ErrorCode("E171", _I, "The database given as a linking source holds no code embeddings.", "Run `ehrfeat embed-codes DB` or `ehrfeat build-index OUT_DIR` first.", ("linking.code_index",)),
