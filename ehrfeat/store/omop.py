@@ -5,7 +5,8 @@ in CONCEPT, else its ``*_source_concept_id`` (same test), else the row is
 unmapped and reported with its ``*_source_value``. A concept becomes the code
 ``(canonical_system(vocabulary_id), normalize_code(concept_code))`` with
 ``concept_name`` as its text. Without a CONCEPT table, codes are OMOP concept
-ids (system ``OMOP``) and have no text.
+ids (system ``OMOP``) and have no text. :class:`ConceptIds` goes the other way:
+a code to its source and standard concept ids (for NOTE_NLP rows).
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ehrfeat.codes import OMOP, canonical_system, normalize_code
+from ehrfeat.codes import OMOP, Code, canonical_system, normalize_code
 from ehrfeat.errors import EhrfeatError, SchemaError
-from ehrfeat.store.database import column_names, sql_table
+from ehrfeat.store.database import column_names, sql_table, table_names
 from ehrfeat.store.dates import parse_times
 from ehrfeat.store.native import Key, RawGroup
 from ehrfeat.store.records import EventChunk, EventReadReport, SkipCollector, to_float_values, to_patient_ids
 from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, PatientSchema, omop_event_columns
 
-__all__ = ["code_groups", "iter_chunks", "patient_ids", "patient_refs"]
+__all__ = ["ConceptIds", "code_groups", "iter_chunks", "patient_ids", "patient_refs"]
 
 UNMAPPED = "unmapped concept (source value only)"
 _IN_BATCH = 500
@@ -245,3 +246,59 @@ def patient_ids(engine: Engine, schema: PatientSchema) -> np.ndarray:
     with engine.connect() as conn:
         values = list(conn.execute(sa.select(pid).where(pid.is_not(None))).scalars())
     return np.unique(to_patient_ids(values, f"OMOP table {actual!r}"))
+
+
+class ConceptIds:
+    """``(system, code)`` -> ``(source concept id, standard concept id)`` through OMOP CONCEPT (and ``Maps to``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        names = table_names(engine)
+        self._concept = self._relationship = None
+        if "concept" in names:
+            cols = column_names(engine, names["concept"])
+            wanted = ["concept_id", "vocabulary_id", "concept_code", "standard_concept"]
+            if all(c in cols for c in wanted[:3]):
+                self._concept = sql_table(names["concept"], [cols[c] for c in wanted if c in cols])
+        if "concept_relationship" in names:
+            cols = column_names(engine, names["concept_relationship"])
+            if all(c in cols for c in ("concept_id_1", "concept_id_2", "relationship_id")):
+                self._relationship = sql_table(names["concept_relationship"], [cols["concept_id_1"], cols["concept_id_2"], cols["relationship_id"]])
+        self._cache: dict[Code, tuple[int, int]] = {}
+
+    def resolve(self, conn: Connection, codes: Iterable[Code]) -> dict[Code, tuple[int, int]]:
+        todo = sorted({c for c in codes if c not in self._cache})
+        found: dict[Code, tuple[int, str | None]] = {}
+        for code in todo:
+            if code.system == OMOP and code.code.isdigit():
+                found[code] = (int(code.code), "S")
+        if self._concept is not None:
+            c = self._concept.c
+            raw = sorted({code.code for code in todo} | {code.code.replace(".", "") for code in todo})
+            for start in range(0, len(raw), _IN_BATCH):
+                query = sa.select(*c).where(c[2].in_(raw[start : start + _IN_BATCH]))
+                for row in conn.execute(query):
+                    raw_key = _key(row[1], row[2])
+                    key = Code(*raw_key) if isinstance(raw_key, tuple) else None
+                    if key is not None and key in todo:
+                        found.setdefault(key, (int(row[0]), row[3] if len(row) > 3 else None))
+        standard = self._maps_to(conn, [cid for cid, flag in found.values() if flag != "S"])
+        for code in todo:
+            if code in found:
+                cid, flag = found[code]
+                self._cache[code] = (cid, cid if flag == "S" else standard.get(cid, 0))
+            else:
+                self._cache[code] = (0, 0)
+        return {code: self._cache[code] for code in codes}
+
+    def _maps_to(self, conn: Connection, ids: Collection[int]) -> dict[int, int]:
+        if self._relationship is None or not ids:
+            return {}
+        c = self._relationship.c
+        out: dict[int, int] = {}
+        values = sorted(ids)
+        for start in range(0, len(values), _IN_BATCH):
+            query = sa.select(c[0], c[1]).where(c[0].in_(values[start : start + _IN_BATCH]), c[2] == "Maps to")
+            for a, b in conn.execute(query):
+                out.setdefault(int(a), int(b))
+        return out
+
