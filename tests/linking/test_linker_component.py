@@ -227,7 +227,7 @@ def test_systems_absent_from_the_index_are_a_clear_error(linker_config):
 def test_settings_are_stated_once_and_are_the_factory_defaults(linker_config):
     from ehrfeat.linking.component import DEFAULT_CONFIG, LinkerSettings
 
-    assert DEFAULT_CONFIG == LinkerSettings().spacy_config()
+    assert LinkerSettings().spacy_config() == DEFAULT_CONFIG
     nlp = _nlp(linker_config, k=2)
     linker = nlp.get_pipe("ehrfeat_linker")
     assert linker.settings == LinkerSettings(**{**linker_config, "k": 2}) and linker.k == 2
