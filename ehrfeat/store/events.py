@@ -33,7 +33,7 @@ def _backend(schema: PatientSchema) -> ModuleType:
         return omop
     if schema.kind == "native":
         return native
-    raise InputError(f"unknown schema kind {schema.kind!r}", fix="use detect_schema(engine)", code="E105")
+    raise InputError(f"unknown schema kind {schema.kind!r}", fix="use detect_schema(engine)", code="E128")
 
 
 def _systems(systems: Sequence[str] | None) -> frozenset[str] | None:
