@@ -6,7 +6,7 @@ nlp_system, nlp_date, nlp_datetime, term_exists, term_temporal, term_modifiers``
 The linked code is always written in ``term_modifiers`` as
 ``system=ICD10CM;code=E11.9;score=0.912;rank=1;encoder=<fingerprint>``; the concept
 columns hold OMOP concept ids when the database's CONCEPT table knows the code
-(:class:`ehrfeat.store.omop.ConceptIds`)
+(:class:`ehrfeat.store.omop_concepts.ConceptIds`)
 (``note_nlp_source_concept_id`` = the code's concept, ``note_nlp_concept_id`` = its
 standard concept, itself or through ``Maps to``) and 0 otherwise. A native
 database gets a ``note_nlp`` table with the same columns plus ``code_system``,

@@ -28,7 +28,7 @@ from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.linking.note_tables import NoteTables, note_tables
 from ehrfeat.store.database import open_database
-from ehrfeat.store.omop import ConceptIds
+from ehrfeat.store.omop_concepts import ConceptIds
 from ehrfeat.store.schema import detect_schema
 
 __all__ = ["LinkNotesReport", "choose_index", "link_notes", "make_pipeline", "pipeline_for"]
