@@ -11,7 +11,7 @@ vectors already cached in ``code_embeddings``. Then, each in a fresh process:
 * ``ehrfeat``: ``patient_vectors(db, weighting="mean")`` (the database path; on
   SQLite also with its index, created beforehand with ``create_indexes=True``);
 * ``peer``: the 15-line script of issue 19: ``pandas.read_sql`` of the events
-  (DuckDB: DuckDB itself), join to the code vectors and count (patient, code) pairs
+  (a DuckDB file through SQLAlchemy's duckdb-engine, as the issue's script does), join to the code vectors and count (patient, code) pairs
   in DuckDB, one scipy sparse product, divide by the counts;
 * discovery (``--discovery``, the largest size): ``embed-codes``' distinct codes with
   event and patient counts and texts, ehrfeat's ``distinct_codes`` against the same
@@ -88,9 +88,11 @@ def _cache(url: str, args: argparse.Namespace) -> None:
     from ehrfeat.store.embeddings import EmbeddingCache
 
     pairs, matrix = code_table(args.codes, args.dim, args.seed)
-    cache = EmbeddingCache(open_database(url))
+    engine = open_database(url)
+    cache = EmbeddingCache(engine)
     cache.ensure_table()
     cache.write("bench", [(Code(s, c), f"synthetic concept {c}") for s, c in pairs], matrix)
+    engine.dispose()  # DuckDB: release the file lock before the timed processes open it
 
 
 def make_duckdb(path: Path, args: argparse.Namespace, n: int) -> str:
@@ -139,18 +141,12 @@ def run_peer(args: argparse.Namespace) -> dict[str, object]:
     import scipy.sparse as sp
 
     t = time.perf_counter()
-    if args.db.startswith("duckdb:///"):
-        con = duckdb.connect(args.db[len("duckdb:///"):], read_only=True)
-        emb = con.sql("SELECT code_system, code, vector, row_number() OVER () - 1 AS row FROM code_embeddings").df()
-        pats = con.sql("SELECT patient_id FROM patients ORDER BY 1").df().patient_id.to_numpy()
-        pairs = con.sql("SELECT e.patient_id, c.row, count(*) AS n FROM events e JOIN emb c USING (code_system, code) GROUP BY ALL").df()
-    else:
-        con = sqlite3.connect(args.db) if "://" not in args.db else args.db
-        events = pd.read_sql("SELECT patient_id, code_system, code FROM events", con)  # noqa: F841
-        emb = pd.read_sql("SELECT code_system, code, vector FROM code_embeddings", con)
-        emb["row"] = np.arange(len(emb))
-        pats = pd.read_sql("SELECT patient_id FROM patients ORDER BY 1", con).patient_id.to_numpy()
-        pairs = duckdb.sql("SELECT e.patient_id, c.row, count(*) AS n FROM events e JOIN emb c USING (code_system, code) GROUP BY ALL").df()
+    con = sqlite3.connect(args.db) if "://" not in args.db else args.db  # DuckDB: through SQLAlchemy (duckdb-engine)
+    events = pd.read_sql("SELECT patient_id, code_system, code FROM events", con)  # noqa: F841
+    emb = pd.read_sql("SELECT code_system, code, vector FROM code_embeddings", con)
+    emb["row"] = np.arange(len(emb))
+    pats = pd.read_sql("SELECT patient_id FROM patients ORDER BY 1", con).patient_id.to_numpy()
+    pairs = duckdb.sql("SELECT e.patient_id, c.row, count(*) AS n FROM events e JOIN emb c USING (code_system, code) GROUP BY ALL").df()
     e = np.stack([np.frombuffer(v, np.float32) for v in emb.sort_values("row").vector])
     w = sp.csr_matrix((pairs.n.to_numpy(np.float32), (np.searchsorted(pats, pairs.patient_id), pairs.row)), shape=(len(pats), len(e)))
     matrix = np.asarray(w @ e) / np.maximum(np.asarray(w.sum(axis=1)), 1)
@@ -174,13 +170,8 @@ def run_discovery(args: argparse.Namespace) -> dict[str, object]:
         import pandas as pd
 
         con = sqlite3.connect(args.db) if "://" not in args.db else args.db
-        if args.db.startswith("duckdb:///"):
-            dcon = duckdb.connect(args.db[len("duckdb:///"):], read_only=True)
-            events = dcon.sql("SELECT patient_id, code_system, code FROM events")
-            voc = dcon.sql("SELECT * FROM vocabulary")
-        else:
-            events = pd.read_sql("SELECT patient_id, code_system, code FROM events", con)
-            voc = pd.read_sql("SELECT * FROM vocabulary", con)
+        events = pd.read_sql("SELECT patient_id, code_system, code FROM events", con)  # noqa: F841
+        voc = pd.read_sql("SELECT * FROM vocabulary", con)  # noqa: F841
         rows = duckdb.sql("SELECT e.code_system, e.code, count(*) AS n, count(DISTINCT patient_id) AS p, any_value(v.description) "
                           "FROM events e LEFT JOIN voc v USING (code_system, code) GROUP BY ALL").df()
         n, texts = len(rows), int(rows.iloc[:, 4].notna().sum())
@@ -192,7 +183,9 @@ def child(args: argparse.Namespace) -> None:
         out = run_discovery(args)
     else:
         out = {"ehrfeat": run_ehrfeat, "peer": run_peer}[args.side](args)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["peak_rss_mb"] = usage.ru_maxrss / 1024
+    out["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole process, imports included
     print(json.dumps(out))
 
 
@@ -201,8 +194,9 @@ def spawn(side: str, db: str, result: Path, indexed: bool = False) -> dict[str, 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
-    if proc.returncode != 0:
-        raise SystemExit(f"{side} on {db} failed:\n{proc.stderr[-3000:]}")
+    if proc.returncode != 0:  # recorded, not fatal: the other sides and engines still run
+        last = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        return {"error": (last[-1] if last else f"exit {proc.returncode}")[:300]}
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     out["process_s"] = time.perf_counter() - t
     return out
@@ -219,18 +213,26 @@ def compare(n: int, engine: str, db: str, tmp: Path, discovery: bool) -> dict[st
     runs = {"ehrfeat": spawn("ehrfeat", db, tmp / "ehrfeat.npy"), "peer": spawn("peer", db, tmp / "peer.npy")}
     if engine == "sqlite":
         runs["ehrfeat_indexed"] = spawn("ehrfeat", db, tmp / "indexed.npy", indexed=True)
-    diff = float(np.abs(np.load(tmp / "ehrfeat.npy") - np.load(tmp / "peer.npy")).max())
-    out: dict[str, object] = {name: _summary(n, run) for name, run in runs.items()}
-    out["speedup_vs_peer"] = round(float(runs["peer"]["seconds"]) / float(runs["ehrfeat"]["seconds"]), 2)  # type: ignore[arg-type]
-    if "ehrfeat_indexed" in runs:
-        out["speedup_indexed_vs_peer"] = round(float(runs["peer"]["seconds"]) / float(runs["ehrfeat_indexed"]["seconds"]), 2)  # type: ignore[arg-type]
-    out["memory_ratio_ehrfeat_over_peer"] = round(float(runs["ehrfeat"]["peak_rss_mb"]) / float(runs["peer"]["peak_rss_mb"]), 2)  # type: ignore[arg-type]
-    out["max_abs_diff_vs_peer"] = diff  # the peer keeps same-day duplicates and future events; ehrfeat does not
+    out: dict[str, object] = {name: run if "error" in run else _summary(n, run) for name, run in runs.items()}
+    for name in ("ehrfeat", "ehrfeat_indexed"):
+        if name in runs and "error" not in runs[name] and "error" not in runs["peer"]:
+            out[f"speedup_{name}_vs_peer"] = _ratio(runs["peer"], runs[name], "seconds")
+            out[f"memory_{name}_over_peer"] = _ratio(runs[name], runs["peer"], "peak_rss_mb")
+    if "error" not in runs["ehrfeat"] and "error" not in runs["peer"]:
+        # the peer keeps same-day duplicates and events dated after the run; ehrfeat does not
+        out["max_abs_diff_vs_peer"] = float(np.abs(np.load(tmp / "ehrfeat.npy") - np.load(tmp / "peer.npy")).max())
     if discovery:
         ours, theirs = spawn("discovery-ehrfeat", db, tmp / "d.npy"), spawn("discovery-peer", db, tmp / "d.npy")
-        out["embed_codes_discovery"] = {"ehrfeat": _summary(n, ours), "peer": _summary(n, theirs),
-                                        "speedup_vs_peer": round(float(theirs["seconds"]) / float(ours["seconds"]), 2)}  # type: ignore[arg-type]
+        found: dict[str, object] = {"ehrfeat": ours if "error" in ours else _summary(n, ours),
+                                    "peer": theirs if "error" in theirs else _summary(n, theirs)}
+        if "error" not in ours and "error" not in theirs:
+            found["speedup_vs_peer"] = _ratio(theirs, ours, "seconds")
+        out["embed_codes_discovery"] = found
     return out
+
+
+def _ratio(a: dict[str, object], b: dict[str, object], key: str) -> float:
+    return round(float(a[key]) / float(b[key]), 2)  # type: ignore[arg-type]
 
 
 def main() -> None:
