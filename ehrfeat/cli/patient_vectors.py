@@ -27,10 +27,11 @@ def patient_vectors_command(
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event from on or after the as-of."""
-    from ehrfeat.patients.output import write_vectors
+    from ehrfeat.patients.output import check_vectors_target, write_vectors
     from ehrfeat.patients.vectors import patient_vectors
 
     with reported_errors():
+        check_vectors_target(out)  # before the work, not after it
         vectors = patient_vectors(
             db, fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
