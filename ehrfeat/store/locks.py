@@ -85,7 +85,7 @@ def begin_listener(where: str) -> Any:
                     if waited >= timeout:
                         raise _held(where, waited) from exc
                     if not told:
-                        logger.warning("another run is writing to %s; waiting for its write lock (up to %.0f s)", where, timeout)
+                        logger.warning("another run is writing to %s; waiting for its write lock (up to %g s)", where, timeout)
                         told = True
         finally:
             conn.exec_driver_sql("PRAGMA busy_timeout = 30000")
@@ -112,7 +112,7 @@ def write_transaction(engine: Engine, job: str, where: str = "the database") -> 
                 if waited >= timeout:
                     raise _held(f"{where} (job {job})", waited)
                 if not told:
-                    logger.warning("another run holds the job %s on %s; waiting (up to %.0f s)", job, where, timeout)
+                    logger.warning("another run holds the job %s on %s; waiting (up to %g s)", job, where, timeout)
                     told = True
                 time.sleep(_RETRY_S)
         yield conn
