@@ -8,8 +8,8 @@ folder into place so a reader never sees half of one.
 
 from __future__ import annotations
 
-import os
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
