@@ -136,8 +136,26 @@ def _as_postgres_user(pg_ctl: str, root: Path) -> str:
     return str(wrapper)
 
 
-def start_postgres() -> PostgresServer:
-    """Initialise and start a new cluster in a fresh temporary folder; the caller must :meth:`~PostgresServer.stop` it."""
+def start_postgres(attempts: int = 3) -> PostgresServer:
+    """Initialise and start a new cluster in a fresh temporary folder; the caller must :meth:`~PostgresServer.stop` it.
+
+    Several test sessions may run at once on one machine: a port taken between choosing it and
+    binding it makes the start fail, and it is tried again on another port.
+    """
+    for attempt in range(attempts):
+        try:
+            return _start_postgres()
+        except _StartFailed as exc:
+            if attempt == attempts - 1:
+                raise RuntimeError(str(exc)) from None
+    raise AssertionError("unreachable")
+
+
+class _StartFailed(Exception):
+    pass
+
+
+def _start_postgres() -> PostgresServer:
     from pytest_postgresql.executors import PostgreSQLExecutor
 
     pg_ctl = find_pg_ctl()
@@ -167,14 +185,14 @@ def start_postgres() -> PostgresServer:
         executor.start()
         with psycopg.connect(host=str(root), port=port, user=PG_USER, dbname="postgres", autocommit=True) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(PG_USER), sql.Literal(PG_PASSWORD)))
-    except BaseException:
+    except BaseException as exc:
         if (root / "data" / "postmaster.pid").exists():
             subprocess.run([executable, "stop", "-D", str(root / "data"), "-m", "immediate"],
                            capture_output=True, timeout=60, check=False)
         log = root / "postgresql.log"
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         shutil.rmtree(root, ignore_errors=True)
-        if tail:
-            raise RuntimeError(f"PostgreSQL did not start; its log ends:\n{tail}") from None
+        if tail and isinstance(exc, Exception):
+            raise _StartFailed(f"PostgreSQL did not start; its log ends:\n{tail}") from None
         raise
     return PostgresServer("127.0.0.1", port, root, executor)

@@ -82,14 +82,14 @@ class EmbeddingCache:
                 raise SchemaError(
                     f"table {self.table_name!r} exists but lacks columns {missing}",
                     fix="write the embeddings to another table (--table) or another database (--out)",
-                    code="E211",
+                    code="E216",
                 )
             return
         try:  # under the write lock: two runs creating the table at once do not collide
             with write_transaction(self.engine, f"embeddings:{self.table_name}", masked_url(self.engine)) as conn:
                 self._table.metadata.create_all(conn, tables=[self._table], checkfirst=True)
         except sa.exc.SQLAlchemyError as exc:
-            raise DatabaseError(f"cannot create table {self.table_name!r}: {exc}", code="E203") from exc
+            raise DatabaseError(f"cannot create table {self.table_name!r}: {exc}", code="E208") from exc
 
     # -- reading --------------------------------------------------------------
     def fingerprints(self) -> dict[str, int]:
@@ -165,7 +165,7 @@ class EmbeddingCache:
                     raise DatabaseError(
                         f"corrupt embedding row {system}:{code} in {self.table_name!r} (dim {row_dim}, {len(blob)} bytes)",
                         fix=f"delete the rows of fingerprint {fp} and run embed-codes again",
-                        code="E204",
+                        code="E209",
                     )
                 dim = row_dim
                 codes.append(Code(system, code))

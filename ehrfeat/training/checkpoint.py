@@ -77,7 +77,7 @@ def load_trainer_state(output: Path) -> dict[str, Any] | None:
         raise ModelError(
             f"cannot read {path} as a training state (tensors and plain values only): {str(exc).splitlines()[0][:200]}",
             fix=f"delete {path.parent} to start over",
-            code="E308",
+            code="E318",
         ) from exc
 
 
@@ -96,7 +96,7 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST
     if not path.is_file():
-        raise ModelError(f"{folder} has no {MANIFEST}", fix="pass a folder written by `ehrfeat train`", code="E309")
+        raise ModelError(f"{folder} has no {MANIFEST}", fix="pass a folder written by `ehrfeat train`", code="E318")
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 

@@ -106,6 +106,6 @@ def test_a_crafted_trainer_state_is_refused_without_running_code(tmp_path: Path)
     marker = tmp_path / "marker.txt"
     (tmp_path / LAST_CHECKPOINT).mkdir()
     torch.save({"step": 1, "evil": _Payload(str(marker))}, tmp_path / LAST_CHECKPOINT / "trainer_state.pt")
-    with pytest.raises(ModelError, match="E308"):
+    with pytest.raises(ModelError, match="E318"):
         load_trainer_state(tmp_path)
     assert not marker.exists()
