@@ -57,6 +57,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E162", _I, "A patient appears in X with two as-of dates.", "Give each patient one row; vectors at several dates need several calls.", ("patients.sklearn_api",)),
     ErrorCode("E1404", _I, "The embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
+    ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
     # outputs and locks (issue 12)
     ErrorCode("E1201", _I, "An output folder is a file, or is not empty and was not written by this ehrfeat command; ehrfeat never deletes or overwrites what it did not create.", "Choose a new or empty folder (the message suggests one).", ("paths",)),
     ErrorCode("E1202", _I, "An output file or folder cannot be written (read-only place, or a file where a folder should be); found before any work starts.", "Choose a writable place for the output.", ("paths",)),
