@@ -217,3 +217,17 @@ def test_patient_embedder_on_meds_rows_in_any_order(meds):
     assert idf.idf_ is not None and idf.idf_.shape == (4,)
     assert idf.transform(X.iloc[3:]).shape == (2, 4)
     assert list(embedder.get_feature_names_out()[:2]) == ["emb_000", "emb_001"]
+
+
+def test_native_cli_prints_its_rule_and_inclusive_uses_events_on_the_as_of(tmp_path):
+    db = _native(tmp_path / "n.db")
+    out = tmp_path / "v.parquet"
+    strict = CliRunner().invoke(app, ["patient-vectors", str(db), "--as-of", "2020-02-01", "--out", str(out)])
+    assert strict.exit_code == 0, strict.output
+    assert "as-of rule:             strict" in strict.output
+    inclusive = CliRunner().invoke(app, ["patient-vectors", str(db), "--as-of", "2020-02-01", "--as-of-rule", "inclusive",
+                                         "--out", str(out)])
+    assert "as-of rule:             inclusive" in inclusive.output
+    row = pq.read_table(out).to_pylist()[0]  # patient 1: E11.9 before, I10 on 2020-02-01
+    assert (row["patient_id"], row["n_events"]) == (1, 2)
+    assert abs(row["emb_000"] - 0.5) < 1e-6 and abs(row["emb_001"] - 0.5) < 1e-6
