@@ -178,12 +178,15 @@ def meds_patient_vectors(
     weights = acc.finish()
     seen = acc.subjects_seen()
     code_matrix = vectors.matrix[selected] if selected else np.zeros((0, vectors.dim), np.float32)
+    everyone = bool(seen.all())
     if idf is None and weighting == "idf":
-        idf = smooth_idf(weights.matrix[np.flatnonzero(seen)])
+        idf = smooth_idf(weights.matrix if everyone else weights.matrix[np.flatnonzero(seen)])
     matrix = combine(weights, code_matrix, weighting, idf)
     kept = rows.keep(seen, UNKNOWN_SUBJECT)
-    where = np.flatnonzero(seen)
-    matrix, n_events = matrix[where], weights.n_events[where]
+    n_events = weights.n_events
+    if not everyone:  # rows of subjects not in the data are dropped (counted in the label issues)
+        where = np.flatnonzero(seen)
+        matrix, n_events = matrix[where], n_events[where]
     no_codes = n_events == 0
     skipped = dict(weights.skipped) | dict(other)
     report = MedsVectorReport(
