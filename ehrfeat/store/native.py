@@ -40,6 +40,7 @@ class _Normalizer:
 
     def __init__(self) -> None:
         self.cache: dict[tuple[object, object], Key | SkipReason] = {}
+        self.systems: dict[object, str | None] = {}  # raw system -> canonical (None: invalid); there are few
 
     def __call__(self, system: object, code: object) -> Key | SkipReason:
         hit = self.cache.get((system, code))
@@ -47,15 +48,18 @@ class _Normalizer:
             hit = self.cache[(system, code)] = self._resolve(system, code)
         return hit
 
-    @staticmethod
-    def _resolve(system: object, code: object) -> Key | SkipReason:
+    def _resolve(self, system: object, code: object) -> Key | SkipReason:
         if system is None or (isinstance(system, str) and not system.strip()):
             return SkipReason.NULL_SYSTEM
         if code is None or (isinstance(code, str) and not code.strip()):
             return SkipReason.NULL_CODE
-        try:
-            sys_ = canonical_system(str(system))
-        except EhrfeatError:
+        if system not in self.systems:
+            try:
+                self.systems[system] = canonical_system(str(system))
+            except EhrfeatError:
+                self.systems[system] = None
+        sys_ = self.systems[system]
+        if sys_ is None:
             return SkipReason.INVALID_SYSTEM
         try:
             return sys_, normalize_code(sys_, code)
