@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.errors import DatabaseError, InputError, SchemaError
-from ehrfeat.store.database import validate_identifier
+from ehrfeat.store.database import column_names, validate_identifier
 
 __all__ = ["DEFAULT_TABLE", "CodeEmbeddings", "EmbeddingCache"]
 
@@ -100,7 +100,7 @@ class EmbeddingCache:
     def ensure_table(self) -> None:
         """Create the table, or check that an existing one has the expected columns."""
         if self.exists():
-            found = {c["name"].lower() for c in sa.inspect(self.engine).get_columns(self.table_name)}
+            found = set(column_names(self.engine, self.table_name))
             missing = [c for c in _COLUMNS if c not in found]
             if missing:
                 raise SchemaError(
