@@ -11,7 +11,6 @@ to the generic path, which replaces the bad bytes and counts the rows.
 from __future__ import annotations
 
 import codecs
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
