@@ -241,7 +241,7 @@ def create_table(conn: sa.Connection, name: str, columns: list[str], kinds: list
     """The table with its column types (and indexes on concept_id/person_id)."""
     integer = sa.Integer().with_variant(sa.BigInteger(), "duckdb")  # DuckDB's INTEGER is 32-bit
     double = sa.Float().with_variant(sa.Double(), "duckdb")  # DuckDB's FLOAT is 32-bit
-    types = [{"int": integer, "float": double}.get(kind, sa.Text()) for kind in kinds]
+    types: list[Any] = [{"int": integer, "float": double}.get(kind, sa.Text()) for kind in kinds]
     table = sa.Table(name, sa.MetaData(), *(sa.Column(c, t) for c, t in zip(columns, types, strict=True)))
     table.create(conn)
     for col in _INDEXED:
