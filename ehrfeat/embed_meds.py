@@ -12,11 +12,12 @@ user's ``codes.parquet`` is rewritten (atomically) only with ``update_codes=True
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,17 @@ class MedsEmbedReport:
     shards: int = 0
     codes_file: str | None = None
     elapsed_s: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        """The report as plain values (``--report``)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    def write_json(self, path: str | Path) -> None:
+        try:
+            Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise InputError(f"cannot write the report to {path}: {exc.strerror}",
+                             fix="give --report a file in a folder that exists and is writable", code="E1518") from exc
 
     @property
     def text_sources(self) -> dict[str, int]:

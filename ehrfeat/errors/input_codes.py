@@ -85,5 +85,6 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1515", _I, "The encoder returned non-finite values for MEDS codes; that batch was not written.", "Check the model (a broken export or fp16 overflow) and run again: finished batches are kept.", ("embed_meds",)),
     ErrorCode("E1516", _I, "Label rows given to the prediction-time accumulator are not sorted and unique.", "Build them with ehrfeat.store.meds.labels.from_arrays or read_labels.", ("patients.prediction_weights",)),
     ErrorCode("E1517", _I, "X given to PatientEmbedder on a MEDS dataset is not a DataFrame of subject_id and prediction_time rows.", "Pass a DataFrame with subject_id and prediction_time (e.g. a MEDS label table), without nulls.", ("patients.meds_rows",)),
+    ErrorCode("E1518", _I, "The MEDS embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed_meds",)),
 )
 
