@@ -25,6 +25,7 @@ import numpy as np
 from ehrfeat.codes import canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
+from ehrfeat.paths import check_output_file
 from ehrfeat.store.meds.code_rules import load_code_rules
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors, update_code_metadata, write_code_vectors
 from ehrfeat.store.meds.codes import UNRESOLVED, MedsCode, distinct_meds_codes, resolve_meds_texts
@@ -114,6 +115,11 @@ def embed_meds_codes(
     dataset = open_meds(meds_dir)
     rules = load_code_rules(code_rules)
     target = Path(out) if out is not None else dataset.embeddings_path
+    if out is None:
+        target.parent.mkdir(exist_ok=True)  # metadata/ is optional in MEDS
+    elif not target.parent.is_dir():
+        raise InputError(f"folder {target.parent} does not exist", fix=f"mkdir -p {target.parent}", code="E1510")
+    check_output_file(target, "code-vector file")
     read = MedsReadReport()
     found = resolve_meds_texts(distinct_meds_codes(dataset, read), dataset.descriptions(), rules)
     if systems:

@@ -258,3 +258,10 @@ def test_embed_codes_report_file_for_meds(meds, tmp_path, tiny_bert):
     assert result.exit_code == 0, result.output
     data = json.loads(report.read_text())
     assert data["codes_found"] == 5 and sum(sum(v.values()) for v in data["by_source"].values()) == 5
+
+
+def test_outputs_are_checked_before_any_work(meds, tmp_path):
+    root, labels = meds
+    for out, code in ((tmp_path / "v.csv", "E1512"), (tmp_path / "nope" / "v.parquet", "E1510"), (tmp_path, "E1512")):
+        result = CliRunner().invoke(app, ["patient-vectors", str(root), "--as-of-table", str(labels), "--out", str(out)])
+        assert result.exit_code == 2 and code in result.output
