@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.cli.options import split_systems
 
 __all__ = ["register"]
 
@@ -26,13 +27,10 @@ def link_notes_command(
     from ehrfeat.linking.notes import link_notes, pipeline_for
 
     with reported_errors():
-        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=_split(systems), threshold=threshold, k=per_mention)
+        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=split_systems(systems), threshold=threshold, k=per_mention)
         report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process)
     typer.echo("\n".join(report.lines()))
 
-
-def _split(value: str | None) -> list[str] | None:
-    return [s.strip() for s in value.split(",") if s.strip()] if value else None
 
 
 def register(app: typer.Typer) -> None:
