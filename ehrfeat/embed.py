@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import DatabaseError, InputError
+from ehrfeat.reasons import ReasonCounter
 from ehrfeat.store.database import open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
@@ -37,7 +38,6 @@ __all__ = ["EmbedReport", "embed_codes", "resolve_texts"]
 
 logger = logging.getLogger(__name__)
 
-MAX_EXAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,7 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
     """
     builtin = builtin_dictionaries()
     texts: dict[Code, str] = {}
-    unresolved: Counter[str] = Counter()
-    examples: dict[str, list[str]] = {}
+    unresolved = ReasonCounter()
     sources: Counter[str] = Counter()
     for item in codes:
         ref = Code(item.system, item.code)
@@ -127,11 +126,8 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
             sources[source] += 1
             continue
         reason = _missing_text_reason(item.system, builtin.systems)
-        unresolved[reason] += 1
-        bucket = examples.setdefault(reason, [])
-        if len(bucket) < MAX_EXAMPLES:
-            bucket.append(str(ref))
-    return texts, dict(unresolved), examples, sources
+        unresolved.add(reason, 1, ref)
+    return texts, dict(unresolved), unresolved.examples, sources
 
 
 def _missing_text_reason(system: str, builtin_systems: Sequence[str]) -> str:
