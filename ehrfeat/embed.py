@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
+from ehrfeat.extras import pip_command
 from ehrfeat.store.database import open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
@@ -100,7 +101,12 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
             texts[ref] = text
             sources[source] += 1
             continue
-        if item.system in builtin.systems:
+        if item.system in builtin.missing:
+            reason = (
+                f"no description in the database; the built-in {item.system} dictionary needs "
+                f"{pip_command(builtin.missing[item.system])}"
+            )
+        elif item.system in builtin.systems:
             reason = f"no description in the database or the built-in {item.system} dictionary"
         else:
             reason = f"no description in the database, and no built-in dictionary for {item.system}"
