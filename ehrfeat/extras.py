@@ -14,6 +14,7 @@ Engineers adding an optional dependency add one row to :data:`OPTIONAL_MODULES`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -24,6 +25,7 @@ __all__ = [
     "OPTIONAL_MODULES",
     "MissingExtraError",
     "OptionalModule",
+    "installed",
     "missing_module_error",
     "pip_command",
     "require",
@@ -105,7 +107,7 @@ class MissingExtraError(EhrfeatError, ImportError):
         self.extra = extra
         dist = distribution or module
         named = dist if dist == module else f"{dist} (module {module})"
-        what = f"{needed_for} needs {named}, which is not installed" if needed_for else f"{named} is not installed"
+        what = f"{needed_for} needs {named} (not installed)" if needed_for else f"{named} is not installed"
         if extra is not None:
             message, code = f"{what}: {pip_command(extra)}", "E1301"
         else:
@@ -140,6 +142,14 @@ def missing_module_error(exc: ImportError, *, command: str | None = None) -> Mis
         info = OPTIONAL_MODULES[module]
         return MissingExtraError(module, extra=info.extra, distribution=info.distribution, needed_for=needed_for)
     return MissingExtraError(module, extra=None, distribution=CORE_MODULES.get(module), needed_for=needed_for)
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here (without importing it)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def require(module: str, *, needed_for: str = "") -> ModuleType:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.extras import require
 
 __all__ = ["register"]
+
+# Optional packages each output format needs (the patients / anndata extras).
+_WRITERS = {".parquet": ("pyarrow",), ".npy": ("pandas",), ".h5ad": ("anndata", "pandas")}
 
 
 def patient_vectors_command(
@@ -31,6 +36,8 @@ def patient_vectors_command(
     from ehrfeat.patients.vectors import patient_vectors
 
     with reported_errors():
+        for module in _WRITERS.get(Path(out).suffix.lower(), ()):  # before minutes of work, not after
+            require(module, needed_for=f"writing {out}")
         vectors = patient_vectors(
             db, fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,

