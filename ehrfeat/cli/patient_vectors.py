@@ -30,19 +30,28 @@ def patient_vectors_command(
     model: Annotated[str | None, typer.Option(help="Use this encoder's embeddings (else the only one cached).")] = None,
     fingerprint: Annotated[str | None, typer.Option(help="Use the embeddings of this encoder fingerprint.")] = None,
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
+    aggregate: Annotated[str, typer.Option(
+        help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
+    )] = "auto",
+    create_indexes: Annotated[bool, typer.Option(
+        help="Let ehrfeat create SQLite indexes on the events table for the database path (reported; they stay).",
+    )] = False,
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event from on or after the as-of."""
     from ehrfeat.patients.output import write_vectors
+    from ehrfeat.patients.settings import VectorSettings
     from ehrfeat.patients.vectors import patient_vectors
 
     with reported_errors():
         for module in _WRITERS.get(Path(out).suffix.lower(), ()):  # before minutes of work, not after
             require(module, needed_for=f"writing {out}")
-        vectors = patient_vectors(
-            db, fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
+        settings = VectorSettings(
+            fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
-            systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
+            systems=tuple(s.strip() for s in systems.split(",") if s.strip()) if systems else None,
+            aggregate=aggregate, create_indexes=create_indexes,
         )
+        vectors = patient_vectors(db, settings)
         written = write_vectors(vectors, out)
     assert vectors.report is not None
     typer.echo("\n".join([*vectors.report.lines(), f"written:                {', '.join(map(str, written))}"]))

