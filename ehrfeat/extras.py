@@ -18,7 +18,7 @@ import importlib.util
 from dataclasses import dataclass
 from types import ModuleType
 
-from ehrfeat.errors import EhrfeatError
+from ehrfeat.errors import MissingExtraError
 
 __all__ = [
     "CORE_MODULES",
@@ -26,6 +26,7 @@ __all__ = [
     "MissingExtraError",
     "OptionalModule",
     "installed",
+    "missing_extra",
     "missing_module_error",
     "pip_command",
     "require",
@@ -97,27 +98,21 @@ def pip_command(extra: str) -> str:
     return f'pip install "{DISTRIBUTION}[{extra}]"'
 
 
-class MissingExtraError(EhrfeatError, ImportError):
-    """An optional package is not installed; the message is one line naming the extra that installs it."""
-
-    code = "E1301"
-
-    def __init__(self, module: str, *, extra: str | None, distribution: str | None = None, needed_for: str = "") -> None:
-        self.module = module
-        self.extra = extra
-        dist = distribution or module
-        named = dist if dist == module else f"{dist} (module {module})"
-        what = f"{needed_for} needs {named} (not installed)" if needed_for else f"{named} is not installed"
-        if extra is not None:
-            message, code = f"{what}: {pip_command(extra)}", "E1301"
-        else:
-            message = f"{what}, a dependency of every {DISTRIBUTION} install: reinstall with pip install --force-reinstall {DISTRIBUTION}"
-            code = "E1302"
-        EhrfeatError.__init__(self, message, code=code)
-        ImportError.__init__(self, str(self), name=module)
-
-    def __str__(self) -> str:  # one line: the fix is in the message
-        return f"[{self.code}] {self.message}"
+def missing_extra(
+    module: str, *, extra: str | None, distribution: str | None = None, needed_for: str = ""
+) -> MissingExtraError:
+    """The one-line error for a missing ``module``: E1301 names the extra; E1302 (a core module) says reinstall."""
+    dist = distribution or module
+    named = dist if dist == module else f"{dist} (module {module})"
+    what = f"{needed_for} needs {named} (not installed)" if needed_for else f"{named} is not installed"
+    if extra is not None:
+        return MissingExtraError(f"{what}: {pip_command(extra)}", module=module, extra=extra, code="E1301")
+    return MissingExtraError(
+        f"{what}, a dependency of every {DISTRIBUTION} install: reinstall with pip install --force-reinstall {DISTRIBUTION}",
+        module=module,
+        extra=None,
+        code="E1302",
+    )
 
 
 def _top(name: str | None) -> str:
@@ -137,11 +132,11 @@ def missing_module_error(exc: ImportError, *, command: str | None = None) -> Mis
     wanted = COMMAND_EXTRAS.get(command or "")
     if wanted is not None and module in _EXTRA_MODULES.get(wanted, frozenset()):
         info = OPTIONAL_MODULES.get(module)
-        return MissingExtraError(module, extra=wanted, distribution=info.distribution if info else None, needed_for=needed_for)
+        return missing_extra(module, extra=wanted, distribution=info.distribution if info else None, needed_for=needed_for)
     if module in OPTIONAL_MODULES:
         info = OPTIONAL_MODULES[module]
-        return MissingExtraError(module, extra=info.extra, distribution=info.distribution, needed_for=needed_for)
-    return MissingExtraError(module, extra=None, distribution=CORE_MODULES.get(module), needed_for=needed_for)
+        return missing_extra(module, extra=info.extra, distribution=info.distribution, needed_for=needed_for)
+    return missing_extra(module, extra=None, distribution=CORE_MODULES.get(module), needed_for=needed_for)
 
 
 def installed(module: str) -> bool:
@@ -160,7 +155,7 @@ def require(module: str, *, needed_for: str = "") -> ModuleType:
         if _top(exc.name) != _top(module):
             raise  # the module is there but one of its own imports is broken: show that
         info = OPTIONAL_MODULES.get(_top(module))
-        raise MissingExtraError(
+        raise missing_extra(
             _top(module),
             extra=info.extra if info else None,
             distribution=info.distribution if info else CORE_MODULES.get(_top(module)),

