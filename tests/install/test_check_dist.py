@@ -49,5 +49,7 @@ def test_missing_or_altered_model_test_data_and_core_torch_are_problems(tmp_path
     data = check.check_wheel(_wheel(tmp_path / "b.whl", extra={"tests/fixtures/x.csv": b"", "ehrfeat/cache/patients.db": b""}))
     assert any("tests/fixtures/x.csv" in p for p in data["problems"]) and any("patients.db" in p for p in data["problems"])
     torch = check.check_wheel(_wheel(tmp_path / "c.whl", requires="torch>=2"))
-    assert torch["problems"] == ["the core install requires torch>=2"]
+    assert torch["problems"] == ["the core install requires torch>=2", "the core install does not require onnxruntime"]
+    gpu = check.check_wheel(_wheel(tmp_path / "ehrfeat_gpu-0.1.0-py3-none-any.whl"))  # the GPU build on the CPU runtime
+    assert gpu["problems"] == ["the core install requires onnxruntime>=1.18", "the core install does not require onnxruntime-gpu"]
     assert check.main([str(tmp_path / "c.whl")]) == 1 and check.main([str(tmp_path / "a.whl")]) == 1
