@@ -51,6 +51,7 @@ OPTIONAL_MODULES: dict[str, OptionalModule] = {
     "sklearn": OptionalModule("scikit-learn", "patients"),
     "matplotlib": OptionalModule("matplotlib", "patients"),
     "anndata": OptionalModule("anndata", "anndata"),
+    "meds": OptionalModule("meds", "meds"),
     "umap": OptionalModule("umap-learn", "umap"),
     "spacy": OptionalModule("spacy", "spacy"),
     "scispacy": OptionalModule("scispacy", "scispacy"),
