@@ -41,6 +41,8 @@ def patient_vectors_command(
     create_indexes: Annotated[bool, typer.Option(
         help="Let ehrfeat create SQLite indexes on the events table for the database path (reported; they stay).",
     )] = False,
+    schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
+    write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule)."""
     from ehrfeat.patients.as_of_rule import rule_line
@@ -74,7 +76,13 @@ def patient_vectors_command(
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
             systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
         )
-        vectors = patient_vectors(db, settings)
+        source: object = db
+        if schema or write_schema:
+            from ehrfeat.store.database import open_database
+            from ehrfeat.store.search_path import in_schemas
+
+            source = in_schemas(open_database(db), schema, write_schema)
+        vectors = patient_vectors(source, settings)
         written = write_vectors(vectors, out)
     assert vectors.report is not None
     typer.echo("\n".join([rule_line(rule), *vectors.report.lines(), f"written:                {', '.join(map(str, written))}"]))
