@@ -46,7 +46,7 @@ def patient_vectors_command(
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule)."""
     from ehrfeat.patients.as_of_rule import rule_line
-    from ehrfeat.patients.output import write_vectors
+    from ehrfeat.patients.output import check_vectors_target, write_vectors
     from ehrfeat.patients.settings import VectorSettings
     from ehrfeat.patients.vectors import patient_vectors
     from ehrfeat.store.meds.dataset import looks_like_meds
@@ -70,6 +70,7 @@ def patient_vectors_command(
     with reported_errors():
         for module in _WRITERS.get(Path(out).suffix.lower(), ()):  # before minutes of work, not after
             require(module, needed_for=f"writing {out}")
+        check_vectors_target(out)  # before the work, not after it
         rule = as_of_rule or "strict"
         settings = VectorSettings(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
