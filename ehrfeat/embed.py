@@ -184,26 +184,6 @@ def embed_codes(
         if encoder is None:
             from ehrfeat.models.loader import load_encoder
 
-<<<<<<< HEAD
-        encoder = load_encoder(model)
-    fingerprint = encoder.fingerprint
-    _ensure_writable(cache, write_schema or schema)
-    cached = cache.keys(fingerprint)
-    new = [c for c in codes if Code(c.system, c.code) not in cached]
-    texts, unresolved, examples, text_sources = resolve_texts(new)
-    logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
-    todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
-    encode_started = time.perf_counter()
-    embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
-    coverage = None
-    if patient_schema.kind == "omop":
-        builtin = builtin_dictionaries()
-        coverage = coverage_report(
-            usage,
-            lambda key: Code(*key) in cached or Code(*key) in texts,
-            lambda key: _missing_text_reason(key[0], builtin),
-            wanted,
-=======
             encoder = load_encoder(model)
         fingerprint = encoder.fingerprint
         _ensure_writable(cache, write_schema or schema)
@@ -216,11 +196,11 @@ def embed_codes(
         embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
         coverage = None
         if patient_schema.kind == "omop":
-            builtin_systems = builtin_dictionaries().systems
+            builtin = builtin_dictionaries()
             coverage = coverage_report(
                 usage,
                 lambda key: Code(*key) in cached or Code(*key) in texts,
-                lambda key: _missing_text_reason(key[0], builtin_systems),
+                lambda key: _missing_text_reason(key[0], builtin),
                 wanted,
             )
         return EmbedReport(
@@ -238,7 +218,6 @@ def embed_codes(
             elapsed_s=time.perf_counter() - started,
             encode_s=time.perf_counter() - encode_started,
             coverage=coverage,
->>>>>>> main
         )
 
 
