@@ -57,9 +57,10 @@ class MedsEmbedReport:
     shards: int = 0
     codes_file: str | None = None
     elapsed_s: float = 0.0
+    unresolved_codes: dict[str, list[str]] = field(default_factory=dict)  # every unresolved code, by reason (--report)
 
     def to_json(self) -> dict[str, object]:
-        """The report as plain values (``--report``)."""
+        """The report as plain values (``--report``); embedded codes' sources are in the parquet's ``text_source``."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
     def write_json(self, path: str | Path) -> None:
@@ -139,16 +140,18 @@ def embed_meds_codes(
         codes_file = str(update_code_metadata(dataset.codes_path, vectors, [c.code for c in found]))
     by_source: dict[str, Counter[str]] = {}
     unresolved = ReasonCounter()
+    every: dict[str, list[str]] = {}
     for c in found:
         by_source.setdefault(c.text_source, Counter())[c.system or "-"] += 1
         if c.text_source == UNRESOLVED and c.reason:
             unresolved.add(c.reason, 1, c.code)
+            every.setdefault(c.reason, []).append(c.code)
     return MedsEmbedReport(
         meds_dir=str(dataset.root), target=str(target), fingerprint=encoder.fingerprint, codes_found=len(found),
         embedded_now=len(todo), already_cached=sum(1 for c in found if c.code in cached),
         by_source={k: dict(v) for k, v in by_source.items()}, unresolved=dict(unresolved), unresolved_examples=unresolved.examples,
         read_issues=read.counts(), read_lines=tuple(read.lines()), rows_read=read.rows_read, shards=read.shards,
-        codes_file=codes_file, elapsed_s=time.perf_counter() - started,
+        codes_file=codes_file, elapsed_s=time.perf_counter() - started, unresolved_codes=every,
     )
 
 
