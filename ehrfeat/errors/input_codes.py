@@ -56,6 +56,8 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E161", _I, "X has rows that cannot be used.", "Give integer patient ids and valid as-of dates.", ("patients.sklearn_api",)),
     ErrorCode("E162", _I, "A patient appears in X with two as-of dates.", "Give each patient one row; vectors at several dates need several calls.", ("patients.sklearn_api",)),
     ErrorCode("E1404", _I, "The embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed",)),
+    ErrorCode("E1801", _I, "link-notes' negated mode is neither keep nor drop.", "Use --negated keep (write negated mentions with term_exists=N) or --negated drop.", ("linking.notes",)),
+    ErrorCode("E1802", _I, "A line of an annotated-sentences file cannot be read.", "Write domain|text|mention=CODE:flags;... with each mention as it appears in the text.", ("evaluation.note_context",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
     ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
     # linking
