@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from spacy.matcher import Matcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
@@ -83,10 +83,11 @@ class ConTextAnnotator:
 
     def __init__(self, vocab: Vocab, rules: Sequence[ContextRule] | None = None) -> None:
         self.rules = tuple(rules if rules is not None else context_rules())
-        self._matcher = Matcher(vocab, validate=False)
+        self._matcher = PhraseMatcher(vocab, attr="LOWER")  # the rules expanded to phrases: fast on long notes
         tokenizer = _blank_tokenizer(vocab)
         for i, rule in enumerate(self.rules):
-            self._matcher.add(f"ehrfeat_context_{i}", [rule.token_pattern(lambda text: [t.text for t in tokenizer(text)])])
+            phrases = rule.phrases(lambda text: [t.text for t in tokenizer(text)])
+            self._matcher.add(f"ehrfeat_context_{i}", [Doc(vocab, words=list(words)) for words in phrases])
         self._rule_of = {vocab.strings[f"ehrfeat_context_{i}"]: rule for i, rule in enumerate(self.rules)}
         headers = section_headers()
         self._categories = headers

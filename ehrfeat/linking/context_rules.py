@@ -42,11 +42,25 @@ class ContextRule:
     direction: str
     pattern: tuple[dict[str, Any], ...] | None = None
 
-    def token_pattern(self, tokenize: Callable[[str], list[str]]) -> list[dict[str, Any]]:
-        """The spaCy ``Matcher`` pattern; a literal is split by ``tokenize`` (the pipeline's tokenizer)."""
-        if self.pattern:
-            return [dict(p) for p in self.pattern]
-        return [{"LOWER": word.lower()} for word in tokenize(self.literal)]
+    def phrases(self, tokenize: Callable[[str], list[str]]) -> list[tuple[str, ...]]:
+        """Every lower-case word sequence the trigger matches: its ``IN`` lists and optional words expanded.
+
+        A literal is split by ``tokenize`` (the pipeline's tokenizer); pattern tokens without
+        ``LOWER`` (``LIKE_NUM``, ``IS_ALPHA``) are optional context and are left out.
+        """
+        if not self.pattern:
+            return [tuple(word.lower() for word in tokenize(self.literal))]
+        sequences: list[tuple[str, ...]] = [()]
+        for token in self.pattern:
+            lower = token.get("LOWER")
+            if lower is None:
+                continue
+            options = [lower] if isinstance(lower, str) else list(lower["IN"])
+            if token.get("OP", "?") != "?":
+                raise ValueError(f"ConText rule {self.literal!r}: only the '?' operator is supported, got {token['OP']!r}")
+            grown = [(*seq, *option.lower().split()) for seq in sequences for option in options]
+            sequences = grown + sequences if token.get("OP") == "?" else grown
+        return [seq for seq in dict.fromkeys(sequences) if seq]
 
 
 _FAMILY = ["mother", "father", "mom", "dad", "sister", "brother", "sibling", "siblings", "son", "daughter", "aunt",
