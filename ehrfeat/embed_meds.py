@@ -12,11 +12,12 @@ user's ``codes.parquet`` is rewritten (atomically) only with ``update_codes=True
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from ehrfeat.codes import canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
+from ehrfeat.paths import check_output_file
 from ehrfeat.store.meds.code_rules import load_code_rules
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors, update_code_metadata, write_code_vectors
 from ehrfeat.store.meds.codes import UNRESOLVED, MedsCode, distinct_meds_codes, resolve_meds_texts
@@ -55,6 +57,17 @@ class MedsEmbedReport:
     shards: int = 0
     codes_file: str | None = None
     elapsed_s: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        """The report as plain values (``--report``)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    def write_json(self, path: str | Path) -> None:
+        try:
+            Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise InputError(f"cannot write the report to {path}: {exc.strerror}",
+                             fix="give --report a file in a folder that exists and is writable", code="E1518") from exc
 
     @property
     def text_sources(self) -> dict[str, int]:
@@ -102,6 +115,11 @@ def embed_meds_codes(
     dataset = open_meds(meds_dir)
     rules = load_code_rules(code_rules)
     target = Path(out) if out is not None else dataset.embeddings_path
+    if out is None:
+        target.parent.mkdir(exist_ok=True)  # metadata/ is optional in MEDS
+    elif not target.parent.is_dir():
+        raise InputError(f"folder {target.parent} does not exist", fix=f"mkdir -p {target.parent}", code="E1510")
+    check_output_file(target, "code-vector file")
     read = MedsReadReport()
     found = resolve_meds_texts(distinct_meds_codes(dataset, read), dataset.descriptions(), rules)
     if systems:

@@ -28,6 +28,8 @@ def embed_codes_command(
         "Default: condition ICD10CM,ICD9CM; procedure ICD10PCS,ICD9Proc,CPT4; drug NDC,RxNorm; measurement LOINC; "
         "observation ICD10CM,ICD9CM,LOINC.")] = None,
     report: Annotated[str | None, typer.Option("--report", help="Also write the summary and coverage report as JSON to this file.")] = None,
+    schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
+    write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema to write ehrfeat's tables to, e.g. results (default: --schema).")] = None,
 ) -> None:
     """Embed every distinct code patients carry into the code_embeddings table (MEDS: into a parquet file)."""
     from ehrfeat.embed import embed_codes
@@ -39,12 +41,14 @@ def embed_codes_command(
         with reported_errors():
             meds_report = embed_meds_codes(db, model=model, batch_size=batch_size, out=out, code_rules=code_rules,
                                            systems=_split(systems), update_codes=update_codes, show_progress_bar=progress)
+            if report is not None:
+                meds_report.write_json(report)
         typer.echo("\n".join(meds_report.lines()))
         return
     with reported_errors():
         result = embed_codes(
             db, model=model, batch_size=batch_size, systems=_split(systems), out=out, table=table, show_progress_bar=progress,
-            source_systems=source_system,
+            source_systems=source_system, schema=schema, write_schema=write_schema,
         )
         if report is not None:
             result.write_json(report)

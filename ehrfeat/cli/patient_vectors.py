@@ -36,19 +36,26 @@ def patient_vectors_command(
     create_indexes: Annotated[bool, typer.Option(
         help="Let ehrfeat create SQLite indexes on the events table for the database path (reported; they stay).",
     )] = False,
+    schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
+    write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule)."""
     from ehrfeat.patients.as_of_rule import rule_line
-    from ehrfeat.patients.output import write_vectors
+    from ehrfeat.patients.output import check_vectors_target, write_vectors
     from ehrfeat.patients.settings import VectorSettings
     from ehrfeat.patients.vectors import patient_vectors
     from ehrfeat.store.meds.dataset import looks_like_meds
 
     wanted = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     if looks_like_meds(db):
-        from ehrfeat.patients.meds_vectors import meds_patient_vectors, write_prediction_vectors
+        from ehrfeat.patients.meds_vectors import (
+            check_prediction_output,
+            meds_patient_vectors,
+            write_prediction_vectors,
+        )
 
         with reported_errors():
+            check_prediction_output(out)
             if as_of is not None:
                 raise InputError("a MEDS dataset takes prediction times from a label table, not --as-of",
                                  fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1514")
@@ -61,13 +68,20 @@ def patient_vectors_command(
         typer.echo("\n".join([*rows.report.lines(), f"written:                {path}"]))
         return
     with reported_errors():
+        check_vectors_target(out)  # before the work, not after it
         rule = as_of_rule or "strict"
         settings = VectorSettings(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
             systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
         )
-        vectors = patient_vectors(db, settings)
+        source: object = db
+        if schema or write_schema:
+            from ehrfeat.store.database import open_database
+            from ehrfeat.store.search_path import in_schemas
+
+            source = in_schemas(open_database(db), schema, write_schema)
+        vectors = patient_vectors(source, settings)
         written = write_vectors(vectors, out)
     assert vectors.report is not None
     typer.echo("\n".join([rule_line(rule), *vectors.report.lines(), f"written:                {', '.join(map(str, written))}"]))

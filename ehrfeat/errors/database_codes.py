@@ -20,6 +20,7 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E207", _D, "The demo database path holds a file that is not a demo database.", "Choose another path, or delete the file first.", ("demo",)),
     ErrorCode("E208", _D, "The embeddings table cannot be created.", "Check that the database is writable, or write to another database (--out).", ("store.embeddings",)),
     ErrorCode("E209", _D, "A stored embedding row is corrupt (its bytes do not match its dimension).", "Delete the rows of that fingerprint and run embed-codes again.", ("store.embeddings",)),
+    ErrorCode("E1210", _D, "Another run held the database's write lock (SQLite) or the same job (PostgreSQL advisory lock) for longer than the lock timeout; nothing was written.", "Wait for the other run to finish and run again, or wait longer with EHRFEAT_LOCK_TIMEOUT=SECONDS.", ("store.locks",)),
     ErrorCode("E211", _S, "The database matches no supported schema (OMOP CDM 5.3/5.4 or ehrfeat's native schema).", "Import OMOP CSV files with `ehrfeat import-omop`, or create the native tables.", ("store.schema",)),
     ErrorCode("E212", _S, "A table of the native schema lacks a column.", "Create the native tables with the columns the message lists.", ("store.native", "store.schema")),
     ErrorCode("E213", _S, "An OMOP table lacks a CDM column.", "Load the table with the OMOP CDM 5.3/5.4 column names (e.g. with `ehrfeat import-omop`).", ("store.omop", "store.schema")),
@@ -27,6 +28,10 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E215", _S, "The NOTE_NLP table lacks OMOP CDM 5.4 columns.", "Use the OMOP CDM 5.4 NOTE_NLP columns.", ("linking.note_tables",)),
     ErrorCode("E216", _S, "The embeddings table exists but lacks columns.", "Write the embeddings to another table (--table) or another database (--out).", ("store.embeddings",)),
     ErrorCode("E217", _S, "A table holds a patient id that is not an integer.", "Store integer patient ids; for text ids add an integer key table and join through it.", ("store.records",)),
+    # database servers (issue 14)
+    ErrorCode("E1406", _D, "The schemas of the database server cannot be listed.", "Check that the server runs and the URL, user and password are right.", ("store.search_path",)),
+    ErrorCode("E1409", _D, "The connection to the database server was refused or dropped during embed-codes.", "Check that the server runs and is reachable, then run the same command again: committed batches are kept.", ("embed",)),
+    ErrorCode("E1408", _D, "ehrfeat's tables cannot be created where it would write them (a read-only CDM schema or database).", "Pass --write-schema SCHEMA (a schema you may create tables in, e.g. results) or --out URL.", ("embed",)),
     ErrorCode("E1903", _D, "--create-indexes could not create the index on the events table.", "Make the database writable, or drop --create-indexes.", ("store.coded_events",)),
     # MEDS datasets (issue 15)
     ErrorCode("E1502", _S, "A folder meant as MEDS has no data/ folder or no .parquet shards.", "Give the MEDS root, the folder holding data/*.parquet and metadata/.", ("store.meds.dataset",)),
