@@ -200,3 +200,17 @@ def test_the_issue_sentences_with_the_default_encoder():
     assert linked["chest pain"]._.ehrfeat_negated and top["chest pain"].startswith("R07")
     assert (top["T2DM"][:3], top["HTN"], top["CKD stage 3"], top["SOB"]) == ("E11", "I10", "N18.3", "R06.0")
     assert top["congestive heart failure"] == "I50.9" and top["pedal edema"].startswith("R60")
+
+
+def test_link_notes_cli_drops_negated_mentions(notes_db, linker_config):
+    from typer.testing import CliRunner
+
+    from ehrfeat.cli.main import app
+
+    args = ["link-notes", str(notes_db), "--model", linker_config["model"], "--index", linker_config["index"]["path"], "--threshold", "0"]
+    bad = CliRunner().invoke(app, [*args, "--negated", "sometimes"])
+    assert bad.exit_code == 2 and "E1801" in bad.output
+    result = CliRunner().invoke(app, [*args, "--negated", "drop"])
+    assert result.exit_code == 0, result.output
+    assert "skipped      1  negated mention (--negated drop)" in result.output
+    assert [r[1] for r in _context_rows(notes_db, "note_nlp")] == ["asthma", "high blood pressure"]
