@@ -57,9 +57,10 @@ class MedsEmbedReport:
     shards: int = 0
     codes_file: str | None = None
     elapsed_s: float = 0.0
+    unresolved_codes: dict[str, list[str]] = field(default_factory=dict)  # every unresolved code, by reason (--report)
 
     def to_json(self) -> dict[str, object]:
-        """The report as plain values (``--report``)."""
+        """The report as plain values (``--report``); embedded codes' sources are in the parquet's ``text_source``."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
     def write_json(self, path: str | Path) -> None:
@@ -140,10 +141,12 @@ def embed_meds_codes(
     by_source: dict[str, Counter[str]] = {}
     unresolved: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
+    every: dict[str, list[str]] = {}
     for c in found:
         by_source.setdefault(c.text_source, Counter())[c.system or "-"] += 1
         if c.text_source == UNRESOLVED and c.reason:
             unresolved[c.reason] += 1
+            every.setdefault(c.reason, []).append(c.code)
             bucket = examples.setdefault(c.reason, [])
             if len(bucket) < MAX_EXAMPLES:
                 bucket.append(c.code)
@@ -152,7 +155,7 @@ def embed_meds_codes(
         embedded_now=len(todo), already_cached=sum(1 for c in found if c.code in cached),
         by_source={k: dict(v) for k, v in by_source.items()}, unresolved=dict(unresolved), unresolved_examples=examples,
         read_issues=read.counts(), read_lines=tuple(read.lines()), rows_read=read.rows_read, shards=read.shards,
-        codes_file=codes_file, elapsed_s=time.perf_counter() - started,
+        codes_file=codes_file, elapsed_s=time.perf_counter() - started, unresolved_codes=every,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.extras import require
 
 __all__ = ["register"]
 
@@ -27,6 +28,7 @@ def link_notes_command(
     from ehrfeat.linking.notes import link_notes, pipeline_for
 
     with reported_errors():
+        require("spacy", needed_for="`ehrfeat link-notes`")  # before the encoder and the index are built
         nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=_split(systems), threshold=threshold, k=per_mention)
         report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process, negated=negated)
     typer.echo("\n".join(report.lines()))

@@ -29,7 +29,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E125", _I, "The number of neighbours k is below 1.", "Pass k >= 1.", ("index",)),
     ErrorCode("E126", _I, "The code has no embedding in the database.", "Check the code, or run `ehrfeat embed-codes` on the database first.", ("similar",)),
     ErrorCode("E127", _I, "The code exists in several code systems.", "Qualify it as SYSTEM:CODE or pass --system.", ("similar",)),
-    ErrorCode("E128", _I, "A detected schema is of an unknown kind.", "Use detect_schema(engine) to describe the database.", ("store.events",)),
+    ErrorCode("E128", _I, "A detected schema is of an unknown kind.", "Use detect_schema(engine) to describe the database.", ("store.backends",)),
     # patient vectors
     ErrorCode("E130", _I, "A duration (window, half-life) cannot be read or is not positive.", "Write a positive number and a unit: 365d, 26w, 12h, 1y.", ("patients.timing",)),
     ErrorCode("E131", _I, "An as-of date is empty or cannot be read.", "Use an ISO date such as 2020-01-01.", ("patients.timing",)),
