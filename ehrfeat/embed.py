@@ -26,7 +26,7 @@ from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.extras import pip_command
 from ehrfeat.reasons import ReasonCounter
-from ehrfeat.store.database import open_database
+from ehrfeat.store.database import masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.schema import detect_schema
@@ -236,13 +236,7 @@ def _connection_errors(database: str | Path) -> Iterator[None]:
 
 def _display(target: str | Path) -> str:
     """A path as given; a URL with its password masked (it is printed and written to --report)."""
-    text = str(target)
-    if "://" not in text:
-        return text
-    try:
-        return sa.engine.make_url(text).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unparsable URL>"
+    return masked_url(target)
 
 
 def _ensure_writable(cache: EmbeddingCache, schema: str | None) -> None:
