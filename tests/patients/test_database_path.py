@@ -220,6 +220,29 @@ def test_indexes_only_with_consent_and_reported(tmp_path):
     _same(made, plain)
 
 
+def test_sparse_rowids_and_views_fall_back_to_the_per_event_path(tmp_path):
+    db = _db(tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE events SET rowid = rowid * 10000000 WHERE rowid > 3")
+    con.execute("ALTER TABLE events RENAME TO events_raw")
+    con.execute("CREATE VIEW events AS SELECT * FROM events_raw")
+    con.commit()
+    con.close()
+    auto = patient_vectors(db, as_of="2019-05-01")
+    assert auto.report.path == "events"
+    with pytest.raises(InputError, match="no rowid") as err:
+        patient_vectors(db, aggregate="database")
+    assert err.value.code == "E1902"
+    con = sqlite3.connect(db)
+    con.execute("DROP VIEW events")
+    con.execute("ALTER TABLE events_raw RENAME TO events")
+    con.commit()
+    con.close()
+    with pytest.raises(InputError, match="sparse rowids"):
+        patient_vectors(db, aggregate="database")
+    _same(auto, patient_vectors(db, as_of="2019-05-01"))
+
+
 def test_database_path_refuses_what_it_cannot_read(tmp_path):
     db = make_native_db(tmp_path / "text_ids.db", [(1, "2019-01-01", "ICD10CM", "I10", None)])
     con = sqlite3.connect(db)
