@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ehrfeat.cli.errors import reported_errors
 from ehrfeat.errors import InputError
+from ehrfeat.extras import require
 
 __all__ = ["register"]
+
+# Optional packages each output format needs (the patients / anndata extras).
+_WRITERS = {".parquet": ("pyarrow",), ".npy": ("pandas",), ".h5ad": ("anndata", "pandas")}
 
 
 def patient_vectors_command(
@@ -48,9 +53,14 @@ def patient_vectors_command(
 
     wanted = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     if looks_like_meds(db):
-        from ehrfeat.patients.meds_vectors import meds_patient_vectors, write_prediction_vectors
+        from ehrfeat.patients.meds_vectors import (
+            check_prediction_output,
+            meds_patient_vectors,
+            write_prediction_vectors,
+        )
 
         with reported_errors():
+            check_prediction_output(out)
             if as_of is not None:
                 raise InputError("a MEDS dataset takes prediction times from a label table, not --as-of",
                                  fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1514")
@@ -63,6 +73,8 @@ def patient_vectors_command(
         typer.echo("\n".join([*rows.report.lines(), f"written:                {path}"]))
         return
     with reported_errors():
+        for module in _WRITERS.get(Path(out).suffix.lower(), ()):  # before minutes of work, not after
+            require(module, needed_for=f"writing {out}")
         check_vectors_target(out)  # before the work, not after it
         rule = as_of_rule or "strict"
         settings = VectorSettings(
