@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.cli.options import split_systems
 from ehrfeat.errors import InputError
 from ehrfeat.extras import require
 
@@ -43,6 +44,8 @@ def patient_vectors_command(
     )] = False,
     schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
     write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,
+    source_system: Annotated[list[str] | None, typer.Option(
+        "--source-system", help="OMOP: the same TABLE=SYSTEMS as given to embed-codes --source-system (repeatable).")] = None,
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule)."""
     from ehrfeat.patients.as_of_rule import rule_line
@@ -51,7 +54,7 @@ def patient_vectors_command(
     from ehrfeat.patients.vectors import patient_vectors
     from ehrfeat.store.meds.dataset import looks_like_meds
 
-    wanted = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
+    wanted = split_systems(systems)
     if looks_like_meds(db):
         from ehrfeat.patients.meds_vectors import (
             check_prediction_output,
@@ -81,6 +84,7 @@ def patient_vectors_command(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
             systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
+            source_systems=tuple(source_system) if source_system else None,
         )
         source: object = db
         if schema or write_schema:

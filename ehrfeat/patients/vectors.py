@@ -132,9 +132,9 @@ def load_embeddings(
 ) -> CodeEmbeddings:
     """The cached code vectors of one encoder: named by ``fingerprint``, by ``model``, or the only one present."""
     if fingerprint is None and model is not None:
-        from ehrfeat.models.loader import load_encoder
+        from ehrfeat.models.loader import model_fingerprint
 
-        fingerprint = load_encoder(model).fingerprint
+        fingerprint = model_fingerprint(model)
     from ehrfeat.models.loader import default_fingerprint
 
     embeddings = EmbeddingCache(engine, table).load(fingerprint, systems, default=default_fingerprint)
@@ -190,6 +190,12 @@ def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None
 
     engine = database if hasattr(database, "dialect") else open_database(database)
     schema = detect_schema(engine)
+    if settings.source_systems:
+        from dataclasses import replace as with_fields
+
+        from ehrfeat.store.source_values import parse_source_systems
+
+        schema = with_fields(schema, source_systems=parse_source_systems(settings.source_systems))
     embeddings = load_embeddings(
         engine, table=settings.table, fingerprint=fingerprint or settings.fingerprint, model=settings.model,
         systems=settings.wanted_systems,
