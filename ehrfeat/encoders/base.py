@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from ehrfeat.errors import InputError
 
-__all__ = ["BatchedEncoder", "Encoder", "l2_normalize"]
+__all__ = ["BatchedEncoder", "EncodeCall", "Encoder", "l2_normalize"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,27 @@ def l2_normalize(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
+@dataclass
+class EncodeCall:
+    """The state of one ``encode()`` call, handed to the backend's hooks.
+
+    It lives on the caller's stack, never on the encoder, so one encoder can serve
+    several calls at once (threads, nested calls). Backends keep what they prepare
+    for a call (tokenised texts, say) in ``prepared``.
+    """
+
+    unique: list[str]
+    normalize: bool
+    n_texts: int = 0  # texts asked for, duplicates included
+    prepared: dict[str, Any] = field(default_factory=dict)
+
+
 class BatchedEncoder(ABC):
-    """Deduplication, length sorting, batching and normalisation around ``_encode_batch``."""
+    """Deduplication, length sorting, batching and normalisation around ``_encode_batch``.
+
+    Per-call hooks: ``_begin_call`` prepares an :class:`EncodeCall` (default: nothing to
+    prepare), ``_length_key`` and ``_encode_batch`` read it, ``_end_call`` reports on it.
+    """
 
     max_length: int = 128
 
@@ -66,10 +86,18 @@ class BatchedEncoder(ABC):
     def dim(self) -> int: ...
 
     @abstractmethod
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        """Pooled, not necessarily normalised, vectors of one batch."""
+    def _encode_batch(self, texts: list[str], call: EncodeCall) -> np.ndarray:
+        """Pooled, not necessarily normalised, vectors of one batch of ``call``."""
 
-    def _length_key(self, text: str) -> int:
+    def _begin_call(self, call: EncodeCall) -> EncodeCall:
+        """What one call needs before batching (e.g. every text tokenised once, in ``call.prepared``)."""
+        return call
+
+    def _end_call(self, call: EncodeCall) -> None:
+        """Called once the call's batches are done (or failed); e.g. warnings about its texts."""
+        return None
+
+    def _length_key(self, text: str, call: EncodeCall) -> int:
         """Sort key for batching; backends with a tokenizer may count tokens instead."""
         return len(text)
 
@@ -92,19 +120,21 @@ class BatchedEncoder(ABC):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         unique = list(dict.fromkeys(texts))
-        order = sorted(range(len(unique)), key=lambda i: -self._length_key(unique[i]))
+        call = self._begin_call(EncodeCall(unique, normalize_embeddings, len(texts)))
         out = np.empty((len(unique), self.dim), dtype=np.float32)
         bar = _progress(len(unique), show_progress_bar)
         try:
+            order = sorted(range(len(unique)), key=lambda i: -self._length_key(unique[i], call))
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                vectors = self._encode_batch([unique[i] for i in idx])
+                vectors = self._encode_batch([unique[i] for i in idx], call)
                 out[idx] = vectors
                 if bar is not None:
                     bar.update(len(idx))
         finally:
             if bar is not None:
                 bar.close()
+            self._end_call(call)
         if normalize_embeddings:
             out = l2_normalize(out)
         position = {t: i for i, t in enumerate(unique)}

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ehrfeat.encoders.base import BatchedEncoder
+from ehrfeat.encoders.base import BatchedEncoder, EncodeCall
 from ehrfeat.encoders.pooling import POOLING_MODES, ModelSettings, read_model_settings
 from ehrfeat.errors import ModelError
 
@@ -117,7 +117,7 @@ class TransformerEncoder(BatchedEncoder):
     def tokenizer(self) -> Any:
         return self._tokenizer
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(self, texts: list[str], call: EncodeCall) -> np.ndarray:
         torch = self._torch
         enc = self._tokenizer(
             texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"

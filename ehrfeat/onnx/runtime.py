@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
-from ehrfeat.encoders.base import BatchedEncoder
+from ehrfeat.encoders.base import BatchedEncoder, EncodeCall
 from ehrfeat.encoders.pooling import pool
 from ehrfeat.errors import ModelError
 from ehrfeat.onnx.manifest import OnnxManifest, VariantEntry, file_sha256, read_manifest
@@ -72,8 +71,6 @@ class OnnxEncoder(BatchedEncoder):
         self.requested_providers = tuple(providers)
         self.provider = check_session_providers(self._session.get_providers(), providers, allow_cpu_fallback=allow_cpu_fallback)
         self.last_stats = EncodeStats()
-        self._encodings: dict[str, Encoding] = {}
-        self._graph_normalizes = True
         logger.info("ONNX encoder %s on %s", self.variant.file, self.provider)
 
     def _load_tokenizer(self, verify: bool) -> Tokenizer:
@@ -133,35 +130,29 @@ class OnnxEncoder(BatchedEncoder):
     def session(self) -> ort.InferenceSession:
         return self._session
 
-    def _length_key(self, text: str) -> int:
-        encoding = self._encodings.get(text)
+    def _begin_call(self, call: EncodeCall) -> EncodeCall:
+        """Tokenise the call's texts once (the Rust tokenizer batches them); batching sorts by token count."""
+        call.prepared["encodings"] = dict(zip(call.unique, self._tokenizer.encode_batch(call.unique), strict=True))
+        return call
+
+    def _length_key(self, text: str, call: EncodeCall) -> int:
+        encoding = call.prepared["encodings"].get(text)
         return len(encoding.ids) if encoding is not None else len(text)
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        batch_size: int = 64,
-        show_progress_bar: bool = False,
-        normalize_embeddings: bool = True,
-    ) -> np.ndarray:
-        unique = list(dict.fromkeys(t for t in texts if isinstance(t, str))) if not isinstance(texts, str) else []
-        self._encodings = dict(zip(unique, self._tokenizer.encode_batch(unique), strict=True))
-        self._graph_normalizes = normalize_embeddings
-        try:
-            out = super().encode(texts, batch_size, show_progress_bar, normalize_embeddings)
-        finally:
-            truncated = sum(1 for e in self._encodings.values() if e.overflowing)
-            self._encodings = {}
-        empty = sum(1 for t in unique if not t.strip())
-        self.last_stats = EncodeStats(texts=len(texts), unique=len(unique), empty=empty, truncated=truncated)
+    def _end_call(self, call: EncodeCall) -> None:
+        """Record the call's statistics in ``last_stats`` and warn about truncated or empty texts."""
+        encodings: dict[str, Encoding] = call.prepared.get("encodings", {})
+        truncated = sum(1 for e in encodings.values() if e.overflowing)
+        empty = sum(1 for t in call.unique if not t.strip())
+        self.last_stats = EncodeStats(texts=call.n_texts, unique=len(call.unique), empty=empty, truncated=truncated)
         if truncated:
-            logger.warning("%d of %d texts were longer than %d tokens and were truncated", truncated, len(unique), self.max_length)
+            logger.warning("%d of %d texts were longer than %d tokens and were truncated", truncated, len(call.unique), self.max_length)
         if empty:
             logger.warning("%d empty or blank texts were encoded as the empty string", empty)
-        return out
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = [self._encodings.get(t) or self._tokenizer.encode(t) for t in texts]
+    def _encode_batch(self, texts: list[str], call: EncodeCall) -> np.ndarray:
+        prepared: dict[str, Encoding] = call.prepared.get("encodings", {})
+        encodings = [prepared.get(t) or self._tokenizer.encode(t) for t in texts]
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(texts), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(texts), width), dtype=np.int64)
@@ -170,7 +161,7 @@ class OnnxEncoder(BatchedEncoder):
             mask[row, : len(encoding.ids)] = 1
         if ids.size and int(ids.max()) >= self.manifest.vocab_size:
             raise ModelError("the tokenizer produced ids the model does not have", fix="re-export with the matching tokenizer", code="E316")
-        if self._graph_normalizes:
+        if call.normalize:  # the graph pools and normalises itself
             return self._run("sentence_embedding", ids, mask)
         return pool(self._run("token_embeddings", ids, mask), mask, self.manifest.pooling).astype(np.float32)
 

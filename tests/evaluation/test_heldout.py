@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ehrfeat.encoders.base import BatchedEncoder
+from ehrfeat.encoders.base import BatchedEncoder, EncodeCall
 from ehrfeat.evaluation import EvalSet, evaluate_encoder, format_report
 from ehrfeat.training.compare import evaluate_models
 
@@ -25,7 +25,7 @@ class TableEncoder(BatchedEncoder):
     def dim(self) -> int:
         return 2
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(self, texts: list[str], call: EncodeCall) -> np.ndarray:
         return np.array([self.table[t] for t in texts], dtype=np.float32)
 
 

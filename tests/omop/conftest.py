@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ehrfeat.demo_omop import write_omop_extract
-from ehrfeat.encoders.base import BatchedEncoder
+from ehrfeat.encoders.base import BatchedEncoder, EncodeCall
 from ehrfeat.store import import_omop
 
 
@@ -27,7 +27,7 @@ class HashEncoder(BatchedEncoder):
     def dim(self) -> int:
         return self._dim
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+    def _encode_batch(self, texts: list[str], call: EncodeCall) -> np.ndarray:
         seeds = [int.from_bytes(hashlib.sha256(t.encode()).digest()[:8], "little") for t in texts]
         return np.stack([np.random.default_rng(s).standard_normal(self._dim) for s in seeds]).astype(np.float32)
 

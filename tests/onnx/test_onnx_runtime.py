@@ -47,6 +47,24 @@ def test_duplicates_empty_and_overlong_texts_are_counted_not_dropped(tiny_onnx: 
         encoder.encode("one string")  # type: ignore[arg-type]
 
 
+def test_encode_is_reentrant_calls_keep_their_state_apart(tiny_onnx: Path) -> None:
+    """Per-call state lives in an EncodeCall, not on the encoder: concurrent and nested calls agree with lone ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder = OnnxEncoder(tiny_onnx, variant="fp32", device="cpu")
+    groups = [[f"{term} {i}" for term in ("asthma", "chronic kidney disease stage 3", "fracture of left femur")] for i in range(8)]
+    alone = [encoder.encode(g, batch_size=2) for g in groups]
+    raw = encoder.encode(groups[0], normalize_embeddings=False)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda g: encoder.encode(g, batch_size=2), groups))
+        unnormalised = pool.submit(encoder.encode, groups[0], 64, False, False).result()
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(raw, unnormalised, atol=1e-6)
+    assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0)  # the unnormalised call really ran unnormalised
+    assert not hasattr(encoder, "_encodings")
+
+
 def test_folder_without_manifest_says_how_to_fix(tiny_bert: Path) -> None:
     with pytest.raises(ModelError, match="ehrfeat export") as err:
         OnnxEncoder(tiny_bert)
