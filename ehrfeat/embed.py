@@ -8,15 +8,18 @@ yet cached for this encoder, and writes them batch by batch, one transaction eac
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
@@ -161,64 +164,82 @@ def embed_codes(
     ``schema`` names the server schema holding the CDM (``--schema cdm``) and ``write_schema``
     the one ehrfeat's table goes to (``--write-schema results``; default: ``schema``).
     """
-    started = time.perf_counter()
-    wanted = [canonical_system(s) for s in systems] if systems else None
-    chosen = parse_source_systems(source_systems)
-    opened = open_database(database)
-    source = in_schemas(opened, schema, write_schema)
-    patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
-    if out is not None:
-        target = in_schemas(open_database(out, must_exist=False), write_schema)
-    else:
-        target = in_schemas(opened, write_schema, schema) if write_schema else source
-    cache = EmbeddingCache(target, table)
-    usage: list[ValueUsage] = []
-    codes, skip = distinct_codes(source, patient_schema, wanted, usage=usage)
-    if wanted:
-        _check_systems(source, patient_schema, wanted, codes)
-    skipped, skipped_examples = dict(skip.counts), {k: list(v) for k, v in skip.examples.items()}
-    codes = _drop_long_codes(codes, skipped, skipped_examples)
-    bad_text = bad_text_count(opened)
-    if bad_text:
-        skipped[BAD_TEXT] = bad_text
-    if encoder is None:
-        from ehrfeat.models.loader import load_encoder
+    with _connection_errors(database):
+        started = time.perf_counter()
+        wanted = [canonical_system(s) for s in systems] if systems else None
+        chosen = parse_source_systems(source_systems)
+        opened = open_database(database)
+        source = in_schemas(opened, schema, write_schema)
+        patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
+        if out is not None:
+            target = in_schemas(open_database(out, must_exist=False), write_schema)
+        else:
+            target = in_schemas(opened, write_schema, schema) if write_schema else source
+        cache = EmbeddingCache(target, table)
+        usage: list[ValueUsage] = []
+        codes, skip = distinct_codes(source, patient_schema, wanted, usage=usage)
+        if wanted:
+            _check_systems(source, patient_schema, wanted, codes)
+        skipped, skipped_examples = dict(skip.counts), {k: list(v) for k, v in skip.examples.items()}
+        codes = _drop_long_codes(codes, skipped, skipped_examples)
+        bad_text = bad_text_count(opened)
+        if bad_text:
+            skipped[BAD_TEXT] = bad_text
+        if encoder is None:
+            from ehrfeat.models.loader import load_encoder
 
-        encoder = load_encoder(model)
-    fingerprint = encoder.fingerprint
-    _ensure_writable(cache, write_schema or schema)
-    cached = cache.keys(fingerprint)
-    new = [c for c in codes if Code(c.system, c.code) not in cached]
-    texts, unresolved, examples, text_sources = resolve_texts(new)
-    logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
-    todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
-    encode_started = time.perf_counter()
-    embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
-    coverage = None
-    if patient_schema.kind == "omop":
-        builtin_systems = builtin_dictionaries().systems
-        coverage = coverage_report(
-            usage,
-            lambda key: Code(*key) in cached or Code(*key) in texts,
-            lambda key: _missing_text_reason(key[0], builtin_systems),
-            wanted,
+            encoder = load_encoder(model)
+        fingerprint = encoder.fingerprint
+        _ensure_writable(cache, write_schema or schema)
+        cached = cache.keys(fingerprint)
+        new = [c for c in codes if Code(c.system, c.code) not in cached]
+        texts, unresolved, examples, text_sources = resolve_texts(new)
+        logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
+        todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
+        encode_started = time.perf_counter()
+        embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
+        coverage = None
+        if patient_schema.kind == "omop":
+            builtin_systems = builtin_dictionaries().systems
+            coverage = coverage_report(
+                usage,
+                lambda key: Code(*key) in cached or Code(*key) in texts,
+                lambda key: _missing_text_reason(key[0], builtin_systems),
+                wanted,
+            )
+        return EmbedReport(
+            database=_display(database),
+            target=_display(out or database),
+            fingerprint=fingerprint,
+            codes_found=len(codes),
+            embedded_now=embedded,
+            already_cached=len(codes) - len(new),
+            unresolved=unresolved,
+            unresolved_examples=examples,
+            skipped=skipped,
+            skipped_examples=skipped_examples,
+            text_sources=dict(text_sources),
+            elapsed_s=time.perf_counter() - started,
+            encode_s=time.perf_counter() - encode_started,
+            coverage=coverage,
         )
-    return EmbedReport(
-        database=_display(database),
-        target=_display(out or database),
-        fingerprint=fingerprint,
-        codes_found=len(codes),
-        embedded_now=embedded,
-        already_cached=len(codes) - len(new),
-        unresolved=unresolved,
-        unresolved_examples=examples,
-        skipped=skipped,
-        skipped_examples=skipped_examples,
-        text_sources=dict(text_sources),
-        elapsed_s=time.perf_counter() - started,
-        encode_s=time.perf_counter() - encode_started,
-        coverage=coverage,
-    )
+
+
+@contextlib.contextmanager
+def _connection_errors(database: str | Path) -> Iterator[None]:
+    """A connection refused or dropped mid-run becomes a DatabaseError naming the URL without its password."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        if not (exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)):
+            raise
+        lines = str(exc.orig).strip().splitlines() if exc.orig is not None else []
+        raise DatabaseError(
+            f"lost the connection to {_display(database)}: {lines[0] if lines else type(exc).__name__}",
+            fix="check that the server runs and is reachable, then run the same command again: batches already "
+            "written are kept (one transaction each) and only the rest is embedded",
+            code="E1409",
+        ) from exc
 
 
 def _display(target: str | Path) -> str:

@@ -48,9 +48,14 @@ def patient_vectors_command(
 
     wanted = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     if looks_like_meds(db):
-        from ehrfeat.patients.meds_vectors import meds_patient_vectors, write_prediction_vectors
+        from ehrfeat.patients.meds_vectors import (
+            check_prediction_output,
+            meds_patient_vectors,
+            write_prediction_vectors,
+        )
 
         with reported_errors():
+            check_prediction_output(out)
             if as_of is not None:
                 raise InputError("a MEDS dataset takes prediction times from a label table, not --as-of",
                                  fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1514")

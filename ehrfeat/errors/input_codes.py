@@ -29,7 +29,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E125", _I, "The number of neighbours k is below 1.", "Pass k >= 1.", ("index",)),
     ErrorCode("E126", _I, "The code has no embedding in the database.", "Check the code, or run `ehrfeat embed-codes` on the database first.", ("similar",)),
     ErrorCode("E127", _I, "The code exists in several code systems.", "Qualify it as SYSTEM:CODE or pass --system.", ("similar",)),
-    ErrorCode("E128", _I, "A detected schema is of an unknown kind.", "Use detect_schema(engine) to describe the database.", ("store.events",)),
+    ErrorCode("E128", _I, "A detected schema is of an unknown kind.", "Use detect_schema(engine) to describe the database.", ("store.backends",)),
     # patient vectors
     ErrorCode("E130", _I, "A duration (window, half-life) cannot be read or is not positive.", "Write a positive number and a unit: 365d, 26w, 12h, 1y.", ("patients.timing",)),
     ErrorCode("E131", _I, "An as-of date is empty or cannot be read.", "Use an ISO date such as 2020-01-01.", ("patients.timing",)),
@@ -85,7 +85,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1507", _I, "A code-vector parquet file is unreadable, not ehrfeat's, or holds another encoder's vectors.", "Write it with `ehrfeat embed-codes MEDS_DIR`; give another encoder its own --out file.", ("embed_meds", "patients.meds_vectors", "store.meds.code_vectors")),
     ErrorCode("E1508", _I, "No code vectors for the MEDS dataset (file missing or empty).", "Run `ehrfeat embed-codes MEDS_DIR` first (or pass --embeddings FILE).", ("patients.meds_vectors", "store.meds.code_vectors")),
     ErrorCode("E1509", _I, "The as-of rule is unknown.", "Use --as-of-rule strict or inclusive.", ("patients.as_of_rule", "patients.meds_vectors", "patients.prediction_weights", "patients.settings")),
-    ErrorCode("E1510", _I, "The folder of a MEDS output file does not exist.", "Create the folder (mkdir -p) or write elsewhere.", ("patients.meds_vectors", "store.meds.code_vectors")),
+    ErrorCode("E1510", _I, "The folder of a MEDS output file does not exist.", "Create the folder (mkdir -p) or write elsewhere.", ("embed_meds", "patients.meds_vectors", "store.meds.code_vectors")),
     ErrorCode("E1511", _I, "The MEDS code style is unknown.", "Use mimic, meds_etl or mixed.", ("store.meds.write",)),
     ErrorCode("E1512", _I, "MEDS patient vectors were asked for in a format other than parquet.", "End --out with .parquet.", ("patients.meds_vectors",)),
     ErrorCode("E1513", _I, "The MEDS folder does not exist.", "Give the root of a MEDS dataset (the folder holding data/).", ("store.meds.dataset",)),
@@ -93,5 +93,6 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1515", _I, "The encoder returned non-finite values for MEDS codes; that batch was not written.", "Check the model (a broken export or fp16 overflow) and run again: finished batches are kept.", ("embed_meds",)),
     ErrorCode("E1516", _I, "Label rows given to the prediction-time accumulator are not sorted and unique.", "Build them with ehrfeat.store.meds.labels.from_arrays or read_labels.", ("patients.prediction_weights",)),
     ErrorCode("E1517", _I, "X given to PatientEmbedder on a MEDS dataset is not a DataFrame of subject_id and prediction_time rows.", "Pass a DataFrame with subject_id and prediction_time (e.g. a MEDS label table), without nulls.", ("patients.meds_rows",)),
+    ErrorCode("E1518", _I, "The MEDS embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed_meds",)),
 )
 

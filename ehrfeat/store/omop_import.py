@@ -16,6 +16,8 @@
   file for the types), else TEXT. Empty fields are NULL. NUL bytes (which
   PostgreSQL refuses in text) are removed, and the rows counted per table in
   :attr:`ImportReport.nul_removed`.
+* DuckDB targets (``duckdb:///omop.duckdb``) load each file with DuckDB's own CSV reader
+  (``read_csv``), same types and rules (:mod:`ehrfeat.store.omop_import_duckdb`).
 * Everything is written in one transaction: an error leaves the database as it
   was. A non-empty existing table is refused unless ``replace=True``.
 """
@@ -40,6 +42,7 @@ import sqlalchemy as sa
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.database import masked_url, open_database, table_names, validate_identifier
 from ehrfeat.store.locks import write_transaction
+from ehrfeat.store.omop_import_duckdb import load_with_duckdb
 from ehrfeat.store.search_path import in_schemas
 
 __all__ = ["ImportReport", "import_omop"]
@@ -49,7 +52,7 @@ logger = logging.getLogger(__name__)
 _SUFFIXES = (".csv", ".tsv")
 _DATE = re.compile(r"_(date|datetime|time)$")
 _TEXT = re.compile(r"_(code|value|name|string|reason|text|title|version|abbreviation|reference|description|holder)$")
-_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")  # fits BIGINT
+_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _FLOAT = re.compile(r"-?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?")
 _YMD = re.compile(r"(1[89]|2[01])[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])")
 _INDEXED = ("concept_id", "person_id")
@@ -185,6 +188,80 @@ def _rows(raw: IO[bytes], name: str) -> tuple[list[str], Iterator[list[str]], Ca
     return header, reader, lambda: reader.line_num
 
 
+def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) -> tuple[int, int, int]:
+    with member.open() as raw:
+        header, reader, line_num = _rows(raw, member.name)
+        columns = [c.strip().lower() for c in header]
+        for col in columns:
+            try:
+                validate_identifier(col, "column")
+            except InputError as exc:
+                raise InputError(f"{member.name}: {exc.message}", fix=exc.fix, code=exc.code) from exc
+        if len(set(columns)) != len(columns):
+            raise InputError(f"{member.name} repeats a column name in its header", fix="give each column one name", code="E107")
+        existing = {n.lower(): n for n in sa.inspect(conn).get_table_names()}
+        if member.table in existing:  # empty, or replace=True (checked before the transaction began)
+            sa.Table(existing[member.table], sa.MetaData()).drop(conn)
+        if conn.dialect.name == "duckdb":
+            sample = [row for row in itertools.islice(reader, chunk_size) if row]
+            kinds = [_kind(col, [r[i] for r in sample if i < len(r) and r[i] != ""]) for i, col in enumerate(columns)]
+            loaded = load_with_duckdb(conn, member.table, member.open, columns, kinds, create_table)
+            if loaded is not None:
+                return loaded, 0, 0
+            reader = itertools.chain(sample, reader)  # not UTF-8: the Python path below replaces the bad bytes
+        kinds = _kinds(member, columns)
+        n_rows = n_bad = n_nul = 0
+        table: sa.Table | None = None
+        convert: list[Callable[[str], Any]] = []
+        while True:
+            chunk = []
+            for row in itertools.islice(reader, chunk_size):
+                if not row:
+                    continue
+                if len(row) != len(columns):
+                    raise InputError(f"{member.name} line {line_num()}: {len(row)} fields, the header has {len(columns)}",
+                                     fix="check the delimiter and quoting of that line", code="E107")
+                chunk.append(row)
+            if table is None:
+                table, convert = create_table(conn, member.table, columns, kinds), [_CONVERTERS[k] for k in kinds]
+            if not chunk:
+                break
+            n_bad += sum(1 for row in chunk if any("\ufffd" in f for f in row))
+            for j, row in enumerate(chunk):
+                if any("\x00" in f for f in row):
+                    chunk[j] = [f.replace("\x00", "") for f in row]
+                    n_nul += 1
+            conn.execute(table.insert(), [{c: f(v) for c, f, v in zip(columns, convert, row, strict=True)} for row in chunk])
+            n_rows += len(chunk)
+        return n_rows, n_bad, n_nul
+
+
+def _kind(col: str, values: list[str]) -> str:
+    """int, float, date or text: the rules of the module doc, on the non-empty values of a sample."""
+    if _DATE.search(col):
+        return "date"
+    if _TEXT.search(col):
+        return "text"
+    if values and all(_INT.fullmatch(v) for v in values):
+        return "int"
+    if values and all(_FLOAT.fullmatch(v) for v in values) and not any(_leading_zero(v) for v in values):
+        return "float"
+    return "int" if not values and col.endswith("_id") else "text"
+
+
+def create_table(conn: sa.Connection, name: str, columns: list[str], kinds: list[str]) -> sa.Table:
+    """The table with its column types (and indexes on concept_id/person_id)."""
+    integer = sa.BigInteger()  # ids above 2^31 (PostgreSQL's and DuckDB's INTEGER are 32-bit)
+    double = sa.Float().with_variant(sa.Double(), "duckdb")  # DuckDB's FLOAT is 32-bit
+    types: list[Any] = [{"int": integer, "float": double}.get(kind, sa.Text()) for kind in kinds]
+    table = sa.Table(name, sa.MetaData(), *(sa.Column(c, t) for c, t in zip(columns, types, strict=True)))
+    table.create(conn)
+    for col in _INDEXED:
+        if col in columns:
+            sa.Index(f"ix_{name}_{col}"[:63], table.c[col]).create(conn)
+    return table
+
+
 def _kinds(member: _Member, columns: list[str]) -> list[str]:
     """First pass over the whole file: each column's kind, and every line's width checked before any insert."""
     n = len(columns)
@@ -224,59 +301,6 @@ def _kinds(member: _Member, columns: list[str]) -> list[str]:
     return kinds
 
 
-def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) -> tuple[int, int, int]:
-    with member.open() as raw:
-        header, reader, line_num = _rows(raw, member.name)
-        columns = [c.strip().lower() for c in header]
-        for col in columns:
-            try:
-                validate_identifier(col, "column")
-            except InputError as exc:
-                raise InputError(f"{member.name}: {exc.message}", fix=exc.fix, code=exc.code) from exc
-        if len(set(columns)) != len(columns):
-            raise InputError(f"{member.name} repeats a column name in its header", fix="give each column one name", code="E107")
-        kinds = _kinds(member, columns)
-        existing = {n.lower(): n for n in sa.inspect(conn).get_table_names()}
-        if member.table in existing:  # empty, or replace=True (checked before the transaction began)
-            sa.Table(existing[member.table], sa.MetaData()).drop(conn)
-        n_rows = n_bad = n_nul = 0
-        table: sa.Table | None = None
-        convert: list[Callable[[str], Any]] = []
-        while True:
-            chunk = []
-            for row in itertools.islice(reader, chunk_size):
-                if not row:
-                    continue
-                if len(row) != len(columns):
-                    raise InputError(f"{member.name} line {line_num()}: {len(row)} fields, the header has {len(columns)}",
-                                     fix="check the delimiter and quoting of that line", code="E107")
-                chunk.append(row)
-            if table is None:
-                table, convert = _create(conn, member.table, columns, kinds)
-            if not chunk:
-                break
-            n_bad += sum(1 for row in chunk if any("\ufffd" in f for f in row))
-            for j, row in enumerate(chunk):
-                if any("\x00" in f for f in row):
-                    chunk[j] = [f.replace("\x00", "") for f in row]
-                    n_nul += 1
-            conn.execute(table.insert(), [{c: f(v) for c, f, v in zip(columns, convert, row, strict=True)} for row in chunk])
-            n_rows += len(chunk)
-        return n_rows, n_bad, n_nul
-
-
-def _create(conn: sa.Connection, name: str, columns: list[str], kinds: list[str]) -> tuple[sa.Table, list[Callable[[str], Any]]]:
-    types: list[Any] = []
-    convert: list[Callable[[str], Any]] = []
-    for kind in kinds:
-        types.append({"int": sa.BigInteger, "float": sa.Float}.get(kind, sa.Text))
-        convert.append(_CONVERTERS[kind])
-    table = sa.Table(name, sa.MetaData(), *(sa.Column(c, t) for c, t in zip(columns, types, strict=True)))
-    table.create(conn)
-    for col in _INDEXED:
-        if col in columns:
-            sa.Index(f"ix_{name}_{col}"[:63], table.c[col]).create(conn)
-    return table, convert
 
 
 def _leading_zero(v: str) -> bool:
