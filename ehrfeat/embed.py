@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import DatabaseError, InputError
+from ehrfeat.extras import pip_command
 from ehrfeat.store.database import bad_text_count, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
@@ -31,7 +32,7 @@ from ehrfeat.store.schema import detect_schema
 from ehrfeat.store.search_path import in_schemas
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
-from ehrfeat.vocab.builtin import builtin_dictionaries
+from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries
 
 __all__ = ["EmbedReport", "embed_codes", "resolve_texts"]
 
@@ -126,7 +127,7 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
             texts[ref] = text
             sources[source] += 1
             continue
-        reason = _missing_text_reason(item.system, builtin.systems)
+        reason = _missing_text_reason(item.system, builtin)
         unresolved[reason] += 1
         bucket = examples.setdefault(reason, [])
         if len(bucket) < MAX_EXAMPLES:
@@ -134,8 +135,10 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
     return texts, dict(unresolved), examples, sources
 
 
-def _missing_text_reason(system: str, builtin_systems: Sequence[str]) -> str:
-    if system in builtin_systems:
+def _missing_text_reason(system: str, builtin: BuiltinDictionaries) -> str:
+    if system in builtin.missing:
+        return f"no description in the database; the built-in {system} dictionary needs {pip_command(builtin.missing[system])}"
+    if system in builtin.systems:
         return f"no description in the database or the built-in {system} dictionary"
     return f"no description in the database, and no built-in dictionary for {system}"
 
@@ -200,11 +203,11 @@ def embed_codes(
         embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
         coverage = None
         if patient_schema.kind == "omop":
-            builtin_systems = builtin_dictionaries().systems
+            builtin = builtin_dictionaries()
             coverage = coverage_report(
                 usage,
                 lambda key: Code(*key) in cached or Code(*key) in texts,
-                lambda key: _missing_text_reason(key[0], builtin_systems),
+                lambda key: _missing_text_reason(key[0], builtin),
                 wanted,
             )
         return EmbedReport(

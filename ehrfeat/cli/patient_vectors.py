@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ehrfeat.cli.errors import reported_errors
 from ehrfeat.errors import InputError
+from ehrfeat.extras import require
 
 __all__ = ["register"]
+
+# Optional packages each output format needs (the patients / anndata extras).
+_WRITERS = {".parquet": ("pyarrow",), ".npy": ("pandas",), ".h5ad": ("anndata", "pandas")}
 
 
 def patient_vectors_command(
@@ -68,6 +73,8 @@ def patient_vectors_command(
         typer.echo("\n".join([*rows.report.lines(), f"written:                {path}"]))
         return
     with reported_errors():
+        for module in _WRITERS.get(Path(out).suffix.lower(), ()):  # before minutes of work, not after
+            require(module, needed_for=f"writing {out}")
         check_vectors_target(out)  # before the work, not after it
         rule = as_of_rule or "strict"
         settings = VectorSettings(
