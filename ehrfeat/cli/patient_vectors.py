@@ -43,6 +43,8 @@ def patient_vectors_command(
     )] = False,
     schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
     write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,
+    source_system: Annotated[list[str] | None, typer.Option(
+        "--source-system", help="OMOP: the same TABLE=SYSTEMS as given to embed-codes --source-system (repeatable).")] = None,
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule)."""
     from ehrfeat.patients.as_of_rule import rule_line
@@ -81,6 +83,7 @@ def patient_vectors_command(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
             systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
+            source_systems=tuple(source_system) if source_system else None,
         )
         source: object = db
         if schema or write_schema:

@@ -58,6 +58,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1404", _I, "The embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed",)),
     ErrorCode("E1405", _I, "--schema/--write-schema were given for a database without schemas (SQLite).", "Drop them, or give a PostgreSQL or DuckDB URL.", ("store.search_path",)),
     ErrorCode("E1407", _I, "A schema given to --schema/--write-schema does not exist.", "Check the name, or create it: CREATE SCHEMA name.", ("store.search_path",)),
+    ErrorCode("E1410", _I, "import-omop got its target database twice or not at all.", "Give it once: as the DB argument or as --to.", ("cli.import_omop",)),
     ErrorCode("E1801", _I, "link-notes' negated mode is neither keep nor drop.", "Use --negated keep (write negated mentions with term_exists=N) or --negated drop.", ("linking.notes",)),
     ErrorCode("E1802", _I, "A line of an annotated-sentences file cannot be read.", "Write domain|text|mention=CODE:flags;... with each mention as it appears in the text.", ("evaluation.note_context",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),

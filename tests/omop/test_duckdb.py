@@ -29,8 +29,10 @@ def _rows(url: str, table: str) -> list[tuple]:
 def test_import_embed_and_vectors_match_sqlite(extract_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     duck = f"duckdb:///{tmp_path / 'omop.duckdb'}"
     lite = f"sqlite:///{tmp_path / 'omop.db'}"
-    result = CliRunner().invoke(app, ["import-omop", str(extract_csv), duck])
+    result = CliRunner().invoke(app, ["import-omop", str(extract_csv), "--to", duck])
     assert result.exit_code == 0, result.output
+    twice = CliRunner().invoke(app, ["import-omop", str(extract_csv), lite, "--to", duck])
+    assert twice.exit_code == 2 and "E1410" in twice.output
     import_omop(extract_csv, lite)
     for table in ("person", "condition_occurrence", "measurement", "drug_exposure", "concept"):
         assert _rows(duck, table) == _rows(lite, table), table  # same types, trailing blanks and NULLs kept
