@@ -256,7 +256,7 @@ def _drop_long_codes(codes: list[CodeCount], skipped: dict[str, int], examples: 
     if len(kept) < len(codes):
         long = [c for c in codes if len(c.code) > MAX_CODE_CHARS or len(c.system) > MAX_SYSTEM_CHARS]
         skipped[LONG_CODE] = len(long)
-        examples[LONG_CODE] = [f"{c.system}:{c.code[:40]}... ({len(c.code)} characters)" for c in long[:MAX_EXAMPLES]]
+        examples[LONG_CODE] = [f"{c.system}:{c.code[:40]}... ({len(c.code)} characters)" for c in long[:5]]
     return kept
 
 
