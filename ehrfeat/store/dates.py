@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["ParsedTimes", "parse_times"]
+__all__ = ["ParsedTimes", "null_times", "parse_times"]
 
 NAT = np.iinfo(np.int64).min  # the int64 view of numpy's NaT
 _MIN_S = -5_364_662_400  # 1800-01-01 in epoch seconds
@@ -82,8 +82,23 @@ def parse_times(values: Iterable[object]) -> ParsedTimes:
         if isinstance(key, str | dt.date) and key not in done:
             lookup[key] = _parse_one(key)
     secs = np.fromiter((NAT if v is None else lookup[v] for v in items), dtype=np.int64, count=len(items))
-    n_null = sum(1 for v in items if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()))
+    n_null = int(null_times(arr).sum())
     return ParsedTimes(secs.view("datetime64[s]"), n_null, int((secs == NAT).sum()) - n_null)
+
+
+def null_times(values: Iterable[object]) -> np.ndarray:
+    """Which ``values`` :func:`parse_times` counts as null (None, NaN, NaT, blank text), as a bool array."""
+    arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
+    if arr.dtype.kind == "M":
+        return np.isnat(arr)
+    if arr.dtype.kind == "f":
+        return np.isnan(arr)
+    if arr.dtype.kind in "iub":
+        return np.zeros(arr.shape, bool)
+    return np.fromiter(
+        (v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()) for v in arr.tolist()),
+        dtype=bool, count=len(arr),
+    )
 
 
 def _parse_one(value: str | dt.date) -> int:
