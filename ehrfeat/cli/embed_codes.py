@@ -19,11 +19,26 @@ def embed_codes_command(
     out: Annotated[str | None, typer.Option(help="Write embeddings to this database instead (path or URL).")] = None,
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
+    master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
 ) -> None:
-    """Embed every distinct code patients carry into the code_embeddings table."""
+    """Embed every distinct code patients carry into the code_embeddings table.
+
+    With --engine spark the output (--out, default DB/code_embeddings.parquet) is a parquet
+    folder with the columns of the code_embeddings table.
+    """
+    if engine == "spark":
+        from ehrfeat.cli.spark import embed_codes_on_spark
+
+        embed_codes_on_spark(db, model=model, batch_size=batch_size, systems=_split(systems), out=out, master=master)
+        return
     from ehrfeat.embed import embed_codes
 
     with reported_errors():
+        if engine != "local":
+            from ehrfeat.errors import InputError
+
+            raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
         report = embed_codes(
             db, model=model, batch_size=batch_size, systems=_split(systems), out=out, table=table, show_progress_bar=progress
         )

@@ -25,8 +25,24 @@ def patient_vectors_command(
     model: Annotated[str | None, typer.Option(help="Use this encoder's embeddings (else the only one cached).")] = None,
     fingerprint: Annotated[str | None, typer.Option(help="Use the embeddings of this encoder fingerprint.")] = None,
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
+    engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
+    master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
+    embeddings: Annotated[str | None, typer.Option(help="With --engine spark: the code-embedding table (parquet folder, Spark table or database); default DB/code_embeddings.parquet.")] = None,
 ) -> None:
-    """Patient x dim vectors from the cached code embeddings, with no event from on or after the as-of."""
+    """Patient x dim vectors from the cached code embeddings, with no event from on or after the as-of.
+
+    With --engine spark, --as-of-table is a parquet path or Spark table, and --out is written
+    as a parquet folder with the columns of the one-machine parquet file.
+    """
+    if engine == "spark":
+        from ehrfeat.cli.spark import patient_vectors_on_spark
+
+        patient_vectors_on_spark(
+            db, out=out, embeddings=embeddings, master=master, fingerprint=fingerprint, model=model, as_of=as_of,
+            as_of_table=as_of_table, as_of_column=as_of_column, window=window, weighting=weighting, half_life=half_life,
+            systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None, by_system=by_system,
+        )
+        return
     from ehrfeat.patients.output import write_vectors
     from ehrfeat.patients.vectors import patient_vectors
 

@@ -71,8 +71,10 @@ def normalize_batch(frame: Any, wanted: frozenset[str] | None, normalizer: Any =
     ok = issue == None  # noqa: E711
     sys_of = np.array([None if isinstance(k, str) else k[0] for k in keys] or [None], dtype=object)
     code_of = np.array([None if isinstance(k, str) else k[1] for k in keys] or [None], dtype=object)
-    system = np.where(ok, sys_of[inverse], None) if n else np.zeros(0, dtype=object)
-    code = np.where(ok, code_of[inverse], None) if n else np.zeros(0, dtype=object)
+    system = np.full(n, None, dtype=object)
+    code = np.full(n, None, dtype=object)
+    if n:
+        system[ok], code[ok] = sys_of[inverse[ok]], code_of[inverse[ok]]
     pid = np.zeros(n, np.int64)
     if ok.any():
         raw = frame["patient_id"].to_numpy()[ok]

@@ -81,7 +81,7 @@ def ship_folder(spark: Any, folder: str | Path) -> str:
     if not path.is_dir():
         raise InputError(f"model folder {path} does not exist", fix="pass an existing model folder (--model)", code="E1604")
     context = spark.sparkContext
-    shipped = getattr(context, "_ehrfeat_shipped", set())
+    shipped: set[str] = getattr(context, "_ehrfeat_shipped", set())
     if str(path) not in shipped:
         context.addFile(str(path), recursive=True)
         shipped.add(str(path))

@@ -238,7 +238,6 @@ def _pairs(kept: Any, options: WeightOptions) -> Any:
 def _combine(spark: Any, pairs: Any, code_matrix: np.ndarray, blocks: tuple[str, ...], n_codes: int, weighting: str,
              idf: np.ndarray | None, columns: tuple[str, ...], partitions: int | None) -> Any:
     """Per partition of patients: :func:`ehrfeat.patients.vectors.combine` against the broadcast code matrix."""
-    from pyspark.sql import functions as F
     from pyspark.sql.types import FloatType, LongType, StructField, StructType
 
     shared = spark.sparkContext.broadcast((np.ascontiguousarray(code_matrix, np.float32), idf))

@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("pyspark", reason="the Spark tests need the spark extra (pip install 'ehrfeat[spark]')")
 
-from ehrfeat.codes import Code  # noqa: E402
-from ehrfeat.store.database import open_database  # noqa: E402
-from ehrfeat.store.embeddings import EmbeddingCache  # noqa: E402
+from ehrfeat.codes import Code
+from ehrfeat.store.database import open_database
+from ehrfeat.store.embeddings import EmbeddingCache
 
 DEMO_PATIENTS = 300
 FINGERPRINT = "parity-vectors"
