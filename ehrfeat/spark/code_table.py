@@ -38,7 +38,12 @@ def load_code_embeddings(
 ) -> CodeEmbeddings:
     """The vectors of one encoder, sorted by (system, code) as :meth:`EmbeddingCache.load` sorts them."""
     if isinstance(embeddings, CodeEmbeddings):
-        return embeddings
+        if not systems:
+            return embeddings
+        keep = {canonical_system(s) for s in systems}
+        rows = [i for i, c in enumerate(embeddings.codes) if c.system in keep]
+        return CodeEmbeddings(embeddings.fingerprint, tuple(embeddings.codes[i] for i in rows),
+                              tuple(embeddings.texts[i] for i in rows), embeddings.matrix[rows])
     if isinstance(embeddings, str | Path) and _is_sql(embeddings):
         from ehrfeat.patients.vectors import load_embeddings
         from ehrfeat.store.database import open_database

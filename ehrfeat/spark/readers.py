@@ -50,13 +50,21 @@ def table(spark: Any, ref: Any, what: str = "table") -> Any:
     path = Path(text).expanduser()
     if path.exists():
         return spark.read.parquet(str(path))
-    if spark.catalog.tableExists(text):
+    if _catalog_has(spark, "tableExists", text):
         return spark.table(text)
     raise InputError(
         f"{what} {text!r} is neither a parquet path nor a Spark table",
         fix="pass a parquet file or folder, a table name the Spark catalog knows, or a DataFrame",
         code="E1605",
     )
+
+
+def _catalog_has(spark: Any, check: str, name: str) -> bool:
+    """``spark.catalog.tableExists(name)`` (or ``databaseExists``), False for names the catalog cannot parse."""
+    try:
+        return bool(getattr(spark.catalog, check)(name))
+    except Exception:  # pyspark raises ParseException and others for names such as paths
+        return False
 
 
 def _columns(frame: Any) -> dict[str, str]:
@@ -231,7 +239,7 @@ def read_source(spark: Any, source: Any) -> SparkSource:
         if found["events"] is not None:
             return read_native(spark, str(found["events"]), *(str(found[k]) if found[k] else None
                                                                 for k in ("patients", "vocabulary")))
-    elif not path.exists() and spark.catalog.databaseExists(str(source)):
+    elif not path.exists() and _catalog_has(spark, "databaseExists", str(source)):
         names = {t.name.lower(): f"{source}.{t.name}" for t in spark.catalog.listTables(str(source))}
         if "person" in names:
             return read_omop(spark, {k: v for k, v in names.items() if k in ("person", "concept", *OMOP_DOMAIN_TABLES.values())})

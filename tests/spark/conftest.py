@@ -27,7 +27,7 @@ def spark() -> Iterator[object]:
         "local[2]",
         app_name="ehrfeat-tests",
         conf={
-            "spark.sql.shuffle.partitions": "4",
+            "spark.sql.shuffle.partitions": "2",
             "spark.default.parallelism": "2",
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
@@ -82,3 +82,18 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     export_parquet(db, root / "extra", ("code_embeddings", "cohort"))
     return {"db": db, "parquet": parquet, "embeddings": root / "extra" / "code_embeddings.parquet",
             "cohort": root / "extra" / "cohort.parquet"}
+
+
+@pytest.fixture(scope="session")
+def demo_source(spark, demo):
+    """The parquet demo tables read once (the readers infer each file's schema: about a second a time)."""
+    from ehrfeat.spark.readers import read_source
+
+    return read_source(spark, str(demo["parquet"]))
+
+
+@pytest.fixture(scope="session")
+def demo_embeddings(spark, demo):
+    from ehrfeat.spark.code_table import load_code_embeddings
+
+    return load_code_embeddings(spark, str(demo["embeddings"]))

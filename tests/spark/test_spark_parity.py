@@ -38,13 +38,13 @@ def assert_same(spark_vectors: PatientVectors, local: PatientVectors) -> None:
 
 @pytest.mark.parametrize("mode", AS_OF_MODES)
 @pytest.mark.parametrize("weighting", WEIGHTINGS)
-def test_spark_patient_vectors_match_one_machine(spark, demo, weighting: str, mode: str) -> None:
+def test_spark_patient_vectors_match_one_machine(spark, demo, demo_source, demo_embeddings, weighting: str, mode: str) -> None:
     from ehrfeat.spark.vectors import patient_vectors as spark_vectors
 
     local_kw, spark_kw = as_of_arguments(mode, demo)
     options = {"weighting": weighting, "half_life": "200d"}
     local = patient_vectors(demo["db"], **local_kw, **options)
-    result = spark_vectors(spark, str(demo["parquet"]), str(demo["embeddings"]), **spark_kw, **options)
+    result = spark_vectors(spark, demo_source, demo_embeddings, **spark_kw, **options)
     got = result.collect()
     result.release()
     assert_same(got, local)
@@ -62,11 +62,11 @@ def test_spark_patient_vectors_match_one_machine(spark, demo, weighting: str, mo
     ],
     ids=["decay-window-by-system", "idf-systems-by-system"],
 )
-def test_spark_window_and_blocks_match_one_machine(spark, demo, options: dict[str, object]) -> None:
+def test_spark_window_and_blocks_match_one_machine(spark, demo, demo_source, demo_embeddings, options: dict[str, object]) -> None:
     from ehrfeat.spark.vectors import patient_vectors as spark_vectors
 
     local = patient_vectors(demo["db"], **options)
-    result = spark_vectors(spark, str(demo["parquet"]), str(demo["embeddings"]), **options)
+    result = spark_vectors(spark, demo_source, demo_embeddings, **options)
     got = result.collect()
     result.release()
     assert_same(got, local)
