@@ -25,6 +25,7 @@ __all__ = [
     "PHECODE",
     "RXNORM",
     "SNOMED",
+    "SOURCE_TEXT",
     "Code",
     "canonical_system",
     "normalize_code",
@@ -41,6 +42,7 @@ RXNORM = "RxNorm"
 SNOMED = "SNOMED"
 MESH = "MeSH"
 OMOP = "OMOP"  # OMOP concept ids, whatever vocabulary they belong to
+SOURCE_TEXT = "SOURCE_TEXT"  # free-text OMOP source values, keyed "<domain>:<text>" (ehrfeat.store.source_values)
 
 _ALIASES = {
     "icd10cm": ICD10CM,
@@ -55,6 +57,9 @@ _ALIASES = {
     "icd-9-cm": ICD9CM,
     "icd-9": ICD9CM,
     "icd9proc": ICD9PROC,
+    "icd9pcs": ICD9PROC,
+    "icd-9-proc": ICD9PROC,
+    "icd9cmproc": ICD9PROC,
     "phecode": PHECODE,
     "phe": PHECODE,
     "hpo": HPO,
@@ -141,6 +146,24 @@ def _icd9cm(text: str) -> str:
     return f"{head}.{tail}" if tail else head
 
 
+def _icd9proc(text: str) -> str:
+    up = text.replace(" ", "")
+    head, dot, tail = up.partition(".")
+    if not dot:
+        head, tail = up[:2], up[2:]
+    if not (re.fullmatch(r"[0-9]{2}", head) and re.fullmatch(r"[0-9]{0,2}", tail)):
+        raise InputError(f"{text!r} is not an ICD-9-CM procedure code", fix="ICD-9-CM procedure codes look like 38.93 or 3893",
+                         code="E103")
+    return f"{head}.{tail}" if tail else head
+
+
+def _icd10pcs(text: str) -> str:
+    up = text.upper().replace(" ", "")
+    if not re.fullmatch(r"[0-9A-HJ-NP-Z]{1,7}", up):  # shorter: hierarchy nodes (Athena)
+        raise InputError(f"{text!r} is not an ICD-10-PCS code", fix="ICD-10-PCS codes are up to 7 letters and digits, e.g. 0DTJ4ZZ", code="E103")
+    return up
+
+
 def _phecode(text: str) -> str:
     head, dot, tail = text.partition(".")
     if not head.isdigit() or (dot and not tail.isdigit()):
@@ -167,6 +190,8 @@ def _digits(label: str) -> object:
 _NORMALIZERS = {
     ICD10CM: _icd10cm,
     ICD9CM: _icd9cm,
+    ICD9PROC: _icd9proc,
+    ICD10PCS: _icd10pcs,
     PHECODE: _phecode,
     HPO: _hpo,
     RXNORM: _digits("RxNorm"),

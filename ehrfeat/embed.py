@@ -8,19 +8,25 @@ yet cached for this encoder, and writes them batch by batch, one transaction eac
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
+from ehrfeat.errors import InputError
 from ehrfeat.store.database import open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.schema import detect_schema
+from ehrfeat.store.source_values import parse_source_systems
+from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
 from ehrfeat.vocab.builtin import builtin_dictionaries
 
 __all__ = ["EmbedReport", "embed_codes", "resolve_texts"]
@@ -47,6 +53,20 @@ class EmbedReport:
     text_sources: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     encode_s: float = 0.0
+    coverage: dict[str, Any] | None = None  # OMOP: per domain table, see ehrfeat.store.usage.coverage_report
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data (``--report FILE``)."""
+        data = dataclasses.asdict(self)
+        data["codes_per_s"] = self.codes_per_s
+        return data
+
+    def write_json(self, path: str | Path) -> None:
+        try:
+            Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise InputError(f"cannot write the report to {path}: {exc.strerror}",
+                             fix="give --report a file in a folder that exists and is writable", code="E1404") from exc
 
     @property
     def codes_per_s(self) -> float:
@@ -76,6 +96,8 @@ class EmbedReport:
         if self.embedded_now:
             rate = self.embedded_now / self.encode_s if self.encode_s > 0 else 0.0
             out.append(f"encoding + writing: {self.encode_s:.1f} s ({rate:.0f} codes/s)")
+        if self.coverage is not None:
+            out += coverage_lines(self.coverage)
         return out
 
 
@@ -100,15 +122,18 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
             texts[ref] = text
             sources[source] += 1
             continue
-        if item.system in builtin.systems:
-            reason = f"no description in the database or the built-in {item.system} dictionary"
-        else:
-            reason = f"no description in the database, and no built-in dictionary for {item.system}"
+        reason = _missing_text_reason(item.system, builtin.systems)
         unresolved[reason] += 1
         bucket = examples.setdefault(reason, [])
         if len(bucket) < MAX_EXAMPLES:
             bucket.append(str(ref))
     return texts, dict(unresolved), examples, sources
+
+
+def _missing_text_reason(system: str, builtin_systems: Sequence[str]) -> str:
+    if system in builtin_systems:
+        return f"no description in the database or the built-in {system} dictionary"
+    return f"no description in the database, and no built-in dictionary for {system}"
 
 
 def embed_codes(
@@ -122,19 +147,24 @@ def embed_codes(
     table: str = DEFAULT_TABLE,
     show_progress_bar: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
+    source_systems: Sequence[str] | str | Mapping[str, Sequence[str]] | None = None,
 ) -> EmbedReport:
     """Embed the distinct codes of ``database`` into ``table`` (of ``out``, or the same database).
 
     ``encoder`` overrides ``model``. ``on_batch(done, total)`` is called after each
-    committed batch. Safe to kill and re-run at any moment.
+    committed batch. Safe to kill and re-run at any moment. ``source_systems``
+    (``["condition=ICD10CM,ICD9CM"]``) fixes the code systems of OMOP source values per table
+    (:mod:`ehrfeat.store.source_values`). OMOP databases get a coverage report per table.
     """
     started = time.perf_counter()
     wanted = [canonical_system(s) for s in systems] if systems else None
+    chosen = parse_source_systems(source_systems)
     source = open_database(database)
-    schema = detect_schema(source)
+    schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
     target = open_database(out, must_exist=False) if out is not None else source
     cache = EmbeddingCache(target, table)
-    codes, skip = distinct_codes(source, schema, wanted)
+    usage: list[ValueUsage] = []
+    codes, skip = distinct_codes(source, schema, wanted, usage=usage)
     if encoder is None:
         from ehrfeat.models.loader import load_encoder
 
@@ -148,6 +178,15 @@ def embed_codes(
     todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
     encode_started = time.perf_counter()
     embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
+    coverage = None
+    if schema.kind == "omop":
+        builtin_systems = builtin_dictionaries().systems
+        coverage = coverage_report(
+            usage,
+            lambda key: Code(*key) in cached or Code(*key) in texts,
+            lambda key: _missing_text_reason(key[0], builtin_systems),
+            wanted,
+        )
     return EmbedReport(
         database=str(database),
         target=str(out or database),
@@ -162,6 +201,7 @@ def embed_codes(
         text_sources=dict(text_sources),
         elapsed_s=time.perf_counter() - started,
         encode_s=time.perf_counter() - encode_started,
+        coverage=coverage,
     )
 
 

@@ -1,7 +1,33 @@
-"""Shared fixtures: a tiny random BERT (built once per session) and paths."""
+"""Shared fixtures: a tiny random BERT (built once per session), paths, and databases.
+
+Databases (SQLite and a real PostgreSQL server)
+-----------------------------------------------
+``database_url`` is parametrised over ``sqlite`` and ``postgresql``: a test that takes it runs
+twice, each time with the SQLAlchemy URL of a new, empty database::
+
+    def test_round_trip(database_url: str) -> None:
+        engine = open_database(database_url, must_exist=False)   # sqlite:///... or postgresql+psycopg://...
+        ...
+        engine.dispose()
+
+``postgresql_url`` gives a new, empty PostgreSQL database only (for PostgreSQL-only behaviour),
+and ``postgresql_server`` the session's server itself (:class:`tests.pg_server.PostgresServer`:
+``url(dbname)``, ``create_database()``, ``drop_database(name)``, ``connect()``). Select one
+backend with ``-k sqlite`` or ``-k postgresql``.
+
+* One server per test session (pytest-postgresql's executor around ``pg_ctl``, on 127.0.0.1 and
+  a free port, password auth), started on first use and always stopped at the end of the
+  session. When run as root it runs as the ``postgres`` user (PostgreSQL refuses root).
+* Each test gets its own database, dropped (``WITH (FORCE)``) after the test, so tests never
+  see each other's tables. URLs carry the password ``tests.pg_server.PG_PASSWORD``.
+* Without PostgreSQL binaries the ``postgresql`` cases skip, unless ``EHRFEAT_REQUIRE_POSTGRES=1``
+  (set by ``.ci/run``), where they fail instead.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,3 +83,42 @@ def tiny_shipped(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     (root / "run").mkdir()
     (root / "run" / "ehrfeat_heldout.json").write_text('{"pairs": [], "synonym_groups": []}')
     return ship.main(root / "export", root / "run", "hiprbert-mini", root / "hiprbert-mini")
+
+
+# -- databases ----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[object]:
+    """The session's throw-away PostgreSQL server (see the module docstring)."""
+    from tests.pg_server import PostgresUnavailable, start_postgres
+
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        if os.environ.get("EHRFEAT_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(f"PostgreSQL not available: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgresql_url(postgresql_server: object) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database (postgresql+psycopg://, with a password), dropped after the test."""
+    from tests.pg_server import PostgresServer
+
+    assert isinstance(postgresql_server, PostgresServer)
+    name = postgresql_server.create_database()
+    try:
+        yield postgresql_server.url(name)
+    finally:
+        postgresql_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new, empty database: a SQLite file, then a PostgreSQL database (the test runs on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("postgresql_url"))

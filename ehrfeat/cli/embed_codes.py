@@ -21,6 +21,12 @@ def embed_codes_command(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
     master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
+    source_system: Annotated[list[str] | None, typer.Option(
+        "--source-system",
+        help="OMOP: code systems of a table's source values, in order, e.g. condition=ICD10CM,ICD9CM (repeatable). "
+        "Default: condition ICD10CM,ICD9CM; procedure ICD10PCS,ICD9Proc,CPT4; drug NDC,RxNorm; measurement LOINC; "
+        "observation ICD10CM,ICD9CM,LOINC.")] = None,
+    report: Annotated[str | None, typer.Option("--report", help="Also write the summary and coverage report as JSON to this file.")] = None,
 ) -> None:
     """Embed every distinct code patients carry into the code_embeddings table.
 
@@ -39,10 +45,13 @@ def embed_codes_command(
             from ehrfeat.errors import InputError
 
             raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
-        report = embed_codes(
-            db, model=model, batch_size=batch_size, systems=_split(systems), out=out, table=table, show_progress_bar=progress
+        result = embed_codes(
+            db, model=model, batch_size=batch_size, systems=_split(systems), out=out, table=table, show_progress_bar=progress,
+            source_systems=source_system,
         )
-    typer.echo("\n".join(report.lines()))
+        if report is not None:
+            result.write_json(report)
+    typer.echo("\n".join(result.lines()))
 
 
 def _split(value: str | None) -> list[str] | None:

@@ -28,6 +28,12 @@ def patient_vectors_command(
     engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
     master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
     embeddings: Annotated[str | None, typer.Option(help="With --engine spark: the code-embedding table (parquet folder, Spark table or database); default DB/code_embeddings.parquet.")] = None,
+    aggregate: Annotated[str, typer.Option(
+        help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
+    )] = "auto",
+    create_indexes: Annotated[bool, typer.Option(
+        help="Let ehrfeat create SQLite indexes on the events table for the database path (reported; they stay).",
+    )] = False,
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event from on or after the as-of.
 
@@ -44,14 +50,17 @@ def patient_vectors_command(
         )
         return
     from ehrfeat.patients.output import write_vectors
+    from ehrfeat.patients.settings import VectorSettings
     from ehrfeat.patients.vectors import patient_vectors
 
     with reported_errors():
-        vectors = patient_vectors(
-            db, fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
+        settings = VectorSettings(
+            fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
-            systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None,
+            systems=tuple(s.strip() for s in systems.split(",") if s.strip()) if systems else None,
+            aggregate=aggregate, create_indexes=create_indexes,
         )
+        vectors = patient_vectors(db, settings)
         written = write_vectors(vectors, out)
     assert vectors.report is not None
     typer.echo("\n".join([*vectors.report.lines(), f"written:                {', '.join(map(str, written))}"]))

@@ -84,10 +84,10 @@ class BatchedEncoder(ABC):
             raise InputError(
                 "encode() takes a list of texts, not one string",
                 fix="wrap the text in a list: encode([text])",
-                code="E105",
+                code="E109",
             )
         if batch_size < 1:
-            raise InputError(f"batch_size must be >= 1, got {batch_size}", code="E106")
+            raise InputError(f"batch_size must be >= 1, got {batch_size}", code="E105")
         texts = [self._check_text(i, t) for i, t in enumerate(texts)]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -116,7 +116,7 @@ class BatchedEncoder(ABC):
             raise InputError(
                 f"text #{index} is {type(text).__name__}, not str",
                 fix="pass strings only; convert or drop missing values first",
-                code="E105",
+                code="E109",
             )
         return text
 

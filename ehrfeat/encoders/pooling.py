@@ -56,7 +56,7 @@ def _pooling_mode(cfg: dict, path: Path) -> str:  # type: ignore[type-arg]
         raise ModelError(
             f"pooling {mode!r} in {path} is not supported",
             fix=f"use a model with one of {POOLING_MODES} pooling",
-            code="E308",
+            code="E304",
         )
     return mode
 

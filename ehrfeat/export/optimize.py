@@ -46,7 +46,7 @@ OPTIMIZATION_PRESETS: dict[str, OptimizationPreset] = {
 def get_preset(name: str) -> OptimizationPreset:
     preset = OPTIMIZATION_PRESETS.get(name.upper())
     if preset is None:
-        raise ConfigError(f"unknown optimisation level {name!r}", fix="use O1, O2, O3 or O4", code="E410")
+        raise ConfigError(f"unknown optimisation level {name!r}", fix="use O1, O2, O3 or O4", code="E430")
     return preset
 
 

@@ -76,7 +76,7 @@ class LinkingIndex:
                 f"but the pipeline's model has fingerprint {encoder.fingerprint}",
                 fix="set the linker's `model` to the encoder of the index, or rebuild the index with this model "
                 "(`ehrfeat build-index OUT_DIR --model M` or `ehrfeat embed-codes DB --model M`)",
-                code="E310",
+                code="E340",
             )
 
     def search(
@@ -121,7 +121,7 @@ def build_index(
         raise InputError(
             f"no concepts of {sorted(wanted) if wanted else 'any system'} to index in {vocabulary!r}",
             fix="check the code systems (e.g. ICD10CM, HPO) and the vocabulary",
-            code="E130",
+            code="E170",
         )
     logger.info("embedding %d code names for the linking index", len(concepts))
     matrix = encoder.encode([c.name for c in concepts], batch_size=batch_size, show_progress_bar=show_progress_bar)
@@ -133,7 +133,7 @@ def build_index(
 def index_from_embeddings(embeddings: CodeEmbeddings, vocabulary: Vocabulary | None, source: str) -> LinkingIndex:
     """An index over cached vectors (``code_embeddings``); terms from their texts and ``vocabulary``."""
     if len(embeddings) == 0:
-        raise InputError(f"{source} holds no code embeddings", fix=BUILD_HINT, code="E131")
+        raise InputError(f"{source} holds no code embeddings", fix=BUILD_HINT, code="E171")
     strings: list[str] = list(embeddings.texts)
     if vocabulary is not None:
         for code in embeddings.codes:
@@ -176,17 +176,17 @@ def load_index(folder: str | os.PathLike[str]) -> LinkingIndex:
     folder = Path(folder)
     meta_path, matrix_path, terms_path = folder / "index.json", folder / "matrix.npy", folder / "terms.json"
     if not meta_path.is_file() or not matrix_path.is_file() or not terms_path.is_file():
-        raise InputError(f"{folder} is not a linking index (index.json, matrix.npy, terms.json)", fix=BUILD_HINT, code="E132")
+        raise InputError(f"{folder} is not a linking index (index.json, matrix.npy, terms.json)", fix=BUILD_HINT, code="E172")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         terms = json.loads(terms_path.read_text(encoding="utf-8"))
         matrix = np.load(matrix_path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the linking index {folder}: {exc}", fix=BUILD_HINT, code="E133") from exc
+        raise InputError(f"cannot read the linking index {folder}: {exc}", fix=BUILD_HINT, code="E173") from exc
     if meta.get("format") != INDEX_FORMAT:
-        raise InputError(f"{folder} has index format {meta.get('format')}, expected {INDEX_FORMAT}", fix=BUILD_HINT, code="E133")
+        raise InputError(f"{folder} has index format {meta.get('format')}, expected {INDEX_FORMAT}", fix=BUILD_HINT, code="E173")
     codes = tuple(Code(s, c) for s, c in meta["codes"])
     if matrix.ndim != 2 or matrix.shape[0] != len(codes) or len(meta["texts"]) != len(codes):
-        raise InputError(f"{folder}: matrix shape {matrix.shape} does not match {len(codes)} codes", fix=BUILD_HINT, code="E133")
+        raise InputError(f"{folder}: matrix shape {matrix.shape} does not match {len(codes)} codes", fix=BUILD_HINT, code="E173")
     embeddings = CodeEmbeddings(meta["fingerprint"], codes, tuple(meta["texts"]), matrix.astype(np.float32, copy=False))
     return LinkingIndex(embeddings, tuple(terms), str(meta.get("source", folder)))

@@ -97,7 +97,7 @@ def note_tables(engine: Engine, schema: PatientSchema) -> NoteTables:
             f"the {schema.kind} database has no {logical} table",
             fix="load OMOP NOTE (note_id, person_id, note_text, ...)" if omop
             else "create notes(note_id INTEGER PRIMARY KEY, patient_id INTEGER, time TEXT, text TEXT) and fill it",
-            code="E140",
+            code="E175",
         )
     cols = column_names(engine, names[logical])
     for col in ("note_id", text_col):

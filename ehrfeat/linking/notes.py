@@ -114,7 +114,7 @@ def pipeline_for(
         try:
             return spacy.load(pipeline)
         except OSError as exc:
-            raise InputError(f"cannot load spaCy pipeline {pipeline}: {exc}", fix="give a folder written by nlp.to_disk", code="E143") from exc
+            raise InputError(f"cannot load spaCy pipeline {pipeline}: {exc}", fix="give a folder written by nlp.to_disk", code="E178") from exc
     from ehrfeat.models.loader import load_encoder
 
     encoder = load_encoder(model)
@@ -130,7 +130,7 @@ def _linker(nlp: Any) -> Any:
     for _, pipe in nlp.pipeline:
         if isinstance(pipe, EhrfeatLinker):
             return pipe
-    raise InputError("the spaCy pipeline has no ehrfeat_linker component", fix='nlp.add_pipe("ehrfeat_linker")', code="E141")
+    raise InputError("the spaCy pipeline has no ehrfeat_linker component", fix='nlp.add_pipe("ehrfeat_linker")', code="E176")
 
 
 def link_notes(
@@ -146,7 +146,7 @@ def link_notes(
     """Link the notes of ``database`` not yet linked by this encoder; ``pipeline`` goes to :func:`make_pipeline`."""
     started = time.perf_counter()
     if per_mention < 1 or batch_size < 1:
-        raise InputError(f"per_mention and batch_size must be >= 1, got {per_mention} and {batch_size}", code="E142")
+        raise InputError(f"per_mention and batch_size must be >= 1, got {per_mention} and {batch_size}", code="E177")
     engine = open_database(database)
     schema = detect_schema(engine)
     tables = note_tables(engine, schema)

@@ -66,16 +66,16 @@ def parse_index_spec(config: Mapping[str, Any] | None) -> IndexSpec:
     chosen = [k for k in ("path", "db") if config.get(k)]
     example = "{} (built-in), {'path': 'index_dir'} or {'db': 'patients.db'}"
     if unknown:
-        raise ConfigError(f"unknown index settings {sorted(unknown)}", fix=f"use one of {example}", code="E410")
+        raise ConfigError(f"unknown index settings {sorted(unknown)}", fix=f"use one of {example}", code="E425")
     if len(chosen) > 1 or (chosen and config.get("builtin")):
-        raise ConfigError(f"index names several sources: {config}", fix=f"give exactly one of {example}", code="E411")
+        raise ConfigError(f"index names several sources: {config}", fix=f"give exactly one of {example}", code="E426")
     depth = int(config.get("max_code_length", 4))
     if not 3 <= depth <= 7:
-        raise ConfigError(f"max_code_length must be 3 (categories) to 7 (all codes), got {depth}", code="E412")
+        raise ConfigError(f"max_code_length must be 3 (categories) to 7 (all codes), got {depth}", code="E427")
     if chosen:
         return IndexSpec(chosen[0], str(config[chosen[0]]), str(config.get("table", "code_embeddings")), depth)
     if config.get("builtin") is False:
-        raise ConfigError("index is switched off ({'builtin': false}) and no other source is given", fix=f"use {example}", code="E413")
+        raise ConfigError("index is switched off ({'builtin': false}) and no other source is given", fix=f"use {example}", code="E428")
     return IndexSpec("builtin", max_code_length=depth)
 
 
@@ -98,7 +98,7 @@ def _database_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -
         raise InputError(
             f"{spec.location} has no code embeddings of encoder {encoder.fingerprint} in table {spec.table!r}",
             fix=hint,
-            code="E134",
+            code="E174",
         )
     embeddings = cache.load(encoder.fingerprint, systems or None)
     systems_present = sorted({c.system for c in embeddings.codes})
@@ -113,7 +113,7 @@ def _builtin_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) ->
         raise ConfigError(
             f"ehrfeat has no built-in vocabulary of {missing} to link to",
             fix=f"link to {list(BUILTIN_SYSTEMS)}, or embed your codes with `ehrfeat embed-codes DB` and use index={{'db': DB}}",
-            code="E414",
+            code="E429",
         )
     key = "|".join([str(INDEX_FORMAT), encoder.fingerprint, ",".join(wanted), str(spec.max_code_length), _vocab_versions()])
     folder = cache_dir() / "linking-index" / hashlib.sha256(key.encode()).hexdigest()[:16]

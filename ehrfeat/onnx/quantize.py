@@ -88,7 +88,7 @@ INT8_LADDER = ("int8", "int8-keep-ffn1", "int8-attention")
 def get_quantization_preset(name: str) -> QuantizationPreset:
     preset = QUANTIZATION_PRESETS.get(name.lower())
     if preset is None:
-        raise ConfigError(f"unknown quantisation {name!r}", fix=f"use one of {', '.join(QUANTIZATION_PRESETS)}", code="E411")
+        raise ConfigError(f"unknown quantisation {name!r}", fix=f"use one of {', '.join(QUANTIZATION_PRESETS)}", code="E431")
     return preset
 
 

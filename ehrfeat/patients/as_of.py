@@ -15,6 +15,7 @@ import numpy as np
 
 from ehrfeat.errors import InputError
 from ehrfeat.patients.timing import NAT, parse_as_of
+from ehrfeat.store.dates import null_mask, parse_times
 
 __all__ = ["AS_OF_COLUMNS", "PATIENT_COLUMNS", "AsOf", "as_int", "cohort_from_rows", "parse_dates", "resolve_as_of"]
 
@@ -40,15 +41,21 @@ class AsOf:
 
 
 def parse_dates(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(seconds with NAT, is-null mask) of arbitrary date values."""
-    import pandas as pd
-
-    series = pd.Series(values, dtype=object)
-    null = series.isna().to_numpy()
-    parsed = pd.to_datetime(series.where(~null, None), errors="coerce", format="mixed", utc=True)
-    seconds = np.full(len(series), NAT, np.int64)
-    ok = parsed.notna().to_numpy()
-    seconds[ok] = parsed[ok].dt.tz_localize(None).to_numpy().astype("datetime64[s]").view(np.int64)
+    """(seconds with NAT, is-null mask) of date values, read by the one time reader of events."""
+    if isinstance(values, np.ndarray):
+        arr = values
+    else:
+        arr = np.empty(len(items := list(values)), dtype=object)
+        arr[:] = items
+    seconds = parse_times(arr).times.view(np.int64)
+    if arr.dtype.kind == "M":
+        null = np.isnat(arr)
+    elif arr.dtype.kind == "f":
+        null = np.isnan(arr)
+    elif arr.dtype.kind in "iub":
+        null = np.zeros(len(arr), dtype=bool)
+    else:
+        null = null_mask(arr.tolist())
     return seconds, null
 
 

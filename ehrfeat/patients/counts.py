@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from ehrfeat.codes import Code, canonical_system
+from ehrfeat.codes import Code
 from ehrfeat.patients.as_of import AsOf, resolve_as_of
-from ehrfeat.patients.timing import NAT, parse_duration
-from ehrfeat.patients.vectors import PatientVectors, accumulate_weights, load_embeddings
-from ehrfeat.patients.weights import CodeColumns, WeightOptions
+from ehrfeat.patients.settings import VectorSettings, now_seconds
+from ehrfeat.patients.timing import NAT
+from ehrfeat.patients.vectors import PatientVectors, open_inputs, patient_weights
 from ehrfeat.store.embeddings import DEFAULT_TABLE
 
 __all__ = ["CodeCounts", "code_counts", "code_presence"]
@@ -36,30 +35,21 @@ class CodeCounts:
     skipped: dict[str, int]
 
 
-def _engine(database: Any) -> Any:
-    from ehrfeat.store.database import open_database
-
-    return database if hasattr(database, "dialect") else open_database(database)
-
-
 def code_counts(
     database: Any, *, as_of: Any = None, as_of_table: str | None = None, as_of_column: str | None = None,
     window: str | float | None = None, systems: Sequence[str] | None = None, table: str = DEFAULT_TABLE,
     fingerprint: str | None = None, patient_ids: np.ndarray | None = None,
 ) -> CodeCounts:
     """Counts of every cached code per patient (all patients, the as-of table's, or ``patient_ids`` in that order)."""
-    from ehrfeat.store.schema import detect_schema
-
-    engine = _engine(database)
-    schema = detect_schema(engine)
-    wanted = [canonical_system(s) for s in systems] if systems else None
-    embeddings = load_embeddings(engine, table=table, fingerprint=fingerprint, systems=wanted)
-    now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp())
-    cohort = resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_s)
+    settings = VectorSettings(
+        weighting="count", as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column, window=window,
+        systems=tuple(systems) if systems else None, table=table, fingerprint=fingerprint,
+    )
+    engine, schema, embeddings = open_inputs(database, settings)
+    cohort = resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_seconds())
     if patient_ids is not None:
         cohort = _restrict(cohort, np.asarray(patient_ids, np.int64))
-    options = WeightOptions("count", window_s=parse_duration(window, "window"))
-    weights, _ = accumulate_weights(engine, schema, cohort, CodeColumns(embeddings.codes), options, systems=wanted)
+    weights, _ = patient_weights(engine, schema, cohort, embeddings, settings)
     matrix, ids = weights.matrix, cohort.patient_ids
     if patient_ids is not None:
         wanted_ids = np.asarray(patient_ids, np.int64)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ehrfeat.errors import InputError
 from ehrfeat.patients.as_of import AsOf, cohort_from_rows
-from ehrfeat.patients.timing import NAT, parse_as_of, parse_duration
-from ehrfeat.patients.vectors import DEFAULT_CHUNK, accumulate_weights, combine, embedding_columns, load_embeddings
-from ehrfeat.patients.weights import CodeColumns, WeightOptions, Weights, smooth_idf
+from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
+from ehrfeat.patients.timing import NAT, parse_as_of
+from ehrfeat.patients.vectors import combine, embedding_columns, open_inputs, patient_weights
+from ehrfeat.patients.weights import Weights, smooth_idf
 from ehrfeat.store.embeddings import DEFAULT_TABLE
 
 __all__ = ["PatientEmbedder"]
@@ -48,6 +48,8 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
         fingerprint: str | None = None,
         table: str = DEFAULT_TABLE,
         chunk_size: int = DEFAULT_CHUNK,
+        aggregate: str = "auto",
+        create_indexes: bool = False,
     ) -> None:
         self.database = database
         self.weighting = weighting
@@ -60,19 +62,22 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
         self.fingerprint = fingerprint
         self.table = table
         self.chunk_size = chunk_size
+        self.aggregate = aggregate
+        self.create_indexes = create_indexes
 
     # -- helpers ----------------------------------------------------------------
-    def _options(self) -> WeightOptions:
-        return WeightOptions(
-            weighting=self.weighting,
-            window_s=parse_duration(self.window, "window"),
-            half_life_s=parse_duration(self.half_life, "half-life") if self.weighting == "time-decay" else None,
-            by_system=self.by_system,
+    def settings(self) -> VectorSettings:
+        """The :class:`VectorSettings` of this embedder's parameters (the as-of of ``X`` rows comes with ``X``)."""
+        return VectorSettings(
+            weighting=self.weighting, window=self.window, half_life=self.half_life,
+            systems=tuple(self.systems) if self.systems else None, by_system=self.by_system, as_of=self.as_of,
+            fingerprint=self.fingerprint, table=self.table, chunk_size=self.chunk_size, aggregate=self.aggregate,
+            create_indexes=self.create_indexes,
         )
 
     def _rows(self, X: Any) -> tuple[np.ndarray, AsOf, np.ndarray]:
         """Patient id of each row of ``X``, the cohort (unique ids), and each row's position in it."""
-        now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp())
+        now_s = now_seconds()
         if hasattr(X, "columns"):
             if "patient_id" not in X.columns:
                 raise InputError("X has no patient_id column", fix="pass a DataFrame with patient_id (and as_of)", code="E160")
@@ -101,18 +106,10 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
         return pid, AsOf(cohort.patient_ids, as_of, now_s, explicit), pos
 
     def _weights(self, X: Any, blocks: Sequence[str] | None) -> tuple[Weights, np.ndarray, Any]:
-        from ehrfeat.store.database import open_database
-        from ehrfeat.store.schema import detect_schema
-
-        engine = open_database(self.database)
-        schema = detect_schema(engine)
-        fingerprint = getattr(self, "fingerprint_", self.fingerprint)
-        embeddings = load_embeddings(engine, table=self.table, fingerprint=fingerprint, systems=self.systems)
+        settings = self.settings()
+        engine, schema, embeddings = open_inputs(self.database, settings, getattr(self, "fingerprint_", None))
         _, cohort, pos = self._rows(X)
-        weights, _ = accumulate_weights(
-            engine, schema, cohort, CodeColumns(embeddings.codes), self._options(),
-            systems=self.systems, chunk_size=self.chunk_size, blocks=blocks,
-        )
+        weights, _ = patient_weights(engine, schema, cohort, embeddings, settings, blocks=blocks)
         return weights, pos, embeddings
 
     # -- scikit-learn API -------------------------------------------------------------

@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from ehrfeat.errors import InputError
+from ehrfeat.store.dates import parse_time
 
 __all__ = ["NAT", "parse_as_of", "parse_duration", "to_seconds"]
 
@@ -40,19 +41,20 @@ def parse_duration(value: str | float | dt.timedelta | np.timedelta64 | None, wh
     return round(seconds)
 
 
-def parse_as_of(value: str | dt.date | np.datetime64) -> np.datetime64:
-    """One as-of time (``2020-01-01`` or ``2020-01-01T12:00``) as ``datetime64[s]``."""
-    try:
-        if isinstance(value, np.datetime64):
-            out = value.astype("datetime64[s]")
-        elif isinstance(value, dt.date):
-            out = np.datetime64(value, "s")
-        else:
-            out = np.datetime64(dt.datetime.fromisoformat(str(value).strip()).replace(tzinfo=None), "s")
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"as-of date {value!r} cannot be read", fix="use an ISO date such as 2020-01-01", code="E131") from exc
+def parse_as_of(value: str | int | float | dt.date | np.datetime64) -> np.datetime64:
+    """One as-of time as ``datetime64[s]``, read as event times are (:func:`ehrfeat.store.dates.parse_time`).
+
+    ``2020-01-01``, ``2020-01-01T12:00``, ``2020-01-01T12:00+02:00`` (converted to UTC),
+    ``20200101``, epoch seconds ``1577836800``, a date or datetime object.
+    """
+    out = parse_time(value.strip() if isinstance(value, str) else value)
     if np.isnat(out):
-        raise InputError("the as-of date is empty", fix="use an ISO date such as 2020-01-01", code="E131")
+        what = "empty" if value is None or (isinstance(value, str) and not value.strip()) else "cannot be read"
+        raise InputError(
+            f"as-of date {value!r} {what}",
+            fix="use an ISO date such as 2020-01-01 (or 2020-01-01T12:00, 20200101, epoch seconds)",
+            code="E131",
+        )
     return out
 
 

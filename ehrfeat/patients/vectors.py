@@ -13,25 +13,24 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from ehrfeat.codes import canonical_system
 from ehrfeat.errors import InputError
 from ehrfeat.patients.as_of import AsOf, resolve_as_of
-from ehrfeat.patients.timing import parse_duration
+from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
 from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
 
-__all__ = ["PatientVectors", "VectorReport", "accumulate_weights", "combine", "embedding_columns", "load_embeddings", "patient_vectors"]
+__all__ = [
+    "DEFAULT_CHUNK", "PatientVectors", "VectorReport", "VectorSettings", "accumulate_weights", "combine",
+    "embedding_columns", "load_embeddings", "open_inputs", "patient_vectors", "patient_weights",
+]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_CHUNK = 200_000
 
 READ_ISSUES = {
     "null_patient": "rows without a patient id (not read)",
@@ -171,44 +170,45 @@ def combine(weights: Weights, code_matrix: np.ndarray, weighting: str, idf: np.n
     return np.hstack(parts) if parts else np.zeros((n, 0), np.float32)
 
 
-def patient_vectors(
-    database: Any,
-    *,
-    fingerprint: str | None = None,
-    model: str | Path | None = None,
-    as_of: str | Any | None = None,
-    as_of_table: str | None = None,
-    as_of_column: str | None = None,
-    window: str | float | None = None,
-    weighting: str = "mean",
-    half_life: str | float | None = "180d",
-    systems: Sequence[str] | None = None,
-    by_system: bool = False,
-    table: str = DEFAULT_TABLE,
-    chunk_size: int = DEFAULT_CHUNK,
-) -> PatientVectors:
-    """Vectors of every patient of ``database`` (a path, URL or engine); see the module doc for the rules."""
+def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None = None) -> tuple[Any, Any, CodeEmbeddings]:
+    """The engine, schema and cached code embeddings that ``settings`` name (``fingerprint`` overrides theirs)."""
     from ehrfeat.store.database import open_database
     from ehrfeat.store.schema import detect_schema
 
-    started = time.perf_counter()
     engine = database if hasattr(database, "dialect") else open_database(database)
     schema = detect_schema(engine)
-    wanted = [canonical_system(s) for s in systems] if systems else None
-    embeddings = load_embeddings(engine, table=table, fingerprint=fingerprint, model=model, systems=wanted)
-    options = WeightOptions(
-        weighting=weighting,
-        window_s=parse_duration(window, "window"),
-        half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None,
-        by_system=by_system,
+    embeddings = load_embeddings(
+        engine, table=settings.table, fingerprint=fingerprint or settings.fingerprint, model=settings.model,
+        systems=settings.wanted_systems,
     )
-    now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp())
-    cohort = resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_s)
-    weights, read_issues = accumulate_weights(
-        engine, schema, cohort, CodeColumns(embeddings.codes), options, systems=wanted, chunk_size=chunk_size
+    return engine, schema, embeddings
+
+
+def patient_weights(
+    engine: Any, schema: Any, cohort: AsOf, embeddings: CodeEmbeddings, settings: VectorSettings, *,
+    blocks: Sequence[str] | None = None,
+) -> tuple[Weights, dict[str, int]]:
+    """The patient x code weights of ``cohort`` under ``settings``, and the store's read issues."""
+    return accumulate_weights(
+        engine, schema, cohort, CodeColumns(embeddings.codes), settings.options(), systems=settings.wanted_systems,
+        chunk_size=settings.chunk_size, blocks=blocks,
     )
-    idf = smooth_idf(weights.matrix) if weighting == "idf" else None
-    matrix = combine(weights, embeddings.matrix, weighting, idf)
+
+
+def patient_vectors(database: Any, settings: VectorSettings | None = None, **options: Any) -> PatientVectors:
+    """Vectors of every patient of ``database`` (a path, URL or engine); see the module doc for the rules.
+
+    Pass a :class:`VectorSettings`, or its fields as keywords (``weighting="idf"``,
+    ``as_of="2020-01-01"``, ``window="365d"``, ...); keywords override ``settings``.
+    """
+    settings = VectorSettings(**options) if settings is None else settings.with_(**options) if options else settings
+    started = time.perf_counter()
+    engine, schema, embeddings = open_inputs(database, settings)
+    cohort = resolve_as_of(engine, schema, as_of=settings.as_of, table=settings.as_of_table, column=settings.as_of_column,
+                           now_s=now_seconds())
+    weights, read_issues = patient_weights(engine, schema, cohort, embeddings, settings)
+    idf = smooth_idf(weights.matrix) if settings.weighting == "idf" else None
+    matrix = combine(weights, embeddings.matrix, settings.weighting, idf)
     no_codes = weights.n_events == 0
     report = VectorReport(
         patients=len(cohort.patient_ids),
@@ -223,23 +223,15 @@ def patient_vectors(
     if report.patients_without_codes:
         logger.warning("%d of %d patients have no usable code (flagged no_codes)", report.patients_without_codes, report.patients)
     params = {
+        **settings.params(),
         "database": str(database) if not hasattr(database, "dialect") else None,
         "fingerprint": embeddings.fingerprint,
-        "table": table,
-        "as_of": None if as_of is None else str(as_of),
-        "as_of_table": as_of_table,
-        "as_of_column": as_of_column,
-        "window": None if window is None else str(window),
-        "weighting": weighting,
-        "half_life": str(half_life) if weighting == "time-decay" else None,
-        "systems": wanted,
-        "by_system": by_system,
         "blocks": list(weights.blocks),
     }
     return PatientVectors(
         patient_ids=cohort.patient_ids,
         matrix=matrix,
-        columns=embedding_columns(weights.blocks, embeddings.dim, by_system),
+        columns=embedding_columns(weights.blocks, embeddings.dim, settings.by_system),
         n_events=weights.n_events,
         no_codes=no_codes,
         report=report,

@@ -27,7 +27,7 @@ from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, omop_event_columns
 
 __all__ = ["RAW_COLUMNS", "SparkSource", "read_meds", "read_native", "read_omop", "read_source", "table"]
 
-RAW_COLUMNS = ("patient_id", "time", "code_system", "code", "domain", "text", "unmapped")
+RAW_COLUMNS = ("patient_id", "time", "code_system", "code", "domain", "text", "unmapped", "source_value")
 MEDS_DEFAULT_SYSTEM = "MEDS"
 
 
@@ -40,6 +40,7 @@ class SparkSource:
     patients: Any | None = None  # DataFrame(patient_id), or None: the events' patients
     texts: Any | None = None  # DataFrame(code_system, code, description) of raw codes, or None
     name: str = ""
+    source_systems: Any = None  # OMOP: SourceSystems for rows without a known concept (None: the defaults)
 
 
 def table(spark: Any, ref: Any, what: str = "table") -> Any:
@@ -91,6 +92,7 @@ def read_native(spark: Any, events: Any, patients: Any = None, vocabulary: Any =
         F.col(cols["patient_id"]).alias("patient_id"), F.col(cols["time"]).alias("time"),
         F.col(cols["code_system"]).cast("string").alias("code_system"), F.col(cols["code"]).cast("string").alias("code"),
         F.lit(None).cast("string").alias("domain"), F.lit(None).cast("string").alias("text"), F.lit(False).alias("unmapped"),
+        F.lit(None).cast("string").alias("source_value"),
     )
     people = None
     if patients is not None:
@@ -106,9 +108,15 @@ def read_native(spark: Any, events: Any, patients: Any = None, vocabulary: Any =
     return SparkSource("native", raw, people, texts, str(events) if isinstance(events, str | Path) else "")
 
 
-def read_omop(spark: Any, tables: Mapping[str, Any]) -> SparkSource:
-    """OMOP CDM tables by lower-case name (``person``, ``condition_occurrence``, ..., optional ``concept``)."""
+def read_omop(spark: Any, tables: Mapping[str, Any], source_systems: Any = None) -> SparkSource:
+    """OMOP CDM tables by lower-case name (``person``, ``condition_occurrence``, ..., optional ``concept``).
+
+    ``source_systems``: the code systems of each table's source values (``--source-system``
+    specs such as ``condition=ICD10CM,ICD9CM``, or a ``SourceSystems``); None: the defaults.
+    """
     from pyspark.sql import functions as F
+
+    from ehrfeat.store.source_values import SourceSystems, parse_source_systems
 
     frames = {name.lower(): table(spark, ref, f"OMOP table {name}") for name, ref in tables.items()}
     if "person" not in frames:
@@ -133,7 +141,8 @@ def read_omop(spark: Any, tables: Mapping[str, Any]) -> SparkSource:
     for part in parts[1:]:
         events = events.unionByName(part)
     people = person.select(F.col(pc["person_id"]).alias("patient_id")).where(F.col("patient_id").isNotNull())
-    return SparkSource("omop", events, people, None, "omop")
+    systems = source_systems if isinstance(source_systems, SourceSystems) or source_systems is None else parse_source_systems(source_systems)
+    return SparkSource("omop", events, people, None, "omop", systems)
 
 
 def _omop_domain(frame: Any, domain: str, logical: str, concept: Any) -> Any:
@@ -152,13 +161,14 @@ def _omop_domain(frame: Any, domain: str, logical: str, concept: Any) -> Any:
         d_type = frame.schema[cols[date_col]].dataType.simpleString()
         first = F.col(cols[datetime_col])
         time = F.coalesce(first, time) if dt_type == d_type else F.coalesce(first.cast("string"), time.cast("string"))
+    value_col = concept_col.replace("_concept_id", "_source_value")
+    source = F.col(cols[value_col]).cast("string") if value_col in cols else F.lit(None).cast("string")
     base = frame.select(F.col(cols["person_id"]).alias("patient_id"), time.alias("time"), cid.alias("c1"),
-                        (scid if scid is not None else F.lit(None).cast("long")).alias("c2"))
-    if concept is None:
-        eff = F.coalesce(F.when(F.col("c1") != 0, F.col("c1")), F.when(F.col("c2") != 0, F.col("c2")))
-        return base.select("patient_id", "time", F.when(eff.isNotNull(), F.lit("OMOP")).alias("code_system"),
-                           eff.cast("string").alias("code"), F.lit(domain).alias("domain"),
-                           F.lit(None).cast("string").alias("text"), eff.isNull().alias("unmapped"))
+                        (scid if scid is not None else F.lit(None).cast("long")).alias("c2"), source.alias("source_value"))
+    if concept is None:  # no CONCEPT: every row is keyed by its source value, as on one machine
+        return base.select("patient_id", "time", F.lit(None).cast("string").alias("code_system"),
+                           F.lit(None).cast("string").alias("code"), F.lit(domain).alias("domain"),
+                           F.lit(None).cast("string").alias("text"), F.lit(True).alias("unmapped"), "source_value")
     k1 = concept.select(*(F.col(c).alias(f"{c}1") for c in concept.columns))
     k2 = concept.select(*(F.col(c).alias(f"{c}2") for c in concept.columns))
     joined = base.join(k1, (F.col("c1") == F.col("cid1")) & (F.col("c1") != 0), "left")
@@ -171,6 +181,7 @@ def _omop_domain(frame: Any, domain: str, logical: str, concept: Any) -> Any:
         F.lit(domain).alias("domain"),
         F.when(first, F.col("cname1")).otherwise(F.col("cname2")).alias("text"),
         (F.col("cid1").isNull() & F.col("cid2").isNull()).alias("unmapped"),
+        "source_value",
     )
 
 
@@ -188,7 +199,8 @@ def read_meds(spark: Any, root: str | Path) -> SparkSource:
     code = F.col(cols["code"]).cast("string")
     events = frame.select(F.col(cols["subject_id"]).alias("patient_id"), F.col(cols["time"]).alias("time"),
                           *_split_meds(code), F.lit(None).cast("string").alias("domain"),
-                          F.lit(None).cast("string").alias("text"), F.lit(False).alias("unmapped"))
+                          F.lit(None).cast("string").alias("text"), F.lit(False).alias("unmapped"),
+                          F.lit(None).cast("string").alias("source_value"))
     texts = None
     meta = folder / "metadata" / "codes.parquet"
     if meta.exists():

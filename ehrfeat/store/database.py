@@ -134,7 +134,7 @@ def validate_identifier(name: str, what: str = "table") -> str:
         raise InputError(
             f"{what} name {name!r} is not allowed",
             fix=f"use a {what} name of letters, digits and '_' that starts with a letter or '_' (at most 63 characters)",
-            code="E104",
+            code="E108",
         )
     return name
 

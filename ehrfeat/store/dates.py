@@ -1,11 +1,16 @@
-"""Event times as numpy ``datetime64[s]``, whatever form the database stores them in.
+"""The one time reader: event times, as-of tables and as-of values, as numpy ``datetime64[s]``.
+
+Events (native and OMOP), as-of tables, a DataFrame's as-of column and the
+``--as-of`` value all go through :func:`parse_times` (or :func:`parse_time` for one
+value), so one rule reads a time everywhere. Naive times are taken as UTC.
 
 Accepted forms (each value on its own, so one column may mix them):
 
 * ISO text: ``2002-10-15``, ``2002-10-15 08:30:00``, ``2002-10-15T08:30:00``,
   with fractional seconds or a UTC offset (converted to UTC, offset dropped),
   and basic ``20021015``;
-* ``datetime.date`` / ``datetime.datetime`` objects (PostgreSQL drivers);
+* ``datetime.date`` / ``datetime.datetime`` objects (PostgreSQL drivers), pandas
+  ``Timestamp`` and numpy ``datetime64`` values, aware ones converted to UTC;
 * numbers, told apart by range:
 
   ==========================================  ===================================
@@ -35,7 +40,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["ParsedTimes", "null_times", "parse_times"]
+__all__ = ["NAT", "ParsedTimes", "null_mask", "parse_time", "parse_times"]
 
 NAT = np.iinfo(np.int64).min  # the int64 view of numpy's NaT
 _MIN_S = -5_364_662_400  # 1800-01-01 in epoch seconds
@@ -52,17 +57,28 @@ class ParsedTimes(NamedTuple):
     n_unparsable: int
 
 
+def parse_time(value: object) -> np.datetime64:
+    """One time by the rules of :func:`parse_times`; ``NaT`` when null or unparsable."""
+    return np.datetime64(parse_times(np.asarray([value], dtype=object)).times[0], "s")
+
+
 def parse_times(values: Iterable[object]) -> ParsedTimes:
     """Parse ``values`` to ``datetime64[s]`` (NaT for nulls and unparsable), with the counts of each."""
-    arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
+    if isinstance(values, np.ndarray):
+        arr = values
+    else:
+        arr = np.empty(len(items := list(values)), dtype=object)
+        arr[:] = items
     if arr.dtype.kind == "M":
-        times = arr.astype("datetime64[s]")
-        return ParsedTimes(times, int(np.isnat(times).sum()), 0)
+        secs = arr.astype("datetime64[s]").astype(np.int64)
+        n_null = int((secs == NAT).sum())
+        secs[(secs != NAT) & ((secs < _MIN_S) | (secs >= _MAX_S))] = NAT
+        return ParsedTimes(secs.view("datetime64[s]"), n_null, int((secs == NAT).sum()) - n_null)
     if arr.dtype.kind in "iuf":
         secs = _numbers_to_seconds(arr.astype(np.float64))
         n_null = int(np.isnan(arr).sum()) if arr.dtype.kind == "f" else 0
         return ParsedTimes(secs.view("datetime64[s]"), n_null, int((secs == NAT).sum()) - n_null)
-    items = arr.tolist()
+    items = [None if _is_null(v) else v for v in arr.astype(object).tolist()]
     lookup: dict[object, int] = dict.fromkeys(items, NAT)
     lookup.pop(None, None)
     numbers: list[Any] = [v for v in lookup if isinstance(v, numbers_.Number) and not isinstance(v, bool | complex)]
@@ -72,7 +88,9 @@ def parse_times(values: Iterable[object]) -> ParsedTimes:
     plain = [k for k in lookup if isinstance(k, str) and _PLAIN_ISO.fullmatch(k)]
     if plain:
         try:  # one vectorised numpy parse for the common, strict ISO forms
-            lookup.update(zip(plain, np.asarray(plain, dtype="datetime64[s]").astype(np.int64).tolist(), strict=True))
+            plain_s = np.asarray(plain, dtype="datetime64[s]").astype(np.int64)
+            plain_s[(plain_s < _MIN_S) | (plain_s >= _MAX_S)] = NAT  # outside 1800-2100, as everywhere
+            lookup.update(zip(plain, plain_s.tolist(), strict=True))
             done = set(plain)
         except ValueError:  # an impossible date among them (2002-13-40): parse one by one
             done = set()
@@ -81,24 +99,27 @@ def parse_times(values: Iterable[object]) -> ParsedTimes:
     for key in lookup:
         if isinstance(key, str | dt.date) and key not in done:
             lookup[key] = _parse_one(key)
+        elif isinstance(key, np.datetime64):
+            lookup[key] = int(key.astype("datetime64[s]").astype(np.int64))
+        elif isinstance(key, bytes):
+            lookup[key] = _parse_one(key.decode("utf-8", "replace"))
     secs = np.fromiter((NAT if v is None else lookup[v] for v in items), dtype=np.int64, count=len(items))
-    n_null = int(null_times(arr).sum())
+    n_null = sum(1 for v in items if v is None or (isinstance(v, str) and not v.strip()))
     return ParsedTimes(secs.view("datetime64[s]"), n_null, int((secs == NAT).sum()) - n_null)
 
 
-def null_times(values: Iterable[object]) -> np.ndarray:
-    """Which ``values`` :func:`parse_times` counts as null (None, NaN, NaT, blank text), as a bool array."""
-    arr = values if isinstance(values, np.ndarray) else np.asarray(list(values), dtype=object)
-    if arr.dtype.kind == "M":
-        return np.isnat(arr)
-    if arr.dtype.kind == "f":
-        return np.isnan(arr)
-    if arr.dtype.kind in "iub":
-        return np.zeros(arr.shape, bool)
-    return np.fromiter(
-        (v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()) for v in arr.tolist()),
-        dtype=bool, count=len(arr),
-    )
+def null_mask(values: Iterable[object]) -> np.ndarray:
+    """True where a value is null for :func:`parse_times` (None, NaN, NaT, NA, blank text)."""
+    return np.fromiter((_is_null(v) or (isinstance(v, str) and not v.strip()) for v in values), dtype=bool)
+
+
+def _is_null(value: object) -> bool:
+    """None, a float NaN, pandas ``NaT``/``NA`` or numpy ``NaT``."""
+    if value is None:
+        return True
+    if isinstance(value, float | np.floating | np.datetime64 | dt.datetime):
+        return bool(value != value)
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def _parse_one(value: str | dt.date) -> int:

@@ -81,13 +81,13 @@ class EmbeddingCache:
                 raise SchemaError(
                     f"table {self.table_name!r} exists but lacks columns {missing}",
                     fix="write the embeddings to another table (--table) or another database (--out)",
-                    code="E211",
+                    code="E216",
                 )
             return
         try:
             self._table.metadata.create_all(self.engine, tables=[self._table])
         except sa.exc.SQLAlchemyError as exc:
-            raise DatabaseError(f"cannot create table {self.table_name!r}: {exc}", code="E203") from exc
+            raise DatabaseError(f"cannot create table {self.table_name!r}: {exc}", code="E208") from exc
 
     # -- reading --------------------------------------------------------------
     def fingerprints(self) -> dict[str, int]:
@@ -163,7 +163,7 @@ class EmbeddingCache:
                     raise DatabaseError(
                         f"corrupt embedding row {system}:{code} in {self.table_name!r} (dim {row_dim}, {len(blob)} bytes)",
                         fix=f"delete the rows of fingerprint {fp} and run embed-codes again",
-                        code="E204",
+                        code="E209",
                     )
                 dim = row_dim
                 codes.append(Code(system, code))

@@ -22,6 +22,7 @@ from ehrfeat.store import native, omop
 from ehrfeat.store.native import Key, RawGroup
 from ehrfeat.store.records import CodeCount, EventChunk, EventReadReport, SkipCollector, SkipReport
 from ehrfeat.store.schema import PatientSchema
+from ehrfeat.store.usage import ValueUsage
 
 __all__ = ["CodeCount", "EventChunk", "EventReadReport", "SkipReport", "distinct_codes", "iter_events", "patient_ids"]
 
@@ -33,7 +34,7 @@ def _backend(schema: PatientSchema) -> ModuleType:
         return omop
     if schema.kind == "native":
         return native
-    raise InputError(f"unknown schema kind {schema.kind!r}", fix="use detect_schema(engine)", code="E105")
+    raise InputError(f"unknown schema kind {schema.kind!r}", fix="use detect_schema(engine)", code="E128")
 
 
 def _systems(systems: Sequence[str] | None) -> frozenset[str] | None:
@@ -45,15 +46,21 @@ def _systems(systems: Sequence[str] | None) -> frozenset[str] | None:
 
 
 def distinct_codes(
-    engine: Engine, schema: PatientSchema, systems: Sequence[str] | None = None
+    engine: Engine,
+    schema: PatientSchema,
+    systems: Sequence[str] | None = None,
+    *,
+    usage: list[ValueUsage] | None = None,
 ) -> tuple[list[CodeCount], SkipReport]:
     """Every distinct canonical code with its event and patient counts, and what was skipped.
 
     ``systems`` keeps only those code systems (aliases accepted: ``icd-10-cm``).
-    Codes come sorted by system, then by descending events, then code.
+    Codes come sorted by system, then by descending events, then code. For OMOP databases
+    ``usage`` (a list) receives one :class:`~ehrfeat.store.usage.ValueUsage` per distinct stored
+    value of each domain table, whatever became of it (for the coverage report).
     """
     backend, wanted, skips = _backend(schema), _systems(systems), SkipCollector()
-    groups: list[RawGroup] = backend.code_groups(engine, schema, wanted, skips)
+    groups: list[RawGroup] = backend.code_groups(engine, schema, wanted, skips, usage)
     by_key: dict[Key, list[RawGroup]] = {}
     for g in groups:
         by_key.setdefault(g.key, []).append(g)

@@ -69,7 +69,10 @@ class CodeNormalizer:
             return "malformed code"
 
 
-def code_groups(engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector) -> list[RawGroup]:
+def code_groups(
+    engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector, usage: object = None
+) -> list[RawGroup]:
+    """Raw code groups of the events table (``usage`` is for OMOP tables only and left untouched)."""
     ev, cols = _events(engine, schema)
     sys_c, code_c, pid_c = ev.c[cols["code_system"]], ev.c[cols["code"]], ev.c[cols["patient_id"]]
     query = sa.select(sys_c, code_c, sa.func.count(), sa.func.count(pid_c), sa.func.count(sa.distinct(pid_c)))

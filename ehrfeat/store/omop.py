@@ -1,11 +1,14 @@
-"""Reading OMOP CDM 5.3/5.4 clinical tables through CONCEPT.
+"""Reading OMOP CDM 5.3/5.4 clinical tables through CONCEPT, or through their source values.
 
 Each row's concept is its standard ``*_concept_id`` when that is non-zero and
-in CONCEPT, else its ``*_source_concept_id`` (same test), else the row is
-unmapped and reported with its ``*_source_value``. A concept becomes the code
+in CONCEPT, else its ``*_source_concept_id`` (same test). A concept becomes the code
 ``(canonical_system(vocabulary_id), normalize_code(concept_code))`` with
-``concept_name`` as its text. Without a CONCEPT table, codes are OMOP concept
-ids (system ``OMOP``) and have no text.
+``concept_name`` as its text. A row whose concepts CONCEPT does not know (or any row,
+when there is no CONCEPT table) is keyed by its ``*_source_value`` instead
+(:mod:`ehrfeat.store.source_values`: a recognised ICD/PCS code, or ``SOURCE_TEXT``), or
+reported as unresolved with the reason. Every row has exactly one key (or none), decided
+by the database as it is now: after the vocabularies are loaded, a row keyed by its source
+value before is keyed by its concept, never by both.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from ehrfeat.store.dates import parse_times
 from ehrfeat.store.native import Key, RawGroup
 from ehrfeat.store.records import EventChunk, EventReadReport, SkipCollector, to_float_values, to_patient_ids
 from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, PatientSchema, omop_event_columns
+from ehrfeat.store.source_values import SourceClassifier
+from ehrfeat.store.usage import ValueUsage
 
 __all__ = ["code_groups", "iter_chunks", "patient_ids", "patient_refs"]
 
 UNMAPPED = "unmapped concept (source value only)"
 _IN_BATCH = 500
+_SRC = "src"  # refs of source-value groups: (domain, "src", raw source value)
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class _Domain:
     name: str
     select_from: Any  # the clinical table, outer-joined to CONCEPT when there is one
     person: Any
-    concept: Any  # the effective concept id (NULL when unmapped)
+    concept: Any  # the effective concept id (NULL when unmapped); None without a CONCEPT table
     vocabulary: Any  # the effective concept's vocabulary_id (NULL without CONCEPT)
     source_value: Any
     time: Any
@@ -75,11 +81,9 @@ def _domains(engine: Engine, schema: PatientSchema) -> Iterator[_Domain]:
         source_value = col(concept_col.replace("_concept_id", "_source_value"))
         joined: Any = tbl
         eff: Any
-        if concept is None:
-            eff = sa.func.nullif(cid, 0)
-            if scid is not None:
-                eff = sa.func.coalesce(eff, sa.func.nullif(scid, 0))
-            vocab: Any = sa.null()
+        vocab: Any
+        if concept is None:  # no CONCEPT: no concept is known, every row uses its source value
+            eff, vocab = None, sa.null()
         else:
             c1 = concept.alias(f"c_{name}")
             joined = joined.outerjoin(c1, sa.and_(c1.c[0] == cid, cid != 0))
@@ -132,71 +136,118 @@ def _key(vocab: object, code: object) -> Key | str:
         return "malformed code"
 
 
-def code_groups(engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector) -> list[RawGroup]:
+def code_groups(
+    engine: Engine,
+    schema: PatientSchema,
+    systems: Collection[str] | None,
+    skips: SkipCollector,
+    usage: list[ValueUsage] | None = None,
+) -> list[RawGroup]:
     concepts, groups = _Concepts(engine, schema), []
+    classifier = SourceClassifier(schema.source_systems)
+    seen: list[ValueUsage] = usage if usage is not None else []
     with engine.connect() as conn:
         for d in _domains(engine, schema):
-            query = sa.select(d.concept, sa.func.count(), sa.func.count(sa.distinct(d.person)))
-            rows = conn.execute(query.select_from(d.select_from).group_by(d.concept)).all()
-            concepts.resolve(conn, (r[0] for r in rows if r[0] is not None))
-            for cid, n, n_pat in rows:
-                if cid is None:
-                    if systems is None:
-                        examples = conn.execute(sa.select(d.source_value).select_from(d.select_from)
-                                                .where(d.concept.is_(None), d.source_value.is_not(None))
-                                                .distinct().limit(5)).scalars().all()
-                        skips.add(f"{UNMAPPED} (rows)", n)
-                        for example in examples:
-                            skips.add(f"{UNMAPPED} (rows)", 0, f"{d.name}:{example}")
-                    continue
-                key = concepts.keys[int(cid)]
-                if isinstance(key, str):
-                    if systems is None:
-                        skips.add(f"{key} (rows)", n, concepts.raw.get(int(cid)))
-                elif systems is None or key[0] in systems:
-                    groups.append(RawGroup((d.name, int(cid)), key, int(n), int(n_pat), d.name, int(cid),
-                                           concepts.names.get(int(cid))))
+            unmapped = True
+            if d.concept is not None:
+                query = sa.select(d.concept, sa.func.count(), sa.func.count(sa.distinct(d.person)))
+                rows = conn.execute(query.select_from(d.select_from).group_by(d.concept)).all()
+                concepts.resolve(conn, (r[0] for r in rows if r[0] is not None))
+                unmapped = any(r[0] is None for r in rows)
+                for cid, n, n_pat in rows:
+                    if cid is None:
+                        continue
+                    key = concepts.keys[int(cid)]
+                    if isinstance(key, str):
+                        seen.append(ValueUsage(d.name, "unresolved", str(cid), None, f"concept with a {key}", int(n)))
+                        if systems is None:
+                            skips.add(f"{key} (rows)", n, concepts.raw.get(int(cid)))
+                        continue
+                    seen.append(ValueUsage(d.name, "concept", str(cid), key, None, int(n)))
+                    if systems is None or key[0] in systems:
+                        groups.append(RawGroup((d.name, int(cid)), key, int(n), int(n_pat), d.name, int(cid),
+                                               concepts.names.get(int(cid))))
+            if unmapped:
+                groups += _source_groups(conn, d, classifier, systems, skips, seen)
+    return groups
+
+
+def _source_groups(
+    conn: Connection, d: _Domain, classifier: SourceClassifier, systems: Collection[str] | None, skips: SkipCollector,
+    usage: list[ValueUsage],
+) -> list[RawGroup]:
+    """Groups of the rows without a known concept, by source value."""
+    query = sa.select(d.source_value, sa.func.count(), sa.func.count(sa.distinct(d.person))).select_from(d.select_from)
+    if d.concept is not None:
+        query = query.where(d.concept.is_(None))
+    groups = []
+    for raw, n, n_pat in conn.execute(query.group_by(d.source_value)):
+        kind, key, text = classifier.classify(d.name, raw)
+        if key is None:
+            usage.append(ValueUsage(d.name, "unresolved", "" if raw is None else str(raw), None, kind, int(n)))
+            if systems is None:
+                skips.add(f"{UNMAPPED}: {kind} (rows)", n, None if raw is None else f"{d.name}:{raw}")
+            continue
+        usage.append(ValueUsage(d.name, kind, str(raw), key, None, int(n)))
+        if systems is None or key[0] in systems:
+            groups.append(RawGroup((d.name, _SRC, raw), key, int(n), int(n_pat), d.name, None, text))
     return groups
 
 
 def patient_refs(
     engine: Engine, schema: PatientSchema, refs: Collection[tuple[object, ...]], chunk_size: int
 ) -> Iterator[list[tuple[object, tuple[object, ...]]]]:
-    """Distinct (person_id, (domain, concept_id)) pairs of the concepts in ``refs``, streamed in chunks."""
+    """Distinct (person_id, ref) pairs of the refs asked for: (domain, concept_id) or (domain, "src", source value)."""
     for d in _domains(engine, schema):
-        ids = sorted({int(cid) for name, cid in refs if name == d.name})  # type: ignore[call-overload]
-        query = sa.select(d.person, d.concept).select_from(d.select_from).distinct()
+        ids = sorted({int(r[1]) for r in refs if r[0] == d.name and len(r) == 2})  # type: ignore[call-overload]
+        values = sorted({str(r[2]) for r in refs if r[0] == d.name and len(r) == 3})
         with engine.connect() as conn:
-            for start in range(0, len(ids), _IN_BATCH):
-                batch = query.where(d.concept.in_(ids[start:start + _IN_BATCH]))
+            if d.concept is not None:
+                query = sa.select(d.person, d.concept).select_from(d.select_from).distinct()
+                for start in range(0, len(ids), _IN_BATCH):
+                    batch = query.where(d.concept.in_(ids[start:start + _IN_BATCH]))
+                    result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(batch)
+                    for rows in result.partitions(chunk_size):
+                        yield [(pid, (d.name, int(cid))) for pid, cid in rows]
+            query = sa.select(d.person, d.source_value).select_from(d.select_from).distinct()
+            if d.concept is not None:
+                query = query.where(d.concept.is_(None))
+            for start in range(0, len(values), _IN_BATCH):
+                batch = query.where(d.source_value.in_(values[start:start + _IN_BATCH]))
                 result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(batch)
                 for rows in result.partitions(chunk_size):
-                    yield [(pid, (d.name, int(cid))) for pid, cid in rows]
+                    yield [(pid, (d.name, _SRC, raw)) for pid, raw in rows]
 
 
 def iter_chunks(
     engine: Engine, schema: PatientSchema, systems: Collection[str] | None, chunk_size: int, report: EventReadReport
 ) -> Iterator[EventChunk]:
     concepts = _Concepts(engine, schema)
+    classifier = SourceClassifier(schema.source_systems)
     for d in _domains(engine, schema):
-        query = sa.select(d.person, d.time, d.concept, d.value, d.source_value).select_from(d.select_from)
+        concept = d.concept if d.concept is not None else sa.null()
+        query = sa.select(d.person, d.time, concept, d.value, d.source_value).select_from(d.select_from)
         with engine.connect() as conn:
-            if systems is not None:
+            if systems is not None and d.concept is not None:
                 raw = _raw_vocabularies(conn, concepts.table, systems)
-                query = query.where(d.vocabulary.in_(raw)) if concepts.table is not None else query
+                query = query.where(sa.or_(d.vocabulary.in_(raw), d.concept.is_(None)))
             result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(query)
             for rows in result.partitions(chunk_size):
                 report.rows_read += len(rows)
                 concepts.resolve(conn, (r[2] for r in rows if r[2] is not None))
                 kept, keys = [], []
                 for row in rows:
-                    pid, cid = row[0], row[2]
-                    key = concepts.keys[int(cid)] if cid is not None else UNMAPPED
+                    pid, cid, reason = row[0], row[2], ""
+                    if cid is not None:
+                        key: Key | str = concepts.keys[int(cid)]
+                    else:
+                        kind, src_key, _ = classifier.classify(d.name, row[4])
+                        key, reason = (src_key, "") if src_key is not None else (UNMAPPED, kind)
                     if pid is None:
                         report.null_patient += 1
                     elif key == UNMAPPED:
                         report.unmapped_concept += 1
-                        report.add_example(UNMAPPED, f"{d.name}:{row[4]}")
+                        report.add_example(UNMAPPED, f"{d.name}:{row[4]} ({reason})")
                     elif key == "malformed code":
                         report.malformed_code += 1
                         report.add_example("malformed code", concepts.raw.get(int(cid)))

@@ -122,7 +122,7 @@ def to_patient_ids(values: Iterable[object], what: str) -> np.ndarray:
                 fix="store integer patient ids; for text ids add an integer key, e.g. "
                 "CREATE TABLE id_map AS SELECT patient_id AS source_id, ROW_NUMBER() OVER (ORDER BY patient_id) AS patient_id "
                 "FROM patients, and rewrite events.patient_id through it",
-                code="E214",
+                code="E217",
             )
         out[i] = number
     return out

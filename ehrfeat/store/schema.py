@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 
 from ehrfeat.errors import SchemaError
 from ehrfeat.store.database import column_names, sql_table, table_names
+from ehrfeat.store.source_values import SourceSystems
 
 __all__ = [
     "NATIVE_DDL",
@@ -82,8 +83,9 @@ OMOP_DOMAIN_TABLES = {
     "measurement": "measurement",
     "observation": "observation",
     "device": "device_exposure",
+    "visit": "visit_occurrence",
 }
-_OMOP_EXTRA = ("person", "concept", "cdm_source", "note", "episode", "visit_occurrence")
+_OMOP_EXTRA = ("person", "concept", "cdm_source", "note", "episode")
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class PatientSchema:
     kind: str
     tables: Mapping[str, str] = field(default_factory=dict)
     cdm_version: str | None = None
+    # OMOP: the code systems tried on source values per domain (None: the defaults); see
+    # ehrfeat.store.source_values. Set with dataclasses.replace(schema, source_systems=...).
+    source_systems: SourceSystems | None = None
 
 
 def native_metadata() -> sa.MetaData:

@@ -74,7 +74,7 @@ def load_trainer_state(output: Path) -> dict[str, Any] | None:
     try:
         return torch.load(path, map_location="cpu", weights_only=False)  # type: ignore[no-any-return]
     except Exception as exc:  # a truncated or foreign file
-        raise ModelError(f"cannot read {path}: {exc}", fix=f"delete {path.parent} to start over", code="E308") from exc
+        raise ModelError(f"cannot read {path}: {exc}", fix=f"delete {path.parent} to start over", code="E318") from exc
 
 
 def restore_rng(state: dict[str, Any]) -> None:
@@ -92,7 +92,7 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
 def read_manifest(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST
     if not path.is_file():
-        raise ModelError(f"{folder} has no {MANIFEST}", fix="pass a folder written by `ehrfeat train`", code="E309")
+        raise ModelError(f"{folder} has no {MANIFEST}", fix="pass a folder written by `ehrfeat train`", code="E318")
     return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 

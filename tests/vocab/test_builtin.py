@@ -14,10 +14,12 @@ PHE = Path(__file__).parents[1] / "fixtures" / "vocab" / "phecode"
 def test_systems_and_lazy_loading(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PHECODE_DIR_ENV, raising=False)
     dicts = BuiltinDictionaries()
-    assert dicts.systems == ("ICD10CM", "ICD9CM", "HPO")
+    assert dicts.systems == ("ICD10CM", "ICD9CM", "ICD10PCS", "ICD9Proc", "HPO")
     assert dicts.describe("icd9", "4280") == "Congestive heart failure, unspecified"
     assert dicts.loaded("ICD9CM") and not dicts.loaded("ICD10CM") and not dicts.loaded("HPO")
     assert dicts.describe("PHECODE", "250.2") is None
+    assert dicts.describe("ICD10PCS", "0dtj4zz") == "Resection of Appendix, Percutaneous Endoscopic Approach"
+    assert dicts.describe("ICD9Proc", "3893") == dicts.describe("icd9proc", "38.93") == "Venous catheterization, not elsewhere classified"
 
 
 def test_icd10cm_forms() -> None:

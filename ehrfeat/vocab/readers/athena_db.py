@@ -36,7 +36,7 @@ def _engine(engine_or_url: Any) -> Any:
         raise DatabaseError(
             f"cannot open database {engine_or_url!r}: {exc}",
             fix="pass an SQLAlchemy engine or URL such as sqlite:///cdm.db",
-            code="E201",
+            code="E204",
         ) from exc
 
 
@@ -68,13 +68,13 @@ def read_athena_db(engine_or_url: Any, *, schema: str | None = None, include_inv
         names = {n.lower(): n for n in sa.inspect(engine).get_table_names(schema=schema)}
     except sa.exc.SQLAlchemyError as exc:
         raise DatabaseError(
-            f"cannot list the tables of {engine.url!r}: {exc}", fix="check the URL, credentials and schema", code="E202"
+            f"cannot list the tables of {engine.url!r}: {exc}", fix="check the URL, credentials and schema", code="E205"
         ) from exc
     if "concept" not in names:
         raise VocabularyError(
             f"database {engine.url!r} has no concept table (schema {schema or 'default'})",
             fix="pass the database (and schema=) holding the OMOP vocabulary tables",
-            code="E111",
+            code="E118",
         )
     meta = sa.MetaData(schema=schema)
     builder = AthenaBuilder(include_invalid=include_invalid)

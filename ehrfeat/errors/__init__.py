@@ -1,9 +1,30 @@
 """Errors raised by ehrfeat.
 
 Every error carries a stable code (``E1xx`` input, ``E2xx`` database, ``E3xx``
-model, ``E4xx`` configuration, ``E5xx`` export/parity) and, where one exists, a
+model, ``E4xx`` configuration, ``E5xx`` export/parity; four-digit ``E<issue><nn>``
+codes such as ``E1401`` for codes added by issue number) and, where one exists, a
 fix the user can apply. Each class also subclasses the closest builtin so that
 callers catching ``ValueError`` or ``FileNotFoundError`` keep working.
+
+Every code is defined once, with its meaning and fix, in the catalogue
+(:mod:`ehrfeat.errors.catalogue`); the README's troubleshooting table is made from it.
+
+How to add a code:
+
+1. Pick an unused code: ``E`` plus three digits in the range of the error class, or
+   four digits whose first two are your issue number (issue 14: ``E1401``, ``E1402``, ...).
+2. Raise it where it happens, with a message that names the input and a specific fix:
+   ``raise InputError(f"{path} ...", fix="...", code="E1401")``.
+3. Register it in the codes module of its class (``input_codes``, ``vocabulary_codes``,
+   ``database_codes`` for DatabaseError and SchemaError, ``model_codes`` for ModelError
+   and ParityError, ``config_codes``): ``ErrorCode("E1401", InputError, meaning, fix,
+   ("package.module",))``, the last item naming each module (without ``ehrfeat.``) that raises it.
+4. Regenerate the README table: ``python -m ehrfeat.errors.catalogue --write README.md``.
+
+``tests/errors/test_catalogue.py`` fails on a code raised but not catalogued, a
+catalogued code never raised, a code defined twice, a code raised with another
+class or from a module its entry does not name (one code, one meaning), and a
+README table out of date.
 """
 
 from __future__ import annotations

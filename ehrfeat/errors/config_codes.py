@@ -1,0 +1,44 @@
+"""Codes of :class:`~ehrfeat.errors.ConfigError`: training configs, linker and export settings."""
+
+from __future__ import annotations
+
+from ehrfeat.errors import ConfigError
+from ehrfeat.errors.entry import ErrorCode
+
+__all__ = ["CONFIG_CODES"]
+
+_C = ConfigError
+
+CONFIG_CODES: tuple[ErrorCode, ...] = (
+    # training configs
+    ErrorCode("E401", _C, "The training config is not valid TOML, or a section is not a table.", "Fix the TOML syntax; sections are [tables].", ("training.config",)),
+    ErrorCode("E402", _C, "The training config has an unknown key.", "Use the keys the message lists.", ("training.config",)),
+    ErrorCode("E403", _C, "The training config lacks a required key or [[sources]].", "Add the key, or at least one [[sources]] table with a reader.", ("training.config",)),
+    ErrorCode("E404", _C, "A training config value has the wrong type or is out of range.", "Give a value of the type and range the message names.", ("training.config",)),
+    ErrorCode("E405", _C, "A reader argument names an unset environment variable.", "Export the variable (e.g. SHARED_DATA=/path/to/shared/data) or write the path out.", ("training.config",)),
+    ErrorCode("E406", _C, "The config file, or a file it names, does not exist.", "Fix the path (relative paths start at the config's folder), or pass a recipe name.", ("training.config",)),
+    ErrorCode("E407", _C, "Two [[sources]] have the same name.", "Give each [[sources]] a distinct name.", ("training.config",)),
+    ErrorCode("E408", _C, "A source names an unknown reader.", "Use one of the readers the message lists.", ("training.data_sources",)),
+    ErrorCode("E409", _C, "A source's reader is not available.", "Install ehrfeat with the readers, or choose another reader.", ("training.data_sources",)),
+    ErrorCode("E410", _C, "A source's reader arguments are not accepted by the reader.", "Give the arguments the reader takes.", ("training.data_sources",)),
+    ErrorCode("E411", _C, "The number of sources given does not match the config's [[sources]].", "Give one source per [[sources]] table.", ("training.data_sources",)),
+    ErrorCode("E412", _C, "The sources give nothing to train on.", "Check the [[sources]], add data, or lower training.batch_size.", ("training.data_sources", "training.loop")),
+    ErrorCode("E413", _C, "training.device is 'cuda' but no CUDA device is available.", "Use 'auto' or 'cpu'.", ("training.loop",)),
+    ErrorCode("E414", _C, "The checkpoint to resume belongs to a run of another plan.", "Resume with the same config and data, or delete the checkpoint folder to start over.", ("training.loop",)),
+    ErrorCode("E415", _C, "The model folder holds no held-out groups to evaluate on.", "Pass --config with the recipe or TOML file the held-out groups come from.", ("training.compare",)),
+    ErrorCode("E416", _C, "An icd10cm_slice block is not an ICD-10-CM block or chapter.", "Use block ids such as 'E08-E13'.", ("training.data_sources",)),
+    # linker settings
+    ErrorCode("E420", _C, "The linker's k is below 1.", "Set k >= 1.", ("linking.component",)),
+    ErrorCode("E421", _C, "The linker's threshold is not a cosine between -1 and 1.", "Set a threshold in [-1, 1].", ("linking.component",)),
+    ErrorCode("E422", _C, "The linker's detect_mentions mode is unknown.", "Use one of the modes the message lists.", ("linking.component",)),
+    ErrorCode("E423", _C, "The linker's batch_size is below 1.", "Set batch_size >= 1.", ("linking.component",)),
+    ErrorCode("E424", _C, "The linker links to systems its index does not hold.", "Set systems to systems of the index ([] for all), or use an index of those systems.", ("linking.component",)),
+    ErrorCode("E425", _C, "The linker's index settings have unknown keys.", "Use the keys the message lists.", ("linking.sources",)),
+    ErrorCode("E426", _C, "The linker's index names several sources.", "Give exactly one source.", ("linking.sources",)),
+    ErrorCode("E427", _C, "max_code_length is not between 3 (categories) and 7 (all codes).", "Set max_code_length between 3 and 7.", ("linking.sources",)),
+    ErrorCode("E428", _C, "The built-in index is switched off and no other source is given.", "Give a source for the index.", ("linking.sources",)),
+    ErrorCode("E429", _C, "ehrfeat has no built-in vocabulary of the systems to link to.", "Link to the built-in systems, or embed your codes with `ehrfeat embed-codes DB` and use index={'db': DB}.", ("linking.sources",)),
+    # export settings
+    ErrorCode("E430", _C, "The optimisation level is unknown.", "Use O1, O2, O3 or O4.", ("export.optimize",)),
+    ErrorCode("E431", _C, "The quantisation preset is unknown.", "Use one of the presets the message lists.", ("onnx.quantize",)),
+)

