@@ -54,6 +54,10 @@ def patient_vectors_command(
     from ehrfeat.patients.vectors import patient_vectors
 
     with reported_errors():
+        if engine != "local":
+            from ehrfeat.errors import InputError
+
+            raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
         settings = VectorSettings(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,

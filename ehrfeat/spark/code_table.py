@@ -71,7 +71,7 @@ def load_code_embeddings(
     local = local.sort_values(["code_system", "code"], kind="stable").reset_index(drop=True)
     if local.empty:
         raise InputError("no cached code embeddings for these systems", fix="run embed-codes (with the same --systems) first",
-                         code="E135")
+                         code="E1616")
     dim = int(local["dim"].iloc[0])
     blob = b"".join(bytes(v) for v in local["vector"])
     if (local["dim"] != dim).any() or len(blob) != 4 * dim * len(local):

@@ -79,7 +79,7 @@ def spark_cohort(
     from ehrfeat.patients.timing import parse_as_of
 
     if as_of is not None and as_of_table is not None:
-        raise InputError("give either an as-of date or an as-of table, not both", fix="drop --as-of or --as-of-table", code="E136")
+        raise InputError("give either an as-of date or an as-of table, not both", fix="drop --as-of or --as-of-table", code="E1614")
     if as_of_table is None:
         value = None if as_of is None else int(parse_as_of(as_of).astype(np.int64))
         frame = known.select("patient_id", F.lit(value).cast("long").alias("as_of_s"))
@@ -93,7 +93,7 @@ def spark_cohort(
             f"as-of table needs a patient_id column and a date column ({as_of_column or ' or '.join(AS_OF_COLUMNS)}); "
             f"it has {', '.join(rows.columns)}",
             fix="rename the columns, or name the date column with --as-of-column",
-            code="E138",
+            code="E1615",
         )
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:

@@ -179,7 +179,7 @@ def _encode_partitions(name: str, variant: str, fingerprint: str, batch_size: in
                 continue
             vectors = np.ascontiguousarray(encoder.encode(batch["text"].tolist(), batch_size=batch_size), dtype="<f4")
             if not np.isfinite(vectors).all():
-                raise ModelError("the encoder returned non-finite values; nothing was written", code="E124")
+                raise ModelError("the encoder returned non-finite values; nothing was written", code="E1617")
             yield pd.DataFrame({
                 "fingerprint": fingerprint, "code_system": batch["code_system"].to_numpy(object),
                 "code": batch["code"].to_numpy(object), "text": batch["text"].to_numpy(object),
