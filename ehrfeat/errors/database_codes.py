@@ -27,4 +27,5 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E215", _S, "The NOTE_NLP table lacks OMOP CDM 5.4 columns.", "Use the OMOP CDM 5.4 NOTE_NLP columns.", ("linking.note_tables",)),
     ErrorCode("E216", _S, "The embeddings table exists but lacks columns.", "Write the embeddings to another table (--table) or another database (--out).", ("store.embeddings",)),
     ErrorCode("E217", _S, "A table holds a patient id that is not an integer.", "Store integer patient ids; for text ids add an integer key table and join through it.", ("store.records",)),
+    ErrorCode("E1903", _D, "--create-indexes could not create the index on the events table.", "Make the database writable, or drop --create-indexes.", ("store.coded_events",)),
 )

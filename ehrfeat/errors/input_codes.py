@@ -55,7 +55,9 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E160", _I, "X is not a list of patient ids or a DataFrame with patient_id.", "Pass ids or a DataFrame with patient_id (and as_of).", ("patients.sklearn_api",)),
     ErrorCode("E161", _I, "X has rows that cannot be used.", "Give integer patient ids and valid as-of dates.", ("patients.sklearn_api",)),
     ErrorCode("E162", _I, "A patient appears in X with two as-of dates.", "Give each patient one row; vectors at several dates need several calls.", ("patients.sklearn_api",)),
+    ErrorCode("E1404", _I, "The embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
+    ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
     # linking
     ErrorCode("E170", _I, "The vocabulary has no concepts of the wanted systems to index.", "Check the code systems (e.g. ICD10CM, HPO) and the vocabulary.", ("linking.code_index",)),
     ErrorCode("E171", _I, "The database given as a linking source holds no code embeddings.", "Run `ehrfeat embed-codes DB` or `ehrfeat build-index OUT_DIR` first.", ("linking.code_index",)),

@@ -49,7 +49,7 @@ def code_counts(
     cohort = resolve_as_of(engine, schema, as_of=as_of, table=as_of_table, column=as_of_column, now_s=now_seconds())
     if patient_ids is not None:
         cohort = _restrict(cohort, np.asarray(patient_ids, np.int64))
-    weights, _ = patient_weights(engine, schema, cohort, embeddings, settings)
+    weights = patient_weights(engine, schema, cohort, embeddings, settings).weights
     matrix, ids = weights.matrix, cohort.patient_ids
     if patient_ids is not None:
         wanted_ids = np.asarray(patient_ids, np.int64)

@@ -109,7 +109,7 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
         settings = self.settings()
         engine, schema, embeddings = open_inputs(self.database, settings, getattr(self, "fingerprint_", None))
         _, cohort, pos = self._rows(X)
-        weights, _ = patient_weights(engine, schema, cohort, embeddings, settings, blocks=blocks)
+        weights = patient_weights(engine, schema, cohort, embeddings, settings, blocks=blocks).weights
         return weights, pos, embeddings
 
     # -- scikit-learn API -------------------------------------------------------------

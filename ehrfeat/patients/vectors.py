@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,8 +26,18 @@ from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptio
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
 
 __all__ = [
-    "DEFAULT_CHUNK", "PatientVectors", "VectorReport", "VectorSettings", "accumulate_weights", "combine",
-    "embedding_columns", "load_embeddings", "open_inputs", "patient_vectors", "patient_weights",
+    "DEFAULT_CHUNK",
+    "PatientVectors",
+    "VectorReport",
+    "VectorSettings",
+    "WeightsRead",
+    "accumulate_weights",
+    "combine",
+    "embedding_columns",
+    "load_embeddings",
+    "open_inputs",
+    "patient_vectors",
+    "patient_weights",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,6 +64,8 @@ class VectorReport:
     read_issues: dict[str, int] = field(default_factory=dict)
     as_of_issues: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    path: str = "events"  # database: codes, times and filters in SQL; events: every event read in Python
+    notes: tuple[str, ...] = ()  # what the database path did to the database (indexes created)
 
     @property
     def events_per_s(self) -> float:
@@ -74,7 +86,8 @@ class VectorReport:
         if self.as_of_issues:
             out.append("as-of table:")
             out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.as_of_issues.items())]
-        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s)")
+        out += [f"note: {note}" for note in self.notes]
+        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s, {self.path} path)")
         return out
 
 
@@ -184,15 +197,60 @@ def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None
     return engine, schema, embeddings
 
 
+class WeightsRead(NamedTuple):
+    """Weights, the store's read issues, which path read the events, and what that path did (indexes made)."""
+
+    weights: Weights
+    read_issues: dict[str, int]
+    path: str
+    notes: tuple[str, ...]
+
+
 def patient_weights(
     engine: Any, schema: Any, cohort: AsOf, embeddings: CodeEmbeddings, settings: VectorSettings, *,
     blocks: Sequence[str] | None = None,
-) -> tuple[Weights, dict[str, int]]:
-    """The patient x code weights of ``cohort`` under ``settings``, and the store's read issues."""
-    return accumulate_weights(
-        engine, schema, cohort, CodeColumns(embeddings.codes), settings.options(), systems=settings.wanted_systems,
-        chunk_size=settings.chunk_size, blocks=blocks,
+) -> WeightsRead:
+    """The patient x code weights of ``cohort`` under ``settings``: by the database path where it applies.
+
+    Both paths give the same weights and counts (see :mod:`ehrfeat.store.coded_events`).
+    """
+    columns = CodeColumns(embeddings.codes)
+    if settings.aggregate != "events":
+        from ehrfeat.store.coded_events import Unsupported
+
+        try:
+            return _database_weights(engine, schema, cohort, columns, settings, blocks)
+        except Unsupported as exc:
+            if settings.aggregate == "database":
+                raise InputError(f"the database path cannot read this database: {exc}",
+                                 fix="use --aggregate events (or auto)", code="E1902") from exc
+            logger.info("reading every event in Python: %s", exc)
+    weights, issues = accumulate_weights(engine, schema, cohort, columns, settings.options(),
+                                         systems=settings.wanted_systems, chunk_size=settings.chunk_size, blocks=blocks)
+    return WeightsRead(weights, issues, "events", ())
+
+
+def _database_weights(
+    engine: Any, schema: Any, cohort: AsOf, columns: CodeColumns, settings: VectorSettings, blocks: Sequence[str] | None,
+) -> WeightsRead:
+    from ehrfeat.store.coded_events import iter_coded_events
+    from ehrfeat.store.events import EventReadReport
+
+    options = settings.options()
+    accumulator = WeightAccumulator(
+        cohort.patient_ids, cohort.as_of_s, columns, options, now_s=cohort.now_s, blocks=blocks, explicit_as_of=cohort.explicit
     )
+    index = {(c.system, c.code): i for i, c in enumerate(columns.codes)}
+    domains = np.asarray([c.system for c in columns.codes] + [""], dtype=object)  # native blocks: the code system
+    read, notes = EventReadReport(), list[str]()
+    for chunk in iter_coded_events(
+        engine, schema, lambda key: index.get(key, -1), systems=settings.systems, chunk_size=settings.chunk_size,
+        report=read, create_indexes=settings.create_indexes, notes=notes,
+    ):
+        domain = domains[chunk.column] if options.by_system else None
+        accumulator.add_columns(chunk.patient_id, chunk.column, chunk.time, domain)
+    issues = {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
+    return WeightsRead(accumulator.finish(), issues, "database", tuple(notes))
 
 
 def patient_vectors(database: Any, settings: VectorSettings | None = None, **options: Any) -> PatientVectors:
@@ -206,7 +264,7 @@ def patient_vectors(database: Any, settings: VectorSettings | None = None, **opt
     engine, schema, embeddings = open_inputs(database, settings)
     cohort = resolve_as_of(engine, schema, as_of=settings.as_of, table=settings.as_of_table, column=settings.as_of_column,
                            now_s=now_seconds())
-    weights, read_issues = patient_weights(engine, schema, cohort, embeddings, settings)
+    weights, read_issues, path, notes = patient_weights(engine, schema, cohort, embeddings, settings)
     idf = smooth_idf(weights.matrix) if settings.weighting == "idf" else None
     matrix = combine(weights, embeddings.matrix, settings.weighting, idf)
     no_codes = weights.n_events == 0
@@ -219,6 +277,8 @@ def patient_vectors(database: Any, settings: VectorSettings | None = None, **opt
         read_issues=read_issues,
         as_of_issues=cohort.issues,
         elapsed_s=time.perf_counter() - started,
+        path=path,
+        notes=notes,
     )
     if report.patients_without_codes:
         logger.warning("%d of %d patients have no usable code (flagged no_codes)", report.patients_without_codes, report.patients)

@@ -189,16 +189,23 @@ class WeightAccumulator:
         return keep & ~bad
 
     def add(self, chunk: EventsLike) -> None:
-        pid = np.asarray(chunk.patient_id, dtype=np.int64)
+        """One chunk of events as the store yields them (canonical codes, ``datetime64`` times)."""
+        cols = self.columns.lookup(np.asarray(chunk.system, dtype=object), np.asarray(chunk.code, dtype=object))
+        domain = chunk.domain if self.options.by_system else None
+        self.add_columns(np.asarray(chunk.patient_id, dtype=np.int64), cols, to_seconds(chunk.time), domain)
+
+    def add_columns(self, pid: np.ndarray, cols: np.ndarray, t: np.ndarray, domain: Any = None) -> None:
+        """One chunk as integer columns: patient id, code column (``-1``: not cached), epoch seconds (``NAT``: none).
+
+        ``domain`` (the block label of each event) is needed with ``by_system`` only.
+        """
         n = len(pid)
         self.events_read += n
         if n == 0:
             return
         rows_c, known = self._rows(pid)
         keep = self._drop(np.ones(n, bool), ~known, NO_PATIENT)
-        cols = self.columns.lookup(np.asarray(chunk.system, dtype=object), np.asarray(chunk.code, dtype=object))
         keep = self._drop(keep, cols < 0, UNKNOWN_CODE)
-        t = to_seconds(chunk.time)
         nat = t == NAT
         if self.explicit_as_of or self.options.needs_time:
             keep = self._drop(keep, nat, NO_TIME)
@@ -207,7 +214,7 @@ class WeightAccumulator:
         keep = self._drop(keep, ~nat & (t >= as_of), AFTER_AS_OF)
         if self.options.window_s is not None:
             keep = self._drop(keep, ~nat & (t < as_of - self.options.window_s), BEFORE_WINDOW)
-        block = self._block_of(np.asarray(chunk.domain, dtype=object), keep)
+        block = self._block_of(np.asarray(domain, dtype=object), keep) if self.options.by_system else np.zeros(n, np.int64)
         keep = self._drop(keep, block < 0, UNSEEN_BLOCK)
         idx = np.flatnonzero(keep)
         r, tt = rows_c[idx], t[idx]
