@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.errors import DatabaseError
 from ehrfeat.store.dates import null_mask, parse_times
-from ehrfeat.store.native import Key, _Normalizer, _system_of
+from ehrfeat.store.native import CodeNormalizer, Key, _system_of
 from ehrfeat.store.records import EventReadReport
 from ehrfeat.store.schema import PatientSchema
 
@@ -121,7 +121,7 @@ def _code_map(
 ) -> list[tuple[object, object, int]]:
     where = f" WHERE code_system IN ({', '.join('?' * len(raw_systems))})" if raw_systems is not None else ""
     pairs = conn.exec_driver_sql(f"SELECT DISTINCT code_system, code FROM {events}{where}", tuple(raw_systems or ())).all()
-    norm, out = _Normalizer(), []
+    norm, out = CodeNormalizer(), []
     for system, code in pairs:
         key = norm(system, code)
         if isinstance(key, str):

@@ -69,6 +69,9 @@ class CodeNormalizer:
             return "malformed code"
 
 
+_Normalizer = CodeNormalizer  # the former private name, kept for modules written against it
+
+
 def code_groups(
     engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector, usage: object = None
 ) -> list[RawGroup]:
