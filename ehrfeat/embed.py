@@ -18,13 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
-from ehrfeat.errors import InputError
+from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.database import open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.schema import detect_schema
+from ehrfeat.store.search_path import in_schemas
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
 from ehrfeat.vocab.builtin import builtin_dictionaries
@@ -148,6 +151,8 @@ def embed_codes(
     show_progress_bar: bool = False,
     on_batch: Callable[[int, int], None] | None = None,
     source_systems: Sequence[str] | str | Mapping[str, Sequence[str]] | None = None,
+    schema: str | None = None,
+    write_schema: str | None = None,
 ) -> EmbedReport:
     """Embed the distinct codes of ``database`` into ``table`` (of ``out``, or the same database).
 
@@ -155,22 +160,28 @@ def embed_codes(
     committed batch. Safe to kill and re-run at any moment. ``source_systems``
     (``["condition=ICD10CM,ICD9CM"]``) fixes the code systems of OMOP source values per table
     (:mod:`ehrfeat.store.source_values`). OMOP databases get a coverage report per table.
+    ``schema`` names the server schema holding the CDM (``--schema cdm``) and ``write_schema``
+    the one ehrfeat's table goes to (``--write-schema results``; default: ``schema``).
     """
     started = time.perf_counter()
     wanted = [canonical_system(s) for s in systems] if systems else None
     chosen = parse_source_systems(source_systems)
-    source = open_database(database)
-    schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
-    target = open_database(out, must_exist=False) if out is not None else source
+    opened = open_database(database)
+    source = in_schemas(opened, schema, write_schema)
+    patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
+    if out is not None:
+        target = in_schemas(open_database(out, must_exist=False), write_schema)
+    else:
+        target = in_schemas(opened, write_schema, schema) if write_schema else source
     cache = EmbeddingCache(target, table)
     usage: list[ValueUsage] = []
-    codes, skip = distinct_codes(source, schema, wanted, usage=usage)
+    codes, skip = distinct_codes(source, patient_schema, wanted, usage=usage)
     if encoder is None:
         from ehrfeat.models.loader import load_encoder
 
         encoder = load_encoder(model)
     fingerprint = encoder.fingerprint
-    cache.ensure_table()
+    _ensure_writable(cache, write_schema or schema)
     cached = cache.keys(fingerprint)
     new = [c for c in codes if Code(c.system, c.code) not in cached]
     texts, unresolved, examples, text_sources = resolve_texts(new)
@@ -179,7 +190,7 @@ def embed_codes(
     encode_started = time.perf_counter()
     embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
     coverage = None
-    if schema.kind == "omop":
+    if patient_schema.kind == "omop":
         builtin_systems = builtin_dictionaries().systems
         coverage = coverage_report(
             usage,
@@ -188,8 +199,8 @@ def embed_codes(
             wanted,
         )
     return EmbedReport(
-        database=str(database),
-        target=str(out or database),
+        database=_display(database),
+        target=_display(out or database),
         fingerprint=fingerprint,
         codes_found=len(codes),
         embedded_now=embedded,
@@ -203,6 +214,34 @@ def embed_codes(
         encode_s=time.perf_counter() - encode_started,
         coverage=coverage,
     )
+
+
+def _display(target: str | Path) -> str:
+    """A path as given; a URL with its password masked (it is printed and written to --report)."""
+    text = str(target)
+    if "://" not in text:
+        return text
+    try:
+        return sa.engine.make_url(text).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparsable URL>"
+
+
+def _ensure_writable(cache: EmbeddingCache, schema: str | None) -> None:
+    """Create the cache table; a database or schema we may not write gets the fix that names --write-schema."""
+    try:
+        cache.ensure_table()
+    except DatabaseError as exc:
+        cause = str(exc.__cause__ or "").lower()
+        if "permission denied" in cause or "readonly" in cause or "read-only" in cause:
+            where = f"schema {schema!r}" if schema else "this database"
+            raise DatabaseError(
+                f"cannot create table {cache.table_name!r} in {where}: permission denied (a read-only CDM?)",
+                fix="write ehrfeat's tables elsewhere: --write-schema SCHEMA (a schema you may create tables in, "
+                "e.g. results) or --out URL",
+                code="E1408",
+            ) from exc
+        raise
 
 
 def _embed_batches(

@@ -7,15 +7,21 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.errors import InputError
 
 __all__ = ["register"]
 
 
 def patient_vectors_command(
-    db: Annotated[str, typer.Argument(help="Patient database with cached code embeddings (path or URL).")],
+    db: Annotated[str, typer.Argument(help="Patient database with cached code embeddings (path or URL), or a MEDS dataset folder.")],
     out: Annotated[str, typer.Option(help="Output file: .parquet, .npy (+ .ids.csv) or .h5ad (AnnData).")] = "vectors.parquet",
     as_of: Annotated[str | None, typer.Option(help="Use only events strictly before this date (ISO).")] = None,
-    as_of_table: Annotated[str | None, typer.Option(help="Table of (patient_id, as_of|index_date): the cohort and each one's as-of.")] = None,
+    as_of_table: Annotated[str | None, typer.Option(help="Table of (patient_id, as_of|index_date): the cohort and each one's as-of. "
+                                                    "MEDS: a label table (parquet file or folder: subject_id, prediction_time, labels).")] = None,
+    as_of_rule: Annotated[str | None, typer.Option(help="strict (events before the as-of; default for OMOP/native) or inclusive "
+                                                   "(at or before; default for MEDS).")] = None,
+    embeddings: Annotated[str | None, typer.Option(help="MEDS: the code-vector parquet file (default MEDS_DIR/metadata/ehrfeat_code_embeddings.parquet). "
+                                                   "--engine spark: the code-embedding table (parquet folder, Spark table or database; default DB/code_embeddings.parquet).")] = None,
     as_of_column: Annotated[str | None, typer.Option(help="Date column of --as-of-table.")] = None,
     window: Annotated[str | None, typer.Option(help="Only events within this long before the as-of, e.g. 365d.")] = None,
     weighting: Annotated[str, typer.Option(help="mean, count, idf or time-decay.")] = "mean",
@@ -27,15 +33,16 @@ def patient_vectors_command(
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
     engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
     master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
-    embeddings: Annotated[str | None, typer.Option(help="With --engine spark: the code-embedding table (parquet folder, Spark table or database); default DB/code_embeddings.parquet.")] = None,
     aggregate: Annotated[str, typer.Option(
         help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
     )] = "auto",
     create_indexes: Annotated[bool, typer.Option(
         help="Let ehrfeat create SQLite indexes on the events table for the database path (reported; they stay).",
     )] = False,
+    schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
+    write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,
 ) -> None:
-    """Patient x dim vectors from the cached code embeddings, with no event from on or after the as-of.
+    """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule).
 
     With --engine spark, --as-of-table is a parquet path or Spark table, and --out is written
     as a parquet folder with the columns of the one-machine parquet file.
@@ -47,27 +54,50 @@ def patient_vectors_command(
             db, out=out, embeddings=embeddings, master=master, fingerprint=fingerprint, model=model, as_of=as_of,
             as_of_table=as_of_table, as_of_column=as_of_column, window=window, weighting=weighting, half_life=half_life,
             systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None, by_system=by_system,
+            as_of_rule=as_of_rule or "strict",
         )
         return
+    from ehrfeat.patients.as_of_rule import rule_line
     from ehrfeat.patients.output import write_vectors
     from ehrfeat.patients.settings import VectorSettings
     from ehrfeat.patients.vectors import patient_vectors
+    from ehrfeat.store.meds.dataset import looks_like_meds
 
+    wanted = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
+    if looks_like_meds(db):
+        from ehrfeat.patients.meds_vectors import meds_patient_vectors, write_prediction_vectors
+
+        with reported_errors():
+            if as_of is not None:
+                raise InputError("a MEDS dataset takes prediction times from a label table, not --as-of",
+                                 fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1514")
+            rows = meds_patient_vectors(
+                db, labels=as_of_table, as_of_rule=as_of_rule or "inclusive", embeddings=embeddings, fingerprint=fingerprint,
+                window=window, weighting=weighting, half_life=half_life, systems=wanted, by_system=by_system,
+            )
+            path = write_prediction_vectors(rows, out)
+        assert rows.report is not None
+        typer.echo("\n".join([*rows.report.lines(), f"written:                {path}"]))
+        return
     with reported_errors():
         if engine != "local":
-            from ehrfeat.errors import InputError
-
             raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
+        rule = as_of_rule or "strict"
         settings = VectorSettings(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
-            systems=tuple(s.strip() for s in systems.split(",") if s.strip()) if systems else None,
-            aggregate=aggregate, create_indexes=create_indexes,
+            systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
         )
-        vectors = patient_vectors(db, settings)
+        source: object = db
+        if schema or write_schema:
+            from ehrfeat.store.database import open_database
+            from ehrfeat.store.search_path import in_schemas
+
+            source = in_schemas(open_database(db), schema, write_schema)
+        vectors = patient_vectors(source, settings)
         written = write_vectors(vectors, out)
     assert vectors.report is not None
-    typer.echo("\n".join([*vectors.report.lines(), f"written:                {', '.join(map(str, written))}"]))
+    typer.echo("\n".join([rule_line(rule), *vectors.report.lines(), f"written:                {', '.join(map(str, written))}"]))
 
 
 def register(app: typer.Typer) -> None:

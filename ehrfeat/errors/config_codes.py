@@ -45,4 +45,6 @@ CONFIG_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1401", _C, "A --source-system value is not TABLE=SYSTEM[,SYSTEM...].", "Write e.g. --source-system condition=ICD10CM,ICD9CM.", ("store.source_values",)),
     ErrorCode("E1402", _C, "--source-system names a table that is no OMOP domain table.", "Use condition, procedure, drug, measurement, observation, device or visit.", ("store.source_values",)),
     ErrorCode("E1403", _C, "--source-system names a code system ehrfeat cannot detect in source values.", "Use ICD10CM, ICD9CM, ICD10PCS, ICD9Proc, LOINC, NDC, RxNorm or CPT4.", ("store.source_values",)),
+    # MEDS code-string rules (issue 15)
+    ErrorCode("E1501", _C, "A MEDS code-rules file is missing, not TOML, or has a rule without system, prefix/pattern or a code/words group.", "Fix the rule the message names: [[rules]] with system and prefix = \"DX//\" or pattern = \"DX//(?P<code>.+)\".", ("store.meds.code_rules",)),
 )

@@ -27,5 +27,12 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E215", _S, "The NOTE_NLP table lacks OMOP CDM 5.4 columns.", "Use the OMOP CDM 5.4 NOTE_NLP columns.", ("linking.note_tables",)),
     ErrorCode("E216", _S, "The embeddings table exists but lacks columns.", "Write the embeddings to another table (--table) or another database (--out).", ("store.embeddings",)),
     ErrorCode("E217", _S, "A table holds a patient id that is not an integer.", "Store integer patient ids; for text ids add an integer key table and join through it.", ("store.records",)),
+    # database servers (issue 14)
+    ErrorCode("E1406", _D, "The schemas of the database server cannot be listed.", "Check that the server runs and the URL, user and password are right.", ("store.search_path",)),
+    ErrorCode("E1408", _D, "ehrfeat's tables cannot be created where it would write them (a read-only CDM schema or database).", "Pass --write-schema SCHEMA (a schema you may create tables in, e.g. results) or --out URL.", ("embed",)),
     ErrorCode("E1903", _D, "--create-indexes could not create the index on the events table.", "Make the database writable, or drop --create-indexes.", ("store.coded_events",)),
+    # MEDS datasets (issue 15)
+    ErrorCode("E1502", _S, "A folder meant as MEDS has no data/ folder or no .parquet shards.", "Give the MEDS root, the folder holding data/*.parquet and metadata/.", ("store.meds.dataset",)),
+    ErrorCode("E1503", _S, "A MEDS shard or codes.parquet is not a readable parquet file.", "Remove the file from data/ or rewrite it as parquet.", ("store.meds.dataset",)),
+    ErrorCode("E1504", _S, "A MEDS shard or codes.parquet lacks a column or has one of the wrong type.", "Cast the column to the MEDS schema's type (meds.DataSchema: subject_id int64, time timestamp[us], code string).", ("store.meds.dataset",)),
 )

@@ -56,6 +56,8 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E161", _I, "X has rows that cannot be used.", "Give integer patient ids and valid as-of dates.", ("patients.sklearn_api",)),
     ErrorCode("E162", _I, "A patient appears in X with two as-of dates.", "Give each patient one row; vectors at several dates need several calls.", ("patients.sklearn_api",)),
     ErrorCode("E1404", _I, "The embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed",)),
+    ErrorCode("E1405", _I, "--schema/--write-schema were given for a database without schemas (SQLite).", "Drop them, or give a PostgreSQL or DuckDB URL.", ("store.search_path",)),
+    ErrorCode("E1407", _I, "A schema given to --schema/--write-schema does not exist.", "Check the name, or create it: CREATE SCHEMA name.", ("store.search_path",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
     ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
     # linking
@@ -70,5 +72,17 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E178", _I, "The spaCy pipeline cannot be loaded.", "Give a folder written by nlp.to_disk.", ("linking.notes",)),
     # parity terms
     ErrorCode("E501", _I, "More parity terms were asked for than ICD-10-CM has.", "Ask for fewer parity terms.", ("onnx.parity",)),
+    # MEDS datasets (issue 15)
+    ErrorCode("E1506", _I, "A MEDS label table is missing, unreadable, or lacks subject_id/prediction_time of the right types.", "Give a parquet file or folder with subject_id int64, prediction_time timestamp and label columns (meds.LabelSchema).", ("store.meds.labels",)),
+    ErrorCode("E1507", _I, "A code-vector parquet file is unreadable, not ehrfeat's, or holds another encoder's vectors.", "Write it with `ehrfeat embed-codes MEDS_DIR`; give another encoder its own --out file.", ("embed_meds", "patients.meds_vectors", "store.meds.code_vectors")),
+    ErrorCode("E1508", _I, "No code vectors for the MEDS dataset (file missing or empty).", "Run `ehrfeat embed-codes MEDS_DIR` first (or pass --embeddings FILE).", ("patients.meds_vectors", "store.meds.code_vectors")),
+    ErrorCode("E1509", _I, "The as-of rule is unknown.", "Use --as-of-rule strict or inclusive.", ("patients.as_of_rule", "patients.meds_vectors", "patients.prediction_weights", "patients.settings")),
+    ErrorCode("E1510", _I, "The folder of a MEDS output file does not exist.", "Create the folder (mkdir -p) or write elsewhere.", ("patients.meds_vectors", "store.meds.code_vectors")),
+    ErrorCode("E1511", _I, "The MEDS code style is unknown.", "Use mimic, meds_etl or mixed.", ("store.meds.write",)),
+    ErrorCode("E1512", _I, "MEDS patient vectors were asked for in a format other than parquet.", "End --out with .parquet.", ("patients.meds_vectors",)),
+    ErrorCode("E1513", _I, "The MEDS folder does not exist.", "Give the root of a MEDS dataset (the folder holding data/).", ("store.meds.dataset",)),
+    ErrorCode("E1514", _I, "--as-of was given for a MEDS dataset.", "Pass prediction times as a label table: --as-of-table LABELS.parquet.", ("cli.patient_vectors",)),
+    ErrorCode("E1515", _I, "The encoder returned non-finite values for MEDS codes; that batch was not written.", "Check the model (a broken export or fp16 overflow) and run again: finished batches are kept.", ("embed_meds",)),
+    ErrorCode("E1516", _I, "Label rows given to the prediction-time accumulator are not sorted and unique.", "Build them with ehrfeat.store.meds.labels.from_arrays or read_labels.", ("patients.prediction_weights",)),
 )
 

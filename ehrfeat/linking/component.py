@@ -20,18 +20,20 @@ never pickled: worker processes (``nlp.pipe(n_process=2)``) load their own.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans, minibatch
+from spacy.util import minibatch
 from spacy.vocab import Vocab
 
 from ehrfeat.codes import canonical_system
@@ -41,24 +43,62 @@ from ehrfeat.linking.code_index import LinkingIndex, load_index, save_index
 from ehrfeat.linking.mentions import Abbreviation, DictionaryMatcher, expand_abbreviations
 from ehrfeat.linking.sources import IndexSpec, open_index, parse_index_spec
 
-__all__ = ["DEFAULT_CONFIG", "DETECT_MODES", "EhrfeatLinker", "LinkedCode", "make_linker", "register_extensions"]
+__all__ = [
+    "DEFAULT_CONFIG", "DETECT_MODES", "MENTIONS_KEY", "EhrfeatLinker", "LinkedCode", "LinkerSettings", "make_linker",
+    "register_extensions",
+]
 
 logger = logging.getLogger(__name__)
 
 DETECT_MODES = ("auto", "always", "never")
-DEFAULT_CONFIG: dict[str, Any] = {
-    "model": None,
-    "systems": ["ICD10CM"],
-    "index": {},
-    "k": 5,
-    "threshold": 0.5,
-    "detect_mentions": "auto",
-    "labels": [],
-    "expand_abbreviations": True,
-    "label": "ENTITY",
-    "batch_size": 64,
-}
+MENTIONS_KEY = "ehrfeat_mentions"
 _VECTOR_CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class LinkerSettings:
+    """The linker's settings, each stated once: the spaCy factory's defaults are :meth:`spacy_config` of ``LinkerSettings()``.
+
+    ``model``: the encoder (``None``: the default); ``systems``: the code systems to link to (empty: all
+    of the index's); ``index``: where the code index comes from (see :mod:`ehrfeat.linking.sources`);
+    ``k``: codes kept per mention; ``threshold``: the lowest cosine kept; ``detect_mentions``: see
+    :meth:`EhrfeatLinker.find_mentions`; ``labels``: upstream entity labels to link (empty: all);
+    ``expand_abbreviations``: encode a defined short form as its long form; ``label``: the label of
+    dictionary mentions; ``batch_size``: the encoder's batch size.
+    """
+
+    model: str | None = None
+    systems: tuple[str, ...] = ("ICD10CM",)
+    index: Mapping[str, Any] = field(default_factory=dict)
+    k: int = 5
+    threshold: float = 0.5
+    detect_mentions: str = "auto"
+    labels: tuple[str, ...] = ()
+    expand_abbreviations: bool = True
+    label: str = "ENTITY"
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "systems", tuple(self.systems))
+        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "index", dict(self.index or {}))
+        object.__setattr__(self, "threshold", float(self.threshold))
+        if self.k < 1:
+            raise ConfigError(f"k must be >= 1, got {self.k}", code="E420")
+        if not -1.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold is a cosine, between -1 and 1; got {self.threshold}", code="E421")
+        if self.detect_mentions not in DETECT_MODES:
+            raise ConfigError(f"detect_mentions must be one of {DETECT_MODES}, got {self.detect_mentions!r}", code="E422")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}", code="E423")
+
+    def spacy_config(self) -> dict[str, Any]:
+        """These settings as a spaCy component config (lists where spaCy's config wants lists)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: list(v) if isinstance(v, tuple) else (dict(v) if isinstance(v, Mapping) else v) for k, v in out.items()}
+
+
+DEFAULT_CONFIG: dict[str, Any] = LinkerSettings().spacy_config()
 
 
 class LinkedCode(NamedTuple):
@@ -100,42 +140,13 @@ register_extensions()
 class EhrfeatLinker:
     """Links mentions to codes by exact cosine top-k over a code-embedding index."""
 
-    def __init__(
-        self,
-        vocab: Vocab,
-        name: str = "ehrfeat_linker",
-        *,
-        model: str | None = None,
-        systems: Sequence[str] = ("ICD10CM",),
-        index: dict[str, Any] | None = None,
-        k: int = 5,
-        threshold: float = 0.5,
-        detect_mentions: str = "auto",
-        labels: Sequence[str] = (),
-        expand_abbreviations: bool = True,
-        label: str = "ENTITY",
-        batch_size: int = 64,
-    ) -> None:
-        if k < 1:
-            raise ConfigError(f"k must be >= 1, got {k}", code="E420")
-        if not -1.0 <= threshold <= 1.0:
-            raise ConfigError(f"threshold is a cosine, between -1 and 1; got {threshold}", code="E421")
-        if detect_mentions not in DETECT_MODES:
-            raise ConfigError(f"detect_mentions must be one of {DETECT_MODES}, got {detect_mentions!r}", code="E422")
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {batch_size}", code="E423")
+    def __init__(self, vocab: Vocab, name: str = "ehrfeat_linker", settings: LinkerSettings | None = None, **overrides: Any) -> None:
+        """``settings`` (default ``LinkerSettings()``) with any field given by keyword replaced."""
+        settings = settings or LinkerSettings()
+        self.settings = replace(settings, **overrides) if overrides else settings
         self.vocab = vocab
         self.name = name
-        self.model = model
-        self.systems = tuple(systems)
-        self.spec: IndexSpec = parse_index_spec(index)
-        self.k = k
-        self.threshold = float(threshold)
-        self.detect_mentions = detect_mentions
-        self.labels = frozenset(labels)
-        self.expand_abbreviations = expand_abbreviations
-        self.label = label
-        self.batch_size = batch_size
+        self.spec: IndexSpec = parse_index_spec(self.settings.index)
         self._index: LinkingIndex | None = None
         self._encoder: Encoder | None = None
         self._encoder_pid = 0
@@ -190,6 +201,17 @@ class EhrfeatLinker:
             self._matcher = DictionaryMatcher(self.vocab, self.index.terms, label=self.label)
         return self._matcher
 
+    # the settings, read where the component used to keep them one by one
+    model = property(lambda self: self.settings.model)
+    systems = property(lambda self: self.settings.systems)
+    k = property(lambda self: self.settings.k)
+    threshold = property(lambda self: self.settings.threshold)
+    detect_mentions = property(lambda self: self.settings.detect_mentions)
+    labels = property(lambda self: frozenset(self.settings.labels))
+    expand_abbreviations = property(lambda self: self.settings.expand_abbreviations)
+    label = property(lambda self: self.settings.label)
+    batch_size = property(lambda self: self.settings.batch_size)
+
     def set_abbreviation_detector(self, detector: Callable[[Doc], list[Abbreviation]] | None) -> None:
         """Override how short forms are found (``None``: scispaCy's detector when installed)."""
         self._abbreviations = detector
@@ -205,22 +227,31 @@ class EhrfeatLinker:
             yield from batch
 
     def find_mentions(self, doc: Doc) -> list[tuple[Span, str]]:
-        """The mentions of ``doc``, each with the text to encode; ``doc.ents`` is updated to hold them.
+        """The mentions of ``doc``, each with the text to encode.
 
         ``detect_mentions``: ``"auto"`` uses ``doc.ents`` when an upstream NER ran on the doc
-        and the dictionary otherwise; ``"always"`` adds dictionary matches to any upstream
-        entities (longest wins); ``"never"`` links ``doc.ents`` only.
+        and the dictionary otherwise; ``"always"`` adds dictionary matches that overlap no
+        upstream entity; ``"never"`` links ``doc.ents`` only.
+
+        Where they go: all mentions, in text order, are the span group
+        ``doc.spans["ehrfeat_mentions"]`` (:data:`MENTIONS_KEY`); those that overlap no entity
+        already in ``doc.ents`` are added to ``doc.ents``. Upstream entities are never removed,
+        cut or relabelled.
         """
         upstream = doc.has_annotation("ENT_IOB")
         spans = [e for e in doc.ents if not self.labels or e.label_ in self.labels]
         if self.detect_mentions == "always" or (self.detect_mentions == "auto" and not upstream):
-            spans = filter_spans([*spans, *self.matcher(doc)])
+            taken = _covered(doc.ents)
+            spans = sorted([*spans, *(m for m in self.matcher(doc) if not taken.intersection(range(m.start, m.end)))],
+                           key=lambda s: s.start)
         abbreviations = self._find_abbreviations(doc) if self.expand_abbreviations else []
         mentions = expand_abbreviations(doc, spans, abbreviations, self.label)
-        ents = filter_spans([*doc.ents, *(span for span, _ in mentions)])
-        kept = {(e.start, e.end) for e in ents}
-        doc.ents = sorted(ents, key=lambda e: e.start)
-        return [(span, text) for span, text in mentions if (span.start, span.end) in kept]
+        doc.spans[MENTIONS_KEY] = [span for span, _ in mentions]
+        taken = _covered(doc.ents)
+        new = [span for span, _ in mentions if not taken.intersection(range(span.start, span.end))]
+        if new:
+            doc.set_ents(new, default="unmodified")
+        return mentions
 
     def _link(self, docs: Sequence[Doc]) -> None:
         if not any(len(doc) for doc in docs):
@@ -285,6 +316,10 @@ class EhrfeatLinker:
         return state
 
 
+def _covered(spans: Iterable[Span]) -> set[int]:
+    return {i for span in spans for i in range(span.start, span.end)}
+
+
 def _after_fork() -> None:
     """In a forked worker, keep torch (if the parent used it) off its inherited OpenMP pool, which deadlocks."""
     torch = sys.modules.get("torch")
@@ -312,33 +347,18 @@ def _scispacy_detector(vocab: Vocab) -> Callable[[Doc], list[Abbreviation]]:
     return find
 
 
-@Language.factory("ehrfeat_linker", default_config=DEFAULT_CONFIG)
-def make_linker(
-    nlp: Language,
-    name: str,
-    model: str | None,
-    systems: list[str],
-    index: dict[str, Any],
-    k: int,
-    threshold: float,
-    detect_mentions: str,
-    labels: list[str],
-    expand_abbreviations: bool,
-    label: str,
-    batch_size: int,
-) -> EhrfeatLinker:
+def make_linker(nlp: Language, name: str, **config: Any) -> EhrfeatLinker:
     """spaCy factory of :class:`EhrfeatLinker` (registered also as a ``spacy_factories`` entry point)."""
-    return EhrfeatLinker(
-        nlp.vocab,
-        name,
-        model=model,
-        systems=systems,
-        index=index,
-        k=k,
-        threshold=threshold,
-        detect_mentions=detect_mentions,
-        labels=labels,
-        expand_abbreviations=expand_abbreviations,
-        label=label,
-        batch_size=batch_size,
-    )
+    return EhrfeatLinker(nlp.vocab, name, LinkerSettings(**config))
+
+
+# spaCy validates a component's config against its factory's signature: derive it from the settings
+_TYPES = {"model": Optional[str], "systems": list[str], "index": dict[str, Any], "labels": list[str]}  # noqa: UP045
+make_linker.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("nlp", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Language),
+     inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)]
+    + [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, annotation=_TYPES.get(f.name, type(DEFAULT_CONFIG[f.name])))
+       for f in fields(LinkerSettings)],
+    return_annotation=EhrfeatLinker,
+)
+Language.factory("ehrfeat_linker", default_config=DEFAULT_CONFIG, func=make_linker)

@@ -1,4 +1,4 @@
-"""The tables link-notes reads and writes: notes, NOTE_NLP, its bookkeeping, and OMOP concept ids.
+"""The tables link-notes reads and writes: notes, NOTE_NLP and its bookkeeping.
 
 NOTE_NLP rows follow OMOP CDM 5.4 (``note_nlp_id, note_id, section_concept_id,
 snippet, offset, lexical_variant, note_nlp_concept_id, note_nlp_source_concept_id,
@@ -6,6 +6,7 @@ nlp_system, nlp_date, nlp_datetime, term_exists, term_temporal, term_modifiers``
 The linked code is always written in ``term_modifiers`` as
 ``system=ICD10CM;code=E11.9;score=0.912;rank=1;encoder=<fingerprint>``; the concept
 columns hold OMOP concept ids when the database's CONCEPT table knows the code
+(:class:`ehrfeat.store.omop_concepts.ConceptIds`)
 (``note_nlp_source_concept_id`` = the code's concept, ``note_nlp_concept_id`` = its
 standard concept, itself or through ``Maps to``) and 0 otherwise. A native
 database gets a ``note_nlp`` table with the same columns plus ``code_system``,
@@ -17,19 +18,17 @@ encoder, in the same transaction as its NOTE_NLP rows: a re-run skips those note
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
-from ehrfeat.codes import OMOP, Code, canonical_system, normalize_code
-from ehrfeat.errors import EhrfeatError, InputError, SchemaError
+from ehrfeat.errors import InputError, SchemaError
 from ehrfeat.store.database import column_names, sql_table, table_names
 from ehrfeat.store.schema import PatientSchema
 
-__all__ = ["LINKS_TABLE", "NOTE_NLP_COLUMNS", "ConceptIds", "NoteTables", "note_tables"]
+__all__ = ["LINKS_TABLE", "NOTE_NLP_COLUMNS", "NoteTables", "note_tables"]
 
 LINKS_TABLE = "ehrfeat_note_links"
 NOTE_NLP_COLUMNS = (
@@ -38,7 +37,6 @@ NOTE_NLP_COLUMNS = (
 )  # fmt: skip
 _REQUIRED = ("note_nlp_id", "note_id", "lexical_variant", "note_nlp_concept_id", "nlp_date")
 _NATIVE_EXTRA = ("code_system", "code", "score")
-_IN_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -116,65 +114,3 @@ def note_tables(engine: Engine, schema: PatientSchema) -> NoteTables:
     links.create(engine, checkfirst=True)
     return NoteTables(notes, notes.c[cols["note_id"]], notes.c[cols[text_col]],
                       sql_table(target, list(present.values())), present, links)
-
-
-class ConceptIds:
-    """``(system, code)`` -> ``(source concept id, standard concept id)`` through OMOP CONCEPT (and ``Maps to``)."""
-
-    def __init__(self, engine: Engine) -> None:
-        names = table_names(engine)
-        self._concept = self._relationship = None
-        if "concept" in names:
-            cols = column_names(engine, names["concept"])
-            wanted = ["concept_id", "vocabulary_id", "concept_code", "standard_concept"]
-            if all(c in cols for c in wanted[:3]):
-                self._concept = sql_table(names["concept"], [cols[c] for c in wanted if c in cols])
-        if "concept_relationship" in names:
-            cols = column_names(engine, names["concept_relationship"])
-            if all(c in cols for c in ("concept_id_1", "concept_id_2", "relationship_id")):
-                self._relationship = sql_table(names["concept_relationship"], [cols["concept_id_1"], cols["concept_id_2"], cols["relationship_id"]])
-        self._cache: dict[Code, tuple[int, int]] = {}
-
-    def resolve(self, conn: Connection, codes: Iterable[Code]) -> dict[Code, tuple[int, int]]:
-        todo = sorted({c for c in codes if c not in self._cache})
-        found: dict[Code, tuple[int, str | None]] = {}
-        for code in todo:
-            if code.system == OMOP and code.code.isdigit():
-                found[code] = (int(code.code), "S")
-        if self._concept is not None:
-            c = self._concept.c
-            raw = sorted({code.code for code in todo} | {code.code.replace(".", "") for code in todo})
-            for start in range(0, len(raw), _IN_BATCH):
-                query = sa.select(*c).where(c[2].in_(raw[start : start + _IN_BATCH]))
-                for row in conn.execute(query):
-                    key = _canonical(row[1], row[2])
-                    if key is not None and key in todo:
-                        found.setdefault(key, (int(row[0]), row[3] if len(row) > 3 else None))
-        standard = self._maps_to(conn, [cid for cid, flag in found.values() if flag != "S"])
-        for code in todo:
-            if code in found:
-                cid, flag = found[code]
-                self._cache[code] = (cid, cid if flag == "S" else standard.get(cid, 0))
-            else:
-                self._cache[code] = (0, 0)
-        return {code: self._cache[code] for code in codes}
-
-    def _maps_to(self, conn: Connection, ids: Collection[int]) -> dict[int, int]:
-        if self._relationship is None or not ids:
-            return {}
-        c = self._relationship.c
-        out: dict[int, int] = {}
-        values = sorted(ids)
-        for start in range(0, len(values), _IN_BATCH):
-            query = sa.select(c[0], c[1]).where(c[0].in_(values[start : start + _IN_BATCH]), c[2] == "Maps to")
-            for a, b in conn.execute(query):
-                out.setdefault(int(a), int(b))
-        return out
-
-
-def _canonical(vocabulary: object, code: object) -> Code | None:
-    try:
-        system = canonical_system(str(vocabulary))
-        return Code(system, normalize_code(system, code))
-    except EhrfeatError:
-        return None

@@ -26,8 +26,9 @@ import sqlalchemy as sa
 from ehrfeat.codes import Code
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
-from ehrfeat.linking.note_tables import ConceptIds, NoteTables, note_tables
+from ehrfeat.linking.note_tables import NoteTables, note_tables
 from ehrfeat.store.database import open_database
+from ehrfeat.store.omop_concepts import ConceptIds
 from ehrfeat.store.schema import detect_schema
 
 __all__ = ["LinkNotesReport", "choose_index", "link_notes", "make_pipeline", "pipeline_for"]
@@ -204,7 +205,7 @@ def _write_batch(
     found: list[tuple[int, str, Any, int]] = []  # note id, text, span, mention count
     links = []
     for (note_id, text), doc in zip(batch, docs, strict=True):
-        mentions = [e for e in doc.ents if e._.ehrfeat_codes is not None]
+        mentions = [e for e in doc.spans.get("ehrfeat_mentions", doc.ents) if e._.ehrfeat_codes is not None]
         n_rows = 0
         for span in mentions:
             codes = span._.ehrfeat_codes[:per_mention]

@@ -54,6 +54,7 @@ class VectorSettings:
     chunk_size: int = DEFAULT_CHUNK
     aggregate: str = "auto"
     create_indexes: bool = False
+    as_of_rule: str = "strict"  # or "inclusive": events at the as-of count too (ehrfeat.patients.as_of_rule)
 
     def __post_init__(self) -> None:
         if self.systems is not None:
@@ -66,15 +67,21 @@ class VectorSettings:
         if self.as_of is not None and self.as_of_table is not None:
             raise InputError("give either an as-of date or an as-of table, not both", fix="drop --as-of or --as-of-table",
                              code="E136")
+        if self.as_of_rule not in ("strict", "inclusive"):
+            raise InputError(f"unknown as-of rule {self.as_of_rule!r}", fix="use --as-of-rule strict or inclusive",
+                             code="E1509")
         if self.chunk_size < 1:
             raise InputError(f"chunk_size must be at least 1, not {self.chunk_size}", fix="use e.g. 200_000", code="E105")
         self.options()  # checks the weighting and the durations now
 
     def options(self) -> WeightOptions:
         """The :class:`WeightOptions` these settings mean (durations in seconds)."""
+        window_s = parse_duration(self.window, "window")
+        if window_s is not None and self.as_of_rule == "inclusive":
+            window_s += 1  # the inclusive rule moves the as-of 1 s later; the window's start stays where it was
         return WeightOptions(
             weighting=self.weighting,
-            window_s=parse_duration(self.window, "window"),
+            window_s=window_s,
             half_life_s=parse_duration(self.half_life, "half-life") if self.weighting == "time-decay" else None,
             by_system=self.by_system,
         )

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 
 from ehrfeat.errors import InputError
 from ehrfeat.patients.as_of import AsOf, resolve_as_of
+from ehrfeat.patients.as_of_rule import apply_rule
 from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
 from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
@@ -213,7 +214,9 @@ def patient_weights(
     """The patient x code weights of ``cohort`` under ``settings``: by the database path where it applies.
 
     Both paths give the same weights and counts (see :mod:`ehrfeat.store.coded_events`).
+    The as-of rule of ``settings`` (strict or inclusive) applies to both.
     """
+    cohort = apply_rule(cohort, settings.as_of_rule)
     columns = CodeColumns(embeddings.codes)
     if settings.aggregate != "events":
         from ehrfeat.store.coded_events import Unsupported

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.codes import canonical_system
+from ehrfeat.patients.as_of_rule import check_rule
 from ehrfeat.patients.timing import parse_duration
 from ehrfeat.patients.vectors import READ_ISSUES, PatientVectors, VectorReport, embedding_columns
 from ehrfeat.patients.weights import (
@@ -43,7 +44,7 @@ from ehrfeat.patients.weights import (
     smooth_idf_from_counts,
 )
 from ehrfeat.spark.code_table import load_code_embeddings
-from ehrfeat.spark.cohort import known_patients, spark_cohort
+from ehrfeat.spark.cohort import SparkCohort, known_patients, spark_cohort
 from ehrfeat.spark.events import canonical_events
 from ehrfeat.spark.readers import read_source
 from ehrfeat.spark.session import check_session
@@ -99,6 +100,7 @@ def patient_vectors(
     half_life: str | float | None = "180d",
     systems: Sequence[str] | None = None,
     by_system: bool = False,
+    as_of_rule: str = "strict",
     partitions: int | None = None,
     now_s: int | None = None,
 ) -> SparkPatientVectors:
@@ -106,15 +108,20 @@ def patient_vectors(
 
     ``embeddings``: the code-embedding table (parquet path, Spark table, DataFrame, SQL
     database, or a :class:`~ehrfeat.store.embeddings.CodeEmbeddings`). ``as_of_table``:
-    a DataFrame, Spark table or parquet path of ``(patient_id, as_of)`` rows.
+    a DataFrame, Spark table or parquet path of ``(patient_id, as_of)`` rows. ``as_of_rule``:
+    ``strict`` (events before the as-of) or ``inclusive`` (at or before), as in
+    :mod:`ehrfeat.patients.as_of_rule`.
     """
     from pyspark.sql import functions as F
 
     started = time.perf_counter()
     check_session(spark)
     wanted = [canonical_system(s) for s in systems] if systems else None
+    window_s = parse_duration(window, "window")
+    if check_rule(as_of_rule) == "inclusive" and window_s is not None:
+        window_s += 1  # the as-of moves 1 s later; the window's start stays (as VectorSettings.options does)
     options = WeightOptions(
-        weighting=weighting, window_s=parse_duration(window, "window"),
+        weighting=weighting, window_s=window_s,
         half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None, by_system=by_system,
     )
     src = read_source(spark, source)
@@ -123,6 +130,9 @@ def patient_vectors(
     events = canonical_events(src, wanted)
     cohort = spark_cohort(spark, known_patients(src, events), as_of=as_of, as_of_table=as_of_table,
                           as_of_column=as_of_column, now_s=now_s)
+    if as_of_rule == "inclusive" and cohort.explicit:
+        shifted = cohort.frame.select("patient_id", (F.col("as_of_s") + 1).alias("as_of_s"))
+        cohort = SparkCohort(shifted, cohort.now_s, cohort.explicit, cohort.issues)
     codes = spark.createDataFrame([(c.system, c.code, i) for i, c in enumerate(emb.codes)], "system string, code string, col int")
     aggregate = _aggregate(events, cohort, codes, options, now_s).persist()
     summary = _summary(aggregate)
@@ -152,7 +162,7 @@ def patient_vectors(
         "as_of_table": as_of_table if isinstance(as_of_table, str) else None, "as_of_column": as_of_column,
         "window": None if window is None else str(window), "weighting": weighting,
         "half_life": str(half_life) if weighting == "time-decay" else None, "systems": wanted,
-        "by_system": by_system, "blocks": list(blocks),
+        "by_system": by_system, "as_of_rule": as_of_rule, "blocks": list(blocks),
     }
     return SparkPatientVectors(frame, columns, report, params, aggregate)
 

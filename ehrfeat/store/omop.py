@@ -9,6 +9,7 @@ when there is no CONCEPT table) is keyed by its ``*_source_value`` instead
 reported as unresolved with the reason. Every row has exactly one key (or none), decided
 by the database as it is now: after the vocabularies are loaded, a row keyed by its source
 value before is keyed by its concept, never by both.
+:class:`ehrfeat.store.omop_concepts.ConceptIds` goes the other way (codes to concept ids).
 """
 
 from __future__ import annotations
@@ -296,3 +297,4 @@ def patient_ids(engine: Engine, schema: PatientSchema) -> np.ndarray:
     with engine.connect() as conn:
         values = list(conn.execute(sa.select(pid).where(pid.is_not(None))).scalars())
     return np.unique(to_patient_ids(values, f"OMOP table {actual!r}"))
+

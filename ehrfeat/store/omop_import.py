@@ -37,6 +37,7 @@ import sqlalchemy as sa
 
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.database import open_database, table_names, validate_identifier
+from ehrfeat.store.search_path import in_schemas
 
 __all__ = ["ImportReport", "import_omop"]
 
@@ -73,13 +74,15 @@ class _Member:
 
 
 def import_omop(
-    source: str | os.PathLike[str], target_db: str | os.PathLike[str], *, chunk_size: int = 50_000, replace: bool = False
+    source: str | os.PathLike[str], target_db: str | os.PathLike[str], *, chunk_size: int = 50_000, replace: bool = False,
+    schema: str | None = None,
 ) -> ImportReport:
-    """Load every OMOP CSV of ``source`` (folder or .zip) into ``target_db`` (path or URL); see the module doc."""
+    """Load every OMOP CSV of ``source`` (folder or .zip) into ``target_db`` (path or URL), in its server schema
+    ``schema`` when given; see the module doc."""
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, not {chunk_size}", fix="use e.g. 50_000", code="E105")
     members, skipped = _members(Path(source))
-    engine = open_database(target_db, must_exist=False)
+    engine = in_schemas(open_database(target_db, must_exist=False), schema)
     _refuse_existing(engine, [m.table for m in members], replace)
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     tables: dict[str, int] = {}

@@ -222,3 +222,29 @@ def test_systems_absent_from_the_index_are_a_clear_error(linker_config):
     nlp = _nlp(linker_config, systems=["ICD9CM"])
     with pytest.raises(ConfigError, match="E424"):
         nlp(NOTE)
+
+
+def test_settings_are_stated_once_and_are_the_factory_defaults(linker_config):
+    from ehrfeat.linking.component import DEFAULT_CONFIG, LinkerSettings
+
+    assert LinkerSettings().spacy_config() == DEFAULT_CONFIG
+    nlp = _nlp(linker_config, k=2)
+    linker = nlp.get_pipe("ehrfeat_linker")
+    assert linker.settings == LinkerSettings(**{**linker_config, "k": 2}) and linker.k == 2
+    assert nlp.get_pipe_config("ehrfeat_linker")["batch_size"] == LinkerSettings().batch_size
+    with pytest.raises(ConfigError, match="k must be"):
+        LinkerSettings(k=0)
+    with pytest.raises(Exception, match="nonsense"):  # spaCy checks the config against the settings' fields
+        _nlp(linker_config, nonsense=1)
+
+
+def test_upstream_entities_are_never_clobbered(linker_config):
+    nlp = spacy.blank("en")
+    # an upstream entity inside a longer dictionary term, and one the linker does not link (other label)
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "DRUG", "pattern": "diabetes"}, {"label": "X", "pattern": "asthma"}])
+    nlp.add_pipe("ehrfeat_linker", config={**linker_config, "detect_mentions": "always", "labels": ["DRUG"]})
+    doc = nlp("Type 1 diabetes mellitus, asthma and essential hypertension.")
+    assert [(e.text, e.label_) for e in doc.ents] == [("diabetes", "DRUG"), ("asthma", "X"), ("essential hypertension", "ENTITY")]
+    mentions = doc.spans["ehrfeat_mentions"]
+    assert [m.text for m in mentions] == ["diabetes", "essential hypertension"]
+    assert all(m._.ehrfeat_codes for m in mentions)

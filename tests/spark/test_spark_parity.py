@@ -59,18 +59,20 @@ def test_spark_patient_vectors_match_one_machine(spark, demo, demo_source, demo_
     [
         {"weighting": "time-decay", "half_life": "90d", "window": "730d", "as_of": "2021-03-01", "by_system": True},
         {"weighting": "idf", "by_system": True, "systems": ["ICD10CM", "loinc"], "window": "3y", "as_of": "2024-01-01"},
+        {"weighting": "mean", "as_of_table": "cohort", "as_of_rule": "inclusive", "window": "365d"},
     ],
-    ids=["decay-window-by-system", "idf-systems-by-system"],
+    ids=["decay-window-by-system", "idf-systems-by-system", "inclusive-as-of-table-window"],
 )
 def test_spark_window_and_blocks_match_one_machine(spark, demo, demo_source, demo_embeddings, options: dict[str, object]) -> None:
     from ehrfeat.spark.vectors import patient_vectors as spark_vectors
 
     local = patient_vectors(demo["db"], **options)
-    result = spark_vectors(spark, demo_source, demo_embeddings, **options)
+    spark_options = {**options, "as_of_table": str(demo["cohort"])} if "as_of_table" in options else options
+    result = spark_vectors(spark, demo_source, demo_embeddings, **spark_options)
     got = result.collect()
     result.release()
     assert_same(got, local)
-    assert len(got.params["blocks"]) > 1
+    assert len(got.params["blocks"]) > 1 or not options.get("by_system")
     assert any("window" in reason for reason in local.report.skipped)
 
 

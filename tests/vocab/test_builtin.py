@@ -22,6 +22,13 @@ def test_systems_and_lazy_loading(monkeypatch: pytest.MonkeyPatch) -> None:
     assert dicts.describe("ICD9Proc", "3893") == dicts.describe("icd9proc", "38.93") == "Venous catheterization, not elsewhere classified"
 
 
+def test_procedure_dictionaries() -> None:
+    dicts = BuiltinDictionaries(phecode_dir="")
+    assert dicts.describe("ICD9Proc", "5491") == dicts.describe("ICD9Proc", "54.91") == "Percutaneous abdominal drainage"
+    assert (dicts.describe("ICD10PCS", "0016070") or "").startswith("Bypass Cerebral Ventricle to Nasopharynx")
+    assert dicts.describe("ICD10PCS", "ZZZZZZZ") is None
+
+
 def test_icd10cm_forms() -> None:
     dicts = BuiltinDictionaries(phecode_dir="")
     for form in ("E119", "e11.9", " E11.9"):

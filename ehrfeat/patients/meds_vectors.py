@@ -1,0 +1,231 @@
+"""Patient vectors of a MEDS dataset at its prediction times: one row per (subject, prediction_time) of a label table.
+
+``meds_patient_vectors("meds/", labels="labels.parquet")`` streams the shards once,
+batch by batch, through :class:`~ehrfeat.patients.prediction_weights.PredictionAccumulator`
+and combines the weights with the code vectors written by ``embed-codes`` exactly as
+the SQL path does (mean, count, idf, time-decay; ``by_system`` blocks per code system).
+MEDS lets a model use data up to and including the prediction time, so the default
+as-of rule is ``inclusive``; ``strict`` keeps only events before it, as ehrfeat does for
+OMOP and native databases. Without a label table, every subject gets one row at the
+run's start time. Labels are carried through to the output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ehrfeat.codes import canonical_system
+from ehrfeat.errors import InputError
+from ehrfeat.patients.as_of_rule import rule_line
+from ehrfeat.patients.prediction_weights import AS_OF_RULES, PredictionAccumulator
+from ehrfeat.patients.timing import parse_duration
+from ehrfeat.patients.vectors import combine, embedding_columns
+from ehrfeat.patients.weights import WeightOptions, smooth_idf
+from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors
+from ehrfeat.store.meds.dataset import MedsDataset, MedsReadReport, open_meds
+from ehrfeat.store.meds.labels import UNKNOWN_SUBJECT, PredictionTimes, from_arrays, read_labels
+
+__all__ = ["MedsVectorReport", "PredictionVectors", "meds_patient_vectors", "write_prediction_vectors"]
+
+logger = logging.getLogger(__name__)
+
+NOT_SELECTED = "code of a system not selected (--systems)"
+
+
+@dataclass(frozen=True)
+class MedsVectorReport:
+    rows: int
+    rows_without_codes: int
+    subjects: int
+    events_read: int
+    events_used: int
+    as_of_rule: str
+    skipped: dict[str, int] = field(default_factory=dict)
+    read_issues: dict[str, int] = field(default_factory=dict)
+    label_issues: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        out = [
+            rule_line(self.as_of_rule),
+            f"prediction rows:        {self.rows} ({self.subjects} subjects)",
+            f"  without usable codes: {self.rows_without_codes} (zero rows, flagged no_codes)",
+            f"events read:            {self.events_read}",
+            f"events used:            {self.events_used}",
+            f"events not used:        {sum(self.skipped.values())}",
+        ]
+        out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])]
+        if self.read_issues:
+            out.append("reading the shards:")
+            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.read_issues.items())]
+        if self.label_issues:
+            out.append("label table:")
+            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.label_issues.items())]
+        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s)")
+        return out
+
+
+@dataclass(frozen=True)
+class PredictionVectors:
+    """``matrix[i]`` (float32) is the vector of ``subject_id[i]`` at ``prediction_time[i]``; labels carried through."""
+
+    subject_id: np.ndarray
+    prediction_time: np.ndarray  # datetime64[us]
+    matrix: np.ndarray
+    columns: tuple[str, ...]
+    n_events: np.ndarray
+    no_codes: np.ndarray
+    labels: dict[str, Any] = field(default_factory=dict)  # name -> pyarrow array
+    report: MedsVectorReport | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.subject_id)
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame: ``subject_id``, ``prediction_time``, the labels, ``n_events``, ``no_codes``, the vector."""
+        import pandas as pd
+
+        head = {"subject_id": self.subject_id, "prediction_time": self.prediction_time}
+        head.update({k: v.to_pandas() for k, v in self.labels.items()})
+        head.update({"n_events": self.n_events, "no_codes": self.no_codes})
+        return pd.concat([pd.DataFrame(head), pd.DataFrame(self.matrix, columns=list(self.columns))], axis=1)
+
+
+def _embeddings(dataset: MedsDataset, path: str | Path | None, fingerprint: str | None) -> MedsCodeVectors:
+    vectors = read_code_vectors(path or dataset.embeddings_path)
+    if fingerprint is not None and vectors.fingerprint != fingerprint:
+        raise InputError(f"code vectors in {path or dataset.embeddings_path} are of encoder {vectors.fingerprint}, not {fingerprint}",
+                         fix="run `ehrfeat embed-codes MEDS_DIR --model ...` for that encoder with its own --out", code="E1507")
+    if len(vectors) == 0:
+        raise InputError(f"{path or dataset.embeddings_path} holds no code vectors", fix="run `ehrfeat embed-codes MEDS_DIR` first",
+                         code="E1508")
+    return vectors
+
+
+def meds_patient_vectors(
+    meds_dir: str | Path | MedsDataset,
+    *,
+    labels: str | Path | PredictionTimes | None = None,
+    as_of_rule: str = "inclusive",
+    embeddings: str | Path | None = None,
+    fingerprint: str | None = None,
+    window: str | float | None = None,
+    weighting: str = "mean",
+    half_life: str | float | None = "180d",
+    systems: Sequence[str] | None = None,
+    by_system: bool = False,
+    static: bool = True,
+    idf: np.ndarray | None = None,
+    batch_size: int = 262_144,
+) -> PredictionVectors:
+    """Vectors at every (subject, prediction_time) of ``labels`` (a MEDS label table), or of every subject now."""
+    started = time.perf_counter()
+    if as_of_rule not in AS_OF_RULES:
+        raise InputError(f"unknown as-of rule {as_of_rule!r}", fix="use --as-of-rule inclusive or strict", code="E1509")
+    dataset = meds_dir if isinstance(meds_dir, MedsDataset) else open_meds(meds_dir)
+    vectors = _embeddings(dataset, embeddings, fingerprint)
+    wanted = {canonical_system(s) for s in systems} if systems else None
+    now_us = int(datetime.now(UTC).replace(tzinfo=None).timestamp()) * 1_000_000
+    if labels is None:
+        subjects = dataset.subject_ids()
+        rows = from_arrays(subjects, np.full(len(subjects), now_us, "datetime64[us]"))
+        as_of_rule = "strict"
+    else:
+        rows = labels if isinstance(labels, PredictionTimes) else read_labels(labels)
+    selected = [i for i, s in enumerate(vectors.systems) if wanted is None or s in wanted]
+    code_systems = [vectors.systems[i] or "unknown" for i in selected]
+    blocks = tuple(sorted(set(code_systems))) if by_system else ("all",)
+    block_of = {b: k for k, b in enumerate(blocks)}
+    code_block = np.asarray([block_of[s] if by_system else 0 for s in code_systems], np.int64)
+    position = {vectors.codes[i]: k for k, i in enumerate(selected)}
+    excluded = {vectors.codes[i] for i in range(len(vectors)) if wanted is not None and vectors.systems[i] not in wanted}
+    options = WeightOptions(
+        weighting=weighting, window_s=parse_duration(window, "window"),
+        half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None, by_system=by_system,
+    )
+    acc = PredictionAccumulator(rows.subject_id, rows.prediction_us, code_block, blocks, options,
+                                rule=as_of_rule, now_us=now_us, static=static)
+    read = MedsReadReport()
+    other: Counter[str] = Counter()
+    for batch in dataset.iter_batches(read, batch_size=batch_size):
+        lut = np.fromiter((position.get(c, -2 if c in excluded else -1) for c in batch.codes.tolist()), np.int64,
+                          len(batch.codes))
+        column = lut[batch.code_index] if len(batch) else np.zeros(0, np.int64)
+        off = column == -2
+        if off.any():
+            other[NOT_SELECTED] += int(off.sum())
+            acc.mark_seen(batch.subject_id)
+            keep = ~off
+            acc.add(batch.subject_id[keep], batch.time_us[keep], column[keep])
+        else:
+            acc.add(batch.subject_id, batch.time_us, column)
+    weights = acc.finish()
+    seen = acc.subjects_seen()
+    code_matrix = vectors.matrix[selected] if selected else np.zeros((0, vectors.dim), np.float32)
+    if idf is None and weighting == "idf":
+        idf = smooth_idf(weights.matrix[np.flatnonzero(seen)])
+    matrix = combine(weights, code_matrix, weighting, idf)
+    kept = rows.keep(seen, UNKNOWN_SUBJECT)
+    where = np.flatnonzero(seen)
+    matrix, n_events = matrix[where], weights.n_events[where]
+    no_codes = n_events == 0
+    skipped = dict(weights.skipped) | dict(other)
+    report = MedsVectorReport(
+        rows=len(kept), rows_without_codes=int(no_codes.sum()), subjects=len(np.unique(kept.subject_id)),
+        events_read=weights.events_read + sum(other.values()),
+        events_used=weights.events_read - sum(weights.skipped.values()), as_of_rule=as_of_rule, skipped=skipped,
+        read_issues=read.counts(), label_issues=kept.issues, elapsed_s=time.perf_counter() - started,
+    )
+    params = {
+        "meds_dir": str(dataset.root), "fingerprint": vectors.fingerprint, "as_of_rule": as_of_rule,
+        "labels": str(labels) if isinstance(labels, str | Path) else None, "window": None if window is None else str(window),
+        "weighting": weighting, "half_life": str(half_life) if weighting == "time-decay" else None,
+        "systems": sorted(wanted) if wanted else None, "by_system": by_system, "blocks": list(weights.blocks),
+        "static_rows": static, "idf": idf.tolist() if idf is not None and weighting == "idf" and len(idf) < 200_000 else None,
+    }
+    return PredictionVectors(
+        subject_id=kept.subject_id, prediction_time=kept.prediction_us.astype("datetime64[us]"), matrix=matrix,
+        columns=embedding_columns(weights.blocks, vectors.dim, by_system), n_events=n_events, no_codes=no_codes,
+        labels=kept.labels, report=report, params=params,
+    )
+
+
+def write_prediction_vectors(vectors: PredictionVectors, path: str | Path) -> Path:
+    """Parquet keyed by ``subject_id``, ``prediction_time``: labels, ``n_events``, ``no_codes``, ``emb_000 ..``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if path.suffix.lower() != ".parquet":
+        raise InputError(f"MEDS patient vectors are written as parquet, not {path.name!r}", fix="end --out with .parquet",
+                         code="E1512")
+    if not path.parent.is_dir():
+        raise InputError(f"folder {path.parent} does not exist", fix=f"mkdir -p {path.parent}", code="E1510")
+    params = {k: v for k, v in vectors.params.items() if k != "idf"}
+    columns: dict[str, Any] = {
+        "subject_id": pa.array(vectors.subject_id, pa.int64()),
+        "prediction_time": pa.array(vectors.prediction_time, pa.timestamp("us")),
+    }
+    columns.update(vectors.labels)
+    columns["n_events"] = pa.array(vectors.n_events, pa.int64())
+    columns["no_codes"] = pa.array(vectors.no_codes, pa.bool_())
+    for j, name in enumerate(vectors.columns):
+        columns[name] = pa.array(np.ascontiguousarray(vectors.matrix[:, j]), pa.float32())
+    table = pa.table(columns).replace_schema_metadata({b"ehrfeat": json.dumps(params).encode()})
+    pq.write_table(table, path)
+    return path

@@ -1,0 +1,180 @@
+"""The sparse (prediction row) x code weight matrix of a MEDS dataset, from streamed shard batches.
+
+Rows are label rows (subject, prediction time), sorted. An event of subject ``s`` at
+time ``t`` counts for every row of ``s`` whose prediction time ``p`` satisfies the
+as-of rule and the window: ``inclusive`` (MEDS: data up to and including the
+prediction time) ``t <= p``, ``strict`` ``t < p``; with a window ``w`` also
+``t >= p - w``. Since a subject's rows are sorted by ``p``, those rows form one
+contiguous range, found for every event at once by binary search over one int64
+key per row (subject rank, rank of ``p`` among all prediction times); the
+(row, code) pairs are then reduced batch by batch, as :mod:`ehrfeat.patients.weights` does.
+
+Rows with a null time are static in MEDS (true at every time): they count for every
+row of their subject (``static=False`` drops them, as the SQL stores drop events
+without a time once an as-of applies). Every event read is either used or counted
+under one reason, with the same reasons as the SQL path where they mean the same.
+With time-decay weighting, static rows keep weight 1 (a static fact does not age).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from ehrfeat.errors import InputError
+from ehrfeat.patients.weights import (
+    AFTER_AS_OF,
+    BEFORE_WINDOW,
+    DUPLICATE,
+    FUTURE,
+    NO_TIME,
+    UNKNOWN_CODE,
+    WeightOptions,
+    Weights,
+    _reduce_sorted,
+)
+
+__all__ = ["AS_OF_RULES", "NO_ROWS", "PredictionAccumulator"]
+
+AS_OF_RULES = ("inclusive", "strict")
+NO_ROWS = "subject has no prediction time in the label table"
+NAT = np.iinfo(np.int64).min
+PAIR_BUDGET = 4_000_000  # (row, code) pairs expanded at once
+
+
+class PredictionAccumulator:
+    """Feed :meth:`add` with (subject, time in µs, code column) arrays, then :meth:`finish`."""
+
+    def __init__(
+        self, subject_id: np.ndarray, prediction_us: np.ndarray, code_block: np.ndarray, blocks: Sequence[str],
+        options: WeightOptions, *, rule: str, now_us: int, static: bool = True,
+    ) -> None:
+        if rule not in AS_OF_RULES:
+            raise InputError(f"unknown as-of rule {rule!r}", fix="use --as-of-rule inclusive or strict", code="E1509")
+        self.sid = np.asarray(subject_id, np.int64)
+        self.pred = np.asarray(prediction_us, np.int64)
+        self.code_block = np.asarray(code_block, np.int64)
+        self.n_codes = len(self.code_block)
+        self.blocks = tuple(blocks)
+        self.width = max(len(self.blocks), 1) * self.n_codes
+        self.options, self.rule, self.now_us, self.static = options, rule, now_us, static
+        self.subjects, self.first_row = np.unique(self.sid, return_index=True)
+        self.times = np.unique(self.pred)
+        self.m = len(self.times) + 1
+        rank = np.searchsorted(self.subjects, self.sid)
+        self.key = rank * self.m + np.searchsorted(self.times, self.pred)
+        if len(self.key) > 1 and not (np.diff(self.key) > 0).all():
+            raise InputError("label rows must be sorted by subject and prediction time, without repeats",
+                             fix="build them with ehrfeat.store.meds.labels.from_arrays or read_labels", code="E1516")
+        self.seen = np.zeros(len(self.subjects), bool)
+        self.skipped: Counter[str] = Counter()
+        self.events_read = 0
+        self.n_events = np.zeros(len(self.sid), np.int64)
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending = 0
+        self._consolidated = 0
+
+    def _drop(self, keep: np.ndarray, bad: np.ndarray, reason: str) -> np.ndarray:
+        n = int((keep & bad).sum())
+        if n:
+            self.skipped[reason] += n
+        return keep & ~bad
+
+    def mark_seen(self, subject_id: np.ndarray) -> None:
+        """Note subjects present in the data even when none of their rows is added (all filtered out)."""
+        if len(self.subjects) and len(subject_id):
+            pos = np.minimum(np.searchsorted(self.subjects, subject_id), len(self.subjects) - 1)
+            self.seen[pos[self.subjects[pos] == subject_id]] = True
+
+    def add(self, subject_id: np.ndarray, time_us: np.ndarray, column: np.ndarray) -> None:
+        n = len(subject_id)
+        self.events_read += n
+        if n == 0 or len(self.subjects) == 0:
+            self.skipped[NO_ROWS] += n
+            return
+        pos = np.minimum(np.searchsorted(self.subjects, subject_id), len(self.subjects) - 1)
+        known = self.subjects[pos] == subject_id
+        self.seen[pos[known]] = True
+        keep = self._drop(np.ones(n, bool), ~known, NO_ROWS)
+        keep = self._drop(keep, column < 0, UNKNOWN_CODE)
+        static = time_us == NAT
+        if not self.static:
+            keep = self._drop(keep, static, NO_TIME)
+        keep = self._drop(keep, ~static & (time_us >= self.now_us), FUTURE)
+        idx = np.flatnonzero(keep)
+        if self.options.dedupe and len(idx) > 1:
+            order = idx[np.lexsort((time_us[idx], column[idx], subject_id[idx]))]
+            dup = np.zeros(len(order), bool)
+            dup[1:] = ((subject_id[order[1:]] == subject_id[order[:-1]]) & (column[order[1:]] == column[order[:-1]])
+                       & (time_us[order[1:]] == time_us[order[:-1]]) & (time_us[order[1:]] != NAT))
+            if dup.any():
+                self.skipped[DUPLICATE] += int(dup.sum())
+            idx = np.sort(order[~dup])
+        r, t, c, st = pos[idx], time_us[idx], column[idx], static[idx]
+        start = np.searchsorted(self.key, r * self.m, "left")
+        end = np.searchsorted(self.key, (r + 1) * self.m, "left")
+        first = np.searchsorted(self.times, t, "left") if self.rule == "inclusive" else np.searchsorted(self.times, t, "right")
+        lo = np.where(st, start, np.searchsorted(self.key, r * self.m + first, "left"))
+        hi = end
+        if self.options.window_s is not None:
+            reach = t + int(self.options.window_s) * 1_000_000
+            hi = np.where(st, end, np.searchsorted(self.key, r * self.m + np.searchsorted(self.times, reach, "right"), "left"))
+        count = np.maximum(hi - lo, 0)
+        after = lo >= end
+        if after.any():
+            self.skipped[AFTER_AS_OF] += int(after.sum())
+        outside = ~after & (count == 0)
+        if outside.any():
+            self.skipped[BEFORE_WINDOW] += int(outside.sum())
+        self._expand(lo, count, t, c, st)
+
+    def _expand(self, lo: np.ndarray, count: np.ndarray, t: np.ndarray, c: np.ndarray, st: np.ndarray) -> None:
+        ends = np.cumsum(count)
+        begin = 0
+        while begin < len(count):
+            stop = int(np.searchsorted(ends, (ends[begin - 1] if begin else 0) + PAIR_BUDGET, "right"))
+            stop = max(stop, begin + 1)
+            cnt = count[begin:stop]
+            total = int(cnt.sum())
+            if total:
+                ev = np.repeat(np.arange(begin, stop), cnt)
+                offset = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                rows = lo[ev] + offset
+                col = c[ev]
+                key = rows * self.width + self.code_block[col] * self.n_codes + col
+                if self.options.weighting == "time-decay":
+                    age_s = (self.pred[rows] - t[ev]).astype(np.float64) / 1e6
+                    w = np.where(st[ev], 1.0, np.exp2(-age_s / float(self.options.half_life_s or 1)))
+                else:
+                    w = np.ones(total, np.float64)
+                order = np.argsort(key, kind="stable")
+                self._parts.append(_reduce_sorted(key[order], w[order]))
+                self.n_events += np.bincount(rows, minlength=len(self.n_events))
+                self._pending += len(self._parts[-1][0])
+                if self._pending > max(8_000_000, 2 * self._consolidated):
+                    self._consolidate()
+            begin = stop
+
+    def _consolidate(self) -> tuple[np.ndarray, np.ndarray]:
+        if len(self._parts) > 1:
+            keys, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
+            order = np.argsort(keys, kind="stable")
+            self._parts = [_reduce_sorted(keys[order], data[order])]
+        elif not self._parts:
+            self._parts = [(np.zeros(0, np.int64), np.zeros(0, np.float64))]
+        self._pending = self._consolidated = len(self._parts[0][0])
+        return self._parts[0]
+
+    def finish(self) -> Weights:
+        import scipy.sparse as sp
+
+        keys, data = self._consolidate()
+        rows, cols = np.divmod(keys, self.width) if self.width else (keys, keys)
+        matrix = sp.csr_matrix((data, (rows, cols)), shape=(len(self.sid), self.width))
+        return Weights(matrix, self.blocks or ("all",), self.n_codes, self.n_events, dict(self.skipped), self.events_read)
+
+    def subjects_seen(self) -> np.ndarray:
+        """Per label row: whether its subject had any row in the data read."""
+        return self.seen[np.searchsorted(self.subjects, self.sid)] if len(self.sid) else np.zeros(0, bool)

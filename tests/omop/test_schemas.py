@@ -1,0 +1,82 @@
+"""--schema / --write-schema on a real PostgreSQL server: a read-only CDM schema and a results schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from ehrfeat.cli.main import app
+from ehrfeat.embed import embed_codes
+from ehrfeat.errors import DatabaseError, InputError
+from ehrfeat.store import import_omop, open_database
+from tests.omop.conftest import HashEncoder
+from tests.pg_server import PG_PASSWORD
+
+READER_PASSWORD = "reader-s3cret"
+
+
+@pytest.fixture
+def cdm_url(extract_csv: Path, postgresql_url: str) -> tuple[str, str]:
+    """(superuser URL, URL of a role that may only read schema cdm and write schema results)."""
+    engine = sa.create_engine(postgresql_url)
+    db = engine.url.database
+    role = f"reader_{db}"
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE SCHEMA cdm"))
+        conn.execute(sa.text("CREATE SCHEMA results"))
+    import_omop(extract_csv, postgresql_url, schema="cdm")
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{READER_PASSWORD}'"))
+        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA cdm TO {role}"))
+        conn.execute(sa.text(f"GRANT SELECT ON ALL TABLES IN SCHEMA cdm TO {role}"))
+        conn.execute(sa.text(f"GRANT USAGE, CREATE ON SCHEMA results TO {role}"))
+        tables = conn.execute(sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'cdm'")).scalars()
+        assert "condition_occurrence" in set(tables)
+    engine.dispose()
+    reader = sa.engine.make_url(postgresql_url).set(username=role, password=READER_PASSWORD)
+    return postgresql_url, reader.render_as_string(hide_password=False)
+
+
+def test_read_only_cdm_needs_a_write_schema(cdm_url: tuple[str, str]) -> None:
+    _, reader = cdm_url
+    with pytest.raises(DatabaseError) as info:
+        embed_codes(reader, encoder=HashEncoder(), schema="cdm")
+    assert info.value.code == "E1408" and "--write-schema" in str(info.value) and READER_PASSWORD not in str(info.value)
+    report = embed_codes(reader, encoder=HashEncoder(), schema="cdm", write_schema="results")
+    assert report.embedded_now > 200 and report.coverage is not None
+    engine = open_database(reader)
+    with engine.connect() as conn:
+        where = conn.execute(sa.text("SELECT table_schema FROM information_schema.tables "
+                                     "WHERE table_name = 'code_embeddings'")).scalars().all()
+    engine.dispose()
+    assert where == ["results"]
+    again = embed_codes(reader, encoder=HashEncoder(), schema="cdm", write_schema="results")
+    assert again.embedded_now == 0 and again.already_cached == report.embedded_now
+
+
+def test_cli_schemas_and_errors(cdm_url: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    admin, reader = cdm_url
+    monkeypatch.setattr("ehrfeat.models.loader.load_encoder", lambda model=None: HashEncoder())
+    runner = CliRunner()
+    denied = runner.invoke(app, ["embed-codes", reader, "--no-progress", "--schema", "cdm"])
+    assert denied.exit_code == 2 and "--write-schema" in denied.output and READER_PASSWORD not in denied.output
+    done = runner.invoke(app, ["embed-codes", reader, "--no-progress", "--schema", "cdm", "--write-schema", "results"])
+    assert done.exit_code == 0, done.output
+    assert READER_PASSWORD not in done.output and "***" in done.output
+    out = tmp_path / "v.npy"
+    vectors = runner.invoke(app, ["patient-vectors", reader, "--out", str(out), "--schema", "cdm",
+                                  "--write-schema", "results", "--aggregate", "events"])
+    assert vectors.exit_code == 0, vectors.output
+    assert out.exists()
+    unknown = runner.invoke(app, ["embed-codes", admin, "--no-progress", "--schema", "cdmx"])
+    assert unknown.exit_code == 2 and "E1407" in unknown.output and "cdmx" in unknown.output
+    assert "cdm" in unknown.output and PG_PASSWORD not in unknown.output
+
+
+def test_schema_on_sqlite_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        embed_codes(f"sqlite:///{tmp_path / 'x.db'}", encoder=HashEncoder(), schema="cdm")
+    assert info.value.code == "E1405"
