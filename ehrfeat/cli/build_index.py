@@ -21,9 +21,11 @@ def build_index_command(
 ) -> None:
     """Embed the built-in vocabularies' code names (or read a database's code embeddings) into an index folder."""
     from ehrfeat.linking import open_index, parse_index_spec, save_index
+    from ehrfeat.linking.code_index import check_index_folder
     from ehrfeat.models.loader import load_encoder
 
     with reported_errors():
+        check_index_folder(out_dir)  # before the work: never after minutes of embedding
         setting = {"db": db, "table": table} if db else {"max_code_length": max_code_length}
         index = open_index(parse_index_spec(setting), load_encoder(model), [s.strip() for s in systems.split(",") if s.strip()] if not db else [])
         folder = save_index(index, out_dir)

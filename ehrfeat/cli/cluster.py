@@ -25,9 +25,10 @@ def cluster_command(
     """Cluster patient vectors and write a report."""
     from ehrfeat.patients.cluster import cluster_vectors
     from ehrfeat.patients.output import read_vectors
-    from ehrfeat.patients.report import write_report
+    from ehrfeat.patients.report import check_report_folder, write_report
 
     with reported_errors():
+        check_report_folder(report)
         result = cluster_vectors(
             read_vectors(vectors), k=k, method=method, seed=seed, normalize=normalize,
             min_cluster_size=min_cluster_size, database=db, top=top,

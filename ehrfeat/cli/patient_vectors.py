@@ -58,7 +58,7 @@ def patient_vectors_command(
         )
         return
     from ehrfeat.patients.as_of_rule import rule_line
-    from ehrfeat.patients.output import write_vectors
+    from ehrfeat.patients.output import check_vectors_target, write_vectors
     from ehrfeat.patients.settings import VectorSettings
     from ehrfeat.patients.vectors import patient_vectors
     from ehrfeat.store.meds.dataset import looks_like_meds
@@ -82,6 +82,7 @@ def patient_vectors_command(
     with reported_errors():
         if engine != "local":
             raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
+        check_vectors_target(out)  # before the work, not after it
         rule = as_of_rule or "strict"
         settings = VectorSettings(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,

@@ -20,6 +20,7 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E207", _D, "The demo database path holds a file that is not a demo database.", "Choose another path, or delete the file first.", ("demo",)),
     ErrorCode("E208", _D, "The embeddings table cannot be created.", "Check that the database is writable, or write to another database (--out).", ("store.embeddings",)),
     ErrorCode("E209", _D, "A stored embedding row is corrupt (its bytes do not match its dimension).", "Delete the rows of that fingerprint and run embed-codes again.", ("store.embeddings",)),
+    ErrorCode("E1210", _D, "Another run held the database's write lock (SQLite) or the same job (PostgreSQL advisory lock) for longer than the lock timeout; nothing was written.", "Wait for the other run to finish and run again, or wait longer with EHRFEAT_LOCK_TIMEOUT=SECONDS.", ("store.locks",)),
     ErrorCode("E211", _S, "The database matches no supported schema (OMOP CDM 5.3/5.4 or ehrfeat's native schema).", "Import OMOP CSV files with `ehrfeat import-omop`, or create the native tables.", ("store.schema",)),
     ErrorCode("E212", _S, "A table of the native schema lacks a column.", "Create the native tables with the columns the message lists.", ("store.native", "store.schema")),
     ErrorCode("E213", _S, "An OMOP table lacks a CDM column.", "Load the table with the OMOP CDM 5.3/5.4 column names (e.g. with `ehrfeat import-omop`).", ("store.omop", "store.schema")),

@@ -60,6 +60,11 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1407", _I, "A schema given to --schema/--write-schema does not exist.", "Check the name, or create it: CREATE SCHEMA name.", ("store.search_path",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
     ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
+    # outputs and locks (issue 12)
+    ErrorCode("E1201", _I, "An output folder is a file, or is not empty and was not written by this ehrfeat command; ehrfeat never deletes or overwrites what it did not create.", "Choose a new or empty folder (the message suggests one).", ("paths",)),
+    ErrorCode("E1202", _I, "An output file or folder cannot be written (read-only place, or a file where a folder should be); found before any work starts.", "Choose a writable place for the output.", ("paths",)),
+    ErrorCode("E1203", _I, "An output file path names a folder.", "Give a file name inside the folder.", ("paths",)),
+    ErrorCode("E1212", _I, "EHRFEAT_LOCK_TIMEOUT is not a number of seconds.", "Set EHRFEAT_LOCK_TIMEOUT to a number of seconds, e.g. 600.", ("store.locks",)),
     # linking
     ErrorCode("E170", _I, "The vocabulary has no concepts of the wanted systems to index.", "Check the code systems (e.g. ICD10CM, HPO) and the vocabulary.", ("linking.code_index",)),
     ErrorCode("E171", _I, "The database given as a linking source holds no code embeddings.", "Run `ehrfeat embed-codes DB` or `ehrfeat build-index OUT_DIR` first.", ("linking.code_index",)),
@@ -84,5 +89,6 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1514", _I, "--as-of was given for a MEDS dataset.", "Pass prediction times as a label table: --as-of-table LABELS.parquet.", ("cli.patient_vectors",)),
     ErrorCode("E1515", _I, "The encoder returned non-finite values for MEDS codes; that batch was not written.", "Check the model (a broken export or fp16 overflow) and run again: finished batches are kept.", ("embed_meds",)),
     ErrorCode("E1516", _I, "Label rows given to the prediction-time accumulator are not sorted and unique.", "Build them with ehrfeat.store.meds.labels.from_arrays or read_labels.", ("patients.prediction_weights",)),
+    ErrorCode("E1517", _I, "X given to PatientEmbedder on a MEDS dataset is not a DataFrame of subject_id and prediction_time rows.", "Pass a DataFrame with subject_id and prediction_time (e.g. a MEDS label table), without nulls.", ("patients.meds_rows",)),
 )
 

@@ -31,14 +31,27 @@ from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError, ModelError
 from ehrfeat.index import CodeIndex
 from ehrfeat.linking.terms import term_variants, usable_term
+from ehrfeat.paths import check_output_folder, replace_folder
 from ehrfeat.store.embeddings import CodeEmbeddings
 from ehrfeat.vocab import Vocabulary
 
-__all__ = ["BUILD_HINT", "INDEX_FORMAT", "LinkingIndex", "build_index", "index_from_embeddings", "load_index", "save_index"]
+__all__ = [
+    "BUILD_HINT",
+    "INDEX_FILES",
+    "INDEX_FORMAT",
+    "LinkingIndex",
+    "build_index",
+    "check_index_folder",
+    "index_from_embeddings",
+    "is_index_folder",
+    "load_index",
+    "save_index",
+]
 
 logger = logging.getLogger(__name__)
 
 INDEX_FORMAT = 1
+INDEX_FILES = ("index.json", "matrix.npy", "terms.json")  # index.json first: written last into an empty folder
 BUILD_HINT = (
     "build one with `ehrfeat build-index OUT_DIR` (built-in ICD-10-CM/HPO), or embed a database's codes "
     "with `ehrfeat embed-codes DB` and configure index={'db': DB}"
@@ -143,9 +156,30 @@ def index_from_embeddings(embeddings: CodeEmbeddings, vocabulary: Vocabulary | N
     return LinkingIndex(embeddings, _dictionary_terms(strings), source)
 
 
+def is_index_folder(folder: Path) -> bool:
+    """True when ``folder`` holds only an index's files and its ``index.json`` says it is one."""
+    names = {p.name for p in folder.iterdir()}
+    if not names <= set(INDEX_FILES) or "index.json" not in names:
+        return False
+    try:
+        meta = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "format" in meta and "fingerprint" in meta
+
+
+def check_index_folder(folder: str | os.PathLike[str]) -> Path:
+    """Refuse, before any work, a target that is a file, a non-empty folder that is not an index, or not writable."""
+    return check_output_folder(folder, is_index_folder, "index folder", example="linking-index")
+
+
 def save_index(index: LinkingIndex, folder: str | os.PathLike[str]) -> Path:
-    """Write the index folder atomically (a reader never sees half an index)."""
-    folder = Path(folder)
+    """Write the index folder atomically (a reader never sees half an index).
+
+    An old index there is replaced (written beside, then renamed in); a folder holding
+    anything else is refused (:func:`check_index_folder`), never emptied.
+    """
+    folder = check_index_folder(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     tmp.chmod(0o755)
@@ -162,9 +196,7 @@ def save_index(index: LinkingIndex, folder: str | os.PathLike[str]) -> Path:
         (tmp / "index.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         np.save(tmp / "matrix.npy", np.ascontiguousarray(emb.matrix, dtype=np.float32))
         (tmp / "terms.json").write_text(json.dumps(list(index.terms), ensure_ascii=False), encoding="utf-8")
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        replace_folder(tmp, folder, INDEX_FILES)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -27,7 +27,8 @@ from ehrfeat.codes import Code
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.linking.note_tables import NoteTables, note_tables
-from ehrfeat.store.database import open_database
+from ehrfeat.store.database import masked_url, open_database
+from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.omop_concepts import ConceptIds
 from ehrfeat.store.schema import detect_schema
 
@@ -215,7 +216,7 @@ def _write_batch(
         counts["mentions"] += len(mentions)
         links.append({"note_id": note_id, "fingerprint": fingerprint, "mentions": len(mentions), "rows_written": n_rows,
                       "linked_at": now.isoformat(timespec="seconds")})
-    with engine.begin() as conn:
+    with write_transaction(engine, f"link-notes:{tables.note_nlp.name}", masked_url(engine)) as conn:
         ids = concepts.resolve(conn, [Code(c.system, c.code) for *_, span, n in found for c in span._.ehrfeat_codes[:n]])
         col = tables.note_nlp.c[tables.note_nlp_columns["note_nlp_id"]]
         next_id = int(conn.execute(sa.select(sa.func.max(sa.cast(col, sa.BigInteger)))).scalar() or 0) + 1

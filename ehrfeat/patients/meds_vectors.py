@@ -92,6 +92,7 @@ class PredictionVectors:
     labels: dict[str, Any] = field(default_factory=dict)  # name -> pyarrow array
     report: MedsVectorReport | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    idf: np.ndarray | None = None  # the idf weights used (idf weighting), over the columns of every block
 
     def __len__(self) -> int:
         return len(self.subject_id)
@@ -177,12 +178,15 @@ def meds_patient_vectors(
     weights = acc.finish()
     seen = acc.subjects_seen()
     code_matrix = vectors.matrix[selected] if selected else np.zeros((0, vectors.dim), np.float32)
+    everyone = bool(seen.all())
     if idf is None and weighting == "idf":
-        idf = smooth_idf(weights.matrix[np.flatnonzero(seen)])
+        idf = smooth_idf(weights.matrix if everyone else weights.matrix[np.flatnonzero(seen)])
     matrix = combine(weights, code_matrix, weighting, idf)
     kept = rows.keep(seen, UNKNOWN_SUBJECT)
-    where = np.flatnonzero(seen)
-    matrix, n_events = matrix[where], weights.n_events[where]
+    n_events = weights.n_events
+    if not everyone:  # rows of subjects not in the data are dropped (counted in the label issues)
+        where = np.flatnonzero(seen)
+        matrix, n_events = matrix[where], n_events[where]
     no_codes = n_events == 0
     skipped = dict(weights.skipped) | dict(other)
     report = MedsVectorReport(
@@ -196,12 +200,12 @@ def meds_patient_vectors(
         "labels": str(labels) if isinstance(labels, str | Path) else None, "window": None if window is None else str(window),
         "weighting": weighting, "half_life": str(half_life) if weighting == "time-decay" else None,
         "systems": sorted(wanted) if wanted else None, "by_system": by_system, "blocks": list(weights.blocks),
-        "static_rows": static, "idf": idf.tolist() if idf is not None and weighting == "idf" and len(idf) < 200_000 else None,
+        "static_rows": static,
     }
     return PredictionVectors(
         subject_id=kept.subject_id, prediction_time=kept.prediction_us.astype("datetime64[us]"), matrix=matrix,
         columns=embedding_columns(weights.blocks, vectors.dim, by_system), n_events=n_events, no_codes=no_codes,
-        labels=kept.labels, report=report, params=params,
+        labels=kept.labels, report=report, params=params, idf=idf if weighting == "idf" else None,
     )
 
 
@@ -216,7 +220,7 @@ def write_prediction_vectors(vectors: PredictionVectors, path: str | Path) -> Pa
                          code="E1512")
     if not path.parent.is_dir():
         raise InputError(f"folder {path.parent} does not exist", fix=f"mkdir -p {path.parent}", code="E1510")
-    params = {k: v for k, v in vectors.params.items() if k != "idf"}
+    params = vectors.params
     columns: dict[str, Any] = {
         "subject_id": pa.array(vectors.subject_id, pa.int64()),
         "prediction_time": pa.array(vectors.prediction_time, pa.timestamp("us")),

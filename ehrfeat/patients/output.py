@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.errors import InputError
+from ehrfeat.paths import check_output_file
 from ehrfeat.patients.vectors import PatientVectors
 
-__all__ = ["read_vectors", "write_vectors"]
+__all__ = ["check_vectors_target", "read_vectors", "write_vectors"]
 
 META_KEY = b"ehrfeat"
 _FLAGS = ("patient_id", "n_events", "no_codes")
@@ -27,6 +28,26 @@ _FLAGS = ("patient_id", "n_events", "no_codes")
 def _sidecars(path: Path) -> tuple[Path, Path]:
     stem = path.with_suffix("")
     return stem.with_name(stem.name + ".ids.csv"), stem.with_name(stem.name + ".meta.json")
+
+
+_SUFFIXES = (".parquet", ".npy", ".h5ad")
+
+
+def check_vectors_target(path: str | Path) -> Path:
+    """Refuse, before any work, an output the run could not write: unknown format, missing or read-only folder."""
+    path = Path(path)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise InputError(
+            f"cannot tell the output format of {path.name!r}",
+            fix="end the file name with .parquet, .npy (plus an ids file) or .h5ad (AnnData)",
+            code="E141",
+        )
+    if not path.parent.is_dir():
+        raise InputError(f"folder {path.parent} does not exist", fix=f"mkdir -p {path.parent}", code="E140")
+    files = [path, *_sidecars(path)] if path.suffix.lower() == ".npy" else [path]
+    for file in files:
+        check_output_file(file, "vectors file")
+    return path
 
 
 def write_vectors(vectors: PatientVectors, path: str | Path) -> list[Path]:

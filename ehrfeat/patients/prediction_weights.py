@@ -7,7 +7,9 @@ prediction time) ``t <= p``, ``strict`` ``t < p``; with a window ``w`` also
 ``t >= p - w``. Since a subject's rows are sorted by ``p``, those rows form one
 contiguous range, found for every event at once by binary search over one int64
 key per row (subject rank, rank of ``p`` among all prediction times); the
-(row, code) pairs are then reduced batch by batch, as :mod:`ehrfeat.patients.weights` does.
+(row, code) pairs are reduced within each batch and kept as compact (int32 row, int32
+column, float32 weight) triplets; one conversion to CSR at the end sums the few pairs two
+batches share (MEDS keeps a subject's rows together), so nothing is ever re-sorted.
 
 Rows with a null time are static in MEDS (true at every time): they count for every
 row of their subject (``static=False`` drops them, as the SQL stores drop events
@@ -72,9 +74,8 @@ class PredictionAccumulator:
         self.skipped: Counter[str] = Counter()
         self.events_read = 0
         self.n_events = np.zeros(len(self.sid), np.int64)
-        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
-        self._pending = 0
-        self._consolidated = 0
+        # per batch: (row int32, column int32, summed weight float32), reduced within the batch; 12 bytes a pair
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def _drop(self, keep: np.ndarray, bad: np.ndarray, reason: str) -> np.ndarray:
         n = int((keep & bad).sum())
@@ -150,29 +151,23 @@ class PredictionAccumulator:
                 else:
                     w = np.ones(total, np.float64)
                 order = np.argsort(key, kind="stable")
-                self._parts.append(_reduce_sorted(key[order], w[order]))
+                keys, sums = _reduce_sorted(key[order], w[order])
+                part_rows, part_cols = np.divmod(keys, self.width)
+                self._parts.append((part_rows.astype(np.int32), part_cols.astype(np.int32), sums.astype(np.float32)))
                 self.n_events += np.bincount(rows, minlength=len(self.n_events))
-                self._pending += len(self._parts[-1][0])
-                if self._pending > max(8_000_000, 2 * self._consolidated):
-                    self._consolidate()
             begin = stop
-
-    def _consolidate(self) -> tuple[np.ndarray, np.ndarray]:
-        if len(self._parts) > 1:
-            keys, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
-            order = np.argsort(keys, kind="stable")
-            self._parts = [_reduce_sorted(keys[order], data[order])]
-        elif not self._parts:
-            self._parts = [(np.zeros(0, np.int64), np.zeros(0, np.float64))]
-        self._pending = self._consolidated = len(self._parts[0][0])
-        return self._parts[0]
 
     def finish(self) -> Weights:
         import scipy.sparse as sp
 
-        keys, data = self._consolidate()
-        rows, cols = np.divmod(keys, self.width) if self.width else (keys, keys)
-        matrix = sp.csr_matrix((data, (rows, cols)), shape=(len(self.sid), self.width))
+        if self._parts:
+            rows, cols, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
+        else:
+            rows, cols, data = np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.float32)
+        self._parts = []
+        # coo -> csr sums the few keys two batches share (a subject whose rows span a batch boundary)
+        matrix = sp.coo_matrix((data, (rows, cols)), shape=(len(self.sid), self.width)).tocsr()
+        del rows, cols, data
         return Weights(matrix, self.blocks or ("all",), self.n_codes, self.n_events, dict(self.skipped), self.events_read)
 
     def subjects_seen(self) -> np.ndarray:

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from ehrfeat.errors import InputError
+from ehrfeat.paths import check_output_folder
 from ehrfeat.patients.cluster import ClusterResult
 
-__all__ = ["plot_map", "write_report"]
+__all__ = ["REPORT_FILES", "check_report_folder", "plot_map", "write_report"]
 
 
 def plot_map(result: ClusterResult, path: Path) -> Path:
@@ -54,19 +55,32 @@ def _summary(result: ClusterResult) -> dict[str, object]:
     }
 
 
+REPORT_FILES = ("summary.json", "labels.csv", "map.png", "report.html")
+
+
+def _is_report(folder: Path) -> bool:
+    names = {p.name for p in folder.iterdir()}
+    return "summary.json" in names and names <= set(REPORT_FILES)
+
+
+def check_report_folder(folder: str | Path) -> Path:
+    """Refuse, before clustering, a folder that holds anything but an earlier report, or cannot be written."""
+    return check_output_folder(folder, _is_report, "report folder", example="clusters")
+
+
 def write_report(result: ClusterResult, folder: str | Path) -> dict[str, Path]:
     """Write the report files into ``folder`` (created if needed); returns them by kind."""
-    folder = Path(folder)
+    folder = check_report_folder(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create report folder {folder}: {exc.strerror}", fix="choose a writable --report folder", code="E154") from exc
+    summary = folder / "summary.json"  # first: it marks the folder as a report
+    summary.write_text(json.dumps(_summary(result), indent=1))
     labels = folder / "labels.csv"
     with labels.open("w") as fh:
         fh.write("patient_id,cluster\n")
         fh.writelines(f"{p},{c}\n" for p, c in zip(result.patient_ids.tolist(), result.labels.tolist(), strict=True))
-    summary = folder / "summary.json"
-    summary.write_text(json.dumps(_summary(result), indent=1))
     png = plot_map(result, folder / "map.png")
     page = folder / "report.html"
     page.write_text(_html(result, base64.b64encode(png.read_bytes()).decode()))

@@ -2,7 +2,9 @@
 
 ``X`` names patients, not features: a 1-D array of patient ids, or a DataFrame with a
 ``patient_id`` column and optionally an as-of column (``as_of_column``, default
-``as_of``; each row's as-of time). What the embedder learns (``idf_``, the code
+``as_of``; each row's as-of time). On a MEDS dataset ``X`` is a DataFrame of
+``subject_id`` and ``prediction_time`` rows (:mod:`ehrfeat.patients.meds_rows`), and
+``as_of_rule`` defaults to ``inclusive``. What the embedder learns (``idf_``, the code
 blocks ``blocks_`` of ``by_system``) comes from the patients given to :meth:`fit`
 only, so inside ``cross_val_score`` a test fold never informs its own features.
 """
@@ -50,6 +52,8 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
         chunk_size: int = DEFAULT_CHUNK,
         aggregate: str = "auto",
         create_indexes: bool = False,
+        as_of_rule: str | None = None,
+        embeddings: str | Path | None = None,
     ) -> None:
         self.database = database
         self.weighting = weighting
@@ -64,6 +68,8 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.aggregate = aggregate
         self.create_indexes = create_indexes
+        self.as_of_rule = as_of_rule
+        self.embeddings = embeddings
 
     # -- helpers ----------------------------------------------------------------
     def settings(self) -> VectorSettings:
@@ -72,7 +78,7 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
             weighting=self.weighting, window=self.window, half_life=self.half_life,
             systems=tuple(self.systems) if self.systems else None, by_system=self.by_system, as_of=self.as_of,
             fingerprint=self.fingerprint, table=self.table, chunk_size=self.chunk_size, aggregate=self.aggregate,
-            create_indexes=self.create_indexes,
+            create_indexes=self.create_indexes, as_of_rule=self.as_of_rule or "strict",
         )
 
     def _rows(self, X: Any) -> tuple[np.ndarray, AsOf, np.ndarray]:
@@ -112,9 +118,33 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
         weights = patient_weights(engine, schema, cohort, embeddings, settings, blocks=blocks).weights
         return weights, pos, embeddings
 
+    def _is_meds(self) -> bool:
+        from ehrfeat.store.meds.dataset import looks_like_meds
+
+        return isinstance(self.database, str | Path) and looks_like_meds(self.database)
+
+    def _meds(self, X: Any, idf: np.ndarray | None) -> tuple[np.ndarray, Any]:
+        from ehrfeat.patients.meds_rows import meds_rows, meds_vectors_for_rows
+
+        rows = meds_rows(X, self.as_of_column, now_seconds() * 1_000_000)
+        self.settings()  # checks the values
+        return meds_vectors_for_rows(
+            self.database, rows, as_of_rule=self.as_of_rule or "inclusive", idf=idf, embeddings=self.embeddings,
+            fingerprint=getattr(self, "fingerprint_", self.fingerprint), window=self.window, weighting=self.weighting,
+            half_life=self.half_life, systems=self.systems, by_system=self.by_system,
+        )
+
     # -- scikit-learn API -------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> PatientEmbedder:
         """Learn the encoder fingerprint, code blocks and (``idf``) idf weights from the patients of ``X``."""
+        if self._is_meds():
+            _, vectors = self._meds(X, None)
+            self.fingerprint_ = vectors.params["fingerprint"]
+            self.blocks_ = tuple(vectors.params["blocks"])
+            self.idf_ = vectors.idf
+            self.feature_names_out_ = vectors.columns
+            self.n_features_in_ = X.shape[1]
+            return self
         weights, _, embeddings = self._weights(X, None)
         self.fingerprint_ = embeddings.fingerprint
         self.blocks_ = weights.blocks
@@ -126,6 +156,8 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Vectors (float32, one row per row of ``X``); patients without usable codes get zero rows."""
         check_is_fitted(self, "feature_names_out_")
+        if self._is_meds():
+            return self._meds(X, self.idf_)[0]
         weights, pos, embeddings = self._weights(X, self.blocks_)
         matrix = combine(weights, embeddings.matrix, self.weighting, self.idf_)
         empty = int((weights.n_events[pos] == 0).sum())

@@ -170,14 +170,13 @@ def combine(weights: Weights, code_matrix: np.ndarray, weighting: str, idf: np.n
     e = np.asarray(code_matrix, dtype=np.float32)
     parts = []
     for b in range(len(weights.blocks)):
-        w = weights.block(b)
+        w = weights.matrix if len(weights.blocks) == 1 else weights.block(b)  # one block: no column slicing (a copy)
         if idf is not None:
             w = w @ sp.diags(idf[b * weights.n_codes : (b + 1) * weights.n_codes])
         block = np.asarray(w.astype(np.float32) @ e)
         if weighting != "count":
             total = np.asarray(w.sum(axis=1)).ravel()
-            nonzero = total > 0
-            block[nonzero] /= total[nonzero, None].astype(np.float32)
+            np.divide(block, np.where(total > 0, total, 1.0).astype(np.float32)[:, None], out=block)
         parts.append(block)
     if len(parts) == 1:  # no copy of a large single block
         return parts[0]

@@ -219,8 +219,14 @@ class WeightAccumulator:
         idx = np.flatnonzero(keep)
         r, tt = rows_c[idx], t[idx]
         key = r * self._stride + block[idx] * len(self.columns) + cols[idx]
-        order = np.lexsort((tt, key)) if self.options.dedupe else np.argsort(key, kind="stable")
+        order = np.argsort(key, kind="stable")
         key, tt, r = key[order], tt[order], r[order]
+        if self.options.dedupe and len(key) > 1:  # order by time within repeated keys only (most keys come once)
+            repeated = np.flatnonzero(key[1:] == key[:-1])
+            if len(repeated):
+                span = np.unique(np.concatenate([repeated, repeated + 1]))
+                sub = span[np.lexsort((tt[span], key[span]))]
+                tt[span], r[span] = tt[sub], r[sub]
         if self.options.dedupe and len(key) > 1:
             dup = np.zeros(len(key), bool)
             dup[1:] = (key[1:] == key[:-1]) & (tt[1:] == tt[:-1]) & (tt[1:] != NAT)

@@ -17,15 +17,19 @@ that work for the common case and Python sees only integers:
 
 The results are those of the per-event reader, row for row and in the same order
 (a SQLite table is scanned in rowid order either way), with the same read issues.
-Native schema on SQLite only; :class:`Unsupported` says why anything else is not.
+Native schema on SQLite (and DuckDB: :mod:`ehrfeat.store.coded_duckdb`) only; :class:`Unsupported` says why anything else is not.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
-from collections.abc import Callable, Collection, Iterator
+from collections import deque
+from collections.abc import Callable, Collection, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -49,6 +53,7 @@ NOT_CACHED, MALFORMED, NULL_CODE = -1, -2, -3  # code columns that are not colum
 _MIN_S, _MAX_S = -5_364_662_400, 4_102_444_800  # 1800-01-01 .. 2100-01-01, as the time reader
 ROWS_PER_QUERY = 500_000
 INDEX_NAME = "ehrfeat_events_code"
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # connections reading in parallel
 _D2, _D4 = "[0-9][0-9]", "[0-9][0-9][0-9][0-9]"
 
 
@@ -99,7 +104,7 @@ def sql_time_seconds(t: str, mapped: str | None, *, all_plain: bool = False) -> 
 
 
 def _supported(engine: Engine, schema: PatientSchema) -> None:
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name not in ("sqlite", "duckdb"):
         raise Unsupported(f"no database path for {engine.dialect.name} yet")
     if schema.kind != "native":
         raise Unsupported(f"no database path for the {schema.kind} schema yet")
@@ -156,16 +161,78 @@ def ensure_index(conn: Connection, table: str) -> str | None:
     return f"created index {INDEX_NAME} on {table}(code_system, code, patient_id) for the database path (drop it: DROP INDEX {INDEX_NAME})"
 
 
+class _Worker:
+    """One thread with its own connection: SQLite reads in parallel, one statement per connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pool = ThreadPoolExecutor(1)
+        self.conn: Connection | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self.pool.submit(self._run, fn, args)
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        if self.conn is None:
+            self.conn = self.engine.connect()
+        return fn(self.conn, *args)
+
+    def close(self) -> None:
+        def close(conn: Connection) -> None:
+            conn.close()
+
+        if self.conn is not None:
+            self.submit(close).result()
+        self.pool.shutdown()
+
+
+def _temp_tables(conn: Connection, codes: list[tuple[object, object, int]], times: list[tuple[object, int]]) -> None:
+    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.ehrfeat_code_map")
+    conn.exec_driver_sql("CREATE TEMP TABLE ehrfeat_code_map (code_system, code, col INTEGER, PRIMARY KEY (code_system, code)) WITHOUT ROWID")
+    conn.exec_driver_sql("INSERT INTO temp.ehrfeat_code_map VALUES (?, ?, ?)", codes)  # type: ignore[arg-type]
+    conn.exec_driver_sql("DROP TABLE IF EXISTS temp.ehrfeat_time_map")
+    if times:
+        conn.exec_driver_sql("CREATE TEMP TABLE ehrfeat_time_map (raw PRIMARY KEY, secs INTEGER) WITHOUT ROWID")
+        conn.exec_driver_sql("INSERT INTO temp.ehrfeat_time_map VALUES (?, ?)", times)  # type: ignore[arg-type]
+
+
+def _raw_systems(conn: Connection, events: str, systems: Collection[str] | None) -> list[object] | None:
+    if systems is None:
+        return None
+    found = conn.exec_driver_sql(f"SELECT DISTINCT code_system FROM {events}").scalars()
+    return [s for s in found if s is not None and _system_of(s) in systems]
+
+
+def _rowids(conn: Connection, events: str) -> tuple[int, int]:
+    try:
+        low, high = conn.exec_driver_sql(f"SELECT min(rowid), max(rowid) FROM {events}").one()
+    except sa.exc.DBAPIError as exc:  # a view or a table WITHOUT ROWID
+        raise Unsupported(f"{events} has no rowid ({exc.orig})") from exc
+    return int(low or 0), int(high if high is not None else -1)
+
+
+def _packed(conn: Connection, query: str, params: tuple[object, ...]) -> np.ndarray:
+    text = conn.exec_driver_sql(query, params).scalar()
+    return np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, 3) if text else np.zeros((0, 3), np.int64)
+
+
 def iter_coded_events(
     engine: Engine, schema: PatientSchema, column_of: Callable[[Key], int], *, systems: Collection[str] | None,
     chunk_size: int, report: EventReadReport, create_indexes: bool = False, notes: list[str] | None = None,
+    workers: int | None = None,
 ) -> Iterator[CodedChunk]:
     """Stream the events as :class:`CodedChunk` blocks, exactly as :func:`~ehrfeat.store.events.iter_events` would.
 
     ``column_of`` gives the column of a canonical code (``-1``: not cached). Chunks
-    hold ``chunk_size`` rows read, less the rows the store does not yield.
+    hold ``chunk_size`` rows read, less the rows the store does not yield. ``workers``
+    connections read row ranges in parallel; the chunks still come in rowid order.
     """
     _supported(engine, schema)
+    if engine.dialect.name == "duckdb":  # DuckDB needs no index: it scans in parallel
+        from ehrfeat.store.coded_duckdb import iter_coded_duckdb
+
+        yield from iter_coded_duckdb(engine, schema, column_of, systems=systems, chunk_size=chunk_size, report=report)
+        return
     events = '"' + schema.tables["events"].replace('"', '""') + '"'
     notes = notes if notes is not None else []
     if create_indexes:
@@ -177,53 +244,49 @@ def iter_coded_events(
                                 fix="make the database writable, or drop --create-indexes", code="E1903") from exc
         if made:
             notes.append(made)
-    with engine.connect() as conn:
-        _check_ids(conn, events)
-        raw_systems = None
-        if systems is not None:
-            found = conn.exec_driver_sql(f"SELECT DISTINCT code_system FROM {events}").scalars()
-            raw_systems = [s for s in found if s is not None and _system_of(s) in systems]
+    team = [_Worker(engine) for _ in range(max(1, workers or WORKERS))]
+    try:
+        first, other = team[0], team[-1]
+        raw_systems = first.submit(_raw_systems, events, systems).result()
         where = f" AND code_system IN ({', '.join('?' * len(raw_systems))})" if raw_systems is not None else ""
         params = tuple(raw_systems or ())
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.ehrfeat_code_map")
-        conn.exec_driver_sql("CREATE TEMP TABLE ehrfeat_code_map (code_system, code, col INTEGER, PRIMARY KEY (code_system, code))")
-        conn.exec_driver_sql("INSERT INTO temp.ehrfeat_code_map VALUES (?, ?, ?)",
-                             _code_map(conn, events, column_of, raw_systems, report))  # type: ignore[arg-type]
-        times = _time_map(conn, events, where, params)
-        join, mapped = "", None
-        if times:
-            conn.exec_driver_sql("DROP TABLE IF EXISTS temp.ehrfeat_time_map")
-            conn.exec_driver_sql("CREATE TEMP TABLE ehrfeat_time_map (raw PRIMARY KEY, secs INTEGER)")
-            conn.exec_driver_sql("INSERT INTO temp.ehrfeat_time_map VALUES (?, ?)", times)  # type: ignore[arg-type]
-            join, mapped = " LEFT JOIN temp.ehrfeat_time_map tm ON tm.raw = e.time", "tm.secs"
+        checked = other.submit(_check_ids, events)
+        times_f = other.submit(_time_map, events, where, params)
+        codes = first.submit(_code_map, events, column_of, raw_systems, report).result()
+        low, high = first.submit(_rowids, events).result()
+        checked.result()
+        times = times_f.result()
+        for done in [w.submit(_temp_tables, codes, times) for w in team]:
+            done.result()
+        join, mapped = ("", None) if not times else (" LEFT JOIN temp.ehrfeat_time_map tm ON tm.raw = e.time", "tm.secs")
         packed = (f"coalesce(e.patient_id, {PID_NULL}) || ',' || coalesce(m.col, {NULL_CODE}) || ',' || "
                   f"({sql_time_seconds('e.time', mapped, all_plain=not times)})")
         query = (f"SELECT group_concat({packed}, ',') FROM {events} e LEFT JOIN temp.ehrfeat_code_map m "
                  f"ON m.code_system = e.code_system AND m.code = e.code{join} WHERE e.rowid >= ? AND e.rowid < ?"
                  + where.replace("code_system", "e.code_system"))
-        try:
-            low, high = conn.exec_driver_sql(f"SELECT min(rowid), max(rowid) FROM {events}").one()
-        except sa.exc.DBAPIError as exc:  # a view or a table WITHOUT ROWID
-            raise Unsupported(f"{events} has no rowid ({exc.orig})") from exc
-        yield from _chunks(conn, query, params, int(low or 0), int(high or -1), chunk_size, report)
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.ehrfeat_code_map")
-        conn.exec_driver_sql("DROP TABLE IF EXISTS temp.ehrfeat_time_map")
+        starts = range(low, high + 1, ROWS_PER_QUERY)
+        parts: deque[Future[np.ndarray]] = deque()
+        pending = np.zeros((0, 3), np.int64)
+        for i, start in enumerate(starts):
+            parts.append(team[i % len(team)].submit(_packed, query, (start, start + ROWS_PER_QUERY, *params)))
+            if len(parts) <= len(team):
+                continue
+            pending = yield from _cut(np.concatenate([pending, parts.popleft().result()]), chunk_size, report)
+        while parts:
+            pending = yield from _cut(np.concatenate([pending, parts.popleft().result()]), chunk_size, report)
+        if len(pending):
+            yield _read(pending, report)
+    finally:
+        for worker in team:
+            worker.close()
 
 
-def _chunks(
-    conn: Connection, query: str, params: tuple[object, ...], low: int, high: int, chunk_size: int, report: EventReadReport,
-) -> Iterator[CodedChunk]:
-    pending = np.zeros((0, 3), np.int64)
-    for start in range(low, high + 1, ROWS_PER_QUERY):
-        text = conn.exec_driver_sql(query, (start, start + ROWS_PER_QUERY, *params)).scalar()
-        if text:
-            rows = np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, 3)
-            pending = np.concatenate([pending, rows]) if len(pending) else rows
-        while len(pending) >= chunk_size:
-            yield _read(pending[:chunk_size], report)
-            pending = pending[chunk_size:]
-    if len(pending):
-        yield _read(pending, report)
+def _cut(rows: np.ndarray, chunk_size: int, report: EventReadReport) -> Generator[CodedChunk, None, np.ndarray]:
+    """Yield the whole chunks of ``rows``; return the rest."""
+    while len(rows) >= chunk_size:
+        yield _read(rows[:chunk_size], report)
+        rows = rows[chunk_size:]
+    return rows
 
 
 def _read(rows: np.ndarray, report: EventReadReport) -> CodedChunk:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 
 from ehrfeat.errors import DatabaseError, InputError
+from ehrfeat.store.locks import begin_listener
 
 __all__ = [
     "SQLITE_HEADER",
+    "bad_text_count",
     "column_names",
+    "masked_url",
     "open_database",
     "sql_table",
     "table_names",
@@ -41,8 +45,11 @@ def open_database(target: str | os.PathLike[str], *, must_exist: bool = True) ->
     SQLite files are checked before connecting (present, readable, starting
     with the SQLite header); an empty file counts as an empty database. With
     ``must_exist=False`` a missing file is created on first write. Read-only
-    files are opened read-only; writable ones get WAL journaling so a reader
-    (a long ``iter_events``) and a writer (the embedding cache) do not block.
+    files are opened read-only. The file's journal mode is left as it is (WAL
+    lets a long reader and a writer run at once: ``PRAGMA journal_mode=WAL``);
+    writers take the write lock up front (:mod:`ehrfeat.store.locks`). Text
+    that is not valid UTF-8 is decoded with replacement and counted
+    (:func:`bad_text_count`), never fatal.
     """
     text = os.fspath(target)
     if "://" in text:
@@ -75,7 +82,7 @@ def open_database(target: str | os.PathLike[str], *, must_exist: bool = True) ->
     else:
         url = URL.create("sqlite", database=str(path))
     engine = sa.create_engine(url)
-    _configure_sqlite(engine, wal=not read_only and os.access(path.parent, os.W_OK))
+    _configure_sqlite(engine, str(path))
     return engine
 
 
@@ -84,44 +91,64 @@ def _open_url(url: str) -> Engine:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         raise DatabaseError(
-            f"cannot use database URL {_redact(url)}: {exc}",
+            f"cannot use database URL {masked_url(url)}: {exc}",
             fix="use a SQLAlchemy URL such as sqlite:///patients.db or postgresql+psycopg://user@host/db, "
             "and install the driver it names",
             code="E204",
         ) from exc
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, wal=False)
+        _configure_sqlite(engine, masked_url(engine.url))
     return engine
 
 
-def _redact(url: str) -> str:
+def masked_url(url: str | os.PathLike[str] | URL | Engine) -> str:
+    """A database URL (or path, or engine) fit to print or store: the password replaced by ``***``."""
+    if isinstance(url, Engine):
+        url = url.url
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    text = os.fspath(url)
+    if "://" not in text:
+        return text
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+        return sa.engine.make_url(text).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
         return "<unparsable URL>"
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+_BAD_TEXT: weakref.WeakKeyDictionary[Engine, list[int]] = weakref.WeakKeyDictionary()
+
+
+def bad_text_count(engine: Engine) -> int:
+    """Text values read so far through ``engine`` that were not valid UTF-8 (decoded with replacement)."""
+    return _BAD_TEXT.get(engine, [0])[0]
+
+
+def _configure_sqlite(engine: Engine, where: str) -> None:
     """Pragmas on connect, and real transactions: the sqlite3 module commits before DDL on its own, so
-    SQLAlchemy's documented recipe takes over BEGIN (a failed import then leaves no table behind)."""
-    event.listen(engine, "connect", _sqlite_pragmas(wal=wal))
-    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+    SQLAlchemy's documented recipe takes over BEGIN (a failed import then leaves no table behind);
+    writers ``BEGIN IMMEDIATE`` (:func:`ehrfeat.store.locks.write_transaction`)."""
+    counter = _BAD_TEXT.setdefault(engine, [0])
+    event.listen(engine, "connect", _sqlite_pragmas(counter))
+    event.listen(engine, "begin", begin_listener(where))
 
 
-def _sqlite_pragmas(*, wal: bool) -> Any:
+def _sqlite_pragmas(counter: list[int]) -> Any:
+    def decode(raw: bytes) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            counter[0] += 1
+            return raw.decode("utf-8", "replace")
+
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # no implicit BEGIN/COMMIT from the driver
+        dbapi_connection.text_factory = decode  # invalid UTF-8: replaced and counted, not fatal
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA busy_timeout = 30000")
             cursor.execute("PRAGMA cache_size = -65536")  # 64 MiB: GROUP BY over large event tables
             cursor.execute("PRAGMA temp_store = MEMORY")
-            if wal:
-                try:
-                    cursor.execute("PRAGMA journal_mode = WAL")
-                    cursor.execute("PRAGMA synchronous = NORMAL")
-                except Exception as exc:  # e.g. a network file system without shared memory
-                    logger.info("WAL journaling not available (%s); using the default journal", exc)
         finally:
             cursor.close()
 
@@ -165,7 +192,7 @@ def sql_table(name: str, columns: list[str] | tuple[str, ...]) -> sa.TableClause
 
 def _wrap(engine: Engine, exc: Exception) -> DatabaseError:
     return DatabaseError(
-        f"cannot read database {engine.url.render_as_string(hide_password=True)}: {exc}",
+        f"cannot read database {masked_url(engine)}: {exc}",
         fix="check that the file is a complete, uncorrupted database that no other program holds locked",
         code="E205",
     )

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.errors import DatabaseError, InputError, SchemaError
-from ehrfeat.store.database import validate_identifier
+from ehrfeat.store.database import masked_url, validate_identifier
+from ehrfeat.store.locks import write_transaction
 
 __all__ = ["DEFAULT_TABLE", "CodeEmbeddings", "EmbeddingCache"]
 
@@ -84,8 +85,9 @@ class EmbeddingCache:
                     code="E216",
                 )
             return
-        try:
-            self._table.metadata.create_all(self.engine, tables=[self._table])
+        try:  # under the write lock: two runs creating the table at once do not collide
+            with write_transaction(self.engine, f"embeddings:{self.table_name}", masked_url(self.engine)) as conn:
+                self._table.metadata.create_all(conn, tables=[self._table], checkfirst=True)
         except sa.exc.SQLAlchemyError as exc:
             raise DatabaseError(f"cannot create table {self.table_name!r}: {exc}", code="E208") from exc
 
@@ -193,7 +195,7 @@ class EmbeddingCache:
         t = self._table
         now = datetime.now(UTC).isoformat(timespec="seconds")
         dim = int(vectors.shape[1])
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine, f"embeddings:{self.table_name}:{fingerprint}", masked_url(self.engine)) as conn:
             present = self._present(conn, fingerprint, [code for code, _ in items])
             rows = [
                 {

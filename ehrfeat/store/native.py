@@ -46,6 +46,7 @@ class CodeNormalizer:
 
     def __init__(self) -> None:
         self.cache: dict[tuple[object, object], Key | str] = {}
+        self.systems: dict[object, str | None] = {}  # raw system -> canonical (None: invalid); there are few
 
     def __call__(self, system: object, code: object) -> Key | str:
         hit = self.cache.get((system, code))
@@ -53,15 +54,18 @@ class CodeNormalizer:
             hit = self.cache[(system, code)] = self._resolve(system, code)
         return hit
 
-    @staticmethod
-    def _resolve(system: object, code: object) -> Key | str:
+    def _resolve(self, system: object, code: object) -> Key | str:
         if system is None or (isinstance(system, str) and not system.strip()):
             return "null code system"
         if code is None or (isinstance(code, str) and not code.strip()):
             return "null code"
-        try:
-            sys_ = canonical_system(str(system))
-        except EhrfeatError:
+        if system not in self.systems:
+            try:
+                self.systems[system] = canonical_system(str(system))
+            except EhrfeatError:
+                self.systems[system] = None
+        sys_ = self.systems[system]
+        if sys_ is None:
             return "invalid code system"
         try:
             return sys_, normalize_code(sys_, code)

@@ -36,7 +36,8 @@ from typing import IO, Any
 import sqlalchemy as sa
 
 from ehrfeat.errors import DatabaseError, InputError
-from ehrfeat.store.database import open_database, table_names, validate_identifier
+from ehrfeat.store.database import masked_url, open_database, table_names, validate_identifier
+from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.search_path import in_schemas
 
 __all__ = ["ImportReport", "import_omop"]
@@ -87,7 +88,7 @@ def import_omop(
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     tables: dict[str, int] = {}
     decode_errors: dict[str, int] = {}
-    with engine.begin() as conn:
+    with write_transaction(engine, "import-omop", masked_url(engine)) as conn:
         for member in members:
             tables[member.table], bad = _load(conn, member, chunk_size, replace)
             if bad:
@@ -160,7 +161,7 @@ def _refuse_existing(engine: sa.Engine, tables: list[str], replace: bool) -> Non
             if t in existing and conn.execute(sa.select(sa.literal(1)).select_from(sa.table(existing[t])).limit(1)).first():
                 full.append(existing[t])
     if full and not replace:
-        raise DatabaseError(f"tables {', '.join(full)} already exist in {engine.url.database or engine.url} and are not empty",
+        raise DatabaseError(f"tables {', '.join(full)} already exist in {masked_url(engine)} and are not empty",
                             fix="pass --replace (replace=True) to overwrite them, or import into a new database file",
                             code="E206")
 

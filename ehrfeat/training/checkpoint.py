@@ -71,10 +71,14 @@ def load_trainer_state(output: Path) -> dict[str, Any] | None:
     path = output / LAST_CHECKPOINT / _STATE
     if not path.is_file():
         return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)  # type: ignore[no-any-return]
-    except Exception as exc:  # a truncated or foreign file
-        raise ModelError(f"cannot read {path}: {exc}", fix=f"delete {path.parent} to start over", code="E318") from exc
+    try:  # weights_only: tensors and plain values only, so a crafted pickle cannot run code
+        return torch.load(path, map_location="cpu", weights_only=True)  # type: ignore[no-any-return]
+    except Exception as exc:  # a truncated, foreign or crafted file
+        raise ModelError(
+            f"cannot read {path} as a training state (tensors and plain values only): {str(exc).splitlines()[0][:200]}",
+            fix=f"delete {path.parent} to start over",
+            code="E318",
+        ) from exc
 
 
 def restore_rng(state: dict[str, Any]) -> None:

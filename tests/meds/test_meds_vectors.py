@@ -197,3 +197,37 @@ def test_native_omop_and_meds_give_the_same_vectors(meds, tmp_path, rule, weight
     np.testing.assert_allclose(got["native"], meds_rows.matrix, atol=1e-6)
     np.testing.assert_allclose(got["omop"], meds_rows.matrix, atol=1e-6)
     assert np.abs(meds_rows.matrix).sum() > 0
+
+
+def test_patient_embedder_on_meds_rows_in_any_order(meds):
+    import pandas as pd
+
+    from ehrfeat.patients.sklearn_api import PatientEmbedder
+
+    root, _ = meds
+    X = pd.DataFrame({"subject_id": [2, 1, 1, 9, 1],
+                      "prediction_time": pd.to_datetime(["2020-03-01", "2020-04-01", "2020-02-01", "2020-01-01", "2020-02-01"])})
+    embedder = PatientEmbedder(str(root)).fit(X)
+    out = embedder.transform(X)
+    expected = [[0, 0.5, 0, 0.5], [0.5, 0.25, 0.25, 0], [0.5, 0.5, 0, 0], [0, 0, 0, 0], [0.5, 0.5, 0, 0]]
+    np.testing.assert_allclose(out, expected, atol=1e-6)  # inclusive by default on MEDS; unknown subject 9: zeros
+    strict = PatientEmbedder(str(root), as_of_rule="strict").fit_transform(X)
+    np.testing.assert_allclose(strict[2], [1, 0, 0, 0])
+    idf = PatientEmbedder(str(root), weighting="idf").fit(X.iloc[:3])
+    assert idf.idf_ is not None and idf.idf_.shape == (4,)
+    assert idf.transform(X.iloc[3:]).shape == (2, 4)
+    assert list(embedder.get_feature_names_out()[:2]) == ["emb_000", "emb_001"]
+
+
+def test_native_cli_prints_its_rule_and_inclusive_uses_events_on_the_as_of(tmp_path):
+    db = _native(tmp_path / "n.db")
+    out = tmp_path / "v.parquet"
+    strict = CliRunner().invoke(app, ["patient-vectors", str(db), "--as-of", "2020-02-01", "--out", str(out)])
+    assert strict.exit_code == 0, strict.output
+    assert "as-of rule:             strict" in strict.output
+    inclusive = CliRunner().invoke(app, ["patient-vectors", str(db), "--as-of", "2020-02-01", "--as-of-rule", "inclusive",
+                                         "--out", str(out)])
+    assert "as-of rule:             inclusive" in inclusive.output
+    row = pq.read_table(out).to_pylist()[0]  # patient 1: E11.9 before, I10 on 2020-02-01
+    assert (row["patient_id"], row["n_events"]) == (1, 2)
+    assert abs(row["emb_000"] - 0.5) < 1e-6 and abs(row["emb_001"] - 0.5) < 1e-6

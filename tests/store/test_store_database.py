@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,23 @@ def test_unreadable_file(tmp_path: Path) -> None:
         open_database(path)
 
 
-def test_new_file_when_allowed_and_wal_pragmas(tmp_path: Path) -> None:
+def test_new_file_when_allowed_and_the_journal_mode_left_as_it_was(tmp_path: Path) -> None:
     engine = open_database(tmp_path / "new.db", must_exist=False)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x)")
+    engine.dispose()
+    assert sqlite3.connect(tmp_path / "new.db").execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    con = sqlite3.connect(tmp_path / "wal.db")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.close()
+    engine = open_database(tmp_path / "wal.db")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x)")
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
     with pytest.raises(DatabaseError, match="does not exist"):
         open_database(tmp_path / "no" / "such" / "folder.db", must_exist=False)
 

@@ -33,7 +33,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path: Path, t
     stopped = train(cfg, tmp_path / "b", sources=[toy_factory()], stop_after=5, evaluate=False, progress=False)
     assert (stopped / LAST_CHECKPOINT / "trainer_state.pt").is_file()
     assert not (stopped / "model.safetensors").exists()
-    state = torch.load(stopped / LAST_CHECKPOINT / "trainer_state.pt", weights_only=False)
+    state = torch.load(stopped / LAST_CHECKPOINT / "trainer_state.pt", weights_only=True)
     assert state["step"] == 5 and state["scheduler"]["last_epoch"] == 5
     resumed = train(cfg, tmp_path / "b", sources=[toy_factory()], evaluate=False, progress=False)
     assert not (resumed / LAST_CHECKPOINT).exists()
@@ -85,3 +85,27 @@ def test_merge_with_base_interpolates_the_final_weights(tmp_path: Path, tiny_ber
         if merged[key].is_floating_point():
             torch.testing.assert_close(merged[key], base[key] + 0.5 * (plain[key] - base[key]), rtol=0, atol=1e-6)
     assert json.loads((out / MANIFEST).read_text())["merge_with_base"] == 0.5
+
+
+class _Payload:
+    """Unpickling this runs code: it writes a marker file."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        import pathlib
+
+        return (pathlib.Path.write_text, (pathlib.Path(self.marker), "pwned"))
+
+
+def test_a_crafted_trainer_state_is_refused_without_running_code(tmp_path: Path) -> None:
+    from ehrfeat.errors import ModelError
+    from ehrfeat.training.checkpoint import load_trainer_state
+
+    marker = tmp_path / "marker.txt"
+    (tmp_path / LAST_CHECKPOINT).mkdir()
+    torch.save({"step": 1, "evil": _Payload(str(marker))}, tmp_path / LAST_CHECKPOINT / "trainer_state.pt")
+    with pytest.raises(ModelError, match="E318"):
+        load_trainer_state(tmp_path)
+    assert not marker.exists()
