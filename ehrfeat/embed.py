@@ -8,12 +8,13 @@ yet cached for this encoder, and writes them batch by batch, one transaction eac
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,15 @@ import sqlalchemy as sa
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import DatabaseError, InputError
-from ehrfeat.store.database import open_database
+from ehrfeat.extras import pip_command
+from ehrfeat.store.database import masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.schema import detect_schema
 from ehrfeat.store.search_path import in_schemas
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
-from ehrfeat.vocab.builtin import builtin_dictionaries
+from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries
 
 __all__ = ["EmbedReport", "embed_codes", "resolve_texts"]
 
@@ -125,7 +127,7 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
             texts[ref] = text
             sources[source] += 1
             continue
-        reason = _missing_text_reason(item.system, builtin.systems)
+        reason = _missing_text_reason(item.system, builtin)
         unresolved[reason] += 1
         bucket = examples.setdefault(reason, [])
         if len(bucket) < MAX_EXAMPLES:
@@ -133,8 +135,10 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
     return texts, dict(unresolved), examples, sources
 
 
-def _missing_text_reason(system: str, builtin_systems: Sequence[str]) -> str:
-    if system in builtin_systems:
+def _missing_text_reason(system: str, builtin: BuiltinDictionaries) -> str:
+    if system in builtin.missing:
+        return f"no description in the database; the built-in {system} dictionary needs {pip_command(builtin.missing[system])}"
+    if system in builtin.systems:
         return f"no description in the database or the built-in {system} dictionary"
     return f"no description in the database, and no built-in dictionary for {system}"
 
@@ -163,68 +167,80 @@ def embed_codes(
     ``schema`` names the server schema holding the CDM (``--schema cdm``) and ``write_schema``
     the one ehrfeat's table goes to (``--write-schema results``; default: ``schema``).
     """
-    started = time.perf_counter()
-    wanted = [canonical_system(s) for s in systems] if systems else None
-    chosen = parse_source_systems(source_systems)
-    opened = open_database(database)
-    source = in_schemas(opened, schema, write_schema)
-    patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
-    if out is not None:
-        target = in_schemas(open_database(out, must_exist=False), write_schema)
-    else:
-        target = in_schemas(opened, write_schema, schema) if write_schema else source
-    cache = EmbeddingCache(target, table)
-    usage: list[ValueUsage] = []
-    codes, skip = distinct_codes(source, patient_schema, wanted, usage=usage)
-    if encoder is None:
-        from ehrfeat.models.loader import load_encoder
+    with _connection_errors(database):
+        started = time.perf_counter()
+        wanted = [canonical_system(s) for s in systems] if systems else None
+        chosen = parse_source_systems(source_systems)
+        opened = open_database(database)
+        source = in_schemas(opened, schema, write_schema)
+        patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
+        if out is not None:
+            target = in_schemas(open_database(out, must_exist=False), write_schema)
+        else:
+            target = in_schemas(opened, write_schema, schema) if write_schema else source
+        cache = EmbeddingCache(target, table)
+        usage: list[ValueUsage] = []
+        codes, skip = distinct_codes(source, patient_schema, wanted, usage=usage)
+        if encoder is None:
+            from ehrfeat.models.loader import load_encoder
 
-        encoder = load_encoder(model)
-    fingerprint = encoder.fingerprint
-    _ensure_writable(cache, write_schema or schema)
-    cached = cache.keys(fingerprint)
-    new = [c for c in codes if Code(c.system, c.code) not in cached]
-    texts, unresolved, examples, text_sources = resolve_texts(new)
-    logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
-    todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
-    encode_started = time.perf_counter()
-    embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
-    coverage = None
-    if patient_schema.kind == "omop":
-        builtin_systems = builtin_dictionaries().systems
-        coverage = coverage_report(
-            usage,
-            lambda key: Code(*key) in cached or Code(*key) in texts,
-            lambda key: _missing_text_reason(key[0], builtin_systems),
-            wanted,
+            encoder = load_encoder(model)
+        fingerprint = encoder.fingerprint
+        _ensure_writable(cache, write_schema or schema)
+        cached = cache.keys(fingerprint)
+        new = [c for c in codes if Code(c.system, c.code) not in cached]
+        texts, unresolved, examples, text_sources = resolve_texts(new)
+        logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
+        todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
+        encode_started = time.perf_counter()
+        embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
+        coverage = None
+        if patient_schema.kind == "omop":
+            builtin = builtin_dictionaries()
+            coverage = coverage_report(
+                usage,
+                lambda key: Code(*key) in cached or Code(*key) in texts,
+                lambda key: _missing_text_reason(key[0], builtin),
+                wanted,
+            )
+        return EmbedReport(
+            database=_display(database),
+            target=_display(out or database),
+            fingerprint=fingerprint,
+            codes_found=len(codes),
+            embedded_now=embedded,
+            already_cached=len(codes) - len(new),
+            unresolved=unresolved,
+            unresolved_examples=examples,
+            skipped=dict(skip.counts),
+            skipped_examples={k: list(v) for k, v in skip.examples.items()},
+            text_sources=dict(text_sources),
+            elapsed_s=time.perf_counter() - started,
+            encode_s=time.perf_counter() - encode_started,
+            coverage=coverage,
         )
-    return EmbedReport(
-        database=_display(database),
-        target=_display(out or database),
-        fingerprint=fingerprint,
-        codes_found=len(codes),
-        embedded_now=embedded,
-        already_cached=len(codes) - len(new),
-        unresolved=unresolved,
-        unresolved_examples=examples,
-        skipped=dict(skip.counts),
-        skipped_examples={k: list(v) for k, v in skip.examples.items()},
-        text_sources=dict(text_sources),
-        elapsed_s=time.perf_counter() - started,
-        encode_s=time.perf_counter() - encode_started,
-        coverage=coverage,
-    )
+
+
+@contextlib.contextmanager
+def _connection_errors(database: str | Path) -> Iterator[None]:
+    """A connection refused or dropped mid-run becomes a DatabaseError naming the URL without its password."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        if not (exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)):
+            raise
+        lines = str(exc.orig).strip().splitlines() if exc.orig is not None else []
+        raise DatabaseError(
+            f"lost the connection to {_display(database)}: {lines[0] if lines else type(exc).__name__}",
+            fix="check that the server runs and is reachable, then run the same command again: batches already "
+            "written are kept (one transaction each) and only the rest is embedded",
+            code="E1409",
+        ) from exc
 
 
 def _display(target: str | Path) -> str:
     """A path as given; a URL with its password masked (it is printed and written to --report)."""
-    text = str(target)
-    if "://" not in text:
-        return text
-    try:
-        return sa.engine.make_url(text).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unparsable URL>"
+    return masked_url(target)
 
 
 def _ensure_writable(cache: EmbeddingCache, schema: str | None) -> None:

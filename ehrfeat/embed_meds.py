@@ -12,11 +12,12 @@ user's ``codes.parquet`` is rewritten (atomically) only with ``update_codes=True
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy as np
 from ehrfeat.codes import canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
+from ehrfeat.paths import check_output_file
 from ehrfeat.store.meds.code_rules import load_code_rules
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors, update_code_metadata, write_code_vectors
 from ehrfeat.store.meds.codes import UNRESOLVED, MedsCode, distinct_meds_codes, resolve_meds_texts
@@ -55,6 +57,18 @@ class MedsEmbedReport:
     shards: int = 0
     codes_file: str | None = None
     elapsed_s: float = 0.0
+    unresolved_codes: dict[str, list[str]] = field(default_factory=dict)  # every unresolved code, by reason (--report)
+
+    def to_json(self) -> dict[str, object]:
+        """The report as plain values (``--report``); embedded codes' sources are in the parquet's ``text_source``."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    def write_json(self, path: str | Path) -> None:
+        try:
+            Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise InputError(f"cannot write the report to {path}: {exc.strerror}",
+                             fix="give --report a file in a folder that exists and is writable", code="E1518") from exc
 
     @property
     def text_sources(self) -> dict[str, int]:
@@ -102,6 +116,11 @@ def embed_meds_codes(
     dataset = open_meds(meds_dir)
     rules = load_code_rules(code_rules)
     target = Path(out) if out is not None else dataset.embeddings_path
+    if out is None:
+        target.parent.mkdir(exist_ok=True)  # metadata/ is optional in MEDS
+    elif not target.parent.is_dir():
+        raise InputError(f"folder {target.parent} does not exist", fix=f"mkdir -p {target.parent}", code="E1510")
+    check_output_file(target, "code-vector file")
     read = MedsReadReport()
     found = resolve_meds_texts(distinct_meds_codes(dataset, read), dataset.descriptions(), rules)
     if systems:
@@ -122,10 +141,12 @@ def embed_meds_codes(
     by_source: dict[str, Counter[str]] = {}
     unresolved: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
+    every: dict[str, list[str]] = {}
     for c in found:
         by_source.setdefault(c.text_source, Counter())[c.system or "-"] += 1
         if c.text_source == UNRESOLVED and c.reason:
             unresolved[c.reason] += 1
+            every.setdefault(c.reason, []).append(c.code)
             bucket = examples.setdefault(c.reason, [])
             if len(bucket) < MAX_EXAMPLES:
                 bucket.append(c.code)
@@ -134,7 +155,7 @@ def embed_meds_codes(
         embedded_now=len(todo), already_cached=sum(1 for c in found if c.code in cached),
         by_source={k: dict(v) for k, v in by_source.items()}, unresolved=dict(unresolved), unresolved_examples=examples,
         read_issues=read.counts(), read_lines=tuple(read.lines()), rows_read=read.rows_read, shards=read.shards,
-        codes_file=codes_file, elapsed_s=time.perf_counter() - started,
+        codes_file=codes_file, elapsed_s=time.perf_counter() - started, unresolved_codes=every,
     )
 
 

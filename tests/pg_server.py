@@ -24,6 +24,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,6 +156,18 @@ class _StartFailed(Exception):
     pass
 
 
+def _connect_when_ready(root: Path, port: int, timeout_s: float = 60.0) -> psycopg.Connection:
+    """A superuser session over the Unix socket, retried while the server says it is starting up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return psycopg.connect(host=str(root), port=port, user=PG_USER, dbname="postgres", autocommit=True)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _start_postgres() -> PostgresServer:
     from pytest_postgresql.executors import PostgreSQLExecutor
 
@@ -175,15 +188,15 @@ def _start_postgres() -> PostgresServer:
             startparams="-w",
             dbname="postgres",
             user=PG_USER,
-            postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            postgres_options="-c fsync=off -c full_page_writes=off",  # a killed server keeps committed rows
             timeout=120,
         )
         # initdb with trust, then: the Unix socket stays trusted (to set the password), TCP asks for it.
         executor.init_directory()
         (root / "data" / "pg_hba.conf").write_text(
             "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n")
-        executor.start()
-        with psycopg.connect(host=str(root), port=port, user=PG_USER, dbname="postgres", autocommit=True) as conn:
+        executor.start()  # returns once the port is open, which can be before the server accepts sessions
+        with _connect_when_ready(root, port) as conn:
             conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(PG_USER), sql.Literal(PG_PASSWORD)))
     except BaseException as exc:
         if (root / "data" / "postmaster.pid").exists():

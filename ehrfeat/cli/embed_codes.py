@@ -52,6 +52,8 @@ def embed_codes_command(
         with reported_errors():
             meds_report = embed_meds_codes(db, model=model, batch_size=batch_size, out=out, code_rules=code_rules,
                                            systems=_split(systems), update_codes=update_codes, show_progress_bar=progress)
+            if report is not None:
+                meds_report.write_json(report)
         typer.echo("\n".join(meds_report.lines()))
         return
     with reported_errors():

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.extras import require
 
 __all__ = ["register"]
 
@@ -21,13 +22,15 @@ def link_notes_command(
     per_mention: Annotated[int, typer.Option(min=1, help="NOTE_NLP rows per mention (its top codes).")] = 1,
     batch_size: Annotated[int, typer.Option(min=1, help="Notes per batch (and per transaction).")] = 64,
     n_process: Annotated[int, typer.Option(min=1, help="spaCy worker processes.")] = 1,
+    negated: Annotated[str, typer.Option(help="keep: write negated mentions with term_exists=N; drop: write none of them.")] = "keep",
 ) -> None:
     """Write one NOTE_NLP row per linked mention; notes already linked by the same encoder are skipped."""
     from ehrfeat.linking.notes import link_notes, pipeline_for
 
     with reported_errors():
+        require("spacy", needed_for="`ehrfeat link-notes`")  # before the encoder and the index are built
         nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=_split(systems), threshold=threshold, k=per_mention)
-        report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process)
+        report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process, negated=negated)
     typer.echo("\n".join(report.lines()))
 
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
+from typing import Any
 
 import typer
+
+from ehrfeat.extras import missing_module_error
 
 __all__ = ["app", "main"]
 
@@ -28,7 +32,28 @@ COMMAND_MODULES = (
     "ehrfeat.cli.evaluate",
 )
 
-app = typer.Typer(
+
+
+class _App(typer.Typer):
+    """The typer app, plus: a missing optional package is one line naming its extra and exit status 2."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except ImportError as exc:
+            error = missing_module_error(exc, command=_command_name(sys.argv[1:]))
+            if error is None:
+                raise
+            typer.echo(f"error: {error}", err=True)
+            sys.exit(2)
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The subcommand in ``argv`` (the first word that is not an option), for the error message."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+app = _App(
     name="ehrfeat",
     help="Semantic embeddings of EHR codes and note mentions.",
     no_args_is_help=True,

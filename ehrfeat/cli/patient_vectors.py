@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ehrfeat.cli.errors import reported_errors
 from ehrfeat.errors import InputError
+from ehrfeat.extras import require
 
 __all__ = ["register"]
+
+# Optional packages each output format needs (the patients / anndata extras).
+_WRITERS = {".parquet": ("pyarrow",), ".npy": ("pandas",), ".h5ad": ("anndata", "pandas")}
 
 
 def patient_vectors_command(
@@ -41,6 +46,8 @@ def patient_vectors_command(
     )] = False,
     schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
     write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,
+    source_system: Annotated[list[str] | None, typer.Option(
+        "--source-system", help="OMOP: the same TABLE=SYSTEMS as given to embed-codes --source-system (repeatable).")] = None,
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule).
 
@@ -65,9 +72,14 @@ def patient_vectors_command(
 
     wanted = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
     if looks_like_meds(db):
-        from ehrfeat.patients.meds_vectors import meds_patient_vectors, write_prediction_vectors
+        from ehrfeat.patients.meds_vectors import (
+            check_prediction_output,
+            meds_patient_vectors,
+            write_prediction_vectors,
+        )
 
         with reported_errors():
+            check_prediction_output(out)
             if as_of is not None:
                 raise InputError("a MEDS dataset takes prediction times from a label table, not --as-of",
                                  fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1514")
@@ -82,12 +94,15 @@ def patient_vectors_command(
     with reported_errors():
         if engine != "local":
             raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
+        for module in _WRITERS.get(Path(out).suffix.lower(), ()):  # before minutes of work, not after
+            require(module, needed_for=f"writing {out}")
         check_vectors_target(out)  # before the work, not after it
         rule = as_of_rule or "strict"
         settings = VectorSettings(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
             systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
+            source_systems=tuple(source_system) if source_system else None,
         )
         source: object = db
         if schema or write_schema:

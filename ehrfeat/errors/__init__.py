@@ -34,6 +34,7 @@ __all__ = [
     "DatabaseError",
     "EhrfeatError",
     "InputError",
+    "MissingExtraError",
     "ModelError",
     "ParityError",
     "SchemaError",
@@ -100,3 +101,18 @@ class ParityError(EhrfeatError, RuntimeError):
     """An exported model variant that does not match its reference."""
 
     code = "E500"
+
+
+class MissingExtraError(EhrfeatError, ImportError):
+    """An optional package is not installed: a one-line message naming the extra that installs it."""
+
+    code = "E1301"
+
+    def __init__(self, message: str, *, module: str, extra: str | None, code: str | None = None) -> None:
+        self.module = module
+        self.extra = extra
+        EhrfeatError.__init__(self, message, code=code)
+        ImportError.__init__(self, str(self), name=module)
+
+    def __str__(self) -> str:  # one line: the fix (pip install "ehrfeat[extra]") is part of the message
+        return f"[{self.code}] {self.message}"

@@ -29,7 +29,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E125", _I, "The number of neighbours k is below 1.", "Pass k >= 1.", ("index",)),
     ErrorCode("E126", _I, "The code has no embedding in the database.", "Check the code, or run `ehrfeat embed-codes` on the database first.", ("similar",)),
     ErrorCode("E127", _I, "The code exists in several code systems.", "Qualify it as SYSTEM:CODE or pass --system.", ("similar",)),
-    ErrorCode("E128", _I, "A detected schema is of an unknown kind.", "Use detect_schema(engine) to describe the database.", ("store.events",)),
+    ErrorCode("E128", _I, "A detected schema is of an unknown kind.", "Use detect_schema(engine) to describe the database.", ("store.backends",)),
     # patient vectors
     ErrorCode("E130", _I, "A duration (window, half-life) cannot be read or is not positive.", "Write a positive number and a unit: 365d, 26w, 12h, 1y.", ("patients.timing",)),
     ErrorCode("E131", _I, "An as-of date is empty or cannot be read.", "Use an ISO date such as 2020-01-01.", ("patients.timing",)),
@@ -58,6 +58,9 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1404", _I, "The embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed",)),
     ErrorCode("E1405", _I, "--schema/--write-schema were given for a database without schemas (SQLite).", "Drop them, or give a PostgreSQL or DuckDB URL.", ("store.search_path",)),
     ErrorCode("E1407", _I, "A schema given to --schema/--write-schema does not exist.", "Check the name, or create it: CREATE SCHEMA name.", ("store.search_path",)),
+    ErrorCode("E1410", _I, "import-omop got its target database twice or not at all.", "Give it once: as the DB argument or as --to.", ("cli.import_omop",)),
+    ErrorCode("E1801", _I, "link-notes' negated mode is neither keep nor drop.", "Use --negated keep (write negated mentions with term_exists=N) or --negated drop.", ("linking.notes",)),
+    ErrorCode("E1802", _I, "A line of an annotated-sentences file cannot be read.", "Write domain|text|mention=CODE:flags;... with each mention as it appears in the text.", ("evaluation.note_context",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
     ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
     # outputs and locks (issue 12)
@@ -82,7 +85,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1507", _I, "A code-vector parquet file is unreadable, not ehrfeat's, or holds another encoder's vectors.", "Write it with `ehrfeat embed-codes MEDS_DIR`; give another encoder its own --out file.", ("embed_meds", "patients.meds_vectors", "store.meds.code_vectors")),
     ErrorCode("E1508", _I, "No code vectors for the MEDS dataset (file missing or empty).", "Run `ehrfeat embed-codes MEDS_DIR` first (or pass --embeddings FILE).", ("patients.meds_vectors", "store.meds.code_vectors")),
     ErrorCode("E1509", _I, "The as-of rule is unknown.", "Use --as-of-rule strict or inclusive.", ("patients.as_of_rule", "patients.meds_vectors", "patients.prediction_weights", "patients.settings")),
-    ErrorCode("E1510", _I, "The folder of a MEDS output file does not exist.", "Create the folder (mkdir -p) or write elsewhere.", ("patients.meds_vectors", "store.meds.code_vectors")),
+    ErrorCode("E1510", _I, "The folder of a MEDS output file does not exist.", "Create the folder (mkdir -p) or write elsewhere.", ("embed_meds", "patients.meds_vectors", "store.meds.code_vectors")),
     ErrorCode("E1511", _I, "The MEDS code style is unknown.", "Use mimic, meds_etl or mixed.", ("store.meds.write",)),
     ErrorCode("E1512", _I, "MEDS patient vectors were asked for in a format other than parquet.", "End --out with .parquet.", ("patients.meds_vectors",)),
     ErrorCode("E1513", _I, "The MEDS folder does not exist.", "Give the root of a MEDS dataset (the folder holding data/).", ("store.meds.dataset",)),
@@ -90,5 +93,6 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1515", _I, "The encoder returned non-finite values for MEDS codes; that batch was not written.", "Check the model (a broken export or fp16 overflow) and run again: finished batches are kept.", ("embed_meds",)),
     ErrorCode("E1516", _I, "Label rows given to the prediction-time accumulator are not sorted and unique.", "Build them with ehrfeat.store.meds.labels.from_arrays or read_labels.", ("patients.prediction_weights",)),
     ErrorCode("E1517", _I, "X given to PatientEmbedder on a MEDS dataset is not a DataFrame of subject_id and prediction_time rows.", "Pass a DataFrame with subject_id and prediction_time (e.g. a MEDS label table), without nulls.", ("patients.meds_rows",)),
+    ErrorCode("E1518", _I, "The MEDS embed-codes report file cannot be written.", "Give --report a file in a folder that exists and is writable.", ("embed_meds",)),
 )
 

@@ -26,6 +26,7 @@ from ehrfeat.encoders.pooling import ModelSettings, read_model_settings
 from ehrfeat.encoders.transformer import looks_like_path
 from ehrfeat.errors import ModelError, ParityError
 from ehrfeat.export.optimize import OptimizationPreset, get_preset, optimize_onnx
+from ehrfeat.extras import missing_extra
 from ehrfeat.models.loader import resolve_model
 from ehrfeat.onnx.manifest import (
     MANIFEST_NAME,
@@ -72,12 +73,8 @@ class ExportResult:
 def require_export_extras() -> None:
     """A clear error when torch, sentence-transformers or optimum-onnx are missing."""
     missing = [m for m in ("torch", "sentence_transformers", "optimum.onnxruntime") if _find(m) is None]
-    if missing:
-        raise ModelError(
-            f"ONNX export needs {', '.join(missing)}, which are not installed",
-            fix='pip install "ehrfeat[export]" once (or pass a folder already made by `ehrfeat export`)',
-            code="E330",
-        )
+    if missing:  # one line naming the extra (E1301), as for every missing optional package
+        raise missing_extra(", ".join(missing), extra="export", needed_for="ONNX export")
 
 
 def _find(module: str) -> object:

@@ -25,22 +25,25 @@ import logging
 import os
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, Optional
 
 import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import minibatch
+from spacy.util import filter_spans, minibatch
 from spacy.vocab import Vocab
 
 from ehrfeat.codes import canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import ConfigError
 from ehrfeat.linking.code_index import LinkingIndex, load_index, save_index
-from ehrfeat.linking.mentions import Abbreviation, DictionaryMatcher, expand_abbreviations
+from ehrfeat.linking.extensions import LinkedCode, register_extensions
+from ehrfeat.linking.mentions import Abbreviation, DictionaryMatcher, expand_abbreviations, scispacy_detector
+from ehrfeat.linking.rerank import rerank as _rerank
+from ehrfeat.linking.settings import DEFAULT_CONFIG, DETECT_MODES, LinkerSettings
 from ehrfeat.linking.sources import IndexSpec, open_index, parse_index_spec
 
 __all__ = [
@@ -50,91 +53,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DETECT_MODES = ("auto", "always", "never")
 MENTIONS_KEY = "ehrfeat_mentions"
 _VECTOR_CACHE_SIZE = 50_000
-
-
-@dataclass(frozen=True)
-class LinkerSettings:
-    """The linker's settings, each stated once: the spaCy factory's defaults are :meth:`spacy_config` of ``LinkerSettings()``.
-
-    ``model``: the encoder (``None``: the default); ``systems``: the code systems to link to (empty: all
-    of the index's); ``index``: where the code index comes from (see :mod:`ehrfeat.linking.sources`);
-    ``k``: codes kept per mention; ``threshold``: the lowest cosine kept; ``detect_mentions``: see
-    :meth:`EhrfeatLinker.find_mentions`; ``labels``: upstream entity labels to link (empty: all);
-    ``expand_abbreviations``: encode a defined short form as its long form; ``label``: the label of
-    dictionary mentions; ``batch_size``: the encoder's batch size.
-    """
-
-    model: str | None = None
-    systems: tuple[str, ...] = ("ICD10CM",)
-    index: Mapping[str, Any] = field(default_factory=dict)
-    k: int = 5
-    threshold: float = 0.5
-    detect_mentions: str = "auto"
-    labels: tuple[str, ...] = ()
-    expand_abbreviations: bool = True
-    label: str = "ENTITY"
-    batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "systems", tuple(self.systems))
-        object.__setattr__(self, "labels", tuple(self.labels))
-        object.__setattr__(self, "index", dict(self.index or {}))
-        object.__setattr__(self, "threshold", float(self.threshold))
-        if self.k < 1:
-            raise ConfigError(f"k must be >= 1, got {self.k}", code="E420")
-        if not -1.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"threshold is a cosine, between -1 and 1; got {self.threshold}", code="E421")
-        if self.detect_mentions not in DETECT_MODES:
-            raise ConfigError(f"detect_mentions must be one of {DETECT_MODES}, got {self.detect_mentions!r}", code="E422")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}", code="E423")
-
-    def spacy_config(self) -> dict[str, Any]:
-        """These settings as a spaCy component config (lists where spaCy's config wants lists)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {k: list(v) if isinstance(v, tuple) else (dict(v) if isinstance(v, Mapping) else v) for k, v in out.items()}
-
-
-DEFAULT_CONFIG: dict[str, Any] = LinkerSettings().spacy_config()
-
-
-class LinkedCode(NamedTuple):
-    """One candidate code of a mention."""
-
-    system: str
-    code: str
-    description: str
-    score: float
-
-
-def _codes_key(span: Span) -> tuple[str, str, int, int]:
-    return ("._.", "ehrfeat_codes", span.start_char, span.end_char)
-
-
-def _get_codes(span: Span) -> list[LinkedCode] | None:
-    user_data: dict[Any, Any] = span.doc.user_data
-    raw = user_data.get(_codes_key(span))
-    # docs coming back from worker processes have lists where tuples were: rebuild them
-    return None if raw is None else [LinkedCode(str(s), str(c), str(d), float(x)) for s, c, d, x in raw]
-
-
-def _set_codes(span: Span, value: Sequence[Sequence[Any]]) -> None:
-    user_data: dict[Any, Any] = span.doc.user_data
-    user_data[_codes_key(span)] = [tuple(v) for v in value]
-
-
-def register_extensions() -> None:
-    """Add ``Span._.ehrfeat_vector`` and ``Span._.ehrfeat_codes`` (idempotent)."""
-    if not Span.has_extension("ehrfeat_vector"):
-        Span.set_extension("ehrfeat_vector", default=None)
-    if not Span.has_extension("ehrfeat_codes"):
-        Span.set_extension("ehrfeat_codes", getter=_get_codes, setter=_set_codes)
-
-
-register_extensions()
+_RERANK_POOL = 10  # cosine candidates the reranker reorders
 
 
 class EhrfeatLinker:
@@ -152,6 +73,8 @@ class EhrfeatLinker:
         self._encoder_pid = 0
         self._matcher: DictionaryMatcher | None = None
         self._abbreviations: Callable[[Doc], list[Abbreviation]] | None = None
+        self._clinical: Any = None
+        self._terms: Any = None
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- lazy state -----------------------------------------------------------
@@ -192,13 +115,14 @@ class EhrfeatLinker:
         return index
 
     def set_index(self, index: LinkingIndex) -> None:
-        self._index, self._matcher = index, None
+        self._index, self._matcher, self._clinical, self._terms = index, None, None, None
         self._vectors.clear()
 
     @property
     def matcher(self) -> DictionaryMatcher:
         if self._matcher is None:
-            self._matcher = DictionaryMatcher(self.vocab, self.index.terms, label=self.label)
+            more = self.term_codes.terms if self.settings.rerank else ()
+            self._matcher = DictionaryMatcher(self.vocab, [*self.index.terms, *more], label=self.label)
         return self._matcher
 
     # the settings, read where the component used to keep them one by one
@@ -211,6 +135,24 @@ class EhrfeatLinker:
     expand_abbreviations = property(lambda self: self.settings.expand_abbreviations)
     label = property(lambda self: self.settings.label)
     batch_size = property(lambda self: self.settings.batch_size)
+
+    @property
+    def clinical(self) -> Any:
+        """Sections, context, clinical abbreviations and phrase extension (:class:`~ehrfeat.linking.clinical.ClinicalNotes`)."""
+        if self._clinical is None:
+            from ehrfeat.linking.clinical import ClinicalNotes
+
+            self._clinical = ClinicalNotes(self.vocab, self.index.terms)
+        return self._clinical
+
+    @property
+    def term_codes(self) -> Any:
+        """Exact-match lookup of code names and inclusion terms (:class:`~ehrfeat.linking.rerank.TermCodes`)."""
+        if self._terms is None:
+            from ehrfeat.linking.rerank import term_codes
+
+            self._terms = term_codes(self.index)
+        return self._terms
 
     def set_abbreviation_detector(self, detector: Callable[[Doc], list[Abbreviation]] | None) -> None:
         """Override how short forms are found (``None``: scispaCy's detector when installed)."""
@@ -238,14 +180,25 @@ class EhrfeatLinker:
         already in ``doc.ents`` are added to ``doc.ents``. Upstream entities are never removed,
         cut or relabelled.
         """
+        settings = self.settings
+        clinical = self.clinical if settings.context or settings.clinical_abbreviations or settings.extend_mentions else None
+        sections = clinical.sections(doc) if clinical is not None else []
         upstream = doc.has_annotation("ENT_IOB")
         spans = [e for e in doc.ents if not self.labels or e.label_ in self.labels]
         if self.detect_mentions == "always" or (self.detect_mentions == "auto" and not upstream):
             taken = _covered(doc.ents)
-            spans = sorted([*spans, *(m for m in self.matcher(doc) if not taken.intersection(range(m.start, m.end)))],
-                           key=lambda s: s.start)
+            found = [m for m in self.matcher(doc) if not taken.intersection(range(m.start, m.end))]
+            if clinical is not None and settings.extend_mentions:
+                found = filter_spans(clinical.extend(doc, found, taken))
+            spans = sorted([*spans, *found], key=lambda s: s.start)
         abbreviations = self._find_abbreviations(doc) if self.expand_abbreviations else []
-        mentions = expand_abbreviations(doc, spans, abbreviations, self.label)
+        always: list[Abbreviation] = []
+        if clinical is not None and settings.clinical_abbreviations:
+            defined = {(a.start_char, a.end_char) for a in abbreviations}
+            always = [a for a in clinical.find_abbreviations(doc, sections) if (a.start_char, a.end_char) not in defined]
+        mentions = expand_abbreviations(doc, spans, [*abbreviations, *always], self.label, always=always)
+        if clinical is not None and settings.context:
+            clinical.annotate(doc, [span for span, _ in mentions], sections)
         doc.spans[MENTIONS_KEY] = [span for span, _ in mentions]
         taken = _covered(doc.ents)
         new = [span for span, _ in mentions if not taken.intersection(range(span.start, span.end))]
@@ -261,18 +214,26 @@ class EhrfeatLinker:
         if not texts:
             return
         vectors = self._encode(texts)
-        scores, rows = self.index.search(vectors, self.k, systems=self.systems or None)
-        row_of = {t: i for i, t in enumerate(texts)}
+        rerank = self.settings.rerank
+        wide = max(self.k, _RERANK_POOL) if rerank else self.k
+        scores, rows = self.index.search(vectors, wide, systems=self.systems or None)
         emb = self.index.embeddings
+        systems = set(self.systems)
+        codes: list[list[LinkedCode]] = []
+        for i, text in enumerate(texts):
+            if rerank:
+                exact = [r for r in self.term_codes.rows(text) if not systems or emb.codes[r].system in systems]
+                ranked = _rerank(exact, scores[i], rows[i], vectors[i], emb.matrix, self.k)
+                keep = [(r, s) for r, s in ranked if r in exact or s >= self.threshold]
+            else:
+                keep = [(int(r), float(s)) for s, r in zip(scores[i], rows[i], strict=True) if np.isfinite(s) and s >= self.threshold]
+            codes.append([LinkedCode(emb.codes[r].system, emb.codes[r].code, emb.texts[r], round(s, 6)) for r, s in keep])
+        row_of = {t: i for i, t in enumerate(texts)}
         for found in mentions:
             for span, text in found:
                 i = row_of[text]
                 span._.ehrfeat_vector = vectors[i].copy()
-                span._.ehrfeat_codes = [
-                    LinkedCode(emb.codes[r].system, emb.codes[r].code, emb.texts[r], round(float(s), 6))
-                    for s, r in zip(scores[i], rows[i], strict=True)
-                    if np.isfinite(s) and s >= self.threshold
-                ]
+                span._.ehrfeat_codes = codes[i]
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Vectors of ``texts``; each distinct text is encoded once per process (a bounded cache)."""
@@ -294,7 +255,7 @@ class EhrfeatLinker:
 
     def _find_abbreviations(self, doc: Doc) -> list[Abbreviation]:
         if self._abbreviations is None:
-            self._abbreviations = _scispacy_detector(self.vocab)
+            self._abbreviations = scispacy_detector(self.vocab)
         return self._abbreviations(doc)
 
     # -- serialisation -----------------------------------------------------------
@@ -312,7 +273,8 @@ class EhrfeatLinker:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.update(_encoder=None, _encoder_pid=0, _matcher=None, _abbreviations=None, _vectors=OrderedDict())
+        state.update(_encoder=None, _encoder_pid=0, _matcher=None, _abbreviations=None, _vectors=OrderedDict(),
+                     _clinical=None, _terms=None)
         return state
 
 
@@ -325,26 +287,6 @@ def _after_fork() -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)
-
-
-def _scispacy_detector(vocab: Vocab) -> Callable[[Doc], list[Abbreviation]]:
-    """scispaCy's ``AbbreviationDetector`` when scispaCy is installed, else a detector that finds none."""
-    try:
-        from scispacy.abbreviation import AbbreviationDetector
-    except ImportError:
-        return lambda doc: []
-
-    class _Holder:
-        def __init__(self, vocab: Vocab) -> None:
-            self.vocab = vocab
-
-    detector = AbbreviationDetector(_Holder(vocab))
-
-    def find(doc: Doc) -> list[Abbreviation]:
-        detector(doc)
-        return [Abbreviation(s.start_char, s.end_char, s._.long_form.text) for s in doc._.abbreviations]
-
-    return find
 
 
 def make_linker(nlp: Language, name: str, **config: Any) -> EhrfeatLinker:

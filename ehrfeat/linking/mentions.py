@@ -7,7 +7,7 @@ lower-cased tokens; the longest match wins and mentions never overlap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from spacy.matcher import PhraseMatcher
@@ -17,7 +17,7 @@ from spacy.vocab import Vocab
 
 from ehrfeat.linking.terms import usable_term
 
-__all__ = ["Abbreviation", "DictionaryMatcher", "expand_abbreviations"]
+__all__ = ["Abbreviation", "DictionaryMatcher", "expand_abbreviations", "scispacy_detector"]
 
 class DictionaryMatcher:
     """Case-insensitive phrase matching of vocabulary terms; longest match wins, no overlaps."""
@@ -60,20 +60,46 @@ class Abbreviation:
 
 
 def expand_abbreviations(
-    doc: Doc, mentions: Sequence[Span], abbreviations: Sequence[Abbreviation], label: str
+    doc: Doc, mentions: Sequence[Span], abbreviations: Sequence[Abbreviation], label: str,
+    *, always: Sequence[Abbreviation] = (),
 ) -> list[tuple[Span, str]]:
     """Mentions with the text to encode: a short form's long form, else the span's own text.
 
     Short forms that are not mentions yet become mentions when their long form is one
-    (so "T2DM" anywhere in the note links like "type 2 diabetes mellitus").
+    (so "T2DM" anywhere in the note links like "type 2 diabetes mellitus"); those in
+    ``always`` (clinical abbreviations, see :mod:`ehrfeat.linking.abbreviations`) become
+    mentions where they overlap no mention.
     """
     long_forms = {(a.start_char, a.end_char): a.long_form for a in abbreviations}
+    long_forms.update({(a.start_char, a.end_char): a.long_form for a in always})
     mention_texts = {m.text.lower() for m in mentions}
+    taken = {i for m in mentions for i in range(m.start, m.end)}
     extra = []
-    for abbr in abbreviations:
-        if abbr.long_form.lower() in mention_texts:
-            span = doc.char_span(abbr.start_char, abbr.end_char, label=label, alignment_mode="strict")
-            if span is not None:
-                extra.append(span)
+    for abbr in [*abbreviations, *always]:
+        span = doc.char_span(abbr.start_char, abbr.end_char, label=label, alignment_mode="strict")
+        if span is None:
+            continue
+        if abbr.long_form.lower() in mention_texts or (abbr in always and not taken.intersection(range(span.start, span.end))):
+            extra.append(span)
     spans = sorted(filter_spans([*mentions, *extra]), key=lambda s: s.start) if extra else list(mentions)
     return [(s, long_forms.get((s.start_char, s.end_char), s.text)) for s in spans]
+
+
+def scispacy_detector(vocab: Vocab) -> Callable[[Doc], list[Abbreviation]]:
+    """scispaCy's ``AbbreviationDetector`` when scispaCy is installed, else a detector that finds none."""
+    try:
+        from scispacy.abbreviation import AbbreviationDetector
+    except ImportError:
+        return lambda doc: []
+
+    class _Holder:
+        def __init__(self, vocab: Vocab) -> None:
+            self.vocab = vocab
+
+    detector = AbbreviationDetector(_Holder(vocab))
+
+    def find(doc: Doc) -> list[Abbreviation]:
+        detector(doc)
+        return [Abbreviation(s.start_char, s.end_char, s._.long_form.text) for s in doc._.abbreviations]
+
+    return find

@@ -32,11 +32,12 @@ from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.omop_concepts import ConceptIds
 from ehrfeat.store.schema import detect_schema
 
-__all__ = ["LinkNotesReport", "choose_index", "link_notes", "make_pipeline", "pipeline_for"]
+__all__ = ["NEGATED_MODES", "LinkNotesReport", "choose_index", "link_notes", "make_pipeline", "pipeline_for"]
 
 logger = logging.getLogger(__name__)
 
 _SNIPPET = 40
+NEGATED_MODES = ("keep", "drop")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class LinkNotesReport:
     rows_with_concept_id: int
     mentions_without_code: int
     skipped: dict[str, int] = field(default_factory=dict)
+    negated_mentions: int = 0
+    family_mentions: int = 0
+    unresolved_abbreviations: int = 0
     elapsed_s: float = 0.0
 
     def lines(self) -> list[str]:
@@ -62,7 +66,10 @@ class LinkNotesReport:
             f"already linked:        {self.notes_already_linked}",
             f"mentions:              {self.mentions} ({self.mentions_without_code} with no code above the threshold)",
             f"NOTE_NLP rows written: {self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)",
+            f"context:               {self.negated_mentions} negated, {self.family_mentions} about family members",
         ]
+        if self.unresolved_abbreviations:
+            out.append(f"  unlinked {self.unresolved_abbreviations:>5}  ambiguous abbreviations (PE, MS, ...) outside a deciding section")
         out += [f"  skipped {n:>6}  {reason}" for reason, n in sorted(self.skipped.items())]
         out += [f"encoder:               {self.fingerprint}", f"code index:            {self.index_source}",
                 f"written to:            {self.target}", f"elapsed:               {self.elapsed_s:.1f} s"]
@@ -143,10 +150,17 @@ def link_notes(
     batch_size: int = 64,
     n_process: int = 1,
     on_batch: Callable[[int, int], None] | None = None,
+    negated: str = "keep",
     **pipeline: Any,
 ) -> LinkNotesReport:
-    """Link the notes of ``database`` not yet linked by this encoder; ``pipeline`` goes to :func:`make_pipeline`."""
+    """Link the notes of ``database`` not yet linked by this encoder; ``pipeline`` goes to :func:`make_pipeline`.
+
+    ``negated``: ``"keep"`` writes negated mentions with ``term_exists = 'N'``, ``"drop"`` writes none
+    of them (counted in the report's ``skipped``).
+    """
     started = time.perf_counter()
+    if negated not in NEGATED_MODES:
+        raise InputError(f"negated must be one of {NEGATED_MODES}, got {negated!r}", fix="use --negated keep or --negated drop", code="E1801")
     if per_mention < 1 or batch_size < 1:
         raise InputError(f"per_mention and batch_size must be >= 1, got {per_mention} and {batch_size}", code="E177")
     engine = open_database(database)
@@ -187,26 +201,37 @@ def link_notes(
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             docs = nlp.pipe([t for _, t in batch], batch_size=batch_size, n_process=n_process)
-            _write_batch(engine, tables, concepts, batch, docs, per_mention, fingerprint, nlp_system, counts)
+            _write_batch(engine, tables, concepts, batch, docs, per_mention, fingerprint, nlp_system, counts,
+                         drop_negated=negated == "drop")
             if on_batch is not None:
                 on_batch(counts["notes"], total)
+    if counts["negated_dropped"]:
+        skipped["negated mention (--negated drop)"] += counts["negated_dropped"]
     return LinkNotesReport(
         database=str(database), target=tables.note_nlp.name, fingerprint=fingerprint, index_source=index_source,
         notes_found=total, notes_linked_now=counts["notes"], notes_already_linked=counts["already"],
         mentions=counts["mentions"], rows_written=counts["rows"], rows_with_concept_id=counts["concept"],
         mentions_without_code=counts["no_code"], skipped=dict(skipped), elapsed_s=time.perf_counter() - started,
+        negated_mentions=counts["negated"], family_mentions=counts["family"], unresolved_abbreviations=counts["ambiguous"],
     )
 
 
 def _write_batch(
     engine: sa.Engine, tables: NoteTables, concepts: ConceptIds, batch: list[tuple[int, str]], docs: Any,
-    per_mention: int, fingerprint: str, nlp_system: str, counts: Counter[str],
+    per_mention: int, fingerprint: str, nlp_system: str, counts: Counter[str], *, drop_negated: bool = False,
 ) -> None:
     now = datetime.now(UTC)
     found: list[tuple[int, str, Any, int]] = []  # note id, text, span, mention count
     links = []
     for (note_id, text), doc in zip(batch, docs, strict=True):
         mentions = [e for e in doc.spans.get("ehrfeat_mentions", doc.ents) if e._.ehrfeat_codes is not None]
+        if doc.has_extension("ehrfeat_unresolved_abbreviations"):
+            counts["ambiguous"] += doc._.ehrfeat_unresolved_abbreviations or 0
+        counts["negated"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
+        counts["family"] += sum(bool(_flag(e, "ehrfeat_family")) for e in mentions)
+        if drop_negated:
+            counts["negated_dropped"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
+            mentions = [e for e in mentions if not _flag(e, "ehrfeat_negated")]
         n_rows = 0
         for span in mentions:
             codes = span._.ehrfeat_codes[:per_mention]
@@ -241,8 +266,33 @@ def _row(note_nlp_id: int, note_id: int, text: str, span: Any, code: Any, rank: 
         "note_nlp_id": note_nlp_id, "note_id": note_id, "section_concept_id": 0, "snippet": snippet,
         "offset": str(span.start_char), "lexical_variant": span.text[:250], "note_nlp_concept_id": standard_id,
         "note_nlp_source_concept_id": source_id, "nlp_system": nlp_system, "nlp_date": now.date().isoformat(),
-        "nlp_datetime": now.strftime("%Y-%m-%d %H:%M:%S"), "term_exists": None, "term_temporal": None,
-        "term_modifiers": f"system={code.system};code={code.code};score={code.score:.4f};rank={rank};encoder={fingerprint}",
+        "nlp_datetime": now.strftime("%Y-%m-%d %H:%M:%S"), **_context_columns(span),
+        "term_modifiers": f"system={code.system};code={code.code};score={code.score:.4f};rank={rank};encoder={fingerprint}"
+                          + _context_modifiers(span),
         "code_system": code.system, "code": code.code, "score": float(code.score),
     }
     return {actual: values[name] for name, actual in present.items()}
+
+
+def _flag(span: Any, name: str) -> Any:
+    return getattr(span._, name, None) if span.has_extension(name) else None
+
+
+def _context_columns(span: Any) -> dict[str, Any]:
+    """OMOP's ``term_exists`` (``N`` when negated, hypothetical, uncertain or about someone else) and
+    ``term_temporal`` (``past`` or ``present``); ``None`` both when the pipeline ran no context."""
+    if _flag(span, "ehrfeat_negated") is None:
+        return {"term_exists": None, "term_temporal": None}
+    absent = any(_flag(span, n) for n in ("ehrfeat_negated", "ehrfeat_hypothetical", "ehrfeat_uncertain", "ehrfeat_family"))
+    return {"term_exists": "N" if absent else "Y", "term_temporal": "past" if _flag(span, "ehrfeat_historical") else "present"}
+
+
+def _context_modifiers(span: Any) -> str:
+    """``;negated=true;experiencer=family;historical=false;hypothetical=false;uncertain=false;section=...``."""
+    if _flag(span, "ehrfeat_negated") is None:
+        return ""
+    parts = [f"negated={str(bool(_flag(span, 'ehrfeat_negated'))).lower()}",
+             f"experiencer={'family' if _flag(span, 'ehrfeat_family') else 'patient'}"]
+    parts += [f"{n}={str(bool(_flag(span, 'ehrfeat_' + n))).lower()}" for n in ("historical", "hypothetical", "uncertain")]
+    section = _flag(span, "ehrfeat_section")
+    return ";" + ";".join(parts + ([f"section={section}"] if section else []))

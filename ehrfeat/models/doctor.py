@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.onnx.cpu import cpu_flags
-from ehrfeat.onnx.providers import CUDA, TENSORRT, available_providers, missing_gpu_libraries
+from ehrfeat.onnx.gpu import runtime_report
 
 __all__ = ["BENCH_TERMS", "diagnose", "micro_benchmark"]
 
-_PACKAGES = ("ehrfeat", "numpy", "onnxruntime", "onnxruntime-gpu", "tokenizers", "onnx", "optimum-onnx", "torch", "transformers", "sentence-transformers")
+_PACKAGES = ("ehrfeat", "ehrfeat-gpu", "numpy", "onnxruntime", "onnxruntime-gpu", "tokenizers", "onnx", "optimum-onnx", "torch", "transformers", "sentence-transformers")
 
 BENCH_TERMS = (
     "Type 2 diabetes mellitus without complications",
@@ -52,22 +52,23 @@ def micro_benchmark(encoder: Any, seconds: float = 2.0, batch_size: int = 64) ->
 
 
 def diagnose(model: str | Path | None = None, *, device: str | None = None, seconds: float = 2.0) -> dict[str, Any]:
-    """Versions, providers, CPU flags, the variant that loads and a micro-benchmark."""
+    """The runtime (which onnxruntime, its providers, whether and why a GPU is used), versions, CPU flags,
+    the variant that loads and a micro-benchmark."""
     from ehrfeat.models.loader import load_encoder
 
     report: dict[str, Any] = {
         "versions": _versions(),
         "platform": platform.platform(),
         "cpu_flags": cpu_flags(),
-        "providers_available": available_providers(),
-        "gpu_libraries_missing": {p: missing_gpu_libraries(p) for p in (CUDA, TENSORRT) if p in available_providers()},
     }
     try:
         encoder = load_encoder(model, backend="onnx" if model is None else "auto", device=device)
     except Exception as exc:  # reported, not raised: doctor must always print its findings
+        report["runtime"] = runtime_report(device, None)
         report["encoder"] = {"error": str(exc)}
         return report
     describe = getattr(encoder, "describe", None)
     report["encoder"] = describe() if describe else {"class": type(encoder).__name__, "fingerprint": encoder.fingerprint}
+    report["runtime"] = runtime_report(device, report["encoder"].get("provider"))
     report["benchmark"] = micro_benchmark(encoder, seconds)
-    return report
+    return {key: report[key] for key in ("runtime", *report) if key in report}  # the runtime first

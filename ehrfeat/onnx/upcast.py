@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.errors import ModelError
+from ehrfeat.extras import require
 
 __all__ = ["upcast_fp16_model"]
 
@@ -70,14 +71,7 @@ def _upcast_graph(graph: Any, counts: dict[str, int]) -> None:
 
 def upcast_fp16_model(source: Path, target: Path) -> dict[str, int]:
     """Write the fp32 version of the fp16 ONNX file ``source`` to ``target``; returns what changed."""
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ModelError(
-            "deriving the CPU variants of a shipped fp16 model needs the onnx package",
-            fix='pip install "ehrfeat[onnx]"',
-            code="E336",
-        ) from exc
+    onnx = require("onnx", needed_for="deriving the CPU variants of a shipped fp16 model")
     model = onnx.load(str(source))
     counts = {"initializers": 0, "constants": 0, "casts": 0, "type annotations": 0}
     _upcast_graph(model.graph, counts)

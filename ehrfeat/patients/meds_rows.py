@@ -36,12 +36,25 @@ def meds_rows(X: Any, time_column: str, now_us: int) -> MedsRows:
     if subject is None:
         raise InputError("X has no subject_id column", fix="pass a DataFrame with subject_id and prediction_time", code="E1517")
     when = next((c for c in ("prediction_time", time_column) if c in X.columns), None)
-    times = (np.asarray(X[when].to_numpy(), dtype="datetime64[us]").astype(np.int64) if when is not None
-             else np.full(len(X), now_us, np.int64))
+    times = _times_us(X[when]) if when is not None else np.full(len(X), now_us, np.int64)
     ids = X[subject].to_numpy()
     if np.isnat(times.view("datetime64[us]")).any() or X[subject].isna().any():
         raise InputError("X has rows without a subject_id or prediction_time", fix="drop or fill them first", code="E1517")
     return MedsRows(np.asarray(ids, np.int64), times)
+
+
+def _times_us(column: Any) -> np.ndarray:
+    """Microseconds of a time column: datetimes as they are (tz-aware ones in UTC), anything else (ISO text,
+    epoch seconds, ``yyyymmdd``) through the one time reader of the stores, :func:`ehrfeat.store.dates.parse_times`."""
+    import pandas as pd
+
+    from ehrfeat.store.dates import parse_times
+
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        stamps = pd.to_datetime(column, utc=True).dt.tz_localize(None)
+        return np.asarray(stamps.to_numpy(dtype="datetime64[us]")).astype(np.int64)
+    seconds = parse_times(np.asarray(column.to_numpy(), dtype=object)).times
+    return seconds.astype("datetime64[us]").astype(np.int64)
 
 
 def meds_vectors_for_rows(meds_dir: str | Path, rows: MedsRows, *, as_of_rule: str, idf: np.ndarray | None,

@@ -35,7 +35,7 @@ from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors
 from ehrfeat.store.meds.dataset import MedsDataset, MedsReadReport, open_meds
 from ehrfeat.store.meds.labels import UNKNOWN_SUBJECT, PredictionTimes, from_arrays, read_labels
 
-__all__ = ["MedsVectorReport", "PredictionVectors", "meds_patient_vectors", "write_prediction_vectors"]
+__all__ = ["MedsVectorReport", "PredictionVectors", "check_prediction_output", "meds_patient_vectors", "write_prediction_vectors"]
 
 logger = logging.getLogger(__name__)
 
@@ -209,10 +209,9 @@ def meds_patient_vectors(
     )
 
 
-def write_prediction_vectors(vectors: PredictionVectors, path: str | Path) -> Path:
-    """Parquet keyed by ``subject_id``, ``prediction_time``: labels, ``n_events``, ``no_codes``, ``emb_000 ..``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def check_prediction_output(path: str | Path) -> Path:
+    """Refuse, before any work, an output that is not ``.parquet`` or cannot be written."""
+    from ehrfeat.paths import check_output_file
 
     path = Path(path)
     if path.suffix.lower() != ".parquet":
@@ -220,6 +219,16 @@ def write_prediction_vectors(vectors: PredictionVectors, path: str | Path) -> Pa
                          code="E1512")
     if not path.parent.is_dir():
         raise InputError(f"folder {path.parent} does not exist", fix=f"mkdir -p {path.parent}", code="E1510")
+    check_output_file(path, "patient-vector file")
+    return path
+
+
+def write_prediction_vectors(vectors: PredictionVectors, path: str | Path) -> Path:
+    """Parquet keyed by ``subject_id``, ``prediction_time``: labels, ``n_events``, ``no_codes``, ``emb_000 ..``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = check_prediction_output(path)
     params = vectors.params
     columns: dict[str, Any] = {
         "subject_id": pa.array(vectors.subject_id, pa.int64()),

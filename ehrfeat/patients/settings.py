@@ -18,6 +18,7 @@ from ehrfeat.errors import InputError
 from ehrfeat.patients.timing import parse_duration
 from ehrfeat.patients.weights import WeightOptions
 from ehrfeat.store.embeddings import DEFAULT_TABLE
+from ehrfeat.store.source_values import parse_source_systems
 
 __all__ = ["AGGREGATE_MODES", "DEFAULT_CHUNK", "VectorSettings", "now_seconds"]
 
@@ -55,6 +56,9 @@ class VectorSettings:
     aggregate: str = "auto"
     create_indexes: bool = False
     as_of_rule: str = "strict"  # or "inclusive": events at the as-of count too (ehrfeat.patients.as_of_rule)
+    # OMOP: code systems of source values per table, as given to embed-codes --source-system
+    # (("condition=ICD10CM,ICD9CM",)); give the same as there, so events get the keys that were embedded.
+    source_systems: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.systems is not None:
@@ -70,6 +74,10 @@ class VectorSettings:
         if self.as_of_rule not in ("strict", "inclusive"):
             raise InputError(f"unknown as-of rule {self.as_of_rule!r}", fix="use --as-of-rule strict or inclusive",
                              code="E1509")
+        if self.source_systems is not None:
+            specs = (self.source_systems,) if isinstance(self.source_systems, str) else tuple(self.source_systems)
+            object.__setattr__(self, "source_systems", specs or None)
+            parse_source_systems(specs)  # checks them now (E1401-E1403)
         if self.chunk_size < 1:
             raise InputError(f"chunk_size must be at least 1, not {self.chunk_size}", fix="use e.g. 200_000", code="E105")
         self.options()  # checks the weighting and the durations now

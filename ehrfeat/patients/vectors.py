@@ -190,6 +190,12 @@ def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None
 
     engine = database if hasattr(database, "dialect") else open_database(database)
     schema = detect_schema(engine)
+    if settings.source_systems:
+        from dataclasses import replace as with_fields
+
+        from ehrfeat.store.source_values import parse_source_systems
+
+        schema = with_fields(schema, source_systems=parse_source_systems(settings.source_systems))
     embeddings = load_embeddings(
         engine, table=settings.table, fingerprint=fingerprint or settings.fingerprint, model=settings.model,
         systems=settings.wanted_systems,

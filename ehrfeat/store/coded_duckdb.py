@@ -31,8 +31,8 @@ from ehrfeat.store.coded_events import (
     _read,
 )
 from ehrfeat.store.dates import null_mask, parse_times
-from ehrfeat.store.native import Key, _Normalizer, _system_of
-from ehrfeat.store.records import EventReadReport
+from ehrfeat.store.native import _Normalizer, _system_of
+from ehrfeat.store.records import EventReadReport, Key, SkipReason
 from ehrfeat.store.schema import PatientSchema
 
 __all__ = ["duckdb_time_seconds", "iter_coded_duckdb"]
@@ -91,9 +91,9 @@ def iter_coded_duckdb(
         norm, rows = _Normalizer(), []
         for system, code in pairs:
             key = norm(system, code)
-            if isinstance(key, str):
-                if key in ("malformed code", "invalid code system"):
-                    report.add_example("malformed code", f"{system}:{code}")
+            if isinstance(key, SkipReason):
+                if key in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM):
+                    report.add_example(SkipReason.MALFORMED_CODE, f"{system}:{code}")
                     rows.append((system, code, MALFORMED))
                 continue
             rows.append((system, code, column_of(key)))

@@ -37,8 +37,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.errors import DatabaseError
 from ehrfeat.store.dates import null_mask, parse_times
-from ehrfeat.store.native import CodeNormalizer, Key, _system_of
-from ehrfeat.store.records import EventReadReport
+from ehrfeat.store.native import CodeNormalizer, _system_of
+from ehrfeat.store.records import EventReadReport, Key, SkipReason
 from ehrfeat.store.schema import PatientSchema
 
 __all__ = ["CodedChunk", "Unsupported", "iter_coded_events", "sql_time_seconds"]
@@ -111,7 +111,7 @@ def _supported(engine: Engine, schema: PatientSchema) -> None:
 
 
 def _check_ids(conn: Connection, events: str) -> None:
-    """Patient ids that are not integers go the per-event way, which names the bad one (E214)."""
+    """Patient ids that are not integers go the per-event way, which names the bad one (E217)."""
     query = f"SELECT 1 FROM {events} WHERE typeof(patient_id) NOT IN ('integer', 'null') LIMIT 1"
     try:
         found = conn.exec_driver_sql(query).first()
@@ -129,9 +129,9 @@ def _code_map(
     norm, out = CodeNormalizer(), []
     for system, code in pairs:
         key = norm(system, code)
-        if isinstance(key, str):
-            if key in ("malformed code", "invalid code system"):
-                report.add_example("malformed code", f"{system}:{code}")
+        if isinstance(key, SkipReason):
+            if key in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM):
+                report.add_example(SkipReason.MALFORMED_CODE, f"{system}:{code}")
                 out.append((system, code, MALFORMED))
             continue  # null codes: not in the map, the join finds nothing
         out.append((system, code, column_of(key)))

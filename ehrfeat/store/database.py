@@ -179,10 +179,20 @@ def table_names(engine: Engine) -> dict[str, str]:
 def column_names(engine: Engine, table: str) -> dict[str, str]:
     """Columns of ``table`` (actual name): lower-case name -> actual name."""
     try:
+        if engine.dialect.name == "duckdb":  # duckdb-engine's reflection fails on SQLAlchemy 2.1 (pg_collation)
+            return _duckdb_columns(engine, table)
         columns = sa.inspect(engine).get_columns(table)
     except sa.exc.DBAPIError as exc:
         raise _wrap(engine, exc) from exc
     return {c["name"].lower(): c["name"] for c in columns}
+
+
+def _duckdb_columns(engine: Engine, table: str) -> dict[str, str]:
+    query = sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = :t "
+                    "AND table_schema = current_schema() ORDER BY ordinal_position")
+    with engine.connect() as conn:
+        names = list(conn.execute(query, {"t": table}).scalars())
+    return {n.lower(): n for n in names}
 
 
 def sql_table(name: str, columns: list[str] | tuple[str, ...]) -> sa.TableClause:

@@ -4,6 +4,19 @@ Rows of different encoders are kept apart by fingerprint and never mixed. Every
 write is one transaction that inserts whole rows only, so a process killed at any
 moment leaves either a committed batch or nothing, and a re-run completes the
 job with exactly one row per code.
+
+Bulk writes take the driver's fast path: PostgreSQL (psycopg 3) gets one ``COPY ... FROM
+STDIN`` per batch, other databases one batched ``executemany`` INSERT, never a statement per row.
+
+The table, for SQL users::
+
+    code_embeddings(fingerprint VARCHAR(64), code_system VARCHAR(64), code VARCHAR(128),  -- primary key
+                    text TEXT, dim INTEGER, vector BLOB/BYTEA, model TEXT, created_at VARCHAR(32))
+
+``vector`` holds ``dim`` IEEE-754 float32 values, little-endian, ``4 * dim`` bytes, L2-normalised
+(numpy: ``np.frombuffer(vector, "<f4")``). In PostgreSQL one component is
+``get_byte(vector, 4*i) | get_byte(vector, 4*i+1) << 8 | ...`` reinterpreted as float4; the
+OMOP convention ``code_system``/``code`` joins to CONCEPT through ``vocabulary_id``/``concept_code``.
 """
 
 from __future__ import annotations
@@ -18,7 +31,7 @@ import sqlalchemy as sa
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.errors import DatabaseError, InputError, SchemaError
-from ehrfeat.store.database import masked_url, validate_identifier
+from ehrfeat.store.database import column_names, masked_url, validate_identifier
 from ehrfeat.store.locks import write_transaction
 
 __all__ = ["DEFAULT_TABLE", "CodeEmbeddings", "EmbeddingCache"]
@@ -61,6 +74,18 @@ def _define(metadata: sa.MetaData, name: str) -> sa.Table:
     )
 
 
+def _copy_rows(conn: sa.Connection, table: str, rows: list[dict[str, object]]) -> None:
+    """PostgreSQL's COPY, inside the caller's transaction (psycopg 3)."""
+    from psycopg import sql
+
+    raw = conn.connection.driver_connection
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in _COLUMNS))
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row([row[c] for c in _COLUMNS])
+
+
 class EmbeddingCache:
     """Read and write the code-embedding table of one database."""
 
@@ -76,7 +101,7 @@ class EmbeddingCache:
     def ensure_table(self) -> None:
         """Create the table, or check that an existing one has the expected columns."""
         if self.exists():
-            found = {c["name"].lower() for c in sa.inspect(self.engine).get_columns(self.table_name)}
+            found = set(column_names(self.engine, self.table_name))
             missing = [c for c in _COLUMNS if c not in found]
             if missing:
                 raise SchemaError(
@@ -211,7 +236,9 @@ class EmbeddingCache:
                 for i, (code, text) in enumerate(items)
                 if code not in present
             ]
-            if rows:
+            if rows and conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+                _copy_rows(conn, self.table_name, rows)
+            elif rows:
                 conn.execute(sa.insert(t), rows)
         return len(rows)
 

@@ -11,30 +11,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from types import ModuleType
 
 import numpy as np
 from sqlalchemy.engine import Engine
 
 from ehrfeat.codes import canonical_system
 from ehrfeat.errors import InputError
-from ehrfeat.store import native, omop
-from ehrfeat.store.native import Key, RawGroup
-from ehrfeat.store.records import CodeCount, EventChunk, EventReadReport, SkipCollector, SkipReport
+from ehrfeat.store.backends import backend_for
+from ehrfeat.store.records import CodeCount, EventChunk, EventReadReport, Key, RawGroup, SkipCollector, SkipReport
 from ehrfeat.store.schema import PatientSchema
 from ehrfeat.store.usage import ValueUsage
 
 __all__ = ["CodeCount", "EventChunk", "EventReadReport", "SkipReport", "distinct_codes", "iter_events", "patient_ids"]
 
 logger = logging.getLogger(__name__)
-
-
-def _backend(schema: PatientSchema) -> ModuleType:
-    if schema.kind == "omop":
-        return omop
-    if schema.kind == "native":
-        return native
-    raise InputError(f"unknown schema kind {schema.kind!r}", fix="use detect_schema(engine)", code="E128")
 
 
 def _systems(systems: Sequence[str] | None) -> frozenset[str] | None:
@@ -59,7 +49,7 @@ def distinct_codes(
     ``usage`` (a list) receives one :class:`~ehrfeat.store.usage.ValueUsage` per distinct stored
     value of each domain table, whatever became of it (for the coverage report).
     """
-    backend, wanted, skips = _backend(schema), _systems(systems), SkipCollector()
+    backend, wanted, skips = backend_for(schema), _systems(systems), SkipCollector()
     groups: list[RawGroup] = backend.code_groups(engine, schema, wanted, skips, usage)
     by_key: dict[Key, list[RawGroup]] = {}
     for g in groups:
@@ -75,7 +65,7 @@ def distinct_codes(
                     seen[key].add(pid)
         patients.update({key: len(pids) for key, pids in seen.items()})
         logger.info("merged %d raw code forms into %d codes", len(merged), len(seen))
-    texts = backend.code_texts(engine, schema, by_key.keys()) if schema.kind == "native" else {}
+    texts = backend.code_texts(engine, schema, by_key.keys())
     out = []
     for key, parts in by_key.items():
         main = max(parts, key=lambda g: g.n_events)
@@ -102,10 +92,10 @@ def iter_events(
     """
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, not {chunk_size}", fix="use e.g. 200_000", code="E105")
-    yield from _backend(schema).iter_chunks(engine, schema, _systems(systems), chunk_size,
+    yield from backend_for(schema).iter_chunks(engine, schema, _systems(systems), chunk_size,
                                             report if report is not None else EventReadReport())
 
 
 def patient_ids(engine: Engine, schema: PatientSchema) -> np.ndarray:
     """All patient ids (OMOP ``person``, native ``patients`` or else the events' patients), sorted int64."""
-    return _backend(schema).patient_ids(engine, schema)  # type: ignore[no-any-return]
+    return backend_for(schema).patient_ids(engine, schema)

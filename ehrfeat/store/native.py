@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import sqlalchemy as sa
@@ -13,26 +12,21 @@ from ehrfeat.codes import canonical_system, normalize_code
 from ehrfeat.errors import EhrfeatError, SchemaError
 from ehrfeat.store.database import column_names, sql_table
 from ehrfeat.store.dates import parse_times
-from ehrfeat.store.records import EventChunk, EventReadReport, SkipCollector, to_float_values, to_patient_ids
+from ehrfeat.store.records import (
+    EventChunk,
+    EventReadReport,
+    Key,
+    RawGroup,
+    SkipCollector,
+    SkipReason,
+    to_float_values,
+    to_patient_ids,
+)
 from ehrfeat.store.schema import PatientSchema
 
-__all__ = ["CodeNormalizer", "RawGroup", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
+__all__ = ["CodeNormalizer", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
 
-Key = tuple[str, str]
 IN_BATCH = 500  # values per SQL IN (...) list
-
-
-@dataclass(frozen=True)
-class RawGroup:
-    """One raw code form as stored (``ref``) with its canonical key and counts."""
-
-    ref: tuple[object, ...]
-    key: Key
-    n_events: int
-    n_patients: int
-    domain: str | None = None
-    concept_id: int | None = None
-    text: str | None = None
 
 
 def _events(engine: Engine, schema: PatientSchema) -> tuple[sa.TableClause, dict[str, str]]:
@@ -45,20 +39,20 @@ class CodeNormalizer:
     """Raw (system, code) -> canonical key, cached; failures go to a reason (shared with ehrfeat.spark)."""
 
     def __init__(self) -> None:
-        self.cache: dict[tuple[object, object], Key | str] = {}
+        self.cache: dict[tuple[object, object], Key | SkipReason] = {}
         self.systems: dict[object, str | None] = {}  # raw system -> canonical (None: invalid); there are few
 
-    def __call__(self, system: object, code: object) -> Key | str:
+    def __call__(self, system: object, code: object) -> Key | SkipReason:
         hit = self.cache.get((system, code))
         if hit is None:
             hit = self.cache[(system, code)] = self._resolve(system, code)
         return hit
 
-    def _resolve(self, system: object, code: object) -> Key | str:
+    def _resolve(self, system: object, code: object) -> Key | SkipReason:
         if system is None or (isinstance(system, str) and not system.strip()):
-            return "null code system"
+            return SkipReason.NULL_SYSTEM
         if code is None or (isinstance(code, str) and not code.strip()):
-            return "null code"
+            return SkipReason.NULL_CODE
         if system not in self.systems:
             try:
                 self.systems[system] = canonical_system(str(system))
@@ -66,11 +60,15 @@ class CodeNormalizer:
                 self.systems[system] = None
         sys_ = self.systems[system]
         if sys_ is None:
-            return "invalid code system"
+            return SkipReason.INVALID_SYSTEM
         try:
             return sys_, normalize_code(sys_, code)
         except EhrfeatError:
-            return "malformed code"
+            return SkipReason.MALFORMED_CODE
+
+
+_ROW_OF_ANOTHER_SYSTEM = (SkipReason.NULL_CODE, SkipReason.MALFORMED_CODE)
+_NULL = (SkipReason.NULL_CODE, SkipReason.NULL_SYSTEM)
 
 
 _Normalizer = CodeNormalizer  # the former private name, kept for modules written against it
@@ -87,14 +85,14 @@ def code_groups(
     with engine.connect() as conn:
         for system, code, n_all, n, n_pat in conn.execute(query.group_by(sys_c, code_c)):
             if n_all > n:
-                skips.add("null patient_id (rows)", n_all - n)
+                skips.add(SkipReason.NULL_PATIENT.rows, n_all - n)
             key = norm(system, code)
             if n == 0:
                 continue
-            if isinstance(key, str):
-                if key in ("null code", "malformed code") and systems is not None and _system_of(system) not in systems:
+            if isinstance(key, SkipReason):
+                if key in _ROW_OF_ANOTHER_SYSTEM and systems is not None and _system_of(system) not in systems:
                     continue
-                skips.add(f"{key} (rows)", n, None if key.startswith("null") else f"{system}:{code}")
+                skips.add(key.rows, n, None if key in _NULL else f"{system}:{code}")
             elif systems is None or key[0] in systems:
                 groups.append(RawGroup((system, code), key, int(n), int(n_pat)))
     return groups
@@ -143,7 +141,7 @@ def code_texts(engine: Engine, schema: PatientSchema, keys: Collection[Key]) -> 
     with engine.connect() as conn:
         for system, code, text in conn.execution_options(stream_results=True, yield_per=50_000).execute(query):
             key = norm(system, code)
-            if not isinstance(key, str) and key in keys and key not in texts and str(text).strip():
+            if not isinstance(key, SkipReason) and key in keys and key not in texts and str(text).strip():
                 texts[key] = str(text).strip()
     return texts
 
@@ -168,10 +166,10 @@ def iter_chunks(
                 key = norm(system, code)
                 if pid is None:
                     report.null_patient += 1
-                elif isinstance(key, str):
-                    if key == "malformed code" or key == "invalid code system":
+                elif isinstance(key, SkipReason):
+                    if key in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM):
                         report.malformed_code += 1
-                        report.add_example("malformed code", f"{system}:{code}")
+                        report.add_example(SkipReason.MALFORMED_CODE, f"{system}:{code}")
                     else:
                         report.null_code += 1
                 else:

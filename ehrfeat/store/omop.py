@@ -27,15 +27,23 @@ from ehrfeat.codes import OMOP, canonical_system, normalize_code
 from ehrfeat.errors import EhrfeatError, SchemaError
 from ehrfeat.store.database import column_names, sql_table
 from ehrfeat.store.dates import parse_times
-from ehrfeat.store.native import Key, RawGroup
-from ehrfeat.store.records import EventChunk, EventReadReport, SkipCollector, to_float_values, to_patient_ids
+from ehrfeat.store.records import (
+    EventChunk,
+    EventReadReport,
+    Key,
+    RawGroup,
+    SkipCollector,
+    SkipReason,
+    to_float_values,
+    to_patient_ids,
+)
 from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, PatientSchema, omop_event_columns
 from ehrfeat.store.source_values import SourceClassifier
 from ehrfeat.store.usage import ValueUsage
 
-__all__ = ["code_groups", "iter_chunks", "patient_ids", "patient_refs"]
+__all__ = ["code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
 
-UNMAPPED = "unmapped concept (source value only)"
+UNMAPPED = SkipReason.UNMAPPED
 _IN_BATCH = 500
 _SRC = "src"  # refs of source-value groups: (domain, "src", raw source value)
 
@@ -107,7 +115,7 @@ class _Concepts:
 
     def __init__(self, engine: Engine, schema: PatientSchema) -> None:
         self.table = _concept_table(engine, schema)
-        self.keys: dict[int, Key | str] = {}
+        self.keys: dict[int, Key | SkipReason] = {}
         self.names: dict[int, str | None] = {}
         self.raw: dict[int, str] = {}
 
@@ -127,14 +135,14 @@ class _Concepts:
                 self.raw[int(cid)] = f"{vocab}:{code}"
 
 
-def _key(vocab: object, code: object) -> Key | str:
+def _key(vocab: object, code: object) -> Key | SkipReason:
     if vocab is None or code is None or not str(code).strip():
-        return "null code"
+        return SkipReason.NULL_CODE
     try:
         system = canonical_system(str(vocab))
         return system, normalize_code(system, code)
     except EhrfeatError:
-        return "malformed code"
+        return SkipReason.MALFORMED_CODE
 
 
 def code_groups(
@@ -159,10 +167,10 @@ def code_groups(
                     if cid is None:
                         continue
                     key = concepts.keys[int(cid)]
-                    if isinstance(key, str):
+                    if isinstance(key, SkipReason):
                         seen.append(ValueUsage(d.name, "unresolved", str(cid), None, f"concept with a {key}", int(n)))
                         if systems is None:
-                            skips.add(f"{key} (rows)", n, concepts.raw.get(int(cid)))
+                            skips.add(key.rows, n, concepts.raw.get(int(cid)))
                         continue
                     seen.append(ValueUsage(d.name, "concept", str(cid), key, None, int(n)))
                     if systems is None or key[0] in systems:
@@ -187,7 +195,7 @@ def _source_groups(
         if key is None:
             usage.append(ValueUsage(d.name, "unresolved", "" if raw is None else str(raw), None, kind, int(n)))
             if systems is None:
-                skips.add(f"{UNMAPPED}: {kind} (rows)", n, None if raw is None else f"{d.name}:{raw}")
+                skips.add(UNMAPPED.rows_of(kind), n, None if raw is None else f"{d.name}:{raw}")
             continue
         usage.append(ValueUsage(d.name, kind, str(raw), key, None, int(n)))
         if systems is None or key[0] in systems:
@@ -240,7 +248,7 @@ def iter_chunks(
                 for row in rows:
                     pid, cid, reason = row[0], row[2], ""
                     if cid is not None:
-                        key: Key | str = concepts.keys[int(cid)]
+                        key: Key | SkipReason = concepts.keys[int(cid)]
                     else:
                         kind, src_key, _ = classifier.classify(d.name, row[4])
                         key, reason = (src_key, "") if src_key is not None else (UNMAPPED, kind)
@@ -249,10 +257,10 @@ def iter_chunks(
                     elif key == UNMAPPED:
                         report.unmapped_concept += 1
                         report.add_example(UNMAPPED, f"{d.name}:{row[4]} ({reason})")
-                    elif key == "malformed code":
+                    elif key == SkipReason.MALFORMED_CODE:
                         report.malformed_code += 1
-                        report.add_example("malformed code", concepts.raw.get(int(cid)))
-                    elif isinstance(key, str):
+                        report.add_example(SkipReason.MALFORMED_CODE, concepts.raw.get(int(cid)))
+                    elif isinstance(key, SkipReason):
                         report.null_code += 1
                     elif systems is None or key[0] in systems:
                         kept.append(row)
@@ -271,6 +279,11 @@ def iter_chunks(
                     value=to_float_values([r[3] for r in kept]),
                     domain=np.full(len(kept), d.name, dtype=object),
                 )
+
+
+def code_texts(engine: Engine, schema: PatientSchema, keys: Collection[Key]) -> dict[Key, str]:
+    """No texts beyond the groups' own: an OMOP code's text is its CONCEPT name or source text, read with the group."""
+    return {}
 
 
 def _raw_vocabularies(conn: Connection, concept: sa.TableClause | None, systems: Collection[str]) -> list[str]:

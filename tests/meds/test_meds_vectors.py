@@ -231,3 +231,37 @@ def test_native_cli_prints_its_rule_and_inclusive_uses_events_on_the_as_of(tmp_p
     row = pq.read_table(out).to_pylist()[0]  # patient 1: E11.9 before, I10 on 2020-02-01
     assert (row["patient_id"], row["n_events"]) == (1, 2)
     assert abs(row["emb_000"] - 0.5) < 1e-6 and abs(row["emb_001"] - 0.5) < 1e-6
+
+
+def test_patient_embedder_reads_text_times_with_the_store_time_reader(meds):
+    import pandas as pd
+
+    from ehrfeat.patients.sklearn_api import PatientEmbedder
+
+    root, _ = meds
+    text = pd.DataFrame({"subject_id": [1, 2], "prediction_time": ["2020-02-01", "20200301"]})
+    typed = pd.DataFrame({"subject_id": [1, 2], "prediction_time": pd.to_datetime(["2020-02-01", "2020-03-01"], utc=True)})
+    embedder = PatientEmbedder(str(root)).fit(typed)
+    np.testing.assert_allclose(embedder.transform(text), embedder.transform(typed))
+    np.testing.assert_allclose(embedder.transform(text)[0], [0.5, 0.5, 0, 0], atol=1e-6)
+    with pytest.raises(Exception, match="E1517"):
+        embedder.transform(pd.DataFrame({"subject_id": [1], "prediction_time": ["not a time"]}))
+
+
+def test_embed_codes_report_file_for_meds(meds, tmp_path, tiny_bert):
+    import json
+
+    root, _ = meds
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["embed-codes", str(root), "--model", str(tiny_bert), "--out", str(tmp_path / "v.parquet"),
+                                      "--no-progress", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert data["codes_found"] == 5 and sum(sum(v.values()) for v in data["by_source"].values()) == 5
+
+
+def test_outputs_are_checked_before_any_work(meds, tmp_path):
+    root, labels = meds
+    for out, code in ((tmp_path / "v.csv", "E1512"), (tmp_path / "nope" / "v.parquet", "E1510"), (tmp_path, "E1512")):
+        result = CliRunner().invoke(app, ["patient-vectors", str(root), "--as-of-table", str(labels), "--out", str(out)])
+        assert result.exit_code == 2 and code in result.output

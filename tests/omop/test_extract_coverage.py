@@ -107,3 +107,14 @@ def test_a_second_run_after_loading_vocabularies_keys_each_event_once(extract_ur
     assert read.rows_read == read.rows_yielded + read.rows_skipped  # one key or a reason per row, never two
     snomed = sum(1 for d, s, c in keys if d == "condition" and (s, c) in {("SNOMED", "59621000"), ("SNOMED", "22298006")})
     assert snomed == n_known
+
+
+def test_patient_vectors_take_the_same_source_systems(extract_url: str, encoder: HashEncoder) -> None:
+    from ehrfeat.patients import patient_vectors
+
+    chosen = ("condition=ICD9CM,ICD10CM",)
+    embed_codes(extract_url, encoder=encoder, source_systems=chosen)
+    default = patient_vectors(extract_url, aggregate="events")
+    fixed = patient_vectors(extract_url, aggregate="events", source_systems=chosen)
+    # the ambiguous values (E8889, V222) now have a key that was embedded: their events count
+    assert int(fixed.n_events.sum()) > int(default.n_events.sum())

