@@ -267,6 +267,7 @@ def main() -> None:
                     result = compare(n, engine, db, tmp, args.discovery and n == max(sizes))
                     result["generate_s"] = round(time.perf_counter() - t, 1)
                     line[f"{engine}_{n}"] = result
+                    print(json.dumps({f"{engine}_{n}": result}), file=sys.stderr, flush=True)  # progress
         finally:
             if server is not None:
                 server.stop()

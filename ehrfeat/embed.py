@@ -25,6 +25,7 @@ from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.extras import pip_command
+from ehrfeat.reasons import ReasonCounter
 from ehrfeat.store.database import masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
@@ -38,7 +39,6 @@ __all__ = ["EmbedReport", "embed_codes", "resolve_texts"]
 
 logger = logging.getLogger(__name__)
 
-MAX_EXAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,7 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
     """
     builtin = builtin_dictionaries()
     texts: dict[Code, str] = {}
-    unresolved: Counter[str] = Counter()
-    examples: dict[str, list[str]] = {}
+    unresolved = ReasonCounter()
     sources: Counter[str] = Counter()
     for item in codes:
         ref = Code(item.system, item.code)
@@ -128,11 +127,8 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
             sources[source] += 1
             continue
         reason = _missing_text_reason(item.system, builtin)
-        unresolved[reason] += 1
-        bucket = examples.setdefault(reason, [])
-        if len(bucket) < MAX_EXAMPLES:
-            bucket.append(str(ref))
-    return texts, dict(unresolved), examples, sources
+        unresolved.add(reason, 1, ref)
+    return texts, dict(unresolved), unresolved.examples, sources
 
 
 def _missing_text_reason(system: str, builtin: BuiltinDictionaries) -> str:

@@ -26,6 +26,7 @@ from ehrfeat.codes import canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.paths import check_output_file
+from ehrfeat.reasons import ReasonCounter
 from ehrfeat.store.meds.code_rules import load_code_rules
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors, update_code_metadata, write_code_vectors
 from ehrfeat.store.meds.codes import UNRESOLVED, MedsCode, distinct_meds_codes, resolve_meds_texts
@@ -35,7 +36,6 @@ __all__ = ["MedsEmbedReport", "embed_meds_codes"]
 
 logger = logging.getLogger(__name__)
 
-MAX_EXAMPLES = 5
 
 
 @dataclass(frozen=True)
@@ -139,21 +139,17 @@ def embed_meds_codes(
     if update_codes:
         codes_file = str(update_code_metadata(dataset.codes_path, vectors, [c.code for c in found]))
     by_source: dict[str, Counter[str]] = {}
-    unresolved: Counter[str] = Counter()
-    examples: dict[str, list[str]] = {}
+    unresolved = ReasonCounter()
     every: dict[str, list[str]] = {}
     for c in found:
         by_source.setdefault(c.text_source, Counter())[c.system or "-"] += 1
         if c.text_source == UNRESOLVED and c.reason:
-            unresolved[c.reason] += 1
+            unresolved.add(c.reason, 1, c.code)
             every.setdefault(c.reason, []).append(c.code)
-            bucket = examples.setdefault(c.reason, [])
-            if len(bucket) < MAX_EXAMPLES:
-                bucket.append(c.code)
     return MedsEmbedReport(
         meds_dir=str(dataset.root), target=str(target), fingerprint=encoder.fingerprint, codes_found=len(found),
         embedded_now=len(todo), already_cached=sum(1 for c in found if c.code in cached),
-        by_source={k: dict(v) for k, v in by_source.items()}, unresolved=dict(unresolved), unresolved_examples=examples,
+        by_source={k: dict(v) for k, v in by_source.items()}, unresolved=dict(unresolved), unresolved_examples=unresolved.examples,
         read_issues=read.counts(), read_lines=tuple(read.lines()), rows_read=read.rows_read, shards=read.shards,
         codes_file=codes_file, elapsed_s=time.perf_counter() - started, unresolved_codes=every,
     )

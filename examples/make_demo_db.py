@@ -4,6 +4,8 @@
     python examples/make_demo_db.py out.db --patients 500 --seed 1 --meds out_meds
     python examples/make_demo_db.py --no-meds            # the SQLite database only
 
+The MEDS copy needs the ``meds`` extra; without it (the plain install) it is skipped, saying so.
+
 The MEDS dataset holds the same patients and events (events without a time left out), its
 codes in two ETL styles (MIMIC-IV MEDS in even shards, meds_etl/EHRSHOT in odd ones), and a
 label table ``task_labels/outcome.parquet`` (prediction time 2025-01-01, the planted outcome).
@@ -14,10 +16,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
 from ehrfeat.demo import make_demo_db
 from ehrfeat.errors import EhrfeatError
+from ehrfeat.extras import installed, missing_module_error, pip_command
 
 
 def write_meds(db: Path, out: Path) -> str:
@@ -50,7 +54,16 @@ def main() -> None:
         summary = make_demo_db(args.path, n_patients=args.patients, seed=args.seed)
         print(summary.line())
         if not args.no_meds:
-            print(write_meds(args.path, args.meds or args.path.with_name(args.path.stem + "_meds")))
+            if args.meds is None and not (installed("meds") and installed("pyarrow")):  # the plain install
+                print(f"MEDS copy skipped: it needs {pip_command('meds')}")
+            else:
+                print(write_meds(args.path, args.meds or args.path.with_name(args.path.stem + "_meds")))
+    except ImportError as exc:  # --meds asked for without the meds extra: one line naming it
+        error = missing_module_error(exc)
+        if error is None:
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
     except EhrfeatError as exc:
         raise SystemExit(f"error: {exc}") from exc
 

@@ -12,7 +12,9 @@ Used by the fixtures in ``tests/conftest.py`` (``postgresql_server``, ``postgres
 * The cluster listens on 127.0.0.1 on a free port (and a Unix socket in its folder), with
   password authentication: URLs carry a password, so tests can check it never leaks.
 * :meth:`PostgresServer.stop` stops the server (``pg_ctl stop -m fast``, then immediate) and
-  removes its folder; the session fixture always calls it, also after failures.
+  removes its folder; the session fixture always calls it, also after failures. A small
+  watcher process also stops it and removes the folder if the test process dies without
+  cleaning up (killed by a timeout or ``kill -9``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pwd
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -208,4 +211,25 @@ def _start_postgres() -> PostgresServer:
         if tail and isinstance(exc, Exception):
             raise _StartFailed(f"PostgreSQL did not start; its log ends:\n{tail}") from None
         raise
+    _watch(executable, root)
     return PostgresServer("127.0.0.1", port, root, executor)
+
+
+_WATCHER = """
+import os, shutil, subprocess, sys, time
+owner, pg_ctl, root = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+while os.path.isdir(root):
+    try:
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        subprocess.run([pg_ctl, "stop", "-D", os.path.join(root, "data"), "-m", "immediate"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        break
+    time.sleep(2)
+"""
+
+
+def _watch(pg_ctl: str, root: Path) -> None:
+    """Stop the server and remove its folder once this process is gone (the folder gone: nothing to do)."""
+    subprocess.Popen([sys.executable, "-c", _WATCHER, str(os.getpid()), pg_ctl, str(root)], start_new_session=True,
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

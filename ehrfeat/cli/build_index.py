@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.cli.options import split_systems
 
 __all__ = ["register"]
 
@@ -27,7 +28,7 @@ def build_index_command(
     with reported_errors():
         check_index_folder(out_dir)  # before the work: never after minutes of embedding
         setting = {"db": db, "table": table} if db else {"max_code_length": max_code_length}
-        index = open_index(parse_index_spec(setting), load_encoder(model), [s.strip() for s in systems.split(",") if s.strip()] if not db else [])
+        index = open_index(parse_index_spec(setting), load_encoder(model), (split_systems(systems) or []) if not db else [])
         folder = save_index(index, out_dir)
     typer.echo(f"{len(index)} codes, {len(index.terms)} dictionary terms, encoder {index.fingerprint} -> {folder}")
     typer.echo(f'use it with nlp.add_pipe("ehrfeat_linker", config={{"index": {{"path": "{folder}"}}}})')

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.cli.options import split_systems
 
 __all__ = ["register"]
 
@@ -51,7 +52,7 @@ def embed_codes_command(
 
         with reported_errors():
             meds_report = embed_meds_codes(db, model=model, batch_size=batch_size, out=out, code_rules=code_rules,
-                                           systems=_split(systems), update_codes=update_codes, show_progress_bar=progress)
+                                           systems=split_systems(systems), update_codes=update_codes, show_progress_bar=progress)
             if report is not None:
                 meds_report.write_json(report)
         typer.echo("\n".join(meds_report.lines()))
@@ -62,16 +63,13 @@ def embed_codes_command(
 
             raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
         result = embed_codes(
-            db, model=model, batch_size=batch_size, systems=_split(systems), out=out, table=table, show_progress_bar=progress,
+            db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, table=table, show_progress_bar=progress,
             source_systems=source_system, schema=schema, write_schema=write_schema,
         )
         if report is not None:
             result.write_json(report)
     typer.echo("\n".join(result.lines()))
 
-
-def _split(value: str | None) -> list[str] | None:
-    return [s.strip() for s in value.split(",") if s.strip()] if value else None
 
 
 def register(app: typer.Typer) -> None:

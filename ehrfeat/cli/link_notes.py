@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.cli.options import split_systems
 from ehrfeat.extras import require
 
 __all__ = ["register"]
@@ -29,13 +30,10 @@ def link_notes_command(
 
     with reported_errors():
         require("spacy", needed_for="`ehrfeat link-notes`")  # before the encoder and the index are built
-        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=_split(systems), threshold=threshold, k=per_mention)
+        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=split_systems(systems), threshold=threshold, k=per_mention)
         report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process, negated=negated)
     typer.echo("\n".join(report.lines()))
 
-
-def _split(value: str | None) -> list[str] | None:
-    return [s.strip() for s in value.split(",") if s.strip()] if value else None
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.cli.options import split_systems
 from ehrfeat.errors import InputError
 from ehrfeat.extras import require
 
@@ -70,7 +71,7 @@ def patient_vectors_command(
     from ehrfeat.patients.vectors import patient_vectors
     from ehrfeat.store.meds.dataset import looks_like_meds
 
-    wanted = [s.strip() for s in systems.split(",") if s.strip()] if systems else None
+    wanted = split_systems(systems)
     if looks_like_meds(db):
         from ehrfeat.patients.meds_vectors import (
             check_prediction_output,

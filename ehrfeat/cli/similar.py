@@ -31,9 +31,9 @@ def similar_command(
 
 
 def _fingerprint(model: str) -> str:
-    from ehrfeat.models.loader import load_encoder
+    from ehrfeat.models.loader import model_fingerprint
 
-    return load_encoder(model).fingerprint
+    return model_fingerprint(model)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "bundled_minilm_path",
     "default_fingerprint",
     "load_encoder",
+    "model_fingerprint",
     "resolve_model",
     "shipped_path",
 ]
@@ -88,8 +89,47 @@ def resolve_model(model: str | Path | None) -> str | Path:
 
 
 def default_fingerprint() -> str:
-    """The fingerprint of the default encoder (loads it; the ONNX session is created lazily or cheaply)."""
-    return load_encoder().fingerprint
+    """The fingerprint of the default encoder, read from its manifest (see :func:`model_fingerprint`)."""
+    return model_fingerprint()
+
+
+def model_fingerprint(
+    model: str | Path | None = None, *, backend: str = "auto", device: str | None = None, variant: str | None = None
+) -> str:
+    """The fingerprint ``load_encoder(model, ...)`` would have, without loading it where an export's manifest says it.
+
+    An ONNX encoder's fingerprint is the sha256 of the variant it runs, which the manifest
+    records: no session is created and no file is hashed. A torch model is loaded.
+    """
+    folder, _ = _onnx_folder(model, backend, device, variant)
+    if folder is None:
+        return load_encoder(model, backend=backend, device=device, variant=variant).fingerprint
+    from ehrfeat.onnx.manifest import read_manifest
+    from ehrfeat.onnx.providers import requested_providers
+    from ehrfeat.onnx.variants import choose_variant
+
+    return choose_variant(read_manifest(folder), requested_providers(device or "auto")[0], variant).sha256
+
+
+def _onnx_folder(
+    model: str | Path | None, backend: str, device: str | None, variant: str | None
+) -> tuple[Path | None, str | Path]:
+    """(the exported folder ``load_encoder`` runs with ONNX, or None for torch; the resolved source)."""
+    if backend not in BACKENDS:
+        raise ModelError(f"unknown backend {backend!r}", fix=f"use one of {', '.join(BACKENDS)}", code="E308")
+    source = resolve_model(model)
+    if backend == "torch":
+        return None, source
+    folder = Path(source) if isinstance(source, Path) else None
+    if _is_minilm(model) and folder is not None and not (folder / ONNX_MANIFEST).is_file():
+        from ehrfeat.onnx.cache import default_onnx_folder
+
+        folder = default_onnx_folder(folder)
+    if folder is not None and (folder / ONNX_MANIFEST).is_file() and variant in (None, "fp32", "int8"):
+        folder = _cpu_variants(folder, device)
+    if folder is not None and (folder / ONNX_MANIFEST).is_file():
+        return folder, source
+    return (folder or Path(source), source) if backend == "onnx" else (None, source)
 
 
 def load_encoder(
@@ -106,25 +146,12 @@ def load_encoder(
     otherwise; ``"onnx"`` insists on an exported folder; ``"torch"`` always uses torch.
     ``device`` is "cpu", "cuda" (or "tensorrt" for ONNX); None picks the best available.
     """
-    if backend not in BACKENDS:
-        raise ModelError(f"unknown backend {backend!r}", fix=f"use one of {', '.join(BACKENDS)}", code="E308")
-    source = resolve_model(model)
-    if backend == "torch":
-        return _torch_encoder(source, device)
-    folder = Path(source) if isinstance(source, Path) else None
-    if _is_minilm(model) and folder is not None and not (folder / ONNX_MANIFEST).is_file():
-        from ehrfeat.onnx.cache import default_onnx_folder
-
-        folder = default_onnx_folder(folder)
-    if folder is not None and (folder / ONNX_MANIFEST).is_file() and variant in (None, "fp32", "int8"):
-        folder = _cpu_variants(folder, device)
-    if (folder is not None and (folder / ONNX_MANIFEST).is_file()) or backend == "onnx":
+    folder, source = _onnx_folder(model, backend, device, variant)
+    if folder is not None:
         from ehrfeat.onnx.runtime import OnnxEncoder
 
-        logger.info("loading ONNX encoder from %s", folder or source)
-        return OnnxEncoder(
-            folder or Path(source), variant=variant, device=device or "auto", allow_cpu_fallback=allow_cpu_fallback
-        )
+        logger.info("loading ONNX encoder from %s", folder)
+        return OnnxEncoder(folder, variant=variant, device=device or "auto", allow_cpu_fallback=allow_cpu_fallback)
     return _torch_encoder(source, device)
 
 

@@ -120,11 +120,10 @@ def resolve_as_of(
 def _read_as_of_table(engine: Any, table: str, column: str | None) -> tuple[list[Any], list[Any]]:
     import sqlalchemy as sa
 
-    from ehrfeat.store.database import validate_identifier
+    from ehrfeat.store.database import column_names, table_names, validate_identifier
 
     validate_identifier(table, "table")
-    inspector = sa.inspect(engine)
-    names = {n.lower(): n for n in inspector.get_table_names() + inspector.get_view_names()}
+    names = table_names(engine)
     if table.lower() not in names:
         raise InputError(
             f"as-of table {table!r} is not in the database",
@@ -132,7 +131,7 @@ def _read_as_of_table(engine: Any, table: str, column: str | None) -> tuple[list
             code="E137",
         )
     actual = names[table.lower()]
-    columns = {c["name"].lower(): c["name"] for c in inspector.get_columns(actual)}
+    columns = column_names(engine, actual)  # the store's reflection (works on DuckDB too)
     patient = next((columns[c] for c in PATIENT_COLUMNS if c in columns), None)
     date = columns.get(column.lower()) if column else next((columns[c] for c in AS_OF_COLUMNS if c in columns), None)
     if patient is None or date is None:

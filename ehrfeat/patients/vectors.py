@@ -132,9 +132,9 @@ def load_embeddings(
 ) -> CodeEmbeddings:
     """The cached code vectors of one encoder: named by ``fingerprint``, by ``model``, or the only one present."""
     if fingerprint is None and model is not None:
-        from ehrfeat.models.loader import load_encoder
+        from ehrfeat.models.loader import model_fingerprint
 
-        fingerprint = load_encoder(model).fingerprint
+        fingerprint = model_fingerprint(model)
     from ehrfeat.models.loader import default_fingerprint
 
     embeddings = EmbeddingCache(engine, table).load(fingerprint, systems, default=default_fingerprint)

@@ -205,9 +205,13 @@ def _raw_systems(conn: Connection, events: str, systems: Collection[str] | None)
 
 def _rowids(conn: Connection, events: str) -> tuple[int, int]:
     try:
-        low, high = conn.exec_driver_sql(f"SELECT min(rowid), max(rowid) FROM {events}").one()
+        low, high, n = conn.exec_driver_sql(f"SELECT min(rowid), max(rowid), count(*) FROM {events}").one()
     except sa.exc.DBAPIError as exc:  # a view or a table WITHOUT ROWID
         raise Unsupported(f"{events} has no rowid ({exc.orig})") from exc
+    if n and (low is None or high is None):  # a view: rowid is NULL there
+        raise Unsupported(f"{events} has no rowid (a view?)")
+    if n and (high - low + 1) > 10 * n + ROWS_PER_QUERY:  # rowids far apart: ranges would mostly be empty
+        raise Unsupported(f"{events} has sparse rowids ({n} rows between {low} and {high})")
     return int(low or 0), int(high if high is not None else -1)
 
 

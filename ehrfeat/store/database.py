@@ -11,8 +11,9 @@ import logging
 import os
 import re
 import weakref
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -22,9 +23,11 @@ from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.locks import begin_listener
 
 __all__ = [
+    "IN_BATCH",
     "SQLITE_HEADER",
     "bad_text_count",
     "column_names",
+    "in_batches",
     "masked_url",
     "open_database",
     "sql_table",
@@ -33,6 +36,17 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Values per SQL ``IN (...)`` list: well under every database's parameter limit (SQLite's is 999 in old builds).
+IN_BATCH = 500
+
+_T = TypeVar("_T")
+
+
+def in_batches(values: Sequence[_T], size: int = IN_BATCH) -> Iterator[Sequence[_T]]:
+    """``values`` in consecutive slices of at most ``size``, one per SQL ``IN (...)`` list."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.errors import DatabaseError, InputError, SchemaError
-from ehrfeat.store.database import column_names, masked_url, validate_identifier
+from ehrfeat.store.database import column_names, in_batches, masked_url, validate_identifier
 from ehrfeat.store.locks import write_transaction
 
 __all__ = ["DEFAULT_TABLE", "CodeEmbeddings", "EmbeddingCache"]
@@ -249,9 +249,9 @@ class EmbeddingCache:
             by_system.setdefault(code.system, []).append(code.code)
         found: set[Code] = set()
         for system, values in by_system.items():
-            for start in range(0, len(values), 500):
+            for batch in in_batches(values):
                 query = sa.select(t.c.code).where(
-                    t.c.fingerprint == fingerprint, t.c.code_system == system, t.c.code.in_(values[start : start + 500])
+                    t.c.fingerprint == fingerprint, t.c.code_system == system, t.c.code.in_(batch)
                 )
                 found.update(Code(system, c) for (c,) in conn.execute(query))
         return found

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from ehrfeat.codes import canonical_system, normalize_code
 from ehrfeat.errors import EhrfeatError, SchemaError
-from ehrfeat.store.database import column_names, sql_table
+from ehrfeat.store.database import column_names, in_batches, sql_table
 from ehrfeat.store.dates import parse_times
 from ehrfeat.store.records import (
     EventChunk,
@@ -26,7 +26,6 @@ from ehrfeat.store.schema import PatientSchema
 
 __all__ = ["CodeNormalizer", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
 
-IN_BATCH = 500  # values per SQL IN (...) list
 
 
 def _events(engine: Engine, schema: PatientSchema) -> tuple[sa.TableClause, dict[str, str]]:
@@ -114,8 +113,8 @@ def patient_refs(
     query = sa.select(ev.c[cols["patient_id"]], ev.c[cols["code_system"]], code).distinct()
     values = sorted({str(ref[1]) for ref in refs})  # a code value lies in one batch: no pair comes twice
     with engine.connect() as conn:
-        for start in range(0, len(values), IN_BATCH):
-            batch = query.where(code.in_(values[start:start + IN_BATCH]))
+        for values_batch in in_batches(values):
+            batch = query.where(code.in_(values_batch))
             result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(batch)
             for rows in result.partitions(chunk_size):
                 yield [(pid, (system, raw)) for pid, system, raw in rows]

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.codes import OMOP, canonical_system, normalize_code
 from ehrfeat.errors import EhrfeatError, SchemaError
-from ehrfeat.store.database import column_names, sql_table
+from ehrfeat.store.database import column_names, in_batches, sql_table
 from ehrfeat.store.dates import parse_times
 from ehrfeat.store.records import (
     EventChunk,
@@ -44,7 +44,6 @@ from ehrfeat.store.usage import ValueUsage
 __all__ = ["code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
 
 UNMAPPED = SkipReason.UNMAPPED
-_IN_BATCH = 500
 _SRC = "src"  # refs of source-value groups: (domain, "src", raw source value)
 
 
@@ -127,8 +126,7 @@ class _Concepts:
             return
         c = self.table.c
         name_col = c[3] if len(c) > 3 else sa.null()
-        for start in range(0, len(todo), _IN_BATCH):
-            batch = todo[start:start + _IN_BATCH]
+        for batch in in_batches(todo):
             for cid, vocab, code, name in conn.execute(sa.select(c[0], c[1], c[2], name_col).where(c[0].in_(batch))):
                 self.keys[int(cid)] = _key(vocab, code)
                 self.names[int(cid)] = str(name).strip() or None if name is not None else None
@@ -213,16 +211,16 @@ def patient_refs(
         with engine.connect() as conn:
             if d.concept is not None:
                 query = sa.select(d.person, d.concept).select_from(d.select_from).distinct()
-                for start in range(0, len(ids), _IN_BATCH):
-                    batch = query.where(d.concept.in_(ids[start:start + _IN_BATCH]))
+                for ids_batch in in_batches(ids):
+                    batch = query.where(d.concept.in_(ids_batch))
                     result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(batch)
                     for rows in result.partitions(chunk_size):
                         yield [(pid, (d.name, int(cid))) for pid, cid in rows]
             query = sa.select(d.person, d.source_value).select_from(d.select_from).distinct()
             if d.concept is not None:
                 query = query.where(d.concept.is_(None))
-            for start in range(0, len(values), _IN_BATCH):
-                batch = query.where(d.source_value.in_(values[start:start + _IN_BATCH]))
+            for values_batch in in_batches(values):
+                batch = query.where(d.source_value.in_(values_batch))
                 result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(batch)
                 for rows in result.partitions(chunk_size):
                     yield [(pid, (d.name, _SRC, raw)) for pid, raw in rows]

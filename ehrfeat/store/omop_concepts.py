@@ -15,12 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.codes import OMOP, Code
-from ehrfeat.store.database import column_names, sql_table, table_names
+from ehrfeat.store.database import column_names, in_batches, sql_table, table_names
 from ehrfeat.store.omop import _key
 
 __all__ = ["ConceptIds"]
 
-_IN_BATCH = 500
 
 
 class ConceptIds:
@@ -49,8 +48,8 @@ class ConceptIds:
         if self._concept is not None:
             c = self._concept.c
             raw = sorted({code.code for code in todo} | {code.code.replace(".", "") for code in todo})
-            for start in range(0, len(raw), _IN_BATCH):
-                query = sa.select(*c).where(c[2].in_(raw[start : start + _IN_BATCH]))
+            for batch in in_batches(raw):
+                query = sa.select(*c).where(c[2].in_(batch))
                 for row in conn.execute(query):
                     raw_key = _key(row[1], row[2])
                     key = Code(*raw_key) if isinstance(raw_key, tuple) else None
@@ -71,8 +70,8 @@ class ConceptIds:
         c = self._relationship.c
         out: dict[int, int] = {}
         values = sorted(ids)
-        for start in range(0, len(values), _IN_BATCH):
-            query = sa.select(c[0], c[1]).where(c[0].in_(values[start : start + _IN_BATCH]), c[2] == "Maps to")
+        for batch in in_batches(values):
+            query = sa.select(c[0], c[1]).where(c[0].in_(batch), c[2] == "Maps to")
             for a, b in conn.execute(query):
                 out.setdefault(int(a), int(b))
         return out

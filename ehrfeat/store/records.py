@@ -11,6 +11,7 @@ from enum import StrEnum
 import numpy as np
 
 from ehrfeat.errors import SchemaError
+from ehrfeat.reasons import ReasonCounter, keep_example
 
 __all__ = [
     "CodeCount",
@@ -25,7 +26,6 @@ __all__ = [
     "to_patient_ids",
 ]
 
-MAX_EXAMPLES = 5
 
 #: A canonical code: (canonical system, canonical code).
 Key = tuple[str, str]
@@ -89,23 +89,13 @@ class SkipReport:
         return sum(self.counts.values())
 
 
-class SkipCollector:
-    """Mutable builder of a :class:`SkipReport`."""
+class SkipCollector(ReasonCounter):
+    """Mutable builder of a :class:`SkipReport`; a store backend's reasons are ``SkipReason.X.rows``."""
 
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.examples: dict[str, list[str]] = {}
-
-    def add(self, reason: str, n: int, example: object = None) -> None:
-        """Count ``n`` for ``reason`` (a store backend's: ``SkipReason.MALFORMED_CODE.rows``), keeping
-        ``example`` among the first few."""
-        key = reason
-        self.counts[key] = self.counts.get(key, 0) + int(n)
-        if example is not None:
-            seen = self.examples.setdefault(key, [])
-            text = str(example)
-            if len(seen) < MAX_EXAMPLES and text not in seen:
-                seen.append(text)
+    @property
+    def counts(self) -> ReasonCounter:
+        """reason -> count (the collector itself)."""
+        return self
 
     def report(self) -> SkipReport:
         return SkipReport(dict(self.counts), {k: tuple(v) for k, v in self.examples.items()})
@@ -146,10 +136,7 @@ class EventReadReport:
     examples: dict[str, list[str]] = field(default_factory=dict)  # reason -> up to 5 raw codes
 
     def add_example(self, reason: SkipReason, value: object) -> None:
-        seen = self.examples.setdefault(reason.value, [])
-        text = str(value)
-        if len(seen) < MAX_EXAMPLES and text not in seen:
-            seen.append(text)
+        keep_example(self.examples, reason.value, value)
 
     @property
     def rows_skipped(self) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ehrfeat.store.records import MAX_EXAMPLES
+from ehrfeat.reasons import keep_example
 
 __all__ = ["KINDS", "ValueUsage", "coverage_lines", "coverage_report"]
 
@@ -97,5 +97,4 @@ def _bucket() -> dict[str, Any]:
 def _count(bucket: dict[str, Any], rows: int, example: str) -> None:
     bucket["values"] += 1
     bucket["rows"] += rows
-    if len(bucket["examples"]) < MAX_EXAMPLES and example not in bucket["examples"]:
-        bucket["examples"].append(example)
+    keep_example(bucket, "examples", example)

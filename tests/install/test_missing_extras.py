@@ -87,3 +87,12 @@ def test_require_and_missing_module_error_in_process() -> None:
     assert missing_module_error(ModuleNotFoundError("x", name="ehrfeat.nope")) is None
     assert missing_module_error(ImportError("cannot import name 'x'")) is None
     assert not set(OPTIONAL_MODULES) & set(CORE_MODULES)
+
+
+def test_demo_script_skips_the_meds_copy_without_the_meds_extra(run_blocked, tmp_path: Path) -> None:
+    plain = run_blocked(["meds", "pyarrow"], "examples/make_demo_db.py", str(tmp_path / "d.db"), "--patients", "20")
+    assert plain.returncode == 0 and 'MEDS copy skipped: it needs pip install "ehrfeat[meds]"' in plain.stdout, plain.stderr
+    assert (tmp_path / "d.db").is_file() and not (tmp_path / "d_meds").exists()
+    asked = run_blocked(["meds", "pyarrow"], "examples/make_demo_db.py", str(tmp_path / "e.db"), "--patients", "20",
+                        "--meds", str(tmp_path / "m"))
+    _one_line_error(asked, "meds")

@@ -68,11 +68,6 @@ def _duckdb(tmp_path, events=MESSY, time_type="VARCHAR"):
     con.close()
     url = f"duckdb:///{path}"
     engine = sa.create_engine(url)
-    try:
-        sa.inspect(engine).get_columns("events")
-    except sa.exc.DBAPIError as exc:  # duckdb-engine 0.17 with SQLAlchemy 2.1: pg_collation is missing
-        engine.dispose()
-        pytest.skip(f"ehrfeat's store cannot reflect DuckDB tables here yet: {str(exc.orig)[:80]}")
     cache = EmbeddingCache(engine)
     cache.ensure_table()
     cache.write(FP, [(code, f"text of {code}") for code in VECTORS], np.asarray(list(VECTORS.values()), np.float32))
@@ -218,6 +213,29 @@ def test_indexes_only_with_consent_and_reported(tmp_path):
     again = patient_vectors(db, create_indexes=True)  # already there: nothing to report
     assert again.report.notes == ()
     _same(made, plain)
+
+
+def test_sparse_rowids_and_views_fall_back_to_the_per_event_path(tmp_path):
+    db = _db(tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE events SET rowid = rowid * 10000000 WHERE rowid > 3")
+    con.execute("ALTER TABLE events RENAME TO events_raw")
+    con.execute("CREATE VIEW events AS SELECT * FROM events_raw")
+    con.commit()
+    con.close()
+    auto = patient_vectors(db, as_of="2019-05-01")
+    assert auto.report.path == "events"
+    with pytest.raises(InputError, match="no rowid") as err:
+        patient_vectors(db, aggregate="database")
+    assert err.value.code == "E1902"
+    con = sqlite3.connect(db)
+    con.execute("DROP VIEW events")
+    con.execute("ALTER TABLE events_raw RENAME TO events")
+    con.commit()
+    con.close()
+    with pytest.raises(InputError, match="sparse rowids"):
+        patient_vectors(db, aggregate="database")
+    _same(auto, patient_vectors(db, as_of="2019-05-01"))
 
 
 def test_database_path_refuses_what_it_cannot_read(tmp_path):

@@ -70,3 +70,34 @@ def test_no_server_is_left_running_after_pytest(tmp_path: Path, pytestconfig: py
     except ProcessLookupError:
         alive = False
     assert not alive, f"postgres (pid {pid}) still runs after pytest ended"
+
+
+def test_a_killed_test_process_leaves_no_server(tmp_path: Path, pytestconfig: pytest.Config) -> None:
+    """The watcher stops the server and removes its folder when its test process dies without cleaning up."""
+    import signal
+    import time
+
+    out = tmp_path / "server.txt"
+    root = Path(str(pytestconfig.rootpath))
+    script = ("import os, sys, time\n"
+              "from tests.pg_server import start_postgres\n"
+              "s = start_postgres()\n"
+              "pid = (s.root / 'data' / 'postmaster.pid').read_text().split()[0]\n"
+              f"open({str(out)!r}, 'w').write(f'{{pid}} {{s.root}}')\n"
+              "time.sleep(600)\n")
+    env = {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    child = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=root)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out.exists() and out.read_text()) and time.monotonic() < deadline and child.poll() is None:
+            time.sleep(0.2)
+        pid, server_root = out.read_text().split()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    deadline = time.monotonic() + 60
+    while Path(server_root).exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not Path(server_root).exists()
+    status = Path(f"/proc/{pid}/status")
+    assert not status.exists() or "zombie" in status.read_text()

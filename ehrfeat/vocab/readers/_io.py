@@ -11,7 +11,6 @@ import csv
 import gzip
 import io
 import sys
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Literal
@@ -32,6 +31,7 @@ from ehrfeat.codes import (
     canonical_system,
 )
 from ehrfeat.errors import VocabularyError
+from ehrfeat.reasons import ReasonCounter
 
 __all__ = [
     "UMLS",
@@ -54,11 +54,8 @@ _BARE_CODE_SYSTEMS = frozenset(
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # Loinc.csv and MRCONSO have long fields
 
 
-class Skips(Counter[str]):
-    """Counts of rows a reader could not use, by reason."""
-
-    def add(self, reason: str, n: int = 1) -> None:
-        self[reason] += n
+class Skips(ReasonCounter):
+    """Counts of rows a reader could not use, by reason (with examples where the reader gives them)."""
 
 
 def require_file(path: str | Path, what: str, fix: str | None = None) -> Path:
