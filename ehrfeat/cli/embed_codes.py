@@ -42,7 +42,7 @@ def embed_codes_command(
     if engine == "spark":
         from ehrfeat.cli.spark import embed_codes_on_spark
 
-        embed_codes_on_spark(db, model=model, batch_size=batch_size, systems=_split(systems), out=out, master=master)
+        embed_codes_on_spark(db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, master=master)
         return
     from ehrfeat.embed import embed_codes
     from ehrfeat.store.meds.dataset import looks_like_meds
