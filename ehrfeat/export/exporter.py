@@ -17,8 +17,10 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +39,8 @@ from ehrfeat.onnx.manifest import (
     read_manifest,
     write_manifest,
 )
-from ehrfeat.onnx.parity import GATES, ParityGate, ParityReport, compare, icd10cm_terms
+from ehrfeat.onnx.parity import GATES, ParityGate, ParityReport, check_variant, icd10cm_terms
 from ehrfeat.onnx.quantize import get_quantization_preset, quantize_onnx
-from ehrfeat.onnx.runtime import OnnxEncoder
 
 __all__ = ["ExportConfig", "ExportResult", "export_model"]
 
@@ -182,10 +183,24 @@ def _reference(stage: Path, terms: list[str]) -> np.ndarray:
     return TransformerEncoder(stage, device="cpu").encode(terms, batch_size=64)
 
 
-def _build_variants(stage, base, config, reference, terms, reports):  # type: ignore[no-untyped-def]
+def _build_variants(
+    stage: Path, base: OnnxManifest, config: ExportConfig, reference: np.ndarray, terms: list[str], reports: list[ParityReport]
+) -> Iterator[VariantEntry]:
     """Yield the entries of the variants that pass; append every report to ``reports``."""
     onnx_dir = stage / "onnx"
-    base_entry = _check(stage, base, onnx_dir / "model.onnx", "fp32", "fp32", None, None, config, reference, terms, reports)
+
+    def gated(
+        path: Path, name: str, precision: str, level: str | None = None, quantization: dict[str, Any] | None = None
+    ) -> VariantEntry | None:
+        entry = VariantEntry(
+            name=name, file=f"onnx/{path.name}", sha256=file_sha256(path), precision=precision,
+            optimization=level, quantization=quantization,
+        )
+        report = check_variant(stage, base, entry, reference, terms, config.gate(precision))
+        reports.append(report)
+        return replace(entry, parity=report.to_dict()) if report.passed else None
+
+    base_entry = gated(onnx_dir / "model.onnx", "fp32", "fp32")
     if base_entry is None:
         return
     yield base_entry
@@ -193,30 +208,14 @@ def _build_variants(stage, base, config, reference, terms, reports):  # type: ig
     if config.fp16:
         steps.append(("fp16", get_preset("O4")))
     for name, preset in steps:
-        path = optimize_onnx(onnx_dir, preset, suffix=name)
-        entry = _check(stage, base, path, name, preset.precision, preset.name, None, config, reference, terms, reports)
+        entry = gated(optimize_onnx(onnx_dir, preset, suffix=name), name, preset.precision, preset.name)
         if entry is not None:
             yield entry
     if config.quantize:
         path, described = quantize_onnx(onnx_dir, get_quantization_preset(config.quantize))
-        entry = _check(stage, base, path, "int8", "int8", None, described, config, reference, terms, reports)
+        entry = gated(path, "int8", "int8", None, described)
         if entry is not None:
             yield entry
-
-
-def _check(stage, base, path, name, precision, level, quantization, config, reference, terms, reports):  # type: ignore[no-untyped-def]
-    entry = VariantEntry(
-        name=name, file=f"onnx/{path.name}", sha256=file_sha256(path), precision=precision,
-        optimization=level, quantization=quantization,
-    )
-    write_manifest(stage, base.with_variant(entry))
-    encoder = OnnxEncoder(stage, variant=name, device="cpu")
-    report = compare(encoder.encode(terms, batch_size=64), reference, variant=name, precision=precision, gate=config.gate(precision))
-    reports.append(report)
-    logger.info("parity %s", report.summary())
-    if not report.passed:
-        return None
-    return VariantEntry(**{**entry.__dict__, "parity": report.to_dict()})
 
 
 def _install(stage: Path, out: Path, passed: list[VariantEntry], *, fresh: bool) -> None:

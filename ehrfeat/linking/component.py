@@ -39,6 +39,7 @@ from spacy.vocab import Vocab
 from ehrfeat.codes import canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import ConfigError
+from ehrfeat.linking.clinical import ClinicalNotes  # registers the context and abbreviation extensions
 from ehrfeat.linking.code_index import LinkingIndex, load_index, save_index
 from ehrfeat.linking.extensions import LinkedCode, register_extensions
 from ehrfeat.linking.mentions import Abbreviation, DictionaryMatcher, expand_abbreviations, scispacy_detector
@@ -140,8 +141,6 @@ class EhrfeatLinker:
     def clinical(self) -> Any:
         """Sections, context, clinical abbreviations and phrase extension (:class:`~ehrfeat.linking.clinical.ClinicalNotes`)."""
         if self._clinical is None:
-            from ehrfeat.linking.clinical import ClinicalNotes
-
             self._clinical = ClinicalNotes(self.vocab, self.index.terms)
         return self._clinical
 

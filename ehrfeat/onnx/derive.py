@@ -20,8 +20,6 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from ehrfeat.errors import ModelError
 from ehrfeat.onnx.cache import build_in_cache
 from ehrfeat.onnx.manifest import (
@@ -33,7 +31,7 @@ from ehrfeat.onnx.manifest import (
     read_manifest,
     write_manifest,
 )
-from ehrfeat.onnx.parity import GATES, ParityGate, ParityReport, compare, icd10cm_terms
+from ehrfeat.onnx.parity import GATES, ParityReport, check_variant, encode_variant, icd10cm_terms
 from ehrfeat.onnx.quantize import INT8_LADDER, get_quantization_preset, quantize_onnx
 from ehrfeat.onnx.upcast import upcast_fp16_model
 from ehrfeat.paths import cache_dir
@@ -85,20 +83,20 @@ def derive_cpu_variants(
     base = replace(manifest, source=source, variants=(fp16,))
     write_manifest(out, base)
     terms = terms if terms is not None else icd10cm_terms(PARITY_TERMS)
-    reference = _encode(out, fp16.name, terms)
+    reference = encode_variant(out, fp16.name, terms)
     upcast_fp16_model(out / fp16.file, out / "onnx" / "model.onnx")
     fp32 = VariantEntry(name="fp32", file="onnx/model.onnx", sha256=file_sha256(out / "onnx" / "model.onnx"), precision="fp32")
-    reports = [_check(out, base, fp32, reference, terms, GATES["fp16"])]
+    reports = [check_variant(out, base, fp32, reference, terms, GATES["fp16"])]
     if not reports[0].passed:
         raise ModelError(f"the fp32 graph derived from {folder / fp16.file} fails parity: {reports[0].summary()}",
                          fix="pass --variant fp16 to run the shipped graph as it is, and report this", code="E338")
     listed = [fp16, replace(fp32, parity=reports[0].to_dict())]
     if quantize:
-        fp32_reference = _encode(out, "fp32", terms, manifest=replace(base, variants=tuple(listed)))
+        fp32_reference = encode_variant(out, "fp32", terms, manifest=replace(base, variants=tuple(listed)))
     for preset_name in quantize:
         path, described = quantize_onnx(out / "onnx", get_quantization_preset(preset_name), source="model.onnx")
         int8 = VariantEntry(name="int8", file=f"onnx/{path.name}", sha256=file_sha256(path), precision="int8", quantization=described)
-        reports.append(_check(out, base, int8, fp32_reference, terms, GATES["int8"]))
+        reports.append(check_variant(out, base, int8, fp32_reference, terms, GATES["int8"]))
         if reports[-1].passed:
             listed.append(replace(int8, parity=reports[-1].to_dict()))
             break
@@ -108,26 +106,3 @@ def derive_cpu_variants(
         logger.warning("no int8 preset of %s passes parity on %s; the CPU runs the derived fp32", ", ".join(quantize), folder)
     write_manifest(out, replace(base, variants=tuple(listed)))
     return tuple(reports)
-
-
-def _encode(folder: Path, variant: str, terms: list[str], manifest: OnnxManifest | None = None) -> np.ndarray:
-    from ehrfeat.onnx.runtime import OnnxEncoder
-
-    if manifest is not None:
-        write_manifest(folder, manifest)
-    # The parity terms are ICD-10-CM descriptions, some longer than max_length by design: their
-    # truncation warnings would read as if the user's data were truncated.
-    runtime_log = logging.getLogger("ehrfeat.onnx.runtime")
-    level = runtime_log.level
-    runtime_log.setLevel(logging.ERROR)
-    try:
-        return OnnxEncoder(folder, variant=variant, device="cpu").encode(terms, batch_size=64)
-    finally:
-        runtime_log.setLevel(level)
-
-
-def _check(folder: Path, base: OnnxManifest, entry: VariantEntry, reference: np.ndarray, terms: list[str], gate: ParityGate) -> ParityReport:
-    candidate = _encode(folder, entry.name, terms, manifest=base.with_variant(entry))
-    report = compare(candidate, reference, variant=entry.name, precision=entry.precision, gate=gate)
-    logger.info("parity %s", report.summary())
-    return report

@@ -7,15 +7,29 @@ simple-icd-10-cm). fp32 must reach a minimum cosine of 0.9999 to torch, fp16
 
 from __future__ import annotations
 
+import logging
 import random
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ehrfeat.errors import InputError
+from ehrfeat.onnx.manifest import OnnxManifest, VariantEntry, write_manifest
 
-__all__ = ["GATES", "ParityGate", "ParityReport", "compare", "icd10cm_terms", "top_k_overlap"]
+__all__ = [
+    "GATES",
+    "ParityGate",
+    "ParityReport",
+    "check_variant",
+    "compare",
+    "encode_variant",
+    "icd10cm_terms",
+    "top_k_overlap",
+]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,3 +130,30 @@ def compare(candidate: np.ndarray, reference: np.ndarray, *, variant: str, preci
         gate=asdict(gate),
         failures=tuple(failures),
     )
+
+
+def encode_variant(folder: Path, variant: str, terms: list[str], manifest: OnnxManifest | None = None) -> np.ndarray:
+    """``terms`` encoded on the CPU by ``variant`` of the export in ``folder`` (after writing ``manifest`` there)."""
+    from ehrfeat.onnx.runtime import OnnxEncoder
+
+    if manifest is not None:
+        write_manifest(folder, manifest)
+    # The parity terms are ICD-10-CM descriptions, some longer than max_length by design: their
+    # truncation warnings would read as if the user's data were truncated.
+    runtime_log = logging.getLogger("ehrfeat.onnx.runtime")
+    level = runtime_log.level
+    runtime_log.setLevel(logging.ERROR)
+    try:
+        return OnnxEncoder(folder, variant=variant, device="cpu").encode(terms, batch_size=64)
+    finally:
+        runtime_log.setLevel(level)
+
+
+def check_variant(
+    folder: Path, base: OnnxManifest, entry: VariantEntry, reference: np.ndarray, terms: list[str], gate: ParityGate
+) -> ParityReport:
+    """The parity gate: ``entry`` (listed with ``base``'s variants in ``folder``) against ``reference`` on ``terms``."""
+    candidate = encode_variant(folder, entry.name, terms, manifest=base.with_variant(entry))
+    report = compare(candidate, reference, variant=entry.name, precision=entry.precision, gate=gate)
+    logger.info("parity %s", report.summary())
+    return report

@@ -207,13 +207,14 @@ def test_pipe_with_two_processes_matches_one(linker_config, tmp_path):
     nlp = _nlp(linker_config)
     nlp(NOTE)  # the parent has used its encoder: workers must load their own
     nlp.to_disk(tmp_path / "pipeline")
-    texts = [NOTE, "Asthma and headache.", "", "nothing to link here"] * 6
+    texts = [NOTE, "Asthma and headache.", "", "nothing to link here", "No asthma. Mother with headache."] * 6
     serial = list(nlp.pipe(texts))
     parallel = list(spacy.load(tmp_path / "pipeline").pipe(texts, n_process=2, batch_size=4))
     assert [[e.text for e in d.ents] for d in parallel] == [[e.text for e in d.ents] for d in serial]
     for a, b in zip(parallel, serial, strict=True):
         for ea, eb in zip(a.ents, b.ents, strict=True):
             assert [c[:2] for c in ea._.ehrfeat_codes] == [c[:2] for c in eb._.ehrfeat_codes]
+            assert (ea._.ehrfeat_negated, ea._.ehrfeat_family) == (eb._.ehrfeat_negated, eb._.ehrfeat_family)
             assert all(isinstance(c, LinkedCode) for c in ea._.ehrfeat_codes)
             assert ea._.ehrfeat_vector.dtype == np.float32
 
