@@ -26,8 +26,8 @@ from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.extras import pip_command
 from ehrfeat.reasons import ReasonCounter
-from ehrfeat.store.database import masked_url, open_database
-from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
+from ehrfeat.store.database import bad_text_count, masked_url, open_database
+from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.schema import detect_schema
 from ehrfeat.store.search_path import in_schemas
@@ -177,6 +177,13 @@ def embed_codes(
         cache = EmbeddingCache(target, table)
         usage: list[ValueUsage] = []
         codes, skip = distinct_codes(source, patient_schema, wanted, usage=usage)
+        if wanted:
+            _check_systems(source, patient_schema, wanted, codes)
+        skipped, skipped_examples = dict(skip.counts), {k: list(v) for k, v in skip.examples.items()}
+        codes = _drop_long_codes(codes, skipped, skipped_examples)
+        bad_text = bad_text_count(opened)
+        if bad_text:
+            skipped[BAD_TEXT] = bad_text
         if encoder is None:
             from ehrfeat.models.loader import load_encoder
 
@@ -208,8 +215,8 @@ def embed_codes(
             already_cached=len(codes) - len(new),
             unresolved=unresolved,
             unresolved_examples=examples,
-            skipped=dict(skip.counts),
-            skipped_examples={k: list(v) for k, v in skip.examples.items()},
+            skipped=skipped,
+            skipped_examples=skipped_examples,
             text_sources=dict(text_sources),
             elapsed_s=time.perf_counter() - started,
             encode_s=time.perf_counter() - encode_started,
@@ -237,6 +244,33 @@ def _connection_errors(database: str | Path) -> Iterator[None]:
 def _display(target: str | Path) -> str:
     """A path as given; a URL with its password masked (it is printed and written to --report)."""
     return masked_url(target)
+
+
+BAD_TEXT = "text values not valid UTF-8 (decoded with replacement, kept)"
+LONG_CODE = f"code longer than {MAX_CODE_CHARS} or system longer than {MAX_SYSTEM_CHARS} characters (not embedded)"
+
+
+def _drop_long_codes(codes: list[CodeCount], skipped: dict[str, int], examples: dict[str, list[str]]) -> list[CodeCount]:
+    """Codes the embeddings table can hold; the others counted with examples (was: a PostgreSQL error)."""
+    kept = [c for c in codes if len(c.code) <= MAX_CODE_CHARS and len(c.system) <= MAX_SYSTEM_CHARS]
+    if len(kept) < len(codes):
+        long = [c for c in codes if len(c.code) > MAX_CODE_CHARS or len(c.system) > MAX_SYSTEM_CHARS]
+        skipped[LONG_CODE] = len(long)
+        examples[LONG_CODE] = [f"{c.system}:{c.code[:40]}... ({len(c.code)} characters)" for c in long[:5]]
+    return kept
+
+
+def _check_systems(source: Any, schema: Any, wanted: list[str], codes: list[CodeCount]) -> None:
+    """An unknown --systems name is an error listing the systems the database has (was: 'codes found: 0')."""
+    missing = sorted(set(wanted) - {c.system for c in codes})
+    if not missing:
+        return
+    present = sorted({c.system for c in distinct_codes(source, schema, None)[0]})
+    raise InputError(
+        f"code system{'s' if len(missing) > 1 else ''} {', '.join(missing)} not found in the database",
+        fix=f"choose --systems among the systems it has: {', '.join(present) or 'none (no codes)'}",
+        code="E1220",
+    )
 
 
 def _ensure_writable(cache: EmbeddingCache, schema: str | None) -> None:

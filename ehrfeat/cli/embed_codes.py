@@ -21,6 +21,8 @@ def embed_codes_command(
                                             "(default MEDS_DIR/metadata/ehrfeat_code_embeddings.parquet).")] = None,
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
+    master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
     code_rules: Annotated[str | None, typer.Option(help="MEDS: a TOML file of extra code-string rules (prefix -> system).")] = None,
     update_codes: Annotated[bool, typer.Option(help="MEDS: also rewrite metadata/codes.parquet (atomically) with texts and vectors.")] = False,
     source_system: Annotated[list[str] | None, typer.Option(
@@ -32,7 +34,16 @@ def embed_codes_command(
     schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
     write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema to write ehrfeat's tables to, e.g. results (default: --schema).")] = None,
 ) -> None:
-    """Embed every distinct code patients carry into the code_embeddings table (MEDS: into a parquet file)."""
+    """Embed every distinct code patients carry into the code_embeddings table (MEDS: into a parquet file).
+
+    With --engine spark the output (--out, default DB/code_embeddings.parquet) is a parquet
+    folder with the columns of the code_embeddings table.
+    """
+    if engine == "spark":
+        from ehrfeat.cli.spark import embed_codes_on_spark
+
+        embed_codes_on_spark(db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, master=master)
+        return
     from ehrfeat.embed import embed_codes
     from ehrfeat.store.meds.dataset import looks_like_meds
 
@@ -47,6 +58,10 @@ def embed_codes_command(
         typer.echo("\n".join(meds_report.lines()))
         return
     with reported_errors():
+        if engine != "local":
+            from ehrfeat.errors import InputError
+
+            raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
         result = embed_codes(
             db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, table=table, show_progress_bar=progress,
             source_systems=source_system, schema=schema, write_schema=write_schema,

@@ -34,8 +34,9 @@ def register(app: typer.Typer) -> None:
             target = db if db is not None else str(to)
             report = import_omop(source, target, replace=replace, schema=schema)
         for table, rows in report.tables.items():
-            bad = report.decode_errors.get(table, 0)
-            typer.echo(f"{table}\t{rows}" + (f"\t({bad} rows with non-UTF-8 bytes replaced)" if bad else ""))
+            bad, nul = report.decode_errors.get(table, 0), report.nul_removed.get(table, 0)
+            notes = ([f"{bad} rows with non-UTF-8 bytes replaced"] if bad else []) + ([f"{nul} rows with NUL bytes removed"] if nul else [])
+            typer.echo(f"{table}\t{rows}" + (f"\t({'; '.join(notes)})" if notes else ""))
         for name, reason in report.skipped_files.items():
             typer.echo(f"skipped {name}: {reason}", err=True)
         typer.echo(f"imported {report.total_rows} rows into {len(report.tables)} tables of {masked_url(target)}")

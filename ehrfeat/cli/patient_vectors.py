@@ -26,7 +26,8 @@ def patient_vectors_command(
                                                     "MEDS: a label table (parquet file or folder: subject_id, prediction_time, labels).")] = None,
     as_of_rule: Annotated[str | None, typer.Option(help="strict (events before the as-of; default for OMOP/native) or inclusive "
                                                    "(at or before; default for MEDS).")] = None,
-    embeddings: Annotated[str | None, typer.Option(help="MEDS: the code-vector parquet file (default MEDS_DIR/metadata/ehrfeat_code_embeddings.parquet).")] = None,
+    embeddings: Annotated[str | None, typer.Option(help="MEDS: the code-vector parquet file (default MEDS_DIR/metadata/ehrfeat_code_embeddings.parquet). "
+                                                   "--engine spark: the code-embedding table (parquet folder, Spark table or database; default DB/code_embeddings.parquet).")] = None,
     as_of_column: Annotated[str | None, typer.Option(help="Date column of --as-of-table.")] = None,
     window: Annotated[str | None, typer.Option(help="Only events within this long before the as-of, e.g. 365d.")] = None,
     weighting: Annotated[str, typer.Option(help="mean, count, idf or time-decay.")] = "mean",
@@ -36,6 +37,8 @@ def patient_vectors_command(
     model: Annotated[str | None, typer.Option(help="Use this encoder's embeddings (else the only one cached).")] = None,
     fingerprint: Annotated[str | None, typer.Option(help="Use the embeddings of this encoder fingerprint.")] = None,
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
+    engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
+    master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
     aggregate: Annotated[str, typer.Option(
         help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
     )] = "auto",
@@ -47,7 +50,21 @@ def patient_vectors_command(
     source_system: Annotated[list[str] | None, typer.Option(
         "--source-system", help="OMOP: the same TABLE=SYSTEMS as given to embed-codes --source-system (repeatable).")] = None,
 ) -> None:
-    """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule)."""
+    """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule).
+
+    With --engine spark, --as-of-table is a parquet path or Spark table, and --out is written
+    as a parquet folder with the columns of the one-machine parquet file.
+    """
+    if engine == "spark":
+        from ehrfeat.cli.spark import patient_vectors_on_spark
+
+        patient_vectors_on_spark(
+            db, out=out, embeddings=embeddings, master=master, fingerprint=fingerprint, model=model, as_of=as_of,
+            as_of_table=as_of_table, as_of_column=as_of_column, window=window, weighting=weighting, half_life=half_life,
+            systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None, by_system=by_system,
+            as_of_rule=as_of_rule or "strict",
+        )
+        return
     from ehrfeat.patients.as_of_rule import rule_line
     from ehrfeat.patients.output import check_vectors_target, write_vectors
     from ehrfeat.patients.settings import VectorSettings
@@ -76,6 +93,8 @@ def patient_vectors_command(
         typer.echo("\n".join([*rows.report.lines(), f"written:                {path}"]))
         return
     with reported_errors():
+        if engine != "local":
+            raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
         for module in _WRITERS.get(Path(out).suffix.lower(), ()):  # before minutes of work, not after
             require(module, needed_for=f"writing {out}")
         check_vectors_target(out)  # before the work, not after it

@@ -26,6 +26,7 @@ from ehrfeat.errors.entry import ErrorCode
 from ehrfeat.errors.input_codes import INPUT_CODES
 from ehrfeat.errors.install_codes import INSTALL_CODES
 from ehrfeat.errors.model_codes import MODEL_CODES
+from ehrfeat.errors.spark_codes import SPARK_CODES
 from ehrfeat.errors.vocabulary_codes import VOCABULARY_CODES
 
 __all__ = [
@@ -52,7 +53,7 @@ _DEFAULTS = tuple(
 
 #: Every entry, in the order written (duplicates are a test failure, not silently merged).
 ENTRIES: tuple[ErrorCode, ...] = (
-    _DEFAULTS + INPUT_CODES + VOCABULARY_CODES + DATABASE_CODES + MODEL_CODES + CONFIG_CODES + INSTALL_CODES
+    _DEFAULTS + INPUT_CODES + VOCABULARY_CODES + DATABASE_CODES + MODEL_CODES + CONFIG_CODES + INSTALL_CODES + SPARK_CODES
 )
 
 README_BEGIN = "<!-- error catalogue: begin (python -m ehrfeat.errors.catalogue --write README.md) -->"

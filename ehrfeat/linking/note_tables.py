@@ -12,8 +12,12 @@ standard concept, itself or through ``Maps to``) and 0 otherwise. A native
 database gets a ``note_nlp`` table with the same columns plus ``code_system``,
 ``code`` and ``score``.
 
-``ehrfeat_note_links(note_id, fingerprint, ...)`` records each note linked by an
-encoder, in the same transaction as its NOTE_NLP rows: a re-run skips those notes.
+``ehrfeat_note_runs(note_id, run_key, fingerprint, settings, ...)`` records each note
+linked by one run setting (the encoder, the code index's content, the threshold and
+the other linker settings, hashed into ``run_key``), in the same transaction as its
+NOTE_NLP rows: a re-run with the same setting skips those notes, a run with another
+index or threshold links them again. (The ``ehrfeat_note_links`` table of earlier
+versions, keyed by the encoder alone, is no longer read.)
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ehrfeat.errors import InputError, SchemaError
-from ehrfeat.store.database import column_names, sql_table, table_names
+from ehrfeat.store.database import column_names, masked_url, sql_table, table_names
+from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.schema import PatientSchema
 
 __all__ = ["LINKS_TABLE", "NOTE_NLP_COLUMNS", "NoteTables", "note_tables"]
 
-LINKS_TABLE = "ehrfeat_note_links"
+LINKS_TABLE = "ehrfeat_note_runs"
 NOTE_NLP_COLUMNS = (
     "note_nlp_id", "note_id", "section_concept_id", "snippet", "offset", "lexical_variant", "note_nlp_concept_id",
     "note_nlp_source_concept_id", "nlp_system", "nlp_date", "nlp_datetime", "term_exists", "term_temporal", "term_modifiers",
@@ -78,7 +83,9 @@ def _links_table() -> sa.Table:
         LINKS_TABLE,
         sa.MetaData(),
         sa.Column("note_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("fingerprint", sa.String(64), primary_key=True),
+        sa.Column("run_key", sa.String(64), primary_key=True),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("settings", sa.Text, nullable=False),
         sa.Column("mentions", sa.Integer, nullable=False),
         sa.Column("rows_written", sa.Integer, nullable=False),
         sa.Column("linked_at", sa.String(32), nullable=False),
@@ -103,14 +110,14 @@ def note_tables(engine: Engine, schema: PatientSchema) -> NoteTables:
             raise SchemaError(f"table {names[logical]!r} has no column {col!r}", fix=f"add {col}", code="E214")
     notes = sql_table(names[logical], [cols["note_id"], cols[text_col]])
     target = names.get("note_nlp", "note_nlp" if not omop else "NOTE_NLP")
-    if "note_nlp" not in names:
-        _note_nlp_table(target, native=not omop).create(engine)
+    links = _links_table()
+    with write_transaction(engine, "link-notes:tables", masked_url(engine)) as conn:  # two runs at once: one creates
+        _note_nlp_table(target, native=not omop).create(conn, checkfirst=True)
+        links.create(conn, checkfirst=True)
     nlp_cols = column_names(engine, target)
     missing = [c for c in _REQUIRED if c not in nlp_cols]
     if missing:
         raise SchemaError(f"table {target!r} lacks NOTE_NLP columns {missing}", fix="use the OMOP CDM 5.4 NOTE_NLP columns", code="E215")
     present = {c: nlp_cols[c] for c in (*NOTE_NLP_COLUMNS, *_NATIVE_EXTRA) if c in nlp_cols}
-    links = _links_table()
-    links.create(engine, checkfirst=True)
     return NoteTables(notes, notes.c[cols["note_id"]], notes.c[cols[text_col]],
                       sql_table(target, list(present.values())), present, links)

@@ -7,11 +7,17 @@ mention and code (the top ``per_mention`` codes at or above the threshold; see
 :mod:`ehrfeat.linking.note_tables` for the columns). Each batch is one
 transaction holding its rows and its bookkeeping rows, so a run killed at any
 moment and started again writes every row exactly once; a re-run with the same
-encoder writes nothing.
+encoder, index and settings writes nothing (the bookkeeping key, ``run_key``, hashes
+them all: a run with another index or threshold links the notes again). Notes longer
+than ``max_note_chars`` (spaCy's 1,000,000 by default) are skipped and counted, never
+fatal, and stay unlinked for a run with a higher limit; note text that is not valid
+UTF-8 is decoded with replacement and counted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections import Counter
@@ -21,13 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 
 from ehrfeat.codes import Code
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.linking.note_tables import NoteTables, note_tables
-from ehrfeat.store.database import masked_url, open_database
+from ehrfeat.store.database import bad_text_count, masked_url, open_database
 from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.omop_concepts import ConceptIds
 from ehrfeat.store.schema import detect_schema
@@ -58,6 +65,8 @@ class LinkNotesReport:
     family_mentions: int = 0
     unresolved_abbreviations: int = 0
     elapsed_s: float = 0.0
+    run_key: str = ""
+    repaired: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [
@@ -71,6 +80,7 @@ class LinkNotesReport:
         if self.unresolved_abbreviations:
             out.append(f"  unlinked {self.unresolved_abbreviations:>5}  ambiguous abbreviations (PE, MS, ...) outside a deciding section")
         out += [f"  skipped {n:>6}  {reason}" for reason, n in sorted(self.skipped.items())]
+        out += [f"  repaired {n:>5}  {reason}" for reason, n in sorted(self.repaired.items())]
         out += [f"encoder:               {self.fingerprint}", f"code index:            {self.index_source}",
                 f"written to:            {self.target}", f"elapsed:               {self.elapsed_s:.1f} s"]
         return out
@@ -150,6 +160,7 @@ def link_notes(
     batch_size: int = 64,
     n_process: int = 1,
     on_batch: Callable[[int, int], None] | None = None,
+    max_note_chars: int | None = None,
     negated: str = "keep",
     **pipeline: Any,
 ) -> LinkNotesReport:
@@ -171,11 +182,18 @@ def link_notes(
     fingerprint = linker.encoder.fingerprint
     index_source = linker.index.source
     concepts = ConceptIds(engine)
-    nlp_system = f"ehrfeat_linker encoder={fingerprint}"[:250]
+    run = _run_key(linker, per_mention, negated)
+    nlp_system = f"ehrfeat_linker encoder={fingerprint} run={run.key[:12]}"[:250]
+    limit = int(nlp.max_length if max_note_chars is None else max_note_chars)
+    if limit < 1:
+        raise InputError(f"max_note_chars must be >= 1, got {max_note_chars}", fix="pass e.g. --max-note-chars 2000000", code="E1221")
+    nlp.max_length = max(nlp.max_length, limit)
+    too_long = f"note longer than {limit:,} characters (left unlinked; raise the limit with --max-note-chars)"
+    bad_text_before = bad_text_count(engine)
 
     with engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(tables.notes)).scalar_one()
-        done = set(conn.execute(sa.select(tables.links.c.note_id).where(tables.links.c.fingerprint == fingerprint)).scalars())
+        done = set(conn.execute(sa.select(tables.links.c.note_id).where(tables.links.c.run_key == run.key)).scalars())
     counts: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     last: Any = None
@@ -196,30 +214,66 @@ def link_notes(
                 counts["already"] += 1
             elif text is None or not str(text).strip():
                 skipped["empty note text"] += 1
+            elif len(str(text)) > limit:
+                skipped[too_long] += 1
             else:
                 todo.append((int(note_id), str(text)))
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             docs = nlp.pipe([t for _, t in batch], batch_size=batch_size, n_process=n_process)
-            _write_batch(engine, tables, concepts, batch, docs, per_mention, fingerprint, nlp_system, counts,
+            _write_batch(engine, tables, concepts, batch, docs, per_mention, run, nlp_system, counts,
                          drop_negated=negated == "drop")
             if on_batch is not None:
                 on_batch(counts["notes"], total)
     if counts["negated_dropped"]:
         skipped["negated mention (--negated drop)"] += counts["negated_dropped"]
     return LinkNotesReport(
-        database=str(database), target=tables.note_nlp.name, fingerprint=fingerprint, index_source=index_source,
+        database=masked_url(database), target=tables.note_nlp.name, fingerprint=fingerprint, index_source=index_source,
         notes_found=total, notes_linked_now=counts["notes"], notes_already_linked=counts["already"],
         mentions=counts["mentions"], rows_written=counts["rows"], rows_with_concept_id=counts["concept"],
         mentions_without_code=counts["no_code"], skipped=dict(skipped), elapsed_s=time.perf_counter() - started,
+        run_key=run.key, repaired={BAD_TEXT: bad} if (bad := bad_text_count(engine) - bad_text_before) else {},
         negated_mentions=counts["negated"], family_mentions=counts["family"], unresolved_abbreviations=counts["ambiguous"],
     )
 
 
+BAD_TEXT = "text values not valid UTF-8 (decoded with replacement)"
+
+
+@dataclass(frozen=True)
+class _Run:
+    key: str
+    fingerprint: str
+    settings: str
+
+
+def _run_key(linker: Any, per_mention: int, negated: str = "keep") -> _Run:
+    """What decides a note's NOTE_NLP rows: the encoder, the index's content and the linker's settings, hashed."""
+    index = linker.index
+    digest = hashlib.sha256()
+    for code in index.embeddings.codes:
+        digest.update(f"{code.system}:{code.code}\n".encode())
+    digest.update(np.ascontiguousarray(index.embeddings.matrix, dtype=np.float32).tobytes())
+    digest.update("\n".join(index.terms).encode())
+    settings = {
+        "encoder": linker.encoder.fingerprint, "index": digest.hexdigest(), "index_source": index.source,
+        "threshold": float(linker.threshold), "k": int(linker.k), "per_mention": per_mention, "negated": negated,
+        "systems": sorted(linker.systems),
+        **{name: _plain(getattr(linker, name, None)) for name in ("detect_mentions", "labels", "expand_abbreviations")},
+    }
+    text = json.dumps(settings, sort_keys=True)
+    return _Run(hashlib.sha256(text.encode()).hexdigest(), linker.encoder.fingerprint, text)
+
+
+def _plain(value: Any) -> Any:
+    return sorted(value) if isinstance(value, set | frozenset) else value
+
+
 def _write_batch(
     engine: sa.Engine, tables: NoteTables, concepts: ConceptIds, batch: list[tuple[int, str]], docs: Any,
-    per_mention: int, fingerprint: str, nlp_system: str, counts: Counter[str], *, drop_negated: bool = False,
+    per_mention: int, run: _Run, nlp_system: str, counts: Counter[str], *, drop_negated: bool = False,
 ) -> None:
+    fingerprint = run.fingerprint
     now = datetime.now(UTC)
     found: list[tuple[int, str, Any, int]] = []  # note id, text, span, mention count
     links = []
@@ -239,8 +293,8 @@ def _write_batch(
             n_rows += len(codes)
             found.append((note_id, text, span, len(codes)))
         counts["mentions"] += len(mentions)
-        links.append({"note_id": note_id, "fingerprint": fingerprint, "mentions": len(mentions), "rows_written": n_rows,
-                      "linked_at": now.isoformat(timespec="seconds")})
+        links.append({"note_id": note_id, "run_key": run.key, "fingerprint": fingerprint, "settings": run.settings,
+                      "mentions": len(mentions), "rows_written": n_rows, "linked_at": now.isoformat(timespec="seconds")})
     with write_transaction(engine, f"link-notes:{tables.note_nlp.name}", masked_url(engine)) as conn:
         ids = concepts.resolve(conn, [Code(c.system, c.code) for *_, span, n in found for c in span._.ehrfeat_codes[:n]])
         col = tables.note_nlp.c[tables.note_nlp_columns["note_nlp_id"]]

@@ -34,6 +34,7 @@ from ehrfeat.linking.code_index import (
     save_index,
 )
 from ehrfeat.paths import cache_dir
+from ehrfeat.store.database import masked_url
 from ehrfeat.vocab import Vocabulary
 
 __all__ = ["BUILTIN_SYSTEMS", "IndexSpec", "builtin_vocabulary", "cache_dir", "open_index", "parse_index_spec"]
@@ -103,7 +104,7 @@ def _database_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -
     embeddings = cache.load(encoder.fingerprint, systems or None)
     systems_present = sorted({c.system for c in embeddings.codes})
     vocabulary = builtin_vocabulary([s for s in systems_present if s in BUILTIN_SYSTEMS], max_code_length=7)
-    return index_from_embeddings(embeddings, vocabulary, f"db:{spec.location}#{spec.table}")
+    return index_from_embeddings(embeddings, vocabulary, f"db:{masked_url(spec.location)}#{spec.table}")
 
 
 def _builtin_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -> LinkingIndex:

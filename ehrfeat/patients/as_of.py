@@ -17,7 +17,7 @@ from ehrfeat.errors import InputError
 from ehrfeat.patients.timing import NAT, parse_as_of
 from ehrfeat.store.dates import null_mask, parse_times
 
-__all__ = ["AS_OF_COLUMNS", "AsOf", "cohort_from_rows", "resolve_as_of"]
+__all__ = ["AS_OF_COLUMNS", "PATIENT_COLUMNS", "AsOf", "as_int", "cohort_from_rows", "parse_dates", "resolve_as_of"]
 
 AS_OF_COLUMNS = ("as_of", "as_of_date", "index_date", "index_time", "time", "date")
 PATIENT_COLUMNS = ("patient_id", "person_id")
@@ -40,7 +40,7 @@ class AsOf:
     issues: dict[str, int] = field(default_factory=dict)
 
 
-def _parse_times(values: Any) -> tuple[np.ndarray, np.ndarray]:
+def parse_dates(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """(seconds with NAT, is-null mask) of date values, read by the one time reader of events."""
     if isinstance(values, np.ndarray):
         arr = values
@@ -63,10 +63,10 @@ def cohort_from_rows(ids: Any, dates: Any, known: np.ndarray | None, now_s: int)
     """An :class:`AsOf` from parallel ``ids`` and ``dates``; rows that cannot be used are counted."""
     issues: Counter[str] = Counter()
     raw_ids = np.asarray(ids, dtype=object)
-    numeric = np.array([_as_int(v) for v in raw_ids.tolist()], dtype=object)
+    numeric = np.array([as_int(v) for v in raw_ids.tolist()], dtype=object)
     bad_id = np.array([v is None for v in numeric.tolist()], dtype=bool)
     issues[BAD_ID] += int(bad_id.sum())
-    seconds, null = _parse_times(dates)
+    seconds, null = parse_dates(dates)
     ok = ~bad_id
     issues[NULL_DATE] += int((ok & null).sum())
     ok &= ~null
@@ -86,7 +86,7 @@ def cohort_from_rows(ids: Any, dates: Any, known: np.ndarray | None, now_s: int)
     return AsOf(pid[first], seconds[first], now_s, True, {k: v for k, v in issues.items() if v})
 
 
-def _as_int(value: Any) -> int | None:
+def as_int(value: Any) -> int | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | np.integer):

@@ -30,7 +30,7 @@ from ehrfeat.codes import Code
 from ehrfeat.errors import InputError
 from ehrfeat.patients.timing import NAT, to_seconds
 
-__all__ = ["WEIGHTINGS", "CodeColumns", "EventsLike", "WeightAccumulator", "WeightOptions", "Weights", "smooth_idf"]
+__all__ = ["WEIGHTINGS", "CodeColumns", "EventsLike", "WeightAccumulator", "WeightOptions", "Weights", "smooth_idf", "smooth_idf_from_counts"]
 
 WEIGHTINGS = ("mean", "count", "idf", "time-decay")
 
@@ -309,8 +309,13 @@ class WeightAccumulator:
 def smooth_idf(matrix: sp.csr_matrix) -> np.ndarray:
     """scikit-learn's smooth idf per column: ``ln((1 + n) / (1 + df)) + 1`` over the rows of ``matrix``."""
     df = np.bincount(matrix.indices[matrix.data > 0], minlength=matrix.shape[1])
-    n = matrix.shape[0]
-    return np.log((1.0 + n) / (1.0 + df)) + 1.0 if n else np.ones(matrix.shape[1])
+    return smooth_idf_from_counts(df, matrix.shape[0])
+
+
+def smooth_idf_from_counts(df: np.ndarray, n: int) -> np.ndarray:
+    """``ln((1 + n) / (1 + df)) + 1`` of document frequencies ``df`` over ``n`` patients (ones when ``n`` is 0)."""
+    df = np.asarray(df, dtype=np.float64)
+    return np.log((1.0 + n) / (1.0 + df)) + 1.0 if n else np.ones(len(df))
 
 
 def _reduce_sorted(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.errors import DatabaseError
 from ehrfeat.store.dates import null_mask, parse_times
-from ehrfeat.store.native import _Normalizer, _system_of
+from ehrfeat.store.native import CodeNormalizer, _system_of
 from ehrfeat.store.records import EventReadReport, Key, SkipReason
 from ehrfeat.store.schema import PatientSchema
 
@@ -126,7 +126,7 @@ def _code_map(
 ) -> list[tuple[object, object, int]]:
     where = f" WHERE code_system IN ({', '.join('?' * len(raw_systems))})" if raw_systems is not None else ""
     pairs = conn.exec_driver_sql(f"SELECT DISTINCT code_system, code FROM {events}{where}", tuple(raw_systems or ())).all()
-    norm, out = _Normalizer(), []
+    norm, out = CodeNormalizer(), []
     for system, code in pairs:
         key = norm(system, code)
         if isinstance(key, SkipReason):

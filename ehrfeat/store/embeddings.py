@@ -34,7 +34,7 @@ from ehrfeat.errors import DatabaseError, InputError, SchemaError
 from ehrfeat.store.database import column_names, in_batches, masked_url, validate_identifier
 from ehrfeat.store.locks import write_transaction
 
-__all__ = ["DEFAULT_TABLE", "CodeEmbeddings", "EmbeddingCache"]
+__all__ = ["DEFAULT_TABLE", "MAX_CODE_CHARS", "MAX_SYSTEM_CHARS", "CodeEmbeddings", "EmbeddingCache"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +59,17 @@ class CodeEmbeddings:
         return int(self.matrix.shape[1])
 
 
+MAX_CODE_CHARS = 128  # the code column's width (VARCHAR on PostgreSQL): longer codes are skipped and counted
+MAX_SYSTEM_CHARS = 64
+
+
 def _define(metadata: sa.MetaData, name: str) -> sa.Table:
     return sa.Table(
         name,
         metadata,
         sa.Column("fingerprint", sa.String(64), primary_key=True),
-        sa.Column("code_system", sa.String(64), primary_key=True),
-        sa.Column("code", sa.String(128), primary_key=True),
+        sa.Column("code_system", sa.String(MAX_SYSTEM_CHARS), primary_key=True),
+        sa.Column("code", sa.String(MAX_CODE_CHARS), primary_key=True),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("dim", sa.Integer, nullable=False),
         sa.Column("vector", sa.LargeBinary, nullable=False),

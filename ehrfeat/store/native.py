@@ -24,7 +24,7 @@ from ehrfeat.store.records import (
 )
 from ehrfeat.store.schema import PatientSchema
 
-__all__ = ["code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
+__all__ = ["CodeNormalizer", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
 
 
 
@@ -34,8 +34,8 @@ def _events(engine: Engine, schema: PatientSchema) -> tuple[sa.TableClause, dict
     return sql_table(actual, list(cols.values())), cols
 
 
-class _Normalizer:
-    """Raw (system, code) -> canonical key, cached; failures go to a reason."""
+class CodeNormalizer:
+    """Raw (system, code) -> canonical key, cached; failures go to a reason (shared with ehrfeat.spark)."""
 
     def __init__(self) -> None:
         self.cache: dict[tuple[object, object], Key | SkipReason] = {}
@@ -70,6 +70,9 @@ _ROW_OF_ANOTHER_SYSTEM = (SkipReason.NULL_CODE, SkipReason.MALFORMED_CODE)
 _NULL = (SkipReason.NULL_CODE, SkipReason.NULL_SYSTEM)
 
 
+_Normalizer = CodeNormalizer  # the former private name, kept for modules written against it
+
+
 def code_groups(
     engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector, usage: object = None
 ) -> list[RawGroup]:
@@ -77,7 +80,7 @@ def code_groups(
     ev, cols = _events(engine, schema)
     sys_c, code_c, pid_c = ev.c[cols["code_system"]], ev.c[cols["code"]], ev.c[cols["patient_id"]]
     query = sa.select(sys_c, code_c, sa.func.count(), sa.func.count(pid_c), sa.func.count(sa.distinct(pid_c)))
-    norm, groups = _Normalizer(), []
+    norm, groups = CodeNormalizer(), []
     with engine.connect() as conn:
         for system, code, n_all, n, n_pat in conn.execute(query.group_by(sys_c, code_c)):
             if n_all > n:
@@ -133,7 +136,7 @@ def code_texts(engine: Engine, schema: PatientSchema, keys: Collection[Key]) -> 
     voc = sql_table(actual, list(cols.values()))
     desc = voc.c[cols["description"]]
     query = sa.select(voc.c[cols["code_system"]], voc.c[cols["code"]], desc).where(desc.is_not(None))
-    norm, texts = _Normalizer(), {}
+    norm, texts = CodeNormalizer(), {}
     with engine.connect() as conn:
         for system, code, text in conn.execution_options(stream_results=True, yield_per=50_000).execute(query):
             key = norm(system, code)
@@ -149,7 +152,7 @@ def iter_chunks(
     sys_c = ev.c[cols["code_system"]]
     value = ev.c[cols["value"]] if "value" in cols else sa.null()
     query = sa.select(ev.c[cols["patient_id"]], ev.c[cols["time"]], sys_c, ev.c[cols["code"]], value)
-    norm = _Normalizer()
+    norm = CodeNormalizer()
     with engine.connect() as conn:
         if systems is not None:
             raw = [s for (s,) in conn.execute(sa.select(sys_c).distinct()) if s is not None and _system_of(s) in systems]

@@ -15,6 +15,7 @@ value before is keyed by its concept, never by both.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.codes import OMOP, canonical_system, normalize_code
-from ehrfeat.errors import EhrfeatError, SchemaError
+from ehrfeat.errors import EhrfeatError, InputError, SchemaError
 from ehrfeat.store.database import column_names, in_batches, sql_table
 from ehrfeat.store.dates import parse_times
 from ehrfeat.store.records import (
@@ -69,7 +70,33 @@ def _concept_table(engine: Engine, schema: PatientSchema) -> sa.TableClause | No
             raise SchemaError(f"OMOP table {actual!r} has no column {col!r}",
                               fix="load CONCEPT with the OMOP CDM columns (ehrfeat import-omop)", code="E213")
     names = ["concept_id", "vocabulary_id", "concept_code", *(["concept_name"] if "concept_name" in cols else [])]
-    return sql_table(actual, [cols[c] for c in names])
+    table = sql_table(actual, [cols[c] for c in names])
+    _refuse_duplicate_concepts(engine, table, actual)
+    return table
+
+
+_CHECKED: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _refuse_duplicate_concepts(engine: Engine, table: sa.TableClause, actual: str) -> None:
+    """A concept id listed twice in CONCEPT would map events to either row's code and count them twice: refuse it."""
+    checked = _CHECKED.setdefault(engine, set())
+    if actual in checked:
+        return
+    cid = table.c[0]
+    query = sa.select(cid, sa.func.count()).group_by(cid).having(sa.func.count() > 1).order_by(cid).limit(6)
+    with engine.connect() as conn:
+        repeated = conn.execute(query).all()
+    if repeated:
+        shown = ", ".join(f"{r[0]} ({r[1]} rows)" for r in repeated[:5]) + (" and more" if len(repeated) > 5 else "")
+        raise InputError(
+            f"OMOP table {actual!r} lists concept ids more than once: {shown}; events of those concepts would map to "
+            "either row's code and be counted twice",
+            fix=f"keep one row per concept_id in {actual} (e.g. DELETE FROM {actual} WHERE rowid NOT IN "
+            f"(SELECT min(rowid) FROM {actual} GROUP BY concept_id) on SQLite), or re-import CONCEPT.csv with --replace",
+            code="E1222",
+        )
+    checked.add(actual)
 
 
 def _domains(engine: Engine, schema: PatientSchema) -> Iterator[_Domain]:

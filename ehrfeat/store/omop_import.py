@@ -12,8 +12,10 @@
 * Column types: ``*_date``/``*_datetime``/``*_time`` and code/name/value
   columns (``concept_code``, ``*_source_value``...) are TEXT, dates kept as ISO
   text (Athena's ``yyyymmdd`` dates are rewritten ``yyyy-mm-dd``); other columns
-  are INTEGER or REAL when every value of the first chunk is, else TEXT. Empty
-  fields are NULL.
+  are BIGINT or REAL when every value of the whole file is (a first pass reads the
+  file for the types), else TEXT. Empty fields are NULL. NUL bytes (which
+  PostgreSQL refuses in text) are removed, and the rows counted per table in
+  :attr:`ImportReport.nul_removed`.
 * DuckDB targets (``duckdb:///omop.duckdb``) load each file with DuckDB's own CSV reader
   (``read_csv``), same types and rules (:mod:`ehrfeat.store.omop_import_duckdb`).
 * Everything is written in one transaction: an error leaves the database as it
@@ -64,6 +66,7 @@ class ImportReport:
     tables: Mapping[str, int] = field(default_factory=dict)
     decode_errors: Mapping[str, int] = field(default_factory=dict)
     skipped_files: Mapping[str, str] = field(default_factory=dict)
+    nul_removed: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def total_rows(self) -> int:
@@ -91,15 +94,19 @@ def import_omop(
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     tables: dict[str, int] = {}
     decode_errors: dict[str, int] = {}
+    nul_removed: dict[str, int] = {}
     with write_transaction(engine, "import-omop", masked_url(engine)) as conn:
         for member in members:
-            tables[member.table], bad = _load(conn, member, chunk_size, replace)
+            tables[member.table], bad, nul = _load(conn, member, chunk_size, replace)
             if bad:
                 decode_errors[member.table] = bad
                 logger.warning("%s: %d rows had bytes that are not UTF-8 (replaced by U+FFFD)", member.name, bad)
+            if nul:
+                nul_removed[member.table] = nul
+                logger.warning("%s: %d rows had NUL bytes (removed)", member.name, nul)
             logger.info("imported %s: %d rows", member.table, tables[member.table])
     engine.dispose()
-    return ImportReport(os.fspath(target_db), tables, decode_errors, skipped)
+    return ImportReport(masked_url(target_db), tables, decode_errors, skipped, nul_removed)
 
 
 def _members(source: Path) -> tuple[list[_Member], dict[str, str]]:
@@ -181,7 +188,7 @@ def _rows(raw: IO[bytes], name: str) -> tuple[list[str], Iterator[list[str]], Ca
     return header, reader, lambda: reader.line_num
 
 
-def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) -> tuple[int, int]:
+def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) -> tuple[int, int, int]:
     with member.open() as raw:
         header, reader, line_num = _rows(raw, member.name)
         columns = [c.strip().lower() for c in header]
@@ -200,9 +207,10 @@ def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) 
             kinds = [_kind(col, [r[i] for r in sample if i < len(r) and r[i] != ""]) for i, col in enumerate(columns)]
             loaded = load_with_duckdb(conn, member.table, member.open, columns, kinds, create_table)
             if loaded is not None:
-                return loaded, 0
+                return loaded, 0, 0
             reader = itertools.chain(sample, reader)  # not UTF-8: the Python path below replaces the bad bytes
-        n_rows = n_bad = 0
+        kinds = _kinds(member, columns)
+        n_rows = n_bad = n_nul = 0
         table: sa.Table | None = None
         convert: list[Callable[[str], Any]] = []
         while True:
@@ -215,13 +223,17 @@ def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) 
                                      fix="check the delimiter and quoting of that line", code="E107")
                 chunk.append(row)
             if table is None:
-                table, convert = _create(conn, member.table, columns, chunk)
+                table, convert = create_table(conn, member.table, columns, kinds), [_CONVERTERS[k] for k in kinds]
             if not chunk:
                 break
             n_bad += sum(1 for row in chunk if any("\ufffd" in f for f in row))
+            for j, row in enumerate(chunk):
+                if any("\x00" in f for f in row):
+                    chunk[j] = [f.replace("\x00", "") for f in row]
+                    n_nul += 1
             conn.execute(table.insert(), [{c: f(v) for c, f, v in zip(columns, convert, row, strict=True)} for row in chunk])
             n_rows += len(chunk)
-        return n_rows, n_bad
+        return n_rows, n_bad, n_nul
 
 
 def _kind(col: str, values: list[str]) -> str:
@@ -239,7 +251,7 @@ def _kind(col: str, values: list[str]) -> str:
 
 def create_table(conn: sa.Connection, name: str, columns: list[str], kinds: list[str]) -> sa.Table:
     """The table with its column types (and indexes on concept_id/person_id)."""
-    integer = sa.Integer().with_variant(sa.BigInteger(), "duckdb")  # DuckDB's INTEGER is 32-bit
+    integer = sa.BigInteger()  # ids above 2^31 (PostgreSQL's and DuckDB's INTEGER are 32-bit)
     double = sa.Float().with_variant(sa.Double(), "duckdb")  # DuckDB's FLOAT is 32-bit
     types: list[Any] = [{"int": integer, "float": double}.get(kind, sa.Text()) for kind in kinds]
     table = sa.Table(name, sa.MetaData(), *(sa.Column(c, t) for c, t in zip(columns, types, strict=True)))
@@ -250,9 +262,45 @@ def create_table(conn: sa.Connection, name: str, columns: list[str], kinds: list
     return table
 
 
-def _create(conn: sa.Connection, name: str, columns: list[str], sample: list[list[str]]) -> tuple[sa.Table, list[Callable[[str], Any]]]:
-    kinds = [_kind(col, [row[i] for row in sample if row[i] != ""]) for i, col in enumerate(columns)]
-    return create_table(conn, name, columns, kinds), [_CONVERTERS[k] for k in kinds]
+def _kinds(member: _Member, columns: list[str]) -> list[str]:
+    """First pass over the whole file: each column's kind, and every line's width checked before any insert."""
+    n = len(columns)
+    all_int, all_float, zero, seen = [True] * n, [True] * n, [False] * n, [False] * n
+    with member.open() as raw:
+        _, reader, line_num = _rows(raw, member.name)
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != n:
+                raise InputError(f"{member.name} line {line_num()}: {len(row)} fields, the header has {n}",
+                                 fix="check the delimiter and quoting of that line", code="E107")
+            for i, v in enumerate(row):
+                if v == "":
+                    continue
+                seen[i] = True
+                if all_int[i] and not _INT.fullmatch(v):
+                    all_int[i] = False
+                if all_float[i] and not all_int[i] and not _FLOAT.fullmatch(v):
+                    all_float[i] = False
+                if not zero[i] and _leading_zero(v):
+                    zero[i] = True
+    kinds = []
+    for i, col in enumerate(columns):
+        if _DATE.search(col):
+            kinds.append("date")
+        elif _TEXT.search(col):
+            kinds.append("text")
+        elif not seen[i]:
+            kinds.append("int" if col.endswith("_id") else "text")
+        elif all_int[i]:
+            kinds.append("int")
+        elif all_float[i] and not zero[i] and not col.endswith("_id"):
+            kinds.append("float")
+        else:
+            kinds.append("text")
+    return kinds
+
+
 
 
 def _leading_zero(v: str) -> bool:

@@ -133,3 +133,18 @@ def test_synthea_import_detect_and_count(shared_data: Path, tmp_path: Path) -> N
     by_code = {(c.system, c.code): c for c in codes}
     assert by_code[("LOINC", "8480-6")].text == "Systolic blood pressure"
     assert by_code[("LOINC", "8480-6")].n_patients == 28
+
+
+def test_duplicate_concept_ids_are_an_error_that_names_them(omop_db: Path) -> None:
+    """Was: events mapped to either row's code and counted twice, exit 0, without a word."""
+    from ehrfeat.store import distinct_codes as codes_of
+
+    engine = open_database(omop_db)
+    assert codes_of(engine, detect_schema(engine))[0]  # clean: reads
+    engine.dispose()
+    with sqlite3.connect(omop_db) as con:
+        con.execute("INSERT INTO concept VALUES (201826, 'Other name', 'Condition', 'ICD10CM', 'E11.9')")
+    engine = open_database(omop_db)
+    with pytest.raises(InputError, match="E1222") as info:
+        codes_of(engine, detect_schema(engine))
+    assert "201826 (2 rows)" in str(info.value) and "DELETE FROM" in str(info.value)

@@ -1,0 +1,304 @@
+"""Patient vectors on Spark, with the numbers of :func:`ehrfeat.patients.vectors.patient_vectors`.
+
+The events never reach the driver. On the executors: canonical codes and times
+(:mod:`ehrfeat.spark.events`), a join with the cohort and a broadcast join with the
+code index, one reason per unused event (the reasons, their order and the no-leakage
+rule of :mod:`ehrfeat.patients.weights`: an event counts only when
+``time < as_of`` and, with a window, ``time >= as_of - window``), then one
+aggregation per ``(patient, block, code, time)`` (duplicates: same patient, code
+and time), a sum per ``(patient, block, code)``, and per patient partition the very
+:func:`ehrfeat.patients.vectors.combine` of one machine against the broadcast code
+matrix. The driver holds only counts, the code matrix and (for ``idf``) the
+document frequencies of the codes.
+
+One difference, on purpose: one machine drops duplicates within each chunk of
+200,000 events it reads; Spark drops them across all events. The two agree
+whenever a database fits in one chunk, and Spark's count is the exact one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ehrfeat.codes import canonical_system
+from ehrfeat.patients.as_of_rule import check_rule
+from ehrfeat.patients.timing import parse_duration
+from ehrfeat.patients.vectors import READ_ISSUES, PatientVectors, VectorReport, embedding_columns
+from ehrfeat.patients.weights import (
+    AFTER_AS_OF,
+    BEFORE_WINDOW,
+    DUPLICATE,
+    FUTURE,
+    NO_PATIENT,
+    NO_TIME,
+    UNKNOWN_CODE,
+    WeightOptions,
+    smooth_idf_from_counts,
+)
+from ehrfeat.spark.code_table import load_code_embeddings
+from ehrfeat.spark.cohort import SparkCohort, known_patients, spark_cohort
+from ehrfeat.spark.events import canonical_events
+from ehrfeat.spark.readers import read_source
+from ehrfeat.spark.session import check_session
+
+__all__ = ["SparkPatientVectors", "patient_vectors"]
+
+logger = logging.getLogger(__name__)
+
+_KEYS = ("issue", "time_issue", "reason", "pid", "block", "col", "t", "as_of")
+
+
+@dataclass(frozen=True)
+class SparkPatientVectors:
+    """``frame``: ``patient_id, n_events, no_codes`` and the vector columns, one row per cohort patient (lazy)."""
+
+    frame: Any
+    columns: tuple[str, ...]
+    report: VectorReport
+    params: dict[str, Any] = field(default_factory=dict)
+    cached: Any = None  # the persisted aggregate the frame reads from
+
+    def collect(self) -> PatientVectors:
+        """The vectors on the driver (patients x dim: for results that fit in the driver's memory)."""
+        local = self.frame.toPandas()
+        matrix = local[list(self.columns)].to_numpy(np.float32) if self.columns else np.zeros((len(local), 0), np.float32)
+        return PatientVectors(
+            local["patient_id"].to_numpy(np.int64), np.ascontiguousarray(matrix), self.columns,
+            local["n_events"].to_numpy(np.int64), local["no_codes"].to_numpy(bool), self.report, dict(self.params),
+        )
+
+    def write(self, path: str | Path, *, mode: str = "overwrite") -> str:
+        """Write the frame as a parquet folder (the columns of the one-machine parquet file); returns the path."""
+        self.frame.write.mode(mode).parquet(str(path))
+        return str(path)
+
+    def release(self) -> None:
+        """Free the aggregate kept for :attr:`frame` (after writing or collecting)."""
+        if self.cached is not None:
+            self.cached.unpersist()
+
+
+def patient_vectors(
+    spark: Any,
+    source: Any,
+    embeddings: Any,
+    *,
+    fingerprint: str | None = None,
+    as_of: Any = None,
+    as_of_table: Any = None,
+    as_of_column: str | None = None,
+    window: str | float | None = None,
+    weighting: str = "mean",
+    half_life: str | float | None = "180d",
+    systems: Sequence[str] | None = None,
+    by_system: bool = False,
+    as_of_rule: str = "strict",
+    partitions: int | None = None,
+    now_s: int | None = None,
+) -> SparkPatientVectors:
+    """Vectors of every cohort patient of ``source`` (see :func:`ehrfeat.spark.readers.read_source`).
+
+    ``embeddings``: the code-embedding table (parquet path, Spark table, DataFrame, SQL
+    database, or a :class:`~ehrfeat.store.embeddings.CodeEmbeddings`). ``as_of_table``:
+    a DataFrame, Spark table or parquet path of ``(patient_id, as_of)`` rows. ``as_of_rule``:
+    ``strict`` (events before the as-of) or ``inclusive`` (at or before), as in
+    :mod:`ehrfeat.patients.as_of_rule`.
+    """
+    from pyspark.sql import functions as F
+
+    started = time.perf_counter()
+    check_session(spark)
+    wanted = [canonical_system(s) for s in systems] if systems else None
+    window_s = parse_duration(window, "window")
+    if check_rule(as_of_rule) == "inclusive" and window_s is not None:
+        window_s += 1  # the as-of moves 1 s later; the window's start stays (as VectorSettings.options does)
+    options = WeightOptions(
+        weighting=weighting, window_s=window_s,
+        half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None, by_system=by_system,
+    )
+    src = read_source(spark, source)
+    emb = load_code_embeddings(spark, embeddings, fingerprint=fingerprint, systems=wanted)
+    now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp()) if now_s is None else int(now_s)
+    events = canonical_events(src, wanted)
+    cohort = spark_cohort(spark, known_patients(src, events), as_of=as_of, as_of_table=as_of_table,
+                          as_of_column=as_of_column, now_s=now_s)
+    if as_of_rule == "inclusive" and cohort.explicit:
+        shifted = cohort.frame.select("patient_id", (F.col("as_of_s") + 1).alias("as_of_s"))
+        cohort = SparkCohort(shifted, cohort.now_s, cohort.explicit, cohort.issues)
+    codes = spark.createDataFrame([(c.system, c.code, i) for i, c in enumerate(emb.codes)], "system string, code string, col int")
+    aggregate = _aggregate(events, cohort, codes, options, now_s).persist()
+    summary = _summary(aggregate)
+    kept = aggregate.where(F.col("issue").isNull() & F.col("reason").isNull())
+    blocks = tuple(sorted(summary.blocks)) if by_system else ("all",)
+    pairs = _pairs(kept, options)
+    n_patients = cohort.frame.count()
+    idf = None
+    if weighting == "idf":
+        index = {b: i for i, b in enumerate(blocks)}
+        df = np.zeros(len(blocks) * len(emb.codes), np.int64)
+        for row in pairs.where(F.col("w") > 0).groupBy("block", "col").agg(F.count(F.lit(1)).alias("n")).collect():
+            df[index[row["block"]] * len(emb.codes) + row["col"]] = row["n"]
+        idf = smooth_idf_from_counts(df, n_patients)
+    columns = embedding_columns(blocks, emb.dim, by_system)
+    vectors = _combine(spark, pairs, emb.matrix, blocks, len(emb.codes), weighting, idf, columns, partitions)
+    frame = _complete(cohort.frame, vectors, columns)
+    with_codes = kept.select("pid").distinct().count()
+    report = VectorReport(
+        patients=n_patients, patients_without_codes=n_patients - with_codes, events_read=summary.events_read,
+        events_used=summary.events_used, skipped=summary.skipped, read_issues=summary.read_issues,
+        as_of_issues=cohort.issues, elapsed_s=time.perf_counter() - started,
+    )
+    params = {
+        "engine": "spark", "database": str(source) if isinstance(source, str | Path) else None,
+        "fingerprint": emb.fingerprint, "as_of": None if as_of is None else str(as_of),
+        "as_of_table": as_of_table if isinstance(as_of_table, str) else None, "as_of_column": as_of_column,
+        "window": None if window is None else str(window), "weighting": weighting,
+        "half_life": str(half_life) if weighting == "time-decay" else None, "systems": wanted,
+        "by_system": by_system, "as_of_rule": as_of_rule, "blocks": list(blocks),
+    }
+    return SparkPatientVectors(frame, columns, report, params, aggregate)
+
+
+def _aggregate(events: Any, cohort: Any, codes: Any, options: WeightOptions, now_s: int) -> Any:
+    """One row per distinct (issue, time issue, reason, patient, block, code, time) with its count ``n``."""
+    from pyspark.sql import functions as F
+
+    people = cohort.frame.select("patient_id", F.lit(True).alias("in_cohort"),
+                                 F.least(F.coalesce(F.col("as_of_s"), F.lit(now_s)), F.lit(now_s)).alias("as_of_eff"))
+    joined = events.join(people, "patient_id", "left").join(F.broadcast(codes), ["system", "code"], "left")
+    t, has_t, as_of = F.col("t"), F.col("t").isNotNull(), F.col("as_of_eff")
+    reason = F.when(F.col("issue").isNotNull(), F.lit(None)).when(F.col("in_cohort").isNull(), F.lit(NO_PATIENT))
+    reason = reason.when(F.col("col").isNull(), F.lit(UNKNOWN_CODE))
+    if cohort.explicit or options.needs_time:
+        reason = reason.when(~has_t, F.lit(NO_TIME))
+    reason = reason.when(has_t & (t >= now_s), F.lit(FUTURE)).when(has_t & (t >= as_of), F.lit(AFTER_AS_OF))
+    if options.window_s is not None:
+        reason = reason.when(has_t & (t < as_of - F.lit(options.window_s)), F.lit(BEFORE_WINDOW))
+    block = F.coalesce(F.col("domain"), F.lit("unknown")) if options.by_system else F.lit("all")
+    tagged = joined.select("issue", "time_issue", reason.cast("string").alias("reason"), F.col("patient_id").alias("pid"),
+                           block.alias("block"), "col", "t", F.col("as_of_eff").alias("as_of"))
+    kept = F.col("issue").isNull() & F.col("reason").isNull()
+    tagged = tagged.select("issue", F.when(F.col("issue").isNull(), F.col("time_issue")).alias("time_issue"), "reason",
+                           *(F.when(kept, F.col(c)).alias(c) for c in ("pid", "block", "col", "t", "as_of")))
+    return tagged.groupBy(*_KEYS).agg(F.count(F.lit(1)).alias("n"))
+
+
+@dataclass(frozen=True)
+class _Summary:
+    events_read: int
+    events_used: int
+    skipped: dict[str, int]
+    read_issues: dict[str, int]
+    blocks: set[str]
+
+
+def _summary(aggregate: Any) -> _Summary:
+    from pyspark.sql import functions as F
+
+    kept = F.col("issue").isNull() & F.col("reason").isNull()
+    dups = F.when(kept & F.col("t").isNotNull(), F.col("n") - 1).otherwise(0)
+    rows = aggregate.groupBy("issue", "time_issue", "reason", "block").agg(
+        F.sum("n").alias("n"), F.sum(dups).alias("dups")).collect()
+    read, used, duplicates = 0, 0, 0
+    skipped: dict[str, int] = {}
+    issues: dict[str, int] = {}
+    blocks: set[str] = set()
+    for row in rows:
+        n = int(row["n"])
+        if row["issue"] is not None:
+            issues[READ_ISSUES[row["issue"]]] = issues.get(READ_ISSUES[row["issue"]], 0) + n
+            continue
+        read += n
+        if row["time_issue"] is not None:
+            label = READ_ISSUES[row["time_issue"]]
+            issues[label] = issues.get(label, 0) + n
+        if row["reason"] is not None:
+            skipped[row["reason"]] = skipped.get(row["reason"], 0) + n
+        else:
+            used += n - int(row["dups"])
+            duplicates += int(row["dups"])
+            blocks.add(row["block"])
+    if duplicates:
+        skipped[DUPLICATE] = duplicates
+    return _Summary(read, used, skipped, issues, blocks)
+
+
+def _pairs(kept: Any, options: WeightOptions) -> Any:
+    """Summed weight ``w`` and events used ``used`` per (patient, block, code)."""
+    from pyspark.sql import functions as F
+
+    timed = F.col("t").isNotNull()
+    if options.weighting == "time-decay":
+        decay = F.pow(F.lit(2.0), -(F.col("as_of") - F.col("t")).cast("double") / F.lit(float(options.half_life_s or 1)))
+    else:
+        decay = F.lit(1.0)
+    weight = F.when(timed, decay).otherwise(F.col("n").cast("double"))
+    used = F.when(timed, F.lit(1)).otherwise(F.col("n"))
+    return kept.groupBy("pid", "block", "col").agg(F.sum(weight).alias("w"), F.sum(used).alias("used"))
+
+
+def _combine(spark: Any, pairs: Any, code_matrix: np.ndarray, blocks: tuple[str, ...], n_codes: int, weighting: str,
+             idf: np.ndarray | None, columns: tuple[str, ...], partitions: int | None) -> Any:
+    """Per partition of patients: :func:`ehrfeat.patients.vectors.combine` against the broadcast code matrix."""
+    from pyspark.sql.types import FloatType, LongType, StructField, StructType
+
+    shared = spark.sparkContext.broadcast((np.ascontiguousarray(code_matrix, np.float32), idf))
+    index = {b: i for i, b in enumerate(blocks)}
+    schema = StructType([StructField("patient_id", LongType()), StructField("n_events", LongType()),
+                         *(StructField(c, FloatType()) for c in columns)])
+
+    def one(frame: Any) -> Any:
+        import pandas as pd
+        import scipy.sparse as sp
+
+        from ehrfeat.patients.vectors import combine
+        from ehrfeat.patients.weights import Weights
+
+        matrix, idf_ = shared.value
+        ids, rows = np.unique(frame["pid"].to_numpy(np.int64), return_inverse=True)
+        cols = frame["block"].map(index).to_numpy(np.int64) * n_codes + frame["col"].to_numpy(np.int64)
+        w = sp.csr_matrix((frame["w"].to_numpy(np.float64), (rows, cols)), shape=(len(ids), len(blocks) * n_codes))
+        n_events = np.bincount(rows, weights=frame["used"].to_numpy(np.float64), minlength=len(ids)).astype(np.int64)
+        out = combine(Weights(w, blocks, n_codes, n_events, {}, 0), matrix, weighting, idf_)
+        result = pd.DataFrame(out, columns=list(columns))
+        result.insert(0, "n_events", n_events)
+        result.insert(0, "patient_id", ids)
+        return result
+
+    def run(batches: Iterator[Any]) -> Iterator[Any]:
+        import pandas as pd
+
+        carry = None
+        for batch in batches:
+            frame = batch if carry is None else pd.concat([carry, batch], ignore_index=True)
+            last = frame["pid"].iloc[-1] if len(frame) else None
+            done = frame["pid"] != last
+            carry = frame[~done]
+            if done.any():
+                yield one(frame[done])
+        if carry is not None and len(carry):
+            yield one(carry)
+
+    n = partitions or max(int(spark.conf.get("spark.sql.shuffle.partitions")), 1)
+    ordered = pairs.repartition(n, "pid").sortWithinPartitions("pid")
+    return ordered.select("pid", "block", "col", "w", "used").mapInPandas(run, schema)
+
+
+def _complete(cohort: Any, vectors: Any, columns: tuple[str, ...]) -> Any:
+    """Every cohort patient, sorted: zero rows and ``no_codes`` for those without a usable event."""
+    from pyspark.sql import functions as F
+
+    joined = cohort.select("patient_id").join(vectors, "patient_id", "left")
+    n_events = F.coalesce(F.col("n_events"), F.lit(0)).cast("long")
+    return joined.select(
+        "patient_id", n_events.alias("n_events"), (n_events == 0).alias("no_codes"),
+        *(F.coalesce(F.col(f"`{c}`"), F.lit(0.0)).cast("float").alias(c) for c in columns),
+    ).orderBy("patient_id")
