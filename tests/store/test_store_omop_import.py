@@ -126,9 +126,12 @@ def test_synthea_import_detect_and_count(shared_data: Path, tmp_path: Path) -> N
     schema = detect_schema(engine)
     assert (schema.kind, schema.cdm_version) == ("omop", "5.4")
     codes, skipped = distinct_codes(engine, schema)
-    assert skipped.total == 0 and len(codes) == 410
-    assert sum(c.n_events for c in codes) == 21142
-    assert {c.system for c in codes} == {"SNOMED", "RxNorm", "LOINC"}
+    # 410 clinical codes (21,142 events) plus the 3 visit concepts (OP, ER, IP: 1,791 visits), a domain since issue 14
+    assert skipped.total == 0 and len(codes) == 413
+    assert sum(c.n_events for c in codes) == 22933
+    assert {c.system for c in codes} == {"SNOMED", "RxNorm", "LOINC", "Visit"}
+    visits = {c.code: c.n_events for c in codes if c.domain == "visit"}
+    assert visits == {"OP": 1722, "ER": 56, "IP": 13}
     assert all(c.text and c.concept_id and c.domain and 1 <= c.n_patients <= 28 for c in codes)
     by_code = {(c.system, c.code): c for c in codes}
     assert by_code[("LOINC", "8480-6")].text == "Systolic blood pressure"
