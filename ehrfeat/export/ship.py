@@ -34,8 +34,9 @@ def main(export: Path, checkpoint: Path, name: str = "hiprbert-mini", out: Path 
         sys.exit(f"{export} has no fp16 variant that passed its parity gate")
     manifest["variants"] = fp16
     manifest["source"]["model"] = name
-    positions = int(json.loads((export / "config.json").read_text()).get("max_position_embeddings", SHIPPED_MAX_LENGTH))
-    manifest["max_length"] = min(max(int(manifest["max_length"]), SHIPPED_MAX_LENGTH), positions)
+    if "max_length" in manifest:
+        positions = int(json.loads((export / "config.json").read_text()).get("max_position_embeddings", SHIPPED_MAX_LENGTH))
+        manifest["max_length"] = min(max(int(manifest["max_length"]), SHIPPED_MAX_LENGTH), positions)
     shutil.copy2(export / fp16[0]["file"], out / fp16[0]["file"])
     for f in FILES:
         shutil.copy2(export / f, out / f)
