@@ -9,11 +9,8 @@ aggregation per ``(patient, block, code, time)`` (duplicates: same patient, code
 and time), a sum per ``(patient, block, code)``, and per patient partition the very
 :func:`ehrfeat.patients.vectors.combine` of one machine against the broadcast code
 matrix. The driver holds only counts, the code matrix and (for ``idf``) the
-document frequencies of the codes.
-
-One difference, on purpose: one machine drops duplicates within each chunk of
-200,000 events it reads; Spark drops them across all events. The two agree
-whenever a database fits in one chunk, and Spark's count is the exact one.
+document frequencies of the codes. Duplicates count once, across all events, as
+on one machine (:mod:`ehrfeat.patients.distinct`).
 """
 
 from __future__ import annotations
