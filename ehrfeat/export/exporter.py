@@ -29,6 +29,7 @@ from ehrfeat.encoders.transformer import looks_like_path
 from ehrfeat.errors import ModelError, ParityError
 from ehrfeat.export.optimize import OptimizationPreset, get_preset, optimize_onnx
 from ehrfeat.extras import missing_extra
+from ehrfeat.models.hub import hub_access
 from ehrfeat.models.loader import resolve_model
 from ehrfeat.onnx.manifest import (
     MANIFEST_NAME,
@@ -96,6 +97,8 @@ def export_model(model: str | Path | None, out_dir: str | Path, config: ExportCo
     source = resolve_model(model)
     if isinstance(source, str) and looks_like_path(source):
         raise ModelError(f"model folder {source!r} does not exist", fix="pass a model folder, an ehrfeat checkpoint or a hub id", code="E305")
+    if isinstance(source, str):
+        hub_access(source)  # a hub id while offline: an answer in seconds, not after a minute of retries
     out = Path(out_dir).expanduser()
     existing = _existing_export(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -174,19 +174,19 @@ def link_notes(
         raise InputError(f"negated must be one of {NEGATED_MODES}, got {negated!r}", fix="use --negated keep or --negated drop", code="E1801")
     if per_mention < 1 or batch_size < 1:
         raise InputError(f"per_mention and batch_size must be >= 1, got {per_mention} and {batch_size}", code="E177")
+    if max_note_chars is not None and max_note_chars < 1:
+        raise InputError(f"max_note_chars must be >= 1, got {max_note_chars}", fix="pass e.g. --max-note-chars 2000000", code="E1221")
     engine = open_database(database)
     schema = detect_schema(engine)
-    tables = note_tables(engine, schema)
     nlp = nlp if nlp is not None else make_pipeline(k=max(per_mention, 1), **pipeline)
     linker = _linker(nlp)
     fingerprint = linker.encoder.fingerprint
-    index_source = linker.index.source
-    concepts = ConceptIds(engine)
+    index_source = linker.index.source  # the index loads (or fails) before any table is created
     run = _run_key(linker, per_mention, negated)
+    tables = note_tables(engine, schema)
+    concepts = ConceptIds(engine)
     nlp_system = f"ehrfeat_linker encoder={fingerprint} run={run.key[:12]}"[:250]
     limit = int(nlp.max_length if max_note_chars is None else max_note_chars)
-    if limit < 1:
-        raise InputError(f"max_note_chars must be >= 1, got {max_note_chars}", fix="pass e.g. --max-note-chars 2000000", code="E1221")
     nlp.max_length = max(nlp.max_length, limit)
     too_long = f"note longer than {limit:,} characters (left unlinked; raise the limit with --max-note-chars)"
     bad_text_before = bad_text_count(engine)
