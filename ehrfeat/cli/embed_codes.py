@@ -45,8 +45,12 @@ def embed_codes_command(
         embed_codes_on_spark(db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, master=master)
         return
     from ehrfeat.embed import embed_codes
+    from ehrfeat.paths import check_output_file
     from ehrfeat.store.meds.dataset import looks_like_meds
 
+    if report is not None:
+        with reported_errors():
+            check_output_file(report, "report file")  # before the work, not after it
     if looks_like_meds(db):
         from ehrfeat.embed_meds import embed_meds_codes
 

@@ -182,6 +182,7 @@ def link_notes(
     linker = _linker(nlp)
     fingerprint = linker.encoder.fingerprint
     index_source = linker.index.source  # the index loads (or fails) before any table is created
+    linker.index.check_encoder(linker.encoder)
     run = _run_key(linker, per_mention, negated)
     tables = note_tables(engine, schema)
     concepts = ConceptIds(engine)

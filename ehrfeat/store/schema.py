@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ehrfeat.errors import SchemaError
-from ehrfeat.store.database import column_names, sql_table, table_names
+from ehrfeat.store.database import column_names, masked_url, sql_table, table_names
 from ehrfeat.store.source_values import SourceSystems
 
 __all__ = [
@@ -145,7 +145,7 @@ def detect_schema(engine: Engine) -> PatientSchema:
         return PatientSchema("native", tables, None)
     found = ", ".join(names.values()) if names else "no tables at all"
     raise SchemaError(
-        f"the database matches no supported schema (tables found: {found}). Supported: OMOP CDM 5.3/5.4 "
+        f"the database {masked_url(engine)} matches no supported schema (tables found: {found}). Supported: OMOP CDM 5.3/5.4 "
         "(a `person` table and at least one of " + ", ".join(OMOP_DOMAIN_TABLES.values()) + ") "
         "or ehrfeat's native schema (an `events` table)",
         fix="import OMOP CSV files with `ehrfeat import-omop`, or create the native tables:\n" + NATIVE_DDL,
