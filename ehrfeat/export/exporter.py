@@ -42,7 +42,7 @@ from ehrfeat.onnx.manifest import (
 )
 from ehrfeat.onnx.parity import GATES, ParityGate, ParityReport, check_variant, icd10cm_terms
 from ehrfeat.onnx.quantize import get_quantization_preset, quantize_onnx
-from ehrfeat.paths import check_output_folder
+from ehrfeat.paths import check_writable_dir
 
 __all__ = ["ExportConfig", "ExportResult", "export_model"]
 
@@ -100,7 +100,10 @@ def export_model(model: str | Path | None, out_dir: str | Path, config: ExportCo
         raise ModelError(f"model folder {source!r} does not exist", fix="pass a model folder, an ehrfeat checkpoint or a hub id", code="E305")
     if isinstance(source, str):
         hub_access(source)  # a hub id while offline: an answer in seconds, not after a minute of retries
-    out = check_output_folder(Path(out_dir).expanduser(), _is_export_folder, "export folder", example="model-onnx")
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"{out} is a file, not a folder", fix="export into an empty or new folder", code="E331")
+    check_writable_dir(out, "export folder")  # before minutes of export, not after
     existing = _existing_export(out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".ehrfeat-export-", dir=out))
@@ -134,11 +137,6 @@ def export_model(model: str | Path | None, out_dir: str | Path, config: ExportCo
             code="E503",
         )
     return ExportResult(folder=out, manifest=manifest, reports=tuple(reports))
-
-
-def _is_export_folder(folder: Path) -> bool:
-    """An earlier export (its manifest), or only the hidden work folders of an interrupted one."""
-    return has_manifest(folder) or all(p.name.startswith(".ehrfeat-export-") for p in folder.iterdir())
 
 
 def _existing_export(out: Path) -> OnnxManifest | None:
