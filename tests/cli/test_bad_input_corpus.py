@@ -127,6 +127,13 @@ CASES: dict[str, Case] = {
     "vectors/bad-event-times": c("patient-vectors {tmp}/p.db --out {tmp}/v.parquet --as-of 2021-06-01", 0, "written",
                                  w.sql("INSERT INTO events VALUES (1, 'yesterday', 'ICD10CM', 'E11.9', NULL)", base=lambda t: None),
                                  ("emb",)),
+    "vectors/bad-utf8-event-code": c("patient-vectors {tmp}/p.db --out {tmp}/v.parquet", 0, "not valid UTF-8",
+                                     w.sql("INSERT INTO events VALUES (1, '2020-05-01', 'ICD10CM', CAST(X'4531312eb5' AS TEXT), NULL)",
+                                           base=lambda t: None), ("emb",)),
+    "vectors/bad-utf8-event-code-events-path": c("patient-vectors {tmp}/p.db --out {tmp}/v.parquet --aggregate events", 0,
+                                                 "not valid UTF-8",
+                                                 w.sql("INSERT INTO events VALUES (1, '2020-05-01', 'ICD10CM', CAST(X'4531312eb5' AS TEXT), NULL)",
+                                                       base=lambda t: None), ("emb",)),
     # -- cluster ---------------------------------------------------------------------------------
     "cluster/missing-vectors": c("cluster {tmp}/v.parquet --report {tmp}/r", 2, "v.parquet"),
     "cluster/garbage-vectors": c("cluster {tmp}/v.parquet --report {tmp}/r", 2, "v.parquet", w.files({"v.parquet": "not parquet"})),
