@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
-from ehrfeat.cli.options import split_systems
+from ehrfeat.cli.options import SchemaOption, WriteSchemaOption, split_systems
 from ehrfeat.extras import require
 
 __all__ = ["register"]
@@ -25,15 +25,18 @@ def link_notes_command(
     n_process: Annotated[int, typer.Option(min=1, help="spaCy worker processes.")] = 1,
     max_note_chars: Annotated[int | None, typer.Option(min=1, help="Longest note to link (default spaCy's 1,000,000 characters); longer notes are skipped and counted.")] = None,
     negated: Annotated[str, typer.Option(help="keep: write negated mentions with term_exists=N; drop: write none of them.")] = "keep",
+    schema: SchemaOption = None,
+    write_schema: WriteSchemaOption = None,
 ) -> None:
     """Write one NOTE_NLP row per linked mention; notes already linked with the same encoder, index and settings are skipped."""
     from ehrfeat.linking.notes import link_notes, pipeline_for
 
     with reported_errors():
         require("spacy", needed_for="`ehrfeat link-notes`")  # before the encoder and the index are built
-        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=split_systems(systems), threshold=threshold, k=per_mention)
+        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=split_systems(systems), threshold=threshold,
+                           k=per_mention, schema=write_schema or schema)
         report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process, negated=negated,
-                            max_note_chars=max_note_chars)
+                            max_note_chars=max_note_chars, schema=schema, write_schema=write_schema)
     typer.echo("\n".join(report.lines()))
 
 

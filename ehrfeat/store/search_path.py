@@ -13,6 +13,8 @@ before SQLAlchemy inspects the database). New tables are created in the first on
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +24,7 @@ from sqlalchemy.engine import Engine
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.database import validate_identifier
 
-__all__ = ["in_schemas", "schema_names"]
+__all__ = ["in_schemas", "read_write_engines", "schema_names", "writable"]
 
 _SERVERS = ("postgresql", "duckdb")
 
@@ -59,6 +61,37 @@ def in_schemas(engine: Engine, *schemas: str | None) -> Engine:
     scoped = sa.create_engine(engine.url)
     event.listen(scoped, "connect", _set_search_path(engine.dialect.name, names), insert=True)
     return scoped
+
+
+def read_write_engines(engine: Engine, schema: str | None, write_schema: str | None) -> tuple[Engine, Engine]:
+    """``(read, write)`` engines for ``--schema``/``--write-schema``: reads resolve in ``schema`` first
+    (then ``write_schema``), writes create their tables in ``write_schema`` (default: ``schema``)."""
+    read = in_schemas(engine, schema, write_schema)
+    write = in_schemas(engine, write_schema, schema) if write_schema else read
+    return read, write
+
+
+def is_permission_error(exc: BaseException) -> bool:
+    """A database refusal to write (a read-only schema, role or file), wrapped or not."""
+    text = f"{exc} {exc.__cause__ or ''} {getattr(exc, 'orig', '') or ''}".lower()
+    return any(s in text for s in ("permission denied", "readonly", "read-only", "insufficientprivilege"))
+
+
+@contextlib.contextmanager
+def writable(what: str, schema: str | None) -> Iterator[None]:
+    """Around the creation of ehrfeat's tables: a refusal becomes E1408, whose fix names ``--write-schema``."""
+    try:
+        yield
+    except (DatabaseError, sa.exc.DBAPIError) as exc:
+        if not is_permission_error(exc):
+            raise
+        where = f"schema {schema!r}" if schema else "this database"
+        raise DatabaseError(
+            f"cannot create or write {what} in {where}: permission denied (a read-only CDM?)",
+            fix="write ehrfeat's tables elsewhere: --write-schema SCHEMA (a schema you may create tables in, "
+            "e.g. results) or --out URL",
+            code="E1408",
+        ) from exc
 
 
 def _set_search_path(dialect: str, names: list[str]) -> Any:
