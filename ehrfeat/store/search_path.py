@@ -30,7 +30,12 @@ _SERVERS = ("postgresql", "duckdb")
 
 
 def schema_names(engine: Engine) -> list[str]:
-    """The schemas of the database (none for SQLite files)."""
+    """The schemas of the database (none for SQLite files); DuckDB: those of the open database file
+    (duckdb-engine lists ``catalog.schema`` of every attached catalog)."""
+    if engine.dialect.name == "duckdb":
+        query = "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()"
+        with engine.connect() as conn:
+            return sorted(conn.execute(sa.text(query)).scalars())
     return sorted(sa.inspect(engine).get_schema_names())
 
 

@@ -137,3 +137,43 @@ def test_unknown_schema_names_the_fix(cdm: tuple[str, str], linker_config: dict)
                                  "--schema", "cdm", "--write-schema", "resultz"])
     assert result.exit_code == 2 and "E1407" in result.output and "CREATE SCHEMA resultz" in result.output
     assert in_schemas(sa.create_engine(admin), "cdm").url.database == sa.engine.make_url(admin).database
+
+
+def test_duckdb_schemas(linker_config: dict, tmp_path: Path) -> None:
+    """The same flags on a DuckDB file: the CDM in schema cdm (with its own empty NOTE_NLP), ehrfeat's tables in results."""
+    pytest.importorskip("duckdb_engine")
+    from ehrfeat.patients import patient_vectors
+    from ehrfeat.similar import similar_codes
+    from ehrfeat.store import open_database
+    from tests.omop.conftest import HashEncoder
+
+    folder = tmp_path / "cdm"
+    folder.mkdir()
+    for name, text in CSV.items():
+        (folder / name).write_text(text)
+    url = f"duckdb:///{tmp_path / 'omop.duckdb'}"  # not cdm.duckdb: its catalog would be named cdm too
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE SCHEMA cdm"))
+        conn.execute(sa.text("CREATE SCHEMA results"))
+        conn.execute(sa.text("CREATE TABLE cdm.note_nlp (note_nlp_id BIGINT, note_id BIGINT, lexical_variant TEXT, "
+                             "note_nlp_concept_id INTEGER, nlp_date DATE)"))
+    engine.dispose()
+    import_omop(folder, url, schema="cdm")
+    assert embed_codes(url, encoder=HashEncoder(), schema="cdm", write_schema="results").embedded_now == 3
+    query, _, neighbours = similar_codes("E11", url, k=2, schemas=("results", "cdm"))
+    assert query == "ICD10CM:E11" and len(neighbours) == 2
+    vectors = patient_vectors(in_schemas(open_database(url), "cdm", "results"), aggregate="events")
+    assert vectors.patient_ids.tolist() == [1, 2, 3] and not vectors.no_codes.any()
+    nlp = make_pipeline(model=linker_config["model"], index=linker_config["index"], systems=[], threshold=0.0)
+    report = link_notes(url, nlp=nlp, schema="cdm", write_schema="results")
+    assert report.notes_linked_now == 3 and report.rows_with_concept_id >= 2 and report.target == "results.note_nlp"
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        tables = conn.execute(sa.text("SELECT table_schema, table_name FROM information_schema.tables")).all()
+        assert conn.execute(sa.text("SELECT count(*) FROM cdm.note_nlp")).scalar_one() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM results.note_nlp")).scalar_one() == report.rows_written
+    engine.dispose()
+    assert {(s, t) for s, t in tables if s == "cdm"} == {("cdm", t) for t in ("concept", "condition_occurrence", "note",
+                                                                                "note_nlp", "person")}
+    assert {"code_embeddings", "note_nlp", "ehrfeat_note_runs"} <= {t for s, t in tables if s == "results"}
