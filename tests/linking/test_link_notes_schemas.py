@@ -68,7 +68,7 @@ def cdm(tmp_path: Path, postgresql_url: str) -> tuple[str, str]:
     with engine.begin() as conn:
         # a real CDM ships an (empty) NOTE_NLP table of its own, as read-only as the rest
         conn.execute(sa.text("CREATE TABLE cdm.note_nlp (note_nlp_id BIGINT, note_id BIGINT, lexical_variant TEXT, "
-                             "note_nlp_concept_id INTEGER, nlp_date DATE)"))
+                             "note_nlp_concept_id INTEGER, nlp_system TEXT, nlp_date DATE)"))
         conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{READER_PASSWORD}'"))
         conn.execute(sa.text(f"GRANT USAGE ON SCHEMA cdm TO {role}"))
         conn.execute(sa.text(f"GRANT SELECT ON ALL TABLES IN SCHEMA cdm TO {role}"))
@@ -157,7 +157,7 @@ def test_duckdb_schemas(linker_config: dict, tmp_path: Path) -> None:
         conn.execute(sa.text("CREATE SCHEMA cdm"))
         conn.execute(sa.text("CREATE SCHEMA results"))
         conn.execute(sa.text("CREATE TABLE cdm.note_nlp (note_nlp_id BIGINT, note_id BIGINT, lexical_variant TEXT, "
-                             "note_nlp_concept_id INTEGER, nlp_date DATE)"))
+                             "note_nlp_concept_id INTEGER, nlp_system TEXT, nlp_date DATE)"))
     engine.dispose()
     import_omop(folder, url, schema="cdm")
     assert embed_codes(url, encoder=HashEncoder(), schema="cdm", write_schema="results").embedded_now == 3
