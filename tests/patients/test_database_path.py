@@ -12,7 +12,7 @@ from ehrfeat.errors import InputError
 from ehrfeat.patients import patient_vectors
 from ehrfeat.patients.counts import code_counts
 from ehrfeat.store import open_database
-from ehrfeat.store.coded_events import BAD_T, INDEX_NAME, NAT, _plain_iso, sql_time_seconds
+from ehrfeat.store.coded_events import BAD_T, INDEX_NAME, MAX_ROWID, NAT, NULL_T, TIME_MARK, sql_time_seconds
 from ehrfeat.store.dates import parse_times
 from ehrfeat.store.embeddings import EmbeddingCache
 from tests.helpers import make_native_db
@@ -171,21 +171,25 @@ def _edge_values() -> list[object]:
 
 
 def test_sql_reads_strict_iso_exactly_as_the_time_reader():
-    """Every value SQL reads itself gets the reader's seconds (or is unparsable for both); the rest go to the reader."""
+    """Every value SQL reads itself gets the reader's seconds; the rest are marked with their rowid for the reader."""
     values = _edge_values()
     con = sqlite3.connect(":memory:")
     con.execute("CREATE TABLE events (time TEXT)")
     con.executemany("INSERT INTO events VALUES (?)", [(v,) for v in values])
-    rows = con.execute(f"SELECT time, {_plain_iso('time')}, {sql_time_seconds('time', None, all_plain=True)} FROM events").fetchall()
+    rows = con.execute(f"SELECT time, rowid, {sql_time_seconds('time', 'rowid')} FROM events ORDER BY rowid").fetchall()
     arr = np.empty(len(values), dtype=object)
     arr[:] = [r[0] for r in rows]
     want = parse_times(arr).times.view(np.int64)
     read_in_sql = 0
-    for (value, plain, got), expected in zip(rows, want.tolist(), strict=True):
-        if plain:
+    for (value, rowid, got), expected in zip(rows, want.tolist(), strict=True):
+        if value is None:
+            assert got == NULL_T
+        elif got == TIME_MARK - rowid:
+            assert abs(rowid) < MAX_ROWID
+        else:
             read_in_sql += 1
-            assert got == (BAD_T if expected == NAT else expected), value
-    assert 500 < read_in_sql < len(values)  # most strict forms are read in SQL, the doubtful ones are not
+            assert got == expected != NAT, value
+    assert 300 < read_in_sql < len(values)  # the valid strict forms are read in SQL, the doubtful ones are not
 
 
 def test_time_case_table_through_both_paths(tmp_path):
