@@ -2,6 +2,7 @@
 
     python benchmarks/patient_vectors_e2e.py                              # 1M and 10M events, SQLite and DuckDB
     python benchmarks/patient_vectors_e2e.py --sizes 200000 --engines sqlite,duckdb,postgresql
+    python benchmarks/patient_vectors_e2e.py --keep /tmp/pv_e2e                # reuse the databases of an earlier run
 
 For each size and engine one native-schema database is generated (not timed): 20
 events per patient, Zipf-like codes of three local systems, ISO dates (diagnoses,
@@ -213,6 +214,8 @@ def compare(n: int, engine: str, db: str, tmp: Path, discovery: bool) -> dict[st
     runs = {"ehrfeat": spawn("ehrfeat", db, tmp / "ehrfeat.npy"), "peer": spawn("peer", db, tmp / "peer.npy")}
     if engine == "sqlite":
         runs["ehrfeat_indexed"] = spawn("ehrfeat", db, tmp / "indexed.npy", indexed=True)
+        with sqlite3.connect(db) as con:  # a kept database starts the next run without it
+            con.execute("DROP INDEX IF EXISTS ehrfeat_events_code")
     out: dict[str, object] = {name: run if "error" in run else _summary(n, run) for name, run in runs.items()}
     for name in ("ehrfeat", "ehrfeat_indexed"):
         if name in runs and "error" not in runs[name] and "error" not in runs["peer"]:
@@ -244,6 +247,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--discovery", action=argparse.BooleanOptionalAction, default=True,
                         help="also compare embed-codes discovery at the largest size")
+    parser.add_argument("--keep", type=Path, help="keep the generated databases in this folder and reuse them (SQLite, DuckDB)")
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -263,7 +267,7 @@ def main() -> None:
             for n in sizes:
                 for engine in engines:
                     t = time.perf_counter()
-                    db = _make(engine, tmp / f"{engine}_{n}", args, n, server)
+                    db = _make(engine, (args.keep or tmp) / f"{engine}_{n}", args, n, server)
                     result = compare(n, engine, db, tmp, args.discovery and n == max(sizes))
                     result["generate_s"] = round(time.perf_counter() - t, 1)
                     line[f"{engine}_{n}"] = result
@@ -275,6 +279,9 @@ def main() -> None:
 
 
 def _make(engine: str, base: Path, args: argparse.Namespace, n: int, server: object) -> str:
+    kept = base.with_suffix({"sqlite": ".db", "duckdb": ".duckdb"}.get(engine, ".none"))
+    if args.keep and kept.exists():  # made by an earlier run with --keep: the same generator, not timed either
+        return str(kept) if engine == "sqlite" else f"duckdb:///{kept}"
     if engine == "sqlite":
         return make_sqlite(base.with_suffix(".db"), args, n)
     if engine == "duckdb":

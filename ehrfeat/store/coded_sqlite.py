@@ -90,13 +90,15 @@ def _rowids(_: _Worker, conn: Connection, events: str) -> tuple[int, int]:
         n = conn.exec_driver_sql(f"SELECT count(*) FROM {events}").scalar() or 0
     except sa.exc.DBAPIError as exc:  # a table WITHOUT ROWID
         raise Unsupported(f"{events} has no rowid ({exc.orig})") from exc
-    if n and (low is None or high is None):  # a view: rowid is NULL there
+    if not n:
+        return 0, -1
+    if low is None or high is None:  # a view: rowid is NULL there
         raise Unsupported(f"{events} has no rowid (a view?)")
-    if n and (high - low + 1) > 10 * n + ROWS_PER_QUERY:  # rowids far apart: ranges would mostly be empty
+    if (high - low + 1) > 10 * n + ROWS_PER_QUERY:  # rowids far apart: ranges would mostly be empty
         raise Unsupported(f"{events} has sparse rowids ({n} rows between {low} and {high})")
-    if n and max(abs(low), abs(high)) >= MAX_ROWID:
+    if max(abs(low), abs(high)) >= MAX_ROWID:
         raise Unsupported(f"{events} has rowids beyond {MAX_ROWID}")
-    return int(low or 0), int(high if high is not None else -1)
+    return int(low), int(high)
 
 
 def _raw_systems(_: _Worker, conn: Connection, events: str, systems: Collection[str] | None) -> list[object] | None:
@@ -153,15 +155,17 @@ def _read_range(worker: _Worker, conn: Connection, query: str, again: str, where
 def _resolve_times(worker: _Worker, conn: Connection, again: str, where: tuple[object, ...], start: int, stop: int,
                    t: np.ndarray, marked: np.ndarray) -> None:
     """Replace the markers in ``t`` by the time reader's seconds of those rows' raw values."""
-    value = sql_time_seconds("e.time", "e.rowid")
-    rows = conn.exec_driver_sql(again.replace("{what}", "e.rowid, e.time") + f" AND ({value}) BETWEEN "
+    expr = sql_time_seconds("e.time", "e.rowid")
+    rows = conn.exec_driver_sql(again.replace("{what}", "e.rowid, e.time") + f" AND ({expr}) BETWEEN "
                                 f"{TIME_MARK - MAX_ROWID} AND {TIME_MARK + MAX_ROWID}", (start, stop, *where)).all()
+    if len(worker.times) > 1_000_000:  # a cache, not a copy of the column
+        worker.times.clear()
     new = [v for v in dict.fromkeys(r[1] for r in rows) if v not in worker.times]
     if new:
         arr = np.empty(len(new), dtype=object)
         arr[:] = new
-        secs = parse_times(arr).times.view(np.int64)
-        secs = np.where(null_mask(new), NULL_T, np.where(secs == NAT, BAD_T, secs))
+        parsed = parse_times(arr).times.view(np.int64)
+        secs = np.where(null_mask(new), NULL_T, np.where(parsed == NAT, BAD_T, parsed))
         worker.times.update(zip(new, secs.tolist(), strict=True))
     rowid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
     value = np.fromiter((worker.times[r[1]] for r in rows), np.int64, len(rows))
