@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
-from ehrfeat.cli.options import split_systems
+from ehrfeat.cli.options import SchemaOption, WriteSchemaOption, split_systems
 from ehrfeat.extras import require
 
 __all__ = ["register"]
@@ -23,10 +23,13 @@ def link_notes_command(
     per_mention: Annotated[int, typer.Option(min=1, help="NOTE_NLP rows per mention (its top codes).")] = 1,
     batch_size: Annotated[int, typer.Option(min=1, help="Notes per batch (and per transaction).")] = 64,
     n_process: Annotated[int, typer.Option(min=1, help="spaCy worker processes.")] = 1,
-    max_note_chars: Annotated[int | None, typer.Option(min=1, help="Longest note to link (default spaCy's 1,000,000 characters); longer notes are skipped and counted.")] = None,
+    max_note_chars: Annotated[int | None, typer.Option(min=1, help="Skip (and count) notes longer than this. Default: link every note; one over spaCy's 1,000,000 characters "
+                                                     "is linked in windows split at sentence ends.")] = None,
     negated: Annotated[str, typer.Option(help="keep: write negated mentions with term_exists=N; drop: write none of them.")] = "keep",
     context: Annotated[bool, typer.Option(help="ConText flags and sections (term_exists, term_temporal); not with --pipeline.")] = True,
     clinical_abbreviations: Annotated[bool, typer.Option(help="Link undefined clinical abbreviations (T2DM, HTN, ...); not with --pipeline.")] = True,
+    schema: SchemaOption = None,
+    write_schema: WriteSchemaOption = None,
 ) -> None:
     """Write one NOTE_NLP row per linked mention; notes already linked with the same settings are skipped, with others replaced."""
     from ehrfeat.linking.notes import link_notes, pipeline_for
@@ -34,9 +37,10 @@ def link_notes_command(
     with reported_errors():
         require("spacy", needed_for="`ehrfeat link-notes`")  # before the encoder and the index are built
         nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=split_systems(systems), threshold=threshold,
-                           k=per_mention, context=context, clinical_abbreviations=clinical_abbreviations)
+                           k=per_mention, context=context, clinical_abbreviations=clinical_abbreviations,
+                           schema=write_schema or schema)
         report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process, negated=negated,
-                            max_note_chars=max_note_chars)
+                            max_note_chars=max_note_chars, schema=schema, write_schema=write_schema)
     typer.echo("\n".join(report.lines()))
 
 

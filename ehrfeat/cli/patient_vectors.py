@@ -51,6 +51,9 @@ def patient_vectors_command(
     write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,
     source_system: Annotated[list[str] | None, typer.Option(
         "--source-system", help="OMOP: the same TABLE=SYSTEMS as given to embed-codes --source-system (repeatable).")] = None,
+    duplicate_concepts: Annotated[str, typer.Option(
+        "--duplicate-concepts", help="OMOP: a concept id CONCEPT lists more than once: error (default), first (keep the first row by "
+        "vocabulary_id, concept_code) or skip (its events use their source values); counted in the summary.")] = "error",
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule).
 
@@ -106,7 +109,7 @@ def patient_vectors_command(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
             systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
-            source_systems=tuple(source_system) if source_system else None,
+            source_systems=tuple(source_system) if source_system else None, duplicate_concepts=duplicate_concepts,
         )
         source: object = db
         if schema or write_schema:

@@ -26,6 +26,7 @@ import numpy as np
 
 from ehrfeat.codes import canonical_system
 from ehrfeat.errors import InputError
+from ehrfeat.paths import atomic_file
 from ehrfeat.patients.as_of_rule import rule_line
 from ehrfeat.patients.prediction_weights import AS_OF_RULES, PredictionAccumulator
 from ehrfeat.patients.timing import parse_duration
@@ -240,5 +241,6 @@ def write_prediction_vectors(vectors: PredictionVectors, path: str | Path) -> Pa
     for j, name in enumerate(vectors.columns):
         columns[name] = pa.array(np.ascontiguousarray(vectors.matrix[:, j]), pa.float32())
     table = pa.table(columns).replace_schema_metadata({b"ehrfeat": json.dumps(params).encode()})
-    pq.write_table(table, path)
+    with atomic_file(path) as tmp:  # a killed run never leaves half a file
+        pq.write_table(table, tmp)
     return path
