@@ -45,7 +45,7 @@ def patient_vectors_command(
         help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
     )] = "auto",
     create_indexes: Annotated[bool, typer.Option(
-        help="Let ehrfeat create SQLite indexes on the events table for the database path (reported; they stay).",
+        help="Let ehrfeat create a SQLite index on events(code_system, code, patient_id): faster --systems (reported; it stays).",
     )] = False,
     schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
     write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,

@@ -39,7 +39,7 @@ class VectorSettings:
     ``aggregate``: ``database`` counts (patient, code) pairs in SQL and streams only
     those; ``events`` streams every event into Python; ``auto`` takes ``database``
     wherever the engine and schema allow it. ``create_indexes`` lets ehrfeat create
-    the SQLite indexes that speed up the ``database`` path (consent; they are reported).
+    the SQLite index that speeds up ``systems`` on the ``database`` path (consent; it is reported).
     """
 
     weighting: str = "mean"
