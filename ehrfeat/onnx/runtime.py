@@ -51,10 +51,12 @@ class OnnxEncoder(BatchedEncoder):
         allow_cpu_fallback: bool = False,
         threads: int | None = None,
         verify: bool = True,
+        max_length: int | None = None,
     ) -> None:
+        """``max_length`` overrides the manifest's token limit (e.g. to compare models at one length)."""
         self.folder = Path(folder).expanduser()
         self.manifest: OnnxManifest = read_manifest(self.folder)
-        self.max_length = self.manifest.max_length
+        self.max_length = int(max_length or self.manifest.max_length)
         providers = requested_providers(device)
         self.variant: VariantEntry = choose_variant(self.manifest, providers[0], variant)
         path = self.folder / self.variant.file
