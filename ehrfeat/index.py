@@ -29,6 +29,7 @@ class CodeIndex:
         self.embeddings = embeddings
         self._position = {code: i for i, code in enumerate(embeddings.codes)}
         self._systems = np.array([c.system for c in embeddings.codes], dtype=object)
+        self._masks: dict[frozenset[str], np.ndarray | None] = {}
 
     def __len__(self) -> int:
         return len(self.embeddings)
@@ -62,13 +63,22 @@ class CodeIndex:
             raise InputError(f"k must be >= 1, got {k}", code="E125")
         scores = np.asarray(queries, dtype=np.float32) @ self.embeddings.matrix.T
         if systems:
-            wanted = {canonical_system(s) for s in systems}
-            scores[:, ~np.isin(self._systems, list(wanted))] = -np.inf
+            excluded = self._excluded(systems)
+            if excluded is not None:
+                scores[:, excluded] = -np.inf
         k = min(k, scores.shape[1])
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else np.tile(np.arange(k), (len(scores), 1))
         top_scores = np.take_along_axis(scores, top, axis=1)
         order = np.argsort(-top_scores, axis=1, kind="stable")
         return np.take_along_axis(top_scores, order, axis=1), np.take_along_axis(top, order, axis=1)
+
+    def _excluded(self, systems: Sequence[str]) -> np.ndarray | None:
+        """The boolean mask of the rows outside ``systems`` (``None``: no row is), computed once per set of systems."""
+        wanted = frozenset(canonical_system(s) for s in systems)
+        if wanted not in self._masks:
+            excluded = ~np.isin(self._systems, list(wanted))
+            self._masks[wanted] = excluded if excluded.any() else None
+        return self._masks[wanted]
 
     def neighbours(self, code: Code, k: int = 10, *, systems: Sequence[str] | None = None) -> list[Neighbour]:
         """The ``k`` codes nearest to ``code``, excluding itself."""

@@ -26,7 +26,7 @@ import os
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -49,7 +49,7 @@ from ehrfeat.linking.settings import DEFAULT_CONFIG, DETECT_MODES, LinkerSetting
 from ehrfeat.linking.sources import IndexSpec, open_index, parse_index_spec
 
 __all__ = [
-    "DEFAULT_CONFIG", "DETECT_MODES", "MENTIONS_KEY", "EhrfeatLinker", "LinkedCode", "LinkerSettings", "make_linker",
+    "DEFAULT_CONFIG", "DETECT_MODES", "MENTIONS_KEY", "EhrfeatLinker", "LinkedBatch", "LinkedCode", "LinkerSettings", "make_linker",
     "register_extensions",
 ]
 
@@ -57,6 +57,17 @@ logger = logging.getLogger(__name__)
 
 MENTIONS_KEY = "ehrfeat_mentions"
 _VECTOR_CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class LinkedBatch:
+    """What :meth:`EhrfeatLinker.predict` found in a batch of docs: per doc its mentions with the
+    texts to encode, the distinct texts, their vectors (one row each) and their codes."""
+
+    mentions: list[list[tuple[Span, str]]]
+    texts: list[str]
+    vectors: np.ndarray
+    codes: list[list[LinkedCode]]
 
 
 class EhrfeatLinker:
@@ -86,7 +97,7 @@ class EhrfeatLinker:
             from ehrfeat.models.loader import load_encoder
 
             if self._encoder is not None:
-                _after_fork()
+                _after_fork(self._encoder)
 
             self._encoder = load_encoder(self.model)
             self._encoder_pid = os.getpid()
@@ -150,7 +161,7 @@ class EhrfeatLinker:
         if self._terms is None:
             from ehrfeat.linking.rerank import term_codes
 
-            self._terms = term_codes(self.index)
+            self._terms = term_codes(self.index).prepare()
         return self._terms
 
     def set_abbreviation_detector(self, detector: Callable[[Doc], list[Abbreviation]] | None) -> None:
@@ -206,13 +217,36 @@ class EhrfeatLinker:
         return mentions
 
     def _link(self, docs: Sequence[Doc]) -> None:
+        found = self.predict(docs)
+        if found is not None:
+            self.set_annotations(docs, found)
+
+    def predict(self, docs: Sequence[Doc]) -> LinkedBatch | None:
+        """The mentions of ``docs`` (see :meth:`find_mentions`) and the codes of their distinct texts.
+
+        All the batch's mention texts are encoded in one call (each distinct text once, the
+        encoder sorts them by length) and searched with one matrix product. ``None``: no mention.
+        """
         if not any(len(doc) for doc in docs):
-            return
+            return None
         mentions = [self.find_mentions(doc) if len(doc) else [] for doc in docs]
         texts = list(dict.fromkeys(text for found in mentions for _, text in found))
         if not texts:
-            return
+            return None
         vectors = self._encode(texts)
+        return LinkedBatch(mentions, texts, vectors, self._codes(texts, vectors))
+
+    def set_annotations(self, docs: Sequence[Doc], batch: LinkedBatch) -> None:
+        """Set ``Span._.ehrfeat_vector`` and ``Span._.ehrfeat_codes`` of every mention of ``batch``."""
+        row_of = {t: i for i, t in enumerate(batch.texts)}
+        for found in batch.mentions:
+            for span, text in found:
+                i = row_of[text]
+                span._.ehrfeat_vector = batch.vectors[i].copy()
+                span._.ehrfeat_codes = batch.codes[i]
+
+    def _codes(self, texts: Sequence[str], vectors: np.ndarray) -> list[list[LinkedCode]]:
+        """The top-k codes of each text: one search of all ``vectors``, then the reranking of each text."""
         rerank = self.settings.rerank
         wide = max(self.k, RERANK_POOL) if rerank else self.k
         scores, rows = self.index.search(vectors, wide, systems=self.systems or None)
@@ -228,12 +262,7 @@ class EhrfeatLinker:
             else:
                 keep = [(int(r), float(s)) for s, r in zip(scores[i], rows[i], strict=True) if np.isfinite(s) and s >= self.threshold]
             codes.append([LinkedCode(emb.codes[r].system, emb.codes[r].code, emb.texts[r], round(s, 6)) for r, s in keep])
-        row_of = {t: i for i, t in enumerate(texts)}
-        for found in mentions:
-            for span, text in found:
-                i = row_of[text]
-                span._.ehrfeat_vector = vectors[i].copy()
-                span._.ehrfeat_codes = codes[i]
+        return codes
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Vectors of ``texts``; each distinct text is encoded once per process (a bounded cache)."""
@@ -282,8 +311,17 @@ def _covered(spans: Iterable[Span]) -> set[int]:
     return {i for span in spans for i in range(span.start, span.end)}
 
 
-def _after_fork() -> None:
-    """In a forked worker, keep torch (if the parent used it) off its inherited OpenMP pool, which deadlocks."""
+_INHERITED: list[Encoder] = []
+
+
+def _after_fork(inherited: Encoder) -> None:
+    """In a forked worker: keep the parent's encoder alive, and torch (if the parent used it) off its OpenMP pool.
+
+    Both would deadlock: freeing an onnxruntime session waits on the thread pool of the
+    parent, whose threads do not exist in the child (``nlp.pipe(n_process=2)`` hung once
+    the parent had encoded anything), and torch's inherited OpenMP pool is in the same state.
+    """
+    _INHERITED.append(inherited)
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(1)

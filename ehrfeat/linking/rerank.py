@@ -98,6 +98,11 @@ class TermCodes:
     def rows(self, mention: str) -> list[int]:
         return self._rows.get(normalise(mention), [])
 
+    def prepare(self) -> TermCodes:
+        """Build the word postings :meth:`overlap` reads now (about a second for ICD-10-CM) rather than on the first mention."""
+        self._index_words()
+        return self
+
     def _index_words(self) -> dict[int, dict[str, list[int]]]:
         """Per row, word -> its term sets holding the word; with the IDF of each word over rows."""
         if self._postings is None:
