@@ -30,6 +30,7 @@ __all__ = [
     "in_batches",
     "masked_url",
     "open_database",
+    "read_error",
     "sql_table",
     "table_names",
     "validate_identifier",
@@ -212,6 +213,11 @@ def _duckdb_columns(engine: Engine, table: str) -> dict[str, str]:
 def sql_table(name: str, columns: list[str] | tuple[str, ...]) -> sa.TableClause:
     """A lightweight, properly quoted table clause for SELECTs over validated or reflected names."""
     return sa.table(name, *(sa.column(c) for c in columns))
+
+
+def read_error(engine: Engine, exc: Exception) -> DatabaseError:
+    """E205 for a database that cannot be read (refused, dropped, corrupt): names it without its password."""
+    return _wrap(engine, exc)
 
 
 def _wrap(engine: Engine, exc: Exception) -> DatabaseError:

@@ -72,9 +72,23 @@ def test_server_killed_mid_run_then_rerun(own_server: PostgresServer, extract_cs
     np.testing.assert_allclose(np.stack([np.frombuffer(v, "<f4") for *_, v in rows]), expected, atol=1e-7)
 
 
-def test_connection_refused_names_the_url_without_its_password() -> None:
+@pytest.mark.parametrize("command", [
+    ["embed-codes", "{url}", "--no-progress"],
+    ["patient-vectors", "{url}", "--out", "{out}"],
+    ["similar", "E11.9", "--db", "{url}"],
+    ["link-notes", "{url}", "--index", "builtin"],
+    ["link-notes", "{url}", "--index", "builtin", "--schema", "cdm", "--write-schema", "results"],
+    ["build-index", "{out_dir}", "--db", "{url}"],
+], ids=["embed-codes", "patient-vectors", "similar", "link-notes", "link-notes-schemas", "build-index"])
+def test_connection_refused_names_the_url_without_its_password(command: list[str], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command that reads a database: exit 2, one error line naming the URL without its password, no traceback."""
+    monkeypatch.setattr("ehrfeat.models.loader.load_encoder", lambda model=None: HashEncoder())
     port = port_for.select_random()
     url = f"postgresql+psycopg://someone:{PG_PASSWORD}@127.0.0.1:{port}/cdm"
-    result = CliRunner().invoke(app, ["embed-codes", url, "--no-progress"])
-    assert result.exit_code == 2
+    args = [a.format(url=url, out=tmp_path / "v.npy", out_dir=tmp_path / "index") for a in command]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert PG_PASSWORD not in result.output and f"someone:***@127.0.0.1:{port}/cdm" in result.output
+    assert "Traceback" not in result.output
