@@ -8,25 +8,22 @@ yet cached for this encoder, and writes them batch by batch, one transaction eac
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
-from ehrfeat.errors import DatabaseError, InputError
+from ehrfeat.errors import InputError
 from ehrfeat.extras import pip_command
 from ehrfeat.reasons import ReasonCounter
-from ehrfeat.store.database import bad_text_count, masked_url, open_database
+from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.schema import detect_schema
@@ -163,7 +160,7 @@ def embed_codes(
     ``schema`` names the server schema holding the CDM (``--schema cdm``) and ``write_schema``
     the one ehrfeat's table goes to (``--write-schema results``; default: ``schema``).
     """
-    with _connection_errors(database):
+    with connection_errors(database):
         started = time.perf_counter()
         wanted = [canonical_system(s) for s in systems] if systems else None
         chosen = parse_source_systems(source_systems)
@@ -222,23 +219,6 @@ def embed_codes(
             encode_s=time.perf_counter() - encode_started,
             coverage=coverage,
         )
-
-
-@contextlib.contextmanager
-def _connection_errors(database: str | Path) -> Iterator[None]:
-    """A connection refused or dropped mid-run becomes a DatabaseError naming the URL without its password."""
-    try:
-        yield
-    except sa.exc.DBAPIError as exc:
-        if not (exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)):
-            raise
-        lines = str(exc.orig).strip().splitlines() if exc.orig is not None else []
-        raise DatabaseError(
-            f"lost the connection to {_display(database)}: {lines[0] if lines else type(exc).__name__}",
-            fix="check that the server runs and is reachable, then run the same command again: batches already "
-            "written are kept (one transaction each) and only the rest is embedded",
-            code="E1409",
-        ) from exc
 
 
 def _display(target: str | Path) -> str:

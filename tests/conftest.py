@@ -128,6 +128,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgresql_url"))
 
 
+@pytest.fixture
+def own_server() -> Iterator[object]:
+    """A PostgreSQL server of this test only, to kill and restart (the session's server must not be killed)."""
+    from tests.pg_server import PostgresUnavailable, start_postgres
+
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        if os.environ.get("EHRFEAT_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 BACKENDS = ("sqlite", "postgresql", "duckdb")
 
 

@@ -34,7 +34,7 @@ from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.linking.note_runs import NoteRun, claim_notes, run_key
 from ehrfeat.linking.note_tables import NoteTables, note_tables
-from ehrfeat.store.database import bad_text_count, masked_url, open_database
+from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.omop_concepts import ConceptIds
 from ehrfeat.store.schema import detect_schema
@@ -202,40 +202,41 @@ def link_notes(
     too_long = f"note longer than {limit:,} characters (left unlinked; raise the limit with --max-note-chars)"
     bad_text_before = bad_text_count(read)
 
-    with read.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(tables.notes)).scalar_one()
-    with engine.connect() as conn:
-        done = set(conn.execute(sa.select(tables.links.c.note_id).where(tables.links.c.run_key == run.key)).scalars())
-    counts: Counter[str] = Counter()
-    skipped: Counter[str] = Counter()
-    last: Any = None
-    while True:
+    with connection_errors(database):  # a dropped connection: E1409; committed batches stay, a re-run finishes
         with read.connect() as conn:
-            query = sa.select(tables.note_id, tables.text).order_by(tables.note_id).limit(batch_size * 4)
-            if last is not None:
-                query = query.where(tables.note_id > last)
-            chunk = conn.execute(query).all()
-        if not chunk:
-            break
-        last = chunk[-1][0]
-        todo = []
-        for note_id, text in chunk:
-            if note_id is None:
-                skipped["note without note_id"] += 1
-            elif int(note_id) in done:
-                counts["already"] += 1
-            elif text is None or not str(text).strip():
-                skipped["empty note text"] += 1
-            elif len(str(text)) > limit:
-                skipped[too_long] += 1
-            else:
-                todo.append((int(note_id), str(text)))
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            docs = nlp.pipe([t for _, t in batch], batch_size=batch_size, n_process=n_process)
-            _write_batch(engine, tables, concepts, batch, docs, per_mention, run, counts, drop_negated=negated == "drop")
-            if on_batch is not None:
-                on_batch(counts["notes"], total)
+            total = conn.execute(sa.select(sa.func.count()).select_from(tables.notes)).scalar_one()
+        with engine.connect() as conn:
+            done = set(conn.execute(sa.select(tables.links.c.note_id).where(tables.links.c.run_key == run.key)).scalars())
+        counts: Counter[str] = Counter()
+        skipped: Counter[str] = Counter()
+        last: Any = None
+        while True:
+            with read.connect() as conn:
+                query = sa.select(tables.note_id, tables.text).order_by(tables.note_id).limit(batch_size * 4)
+                if last is not None:
+                    query = query.where(tables.note_id > last)
+                chunk = conn.execute(query).all()
+            if not chunk:
+                break
+            last = chunk[-1][0]
+            todo = []
+            for note_id, text in chunk:
+                if note_id is None:
+                    skipped["note without note_id"] += 1
+                elif int(note_id) in done:
+                    counts["already"] += 1
+                elif text is None or not str(text).strip():
+                    skipped["empty note text"] += 1
+                elif len(str(text)) > limit:
+                    skipped[too_long] += 1
+                else:
+                    todo.append((int(note_id), str(text)))
+            for start in range(0, len(todo), batch_size):
+                batch = todo[start : start + batch_size]
+                docs = nlp.pipe([t for _, t in batch], batch_size=batch_size, n_process=n_process)
+                _write_batch(engine, tables, concepts, batch, docs, per_mention, run, counts, drop_negated=negated == "drop")
+                if on_batch is not None:
+                    on_batch(counts["notes"], total)
     if counts["negated_dropped"]:
         skipped["negated mention (--negated drop)"] += counts["negated_dropped"]
     return LinkNotesReport(

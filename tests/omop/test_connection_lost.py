@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ from typer.testing import CliRunner
 from ehrfeat.cli.main import app
 from ehrfeat.store import import_omop, open_database
 from tests.omop.conftest import HashEncoder
-from tests.pg_server import PG_PASSWORD, PostgresServer, start_postgres
+from tests.pg_server import PG_PASSWORD, PostgresServer
 
 
 class KillingEncoder(HashEncoder):
@@ -29,21 +28,6 @@ class KillingEncoder(HashEncoder):
         if self.calls == self.kill_at:
             self.server.kill()
         return super().encode(texts, batch_size, show_progress_bar, normalize_embeddings)
-
-
-@pytest.fixture
-def own_server() -> Iterator[PostgresServer]:
-    """A server of this test only (the session's server must not be killed)."""
-    from tests.pg_server import PostgresUnavailable
-
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_server_killed_mid_run_then_rerun(own_server: PostgresServer, extract_csv: Path,
