@@ -34,6 +34,7 @@ from ehrfeat.codes import Code
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.linking.note_tables import NoteTables, note_tables
+from ehrfeat.report import Summary
 from ehrfeat.store.database import bad_text_count, masked_url, open_database
 from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.omop_concepts import ConceptIds
@@ -69,21 +70,18 @@ class LinkNotesReport:
     repaired: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
-        out = [
-            f"notes found:           {self.notes_found}",
-            f"linked now:            {self.notes_linked_now}",
-            f"already linked:        {self.notes_already_linked}",
-            f"mentions:              {self.mentions} ({self.mentions_without_code} with no code above the threshold)",
-            f"NOTE_NLP rows written: {self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)",
-            f"context:               {self.negated_mentions} negated, {self.family_mentions} about family members",
-        ]
-        if self.unresolved_abbreviations:
-            out.append(f"  unlinked {self.unresolved_abbreviations:>5}  ambiguous abbreviations (PE, MS, ...) outside a deciding section")
-        out += [f"  skipped {n:>6}  {reason}" for reason, n in sorted(self.skipped.items())]
-        out += [f"  repaired {n:>5}  {reason}" for reason, n in sorted(self.repaired.items())]
-        out += [f"encoder:               {self.fingerprint}", f"code index:            {self.index_source}",
-                f"written to:            {self.target}", f"elapsed:               {self.elapsed_s:.1f} s"]
-        return out
+        out = Summary(23).fields([
+            ("notes found", self.notes_found), ("linked now", self.notes_linked_now),
+            ("already linked", self.notes_already_linked),
+            ("mentions", f"{self.mentions} ({self.mentions_without_code} with no code above the threshold)"),
+            ("NOTE_NLP rows written", f"{self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)"),
+            ("context", f"{self.negated_mentions} negated, {self.family_mentions} about family members"),
+        ])
+        ambiguous = {"ambiguous abbreviations (PE, MS, ...) outside a deciding section": self.unresolved_abbreviations}
+        out.reasons({k: n for k, n in ambiguous.items() if n}, tag="unlinked", width=5)
+        out.reasons(self.skipped, tag="skipped").reasons(self.repaired, tag="repaired", width=5)
+        return out.fields([("encoder", self.fingerprint), ("code index", self.index_source), ("written to", self.target),
+                           ("elapsed", f"{self.elapsed_s:.1f} s")]).lines
 
 
 def make_pipeline(

@@ -29,8 +29,9 @@ from ehrfeat.errors import InputError
 from ehrfeat.patients.as_of_rule import rule_line
 from ehrfeat.patients.prediction_weights import AS_OF_RULES, PredictionAccumulator
 from ehrfeat.patients.timing import parse_duration
-from ehrfeat.patients.vectors import combine, embedding_columns
+from ehrfeat.patients.vectors import EventReport, combine, embedding_columns
 from ehrfeat.patients.weights import WeightOptions, smooth_idf
+from ehrfeat.report import Summary
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors
 from ehrfeat.store.meds.dataset import MedsDataset, MedsReadReport, open_meds
 from ehrfeat.store.meds.labels import UNKNOWN_SUBJECT, PredictionTimes, from_arrays, read_labels
@@ -42,41 +43,23 @@ logger = logging.getLogger(__name__)
 NOT_SELECTED = "code of a system not selected (--systems)"
 
 
-@dataclass(frozen=True)
-class MedsVectorReport:
+@dataclass(frozen=True, kw_only=True)
+class MedsVectorReport(EventReport):
+    """Counts of one run: prediction rows, events used and skipped by reason, shard and label-table issues."""
+
     rows: int
     rows_without_codes: int
     subjects: int
-    events_read: int
-    events_used: int
     as_of_rule: str
-    skipped: dict[str, int] = field(default_factory=dict)
-    read_issues: dict[str, int] = field(default_factory=dict)
     label_issues: dict[str, int] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-
-    @property
-    def events_per_s(self) -> float:
-        return self.events_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def lines(self) -> list[str]:
-        out = [
-            rule_line(self.as_of_rule),
-            f"prediction rows:        {self.rows} ({self.subjects} subjects)",
-            f"  without usable codes: {self.rows_without_codes} (zero rows, flagged no_codes)",
-            f"events read:            {self.events_read}",
-            f"events used:            {self.events_used}",
-            f"events not used:        {sum(self.skipped.values())}",
-        ]
-        out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])]
-        if self.read_issues:
-            out.append("reading the shards:")
-            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.read_issues.items())]
-        if self.label_issues:
-            out.append("label table:")
-            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.label_issues.items())]
-        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s)")
-        return out
+        head = Summary(24).text(rule_line(self.as_of_rule)).fields([
+            ("prediction rows", f"{self.rows} ({self.subjects} subjects)"),
+            ("  without usable codes", f"{self.rows_without_codes} (zero rows, flagged no_codes)"),
+        ])
+        out = self._summary(head, "reading the shards:").reasons(self.label_issues, heading="label table:", width=9)
+        return out.field("elapsed", f"{self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s)").lines
 
 
 @dataclass(frozen=True)

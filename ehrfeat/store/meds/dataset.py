@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.errors import InputError, SchemaError
+from ehrfeat.report import reason_lines
 from ehrfeat.store.records import SkipCollector
 
 __all__ = [
@@ -74,11 +75,7 @@ class MedsReadReport:
         return dict(self.skips.counts)
 
     def lines(self) -> list[str]:
-        out = []
-        for reason, n in sorted(self.skips.counts.items()):
-            examples = self.skips.examples.get(reason)
-            out.append(f"  {n:>9}  {reason}" + (f"  e.g. {', '.join(examples)}" if examples else ""))
-        return out
+        return reason_lines(self.skips.counts, self.skips.examples, width=9)
 
 
 @dataclass(frozen=True)
