@@ -72,6 +72,6 @@ def test_every_report_uses_it() -> None:
 def test_write_json_names_the_file_and_its_code(tmp_path: Path) -> None:
     write_json(tmp_path / "r.json", {"b": 1, "a": [1]}, code="E1404")
     assert json.loads((tmp_path / "r.json").read_text()) == {"a": [1], "b": 1}
-    with pytest.raises(InputError, match="missing/r.json") as err:
+    with pytest.raises(InputError, match=r"missing/r\.json") as err:
         write_json(tmp_path / "missing" / "r.json", {}, code="E1518")
     assert err.value.code == "E1518"
