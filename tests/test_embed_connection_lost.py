@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ehrfeat.cli.main import app
 from ehrfeat.store import import_omop, open_database
-from tests.omop.conftest import HashEncoder
+from tests.omop_data import HashEncoder
 from tests.pg_server import PG_PASSWORD, PostgresServer, start_postgres
 
 

@@ -53,7 +53,7 @@ def test_a_database_and_a_meds_folder_are_both_patient_stores(tmp_path: Path) ->
     from ehrfeat.store.meds.dataset import MedsReadReport, open_meds
     from ehrfeat.store.schema import detect_schema
     from tests.helpers import make_native_db
-    from tests.meds.conftest import EVENTS, write_events
+    from tests.meds_data import EVENTS, write_events
 
     db = make_native_db(tmp_path / "p.db", [(s, t[:10], "ICD10CM", "I10", None) for s, t, _ in EVENTS])
     engine = open_database(db)

@@ -1,4 +1,6 @@
-"""An OMOP extract without vocabularies (ehrfeat.demo_omop), imported into SQLite or PostgreSQL."""
+"""An OMOP extract without vocabularies (ehrfeat.demo_omop), imported into SQLite or PostgreSQL.
+
+A pytest plugin of ``tests/conftest.py``: ``extract_csv``, ``extract_url`` and ``encoder`` serve every package's tests."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ehrfeat.linking.notes import link_notes, make_pipeline
 from ehrfeat.store import open_database
 from ehrfeat.store.schema import native_metadata
-from tests.omop.test_backends import write_native
+from tests.store.test_database_backends import write_native
 
 NOTES = [
     (1, 1, "2021-01-01", "Type 2 diabetes mellitus, well controlled. Asthma, unspecified."),

@@ -12,7 +12,7 @@ from ehrfeat.cli.main import app
 from ehrfeat.embed import embed_codes
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store import import_omop, open_database
-from tests.omop.conftest import HashEncoder
+from tests.omop_data import HashEncoder
 from tests.pg_server import PG_PASSWORD
 
 READER_PASSWORD = "reader-s3cret"

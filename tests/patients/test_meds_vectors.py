@@ -23,7 +23,7 @@ from ehrfeat.store.embeddings import EmbeddingCache
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, write_code_vectors
 from ehrfeat.store.meds.labels import NULL_PREDICTION_TIME, UNKNOWN_SUBJECT
 from tests.helpers import make_native_db
-from tests.meds.conftest import EVENTS, write_events, write_labels
+from tests.meds_data import EVENTS, write_events, write_labels
 
 E = np.eye(4, dtype=np.float32)
 MEDS_VECTORS = {"DIAGNOSIS//ICD//10//E119": E[0], "ICD10CM/I10": E[1], "LAB//4548-4//UNK": E[2],
