@@ -25,13 +25,16 @@ def link_notes_command(
     n_process: Annotated[int, typer.Option(min=1, help="spaCy worker processes.")] = 1,
     max_note_chars: Annotated[int | None, typer.Option(min=1, help="Longest note to link (default spaCy's 1,000,000 characters); longer notes are skipped and counted.")] = None,
     negated: Annotated[str, typer.Option(help="keep: write negated mentions with term_exists=N; drop: write none of them.")] = "keep",
+    context: Annotated[bool, typer.Option(help="ConText flags and sections (term_exists, term_temporal); not with --pipeline.")] = True,
+    clinical_abbreviations: Annotated[bool, typer.Option(help="Link undefined clinical abbreviations (T2DM, HTN, ...); not with --pipeline.")] = True,
 ) -> None:
-    """Write one NOTE_NLP row per linked mention; notes already linked with the same encoder, index and settings are skipped."""
+    """Write one NOTE_NLP row per linked mention; notes already linked with the same settings are skipped, with others replaced."""
     from ehrfeat.linking.notes import link_notes, pipeline_for
 
     with reported_errors():
         require("spacy", needed_for="`ehrfeat link-notes`")  # before the encoder and the index are built
-        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=split_systems(systems), threshold=threshold, k=per_mention)
+        nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=split_systems(systems), threshold=threshold,
+                           k=per_mention, context=context, clinical_abbreviations=clinical_abbreviations)
         report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process, negated=negated,
                             max_note_chars=max_note_chars)
     typer.echo("\n".join(report.lines()))

@@ -14,9 +14,10 @@ database gets a ``note_nlp`` table with the same columns plus ``code_system``,
 
 ``ehrfeat_note_runs(note_id, run_key, fingerprint, settings, ...)`` records each note
 linked by one run setting (the encoder, the code index's content, the threshold and
-the other linker settings, hashed into ``run_key``), in the same transaction as its
-NOTE_NLP rows: a re-run with the same setting skips those notes, a run with another
-index or threshold links them again. (The ``ehrfeat_note_links`` table of earlier
+the other linker settings, hashed into ``run_key``: :mod:`ehrfeat.linking.note_runs`),
+in the same transaction as its NOTE_NLP rows: a re-run with the same setting skips
+those notes, a run with another setting links them again and replaces the rows the
+earlier setting wrote (``nlp_system`` names ehrfeat's rows; other systems' rows stay). (The ``ehrfeat_note_links`` table of earlier
 versions, keyed by the encoder alone, is no longer read.)
 """
 
@@ -40,7 +41,7 @@ NOTE_NLP_COLUMNS = (
     "note_nlp_id", "note_id", "section_concept_id", "snippet", "offset", "lexical_variant", "note_nlp_concept_id",
     "note_nlp_source_concept_id", "nlp_system", "nlp_date", "nlp_datetime", "term_exists", "term_temporal", "term_modifiers",
 )  # fmt: skip
-_REQUIRED = ("note_nlp_id", "note_id", "lexical_variant", "note_nlp_concept_id", "nlp_date")
+_REQUIRED = ("note_nlp_id", "note_id", "lexical_variant", "note_nlp_concept_id", "nlp_system", "nlp_date")
 _NATIVE_EXTRA = ("code_system", "code", "score")
 
 

@@ -8,7 +8,9 @@ mention and code (the top ``per_mention`` codes at or above the threshold; see
 transaction holding its rows and its bookkeeping rows, so a run killed at any
 moment and started again writes every row exactly once; a re-run with the same
 encoder, index and settings writes nothing (the bookkeeping key, ``run_key``, hashes
-them all: a run with another index or threshold links the notes again). Notes longer
+them all, see :mod:`ehrfeat.linking.note_runs`): a run with another index, threshold,
+context or ``negated`` setting links the notes again and replaces the rows earlier
+link-notes settings wrote for them (counted as ``rows_replaced``). Notes longer
 than ``max_note_chars`` (spaCy's 1,000,000 by default) are skipped and counted, never
 fatal, and stay unlinked for a run with a higher limit; note text that is not valid
 UTF-8 is decoded with replacement and counted.
@@ -16,8 +18,6 @@ UTF-8 is decoded with replacement and counted.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from collections import Counter
@@ -27,12 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 
 from ehrfeat.codes import Code
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
+from ehrfeat.linking.note_runs import NoteRun, claim_notes, run_key
 from ehrfeat.linking.note_tables import NoteTables, note_tables
 from ehrfeat.report import Summary
 from ehrfeat.store.database import bad_text_count, masked_url, open_database
@@ -68,13 +68,15 @@ class LinkNotesReport:
     elapsed_s: float = 0.0
     run_key: str = ""
     repaired: dict[str, int] = field(default_factory=dict)
+    rows_replaced: int = 0
 
     def lines(self) -> list[str]:
         out = Summary(23).fields([
             ("notes found", self.notes_found), ("linked now", self.notes_linked_now),
             ("already linked", self.notes_already_linked),
             ("mentions", f"{self.mentions} ({self.mentions_without_code} with no code above the threshold)"),
-            ("NOTE_NLP rows written", f"{self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)"),
+            ("NOTE_NLP rows written", f"{self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)"
+             + (f", {self.rows_replaced} rows of earlier settings replaced" if self.rows_replaced else "")),
             ("context", f"{self.negated_mentions} negated, {self.family_mentions} about family members"),
         ])
         ambiguous = {"ambiguous abbreviations (PE, MS, ...) outside a deciding section": self.unresolved_abbreviations}
@@ -86,15 +88,16 @@ class LinkNotesReport:
 
 def make_pipeline(
     *, model: str | None = None, index: dict[str, Any] | None = None, systems: Sequence[str] | None = None,
-    k: int = 1, threshold: float = 0.5, encoder: Encoder | None = None,
+    k: int = 1, threshold: float = 0.5, encoder: Encoder | None = None, **settings: Any,
 ) -> Any:
-    """A blank English pipeline with the linker (dictionary mentions); ``encoder`` must be ``model``'s if given."""
+    """A blank English pipeline with the linker (dictionary mentions); ``encoder`` must be ``model``'s if given;
+    ``settings``: more :class:`~ehrfeat.linking.settings.LinkerSettings` fields (``context=False``, ...)."""
     import spacy
 
     import ehrfeat.linking.component  # noqa: F401  (registers the factory)
 
     nlp = spacy.blank("en")
-    config: dict[str, Any] = {"model": model, "index": index or {}, "k": k, "threshold": threshold}
+    config: dict[str, Any] = {**settings, "model": model, "index": index or {}, "k": k, "threshold": threshold}
     if systems is not None:
         config["systems"] = list(systems)
     linker: Any = nlp.add_pipe("ehrfeat_linker", config=config)
@@ -120,9 +123,10 @@ def choose_index(database: str | Path, choice: str, encoder: Encoder, table: str
 
 def pipeline_for(
     database: str | Path, *, pipeline: str | Path | None = None, model: str | None = None, index: str = "auto",
-    systems: Sequence[str] | None = None, threshold: float = 0.5, k: int = 1,
+    systems: Sequence[str] | None = None, threshold: float = 0.5, k: int = 1, **settings: Any,
 ) -> Any:
-    """The pipeline link-notes runs: a saved one (``pipeline``), or a blank one with the linker."""
+    """The pipeline link-notes runs: a saved one (``pipeline``), or a blank one with the linker
+    (``settings``: more linker settings, as :func:`make_pipeline`)."""
     if pipeline is not None:
         import spacy
 
@@ -138,7 +142,7 @@ def pipeline_for(
     setting = choose_index(database, index, encoder)
     if systems is None and "db" in setting:
         systems = []  # every system the database's embeddings hold
-    return make_pipeline(model=model, index=setting, systems=systems, k=k, threshold=threshold, encoder=encoder)
+    return make_pipeline(model=model, index=setting, systems=systems, k=k, threshold=threshold, encoder=encoder, **settings)
 
 
 def _linker(nlp: Any) -> Any:
@@ -180,8 +184,7 @@ def link_notes(
     fingerprint = linker.encoder.fingerprint
     index_source = linker.index.source
     concepts = ConceptIds(engine)
-    run = _run_key(linker, per_mention, negated)
-    nlp_system = f"ehrfeat_linker encoder={fingerprint} run={run.key[:12]}"[:250]
+    run = run_key(nlp, linker, per_mention, negated)
     limit = int(nlp.max_length if max_note_chars is None else max_note_chars)
     if limit < 1:
         raise InputError(f"max_note_chars must be >= 1, got {max_note_chars}", fix="pass e.g. --max-note-chars 2000000", code="E1221")
@@ -219,8 +222,7 @@ def link_notes(
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
             docs = nlp.pipe([t for _, t in batch], batch_size=batch_size, n_process=n_process)
-            _write_batch(engine, tables, concepts, batch, docs, per_mention, run, nlp_system, counts,
-                         drop_negated=negated == "drop")
+            _write_batch(engine, tables, concepts, batch, docs, per_mention, run, counts, drop_negated=negated == "drop")
             if on_batch is not None:
                 on_batch(counts["notes"], total)
     if counts["negated_dropped"]:
@@ -232,83 +234,64 @@ def link_notes(
         mentions_without_code=counts["no_code"], skipped=dict(skipped), elapsed_s=time.perf_counter() - started,
         run_key=run.key, repaired={BAD_TEXT: bad} if (bad := bad_text_count(engine) - bad_text_before) else {},
         negated_mentions=counts["negated"], family_mentions=counts["family"], unresolved_abbreviations=counts["ambiguous"],
+        rows_replaced=counts["replaced"],
     )
 
 
 BAD_TEXT = "text values not valid UTF-8 (decoded with replacement)"
 
 
-@dataclass(frozen=True)
-class _Run:
-    key: str
-    fingerprint: str
-    settings: str
-
-
-def _run_key(linker: Any, per_mention: int, negated: str = "keep") -> _Run:
-    """What decides a note's NOTE_NLP rows: the encoder, the index's content and the linker's settings, hashed."""
-    index = linker.index
-    digest = hashlib.sha256()
-    for code in index.embeddings.codes:
-        digest.update(f"{code.system}:{code.code}\n".encode())
-    digest.update(np.ascontiguousarray(index.embeddings.matrix, dtype=np.float32).tobytes())
-    digest.update("\n".join(index.terms).encode())
-    settings = {
-        "encoder": linker.encoder.fingerprint, "index": digest.hexdigest(), "index_source": index.source,
-        "threshold": float(linker.threshold), "k": int(linker.k), "per_mention": per_mention, "negated": negated,
-        "systems": sorted(linker.systems),
-        **{name: _plain(getattr(linker, name, None)) for name in ("detect_mentions", "labels", "expand_abbreviations")},
-    }
-    text = json.dumps(settings, sort_keys=True)
-    return _Run(hashlib.sha256(text.encode()).hexdigest(), linker.encoder.fingerprint, text)
-
-
-def _plain(value: Any) -> Any:
-    return sorted(value) if isinstance(value, set | frozenset) else value
-
-
 def _write_batch(
     engine: sa.Engine, tables: NoteTables, concepts: ConceptIds, batch: list[tuple[int, str]], docs: Any,
-    per_mention: int, run: _Run, nlp_system: str, counts: Counter[str], *, drop_negated: bool = False,
+    per_mention: int, run: NoteRun, counts: Counter[str], *, drop_negated: bool = False,
 ) -> None:
-    fingerprint = run.fingerprint
+    fingerprint, nlp_system = run.fingerprint, run.nlp_system
     now = datetime.now(UTC)
     found: list[tuple[int, str, Any, int]] = []  # note id, text, span, mention count
     links = []
+    tallies: dict[int, Counter[str]] = {}
     for (note_id, text), doc in zip(batch, docs, strict=True):
+        tally = tallies[note_id] = Counter()
         mentions = [e for e in doc.spans.get("ehrfeat_mentions", doc.ents) if e._.ehrfeat_codes is not None]
         if doc.has_extension("ehrfeat_unresolved_abbreviations"):
-            counts["ambiguous"] += doc._.ehrfeat_unresolved_abbreviations or 0
-        counts["negated"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
-        counts["family"] += sum(bool(_flag(e, "ehrfeat_family")) for e in mentions)
+            tally["ambiguous"] += doc._.ehrfeat_unresolved_abbreviations or 0
+        tally["negated"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
+        tally["family"] += sum(bool(_flag(e, "ehrfeat_family")) for e in mentions)
         if drop_negated:
-            counts["negated_dropped"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
+            tally["negated_dropped"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
             mentions = [e for e in mentions if not _flag(e, "ehrfeat_negated")]
         n_rows = 0
         for span in mentions:
             codes = span._.ehrfeat_codes[:per_mention]
-            counts["no_code"] += not codes
+            tally["no_code"] += not codes
             n_rows += len(codes)
             found.append((note_id, text, span, len(codes)))
-        counts["mentions"] += len(mentions)
+        tally["mentions"] += len(mentions)
         links.append({"note_id": note_id, "run_key": run.key, "fingerprint": fingerprint, "settings": run.settings,
                       "mentions": len(mentions), "rows_written": n_rows, "linked_at": now.isoformat(timespec="seconds")})
     with write_transaction(engine, f"link-notes:{tables.note_nlp.name}", masked_url(engine)) as conn:
+        done, replaced = claim_notes(conn, tables, run, [note_id for note_id, _ in batch])  # another run of this key
+        found = [f for f in found if f[0] not in done]
+        links = [link for link in links if link["note_id"] not in done]
         ids = concepts.resolve(conn, [Code(c.system, c.code) for *_, span, n in found for c in span._.ehrfeat_codes[:n]])
         col = tables.note_nlp.c[tables.note_nlp_columns["note_nlp_id"]]
         next_id = int(conn.execute(sa.select(sa.func.max(sa.cast(col, sa.BigInteger)))).scalar() or 0) + 1
         rows: list[dict[str, Any]] = []
+        concept = 0
         for note_id, text, span, n in found:
             for rank, code in enumerate(span._.ehrfeat_codes[:n], start=1):
                 source_id, standard_id = ids[Code(code.system, code.code)]
                 rows.append(_row(next_id + len(rows), note_id, text, span, code, rank, source_id, standard_id,
                                  fingerprint, nlp_system, now, tables.note_nlp_columns))
-                counts["concept"] += standard_id != 0 or source_id != 0
+                concept += standard_id != 0 or source_id != 0
         if rows:
             conn.execute(sa.insert(tables.note_nlp), rows)
-        conn.execute(sa.insert(tables.links), links)
-    counts["notes"] += len(batch)
-    counts["rows"] += len(rows)
+        if links:
+            conn.execute(sa.insert(tables.links), links)
+    for note_id, tally in tallies.items():
+        if note_id not in done:
+            counts.update(tally)
+    counts.update(notes=len(batch) - len(done), already=len(done), rows=len(rows), concept=concept, replaced=replaced)
 
 
 def _row(note_nlp_id: int, note_id: int, text: str, span: Any, code: Any, rank: int, source_id: int, standard_id: int,

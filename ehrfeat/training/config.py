@@ -31,7 +31,7 @@ __all__ = [
     "with_max_steps",
 ]
 
-RECIPES = ("smoke", "hiprbert-mini")
+RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class TrainingConfig:
     device: str = "auto"  # "auto", "cpu" or "cuda"
     num_threads: int = 0  # 0: leave torch's default
     merge_with_base: float = 1.0  # WiSE-FT: the final weights are base + w * (fine-tuned - base); 1.0 keeps them
+    distill_weight: float = 0.0  # > 0: add w * DistillLoss against the frozen base on every batch
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,8 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
             fix="1.0 keeps the fine-tuned weights; 0.6 moves them 40 % of the way back to the base",
             code="E404",
         )
+    if training.distill_weight < 0:
+        raise ConfigError(f"training.distill_weight must be >= 0, got {training.distill_weight}", fix="0 turns distillation off", code="E404")
     if not 0.0 <= sections["pairs"].heldout_fraction < 1.0:
         raise ConfigError("pairs.heldout_fraction must be in [0, 1)", code="E404")
     return TrainConfig(sources=tuple(sources), name=str(data.get("name", "ehrfeat")), origin=origin, **sections)

@@ -36,12 +36,12 @@ from ehrfeat.training.checkpoint import (
 )
 from ehrfeat.training.config import TrainConfig, load_config
 from ehrfeat.training.data_sources import TrainingData, build_training_data
-from ehrfeat.training.losses import SynonymLoss, TreeLoss
+from ehrfeat.training.losses import DistillLoss, SynonymLoss, TreeLoss
 from ehrfeat.training.merge import interpolate_with_base
 from ehrfeat.training.model import TermModel
 from ehrfeat.vocab import VocabSource
 
-__all__ = ["batch_loss", "evaluate_pair", "prepare_base_model", "train"]
+__all__ = ["Distiller", "batch_loss", "evaluate_pair", "prepare_base_model", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,18 +66,44 @@ def prepare_base_model(config: TrainConfig, data: TrainingData, output: Path) ->
     return str(folder.resolve())
 
 
-def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss, synonym_loss: SynonymLoss) -> torch.Tensor:
+class Distiller:
+    """The frozen base model and the weight of :class:`DistillLoss` against it."""
+
+    def __init__(self, teacher: TermModel, weight: float) -> None:
+        self.teacher = teacher.eval().requires_grad_(False)
+        self.weight = weight
+        self.loss = DistillLoss()
+
+    def __call__(self, texts: list[str], student: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            teacher = self.teacher(texts)
+        return self.weight * self.loss(student, teacher)
+
+
+def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss, synonym_loss: SynonymLoss,
+               distiller: Distiller | None = None) -> torch.Tensor:
     """The loss of one planned batch (each distinct string encoded once)."""
     if batch.source == SYNONYMS:
+        texts = list(batch.terms)
+        raw = model(texts)
         labels = torch.tensor(batch.labels, device=model.device)
-        return synonym_loss(model(list(batch.terms)), labels)
-    texts = list(dict.fromkeys(t for p in batch.pairs for t in (p.anchor, p.other)))
-    row = {t: i for i, t in enumerate(texts)}
-    emb = F.normalize(model(texts).float(), dim=-1)
-    a = emb[[row[p.anchor] for p in batch.pairs]]
-    b = emb[[row[p.other] for p in batch.pairs]]
-    cats = torch.tensor([p.category for p in batch.pairs], device=model.device)
-    return tree_loss((a * b).sum(dim=-1), cats)
+        loss = synonym_loss(raw, labels)
+    else:
+        texts = list(dict.fromkeys(t for p in batch.pairs for t in (p.anchor, p.other)))
+        row = {t: i for i, t in enumerate(texts)}
+        raw = model(texts)
+        emb = F.normalize(raw.float(), dim=-1)
+        a = emb[[row[p.anchor] for p in batch.pairs]]
+        b = emb[[row[p.other] for p in batch.pairs]]
+        cats = torch.tensor([p.category for p in batch.pairs], device=model.device)
+        loss = tree_loss((a * b).sum(dim=-1), cats)
+    if distiller is not None:
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) < len(texts):  # synonym batches may repeat a string
+            first = {t: i for i, t in reversed(list(enumerate(texts)))}
+            raw = raw[[first[t] for t in distinct]]
+        loss = loss + distiller(distinct, raw)
+    return loss
 
 
 def _device(name: str) -> torch.device:
@@ -137,6 +163,10 @@ def train(
     lc = cfg.loss
     tree_loss = TreeLoss(lc.alpha, lc.beta, lc.lambdas or lc.lambda_)
     synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
+    distiller = None
+    if tc.distill_weight > 0:
+        teacher = TermModel(base, pooling=cfg.model.pooling, max_length=cfg.model.max_length).to(device)
+        distiller = Distiller(teacher, tc.distill_weight)
     end = len(plan) if stop_after is None else min(len(plan), stop_after)
     running: dict[str, float] = {}
     from tqdm.auto import tqdm
@@ -146,7 +176,7 @@ def train(
     for step in range(start, end):
         batch = plan[step]
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = batch_loss(model, batch, tree_loss, synonym_loss)
+            loss = batch_loss(model, batch, tree_loss, synonym_loss, distiller)
         value = float(loss.detach())
         if not np.isfinite(value):
             raise FloatingPointError(f"non-finite loss {value} at step {step} ({batch.source})")

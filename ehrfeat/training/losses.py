@@ -17,6 +17,12 @@ categories present in the batch take part, so a missing middle category or a
 batch of one category (loss 0) never makes a NaN;
 ``softplus`` keeps large β finite.
 
+Distillation loss. The mean squared difference between the cosine matrices of the
+trained model and of its frozen base over a batch's distinct texts (diagonal left
+out): most pairs in a batch are unrelated terms, so this keeps the base's geometry
+on general term pairs while the tree and synonym losses move the related ones,
+a regulariser during training instead of only a merge with the base afterwards.
+
 Synonym loss. pytorch-metric-learning's ``MultiSimilarityLoss`` (α 1, β 60, base
 0.5) on the triplets its ``TripletMarginMiner`` (margin 0.2) finds, as in SapBERT.
 """
@@ -30,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SynonymLoss", "TreeLoss"]
+__all__ = ["DistillLoss", "SynonymLoss", "TreeLoss"]
 
 
 class TreeLoss(nn.Module):
@@ -87,3 +93,19 @@ class SynonymLoss(nn.Module):
         embeddings = embeddings.float()
         triplets = self.miner(embeddings, labels)
         return self.loss(embeddings, labels, triplets)
+
+
+class DistillLoss(nn.Module):
+    """Mean squared difference of the student's and teacher's off-diagonal cosines."""
+
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        """``student``, ``teacher``: (n, d) vectors of the same n texts (any norm)."""
+        n = student.shape[0]
+        if teacher.shape[0] != n:
+            raise ValueError(f"student and teacher embed different numbers of texts: {n} and {teacher.shape[0]}")
+        if n < 2:
+            return student.sum() * 0.0
+        s = F.normalize(student.float(), dim=-1)
+        t = F.normalize(teacher.float(), dim=-1)
+        off = ~torch.eye(n, dtype=torch.bool, device=s.device)
+        return ((s @ s.T - t @ t.T)[off] ** 2).mean()

@@ -79,7 +79,11 @@ def test_another_threshold_or_index_links_again_the_same_setting_does_not(tmp_pa
     path = save_index(broken, tmp_path / "broken-index")
     other = link_notes(db, nlp=_pipeline(linker_config, index={"path": str(path)}))
     assert other.notes_linked_now == 2 and other.run_key not in (strict.run_key, loose.run_key)
-    assert _count(db, "SELECT count(DISTINCT run_key) FROM ehrfeat_note_runs") == 3
+    # each setting replaced the rows of the one before: the notes' rows and bookkeeping are the last run's only
+    assert other.rows_replaced == loose.rows_written and other.rows_replaced > 0
+    assert _count(db, "SELECT count(DISTINCT run_key) FROM ehrfeat_note_runs") == 1
+    assert _count(db, "SELECT count(*) FROM note_nlp") == other.rows_written
+    assert _count(db, f"SELECT count(*) FROM note_nlp WHERE nlp_system LIKE '%run={other.run_key[:12]}'") == other.rows_written
 
 
 @pytest.mark.parametrize("limit", [0, -5])

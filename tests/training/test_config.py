@@ -84,3 +84,6 @@ def test_recipes_ship_in_the_package(shared_data: Path, monkeypatch: pytest.Monk
     assert mini.model.base == "minilm" and mini.model.max_length == 25
     assert {s.reader for s in mini.sources} >= {"icd10cm", "icd9cm", "phecode", "hpo", "mesh", "obograph", "sssom"}
     assert with_max_steps(mini, 10).training.max_steps == 10 and with_max_steps(mini, None) is mini
+    v2 = load_config("hiprbert-mini-v2")
+    assert v2.model.max_length >= 64 and v2.training.distill_weight > 0 and len(v2.loss.lambdas) == 3
+    assert [s.name for s in v2.sources] == [s.name for s in mini.sources]  # same data, same held-out split

@@ -109,3 +109,21 @@ def test_a_crafted_trainer_state_is_refused_without_running_code(tmp_path: Path)
     with pytest.raises(ModelError, match="E318"):
         load_trainer_state(tmp_path)
     assert not marker.exists()
+
+
+def test_distillation_keeps_the_trained_model_closer_to_its_base(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    free = train(_config(tiny_bert), tmp_path / "free", sources=[toy_factory()], evaluate=False, progress=False)
+    held = train(_config(tiny_bert, distill_weight=50.0), tmp_path / "held", sources=[toy_factory()], evaluate=False, progress=False)
+    base = _weights(tiny_bert)
+
+    def drift(folder: Path) -> float:
+        w = _weights(folder)
+        return sum(float((w[k].float() - base[k].float()).norm() ** 2) for k in w if k in base) ** 0.5
+
+    assert json.loads((held / MANIFEST).read_text())["config"]["training"]["distill_weight"] == 50.0
+    assert 0.0 < drift(held) < drift(free)
+
+
+def test_a_negative_distill_weight_is_a_config_error(tiny_bert: Path) -> None:
+    with pytest.raises(ConfigError, match="distill_weight"):
+        _config(tiny_bert, distill_weight=-1.0)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ehrfeat.training.losses import SynonymLoss, TreeLoss
+from ehrfeat.training.losses import DistillLoss, SynonymLoss, TreeLoss
 
 
 def pull(s: float, alpha: float = 2.0, lam: float = 0.5) -> float:
@@ -115,3 +115,29 @@ def test_a_category_without_a_threshold_is_an_error() -> None:
         TreeLoss(lambda_=(0.9, 0.8))(torch.tensor([0.9, 0.1]), torch.tensor([0, 3]))
     with pytest.raises(ValueError, match="non-empty"):
         TreeLoss(lambda_=())
+
+
+def test_distill_loss_by_hand() -> None:
+    # Three 2-d texts. Teacher: e1, e2, (e1 + e2)/sqrt2 -> off-diagonal cosines 0, r, r (r = 1/sqrt2).
+    # Student: e1, e1, e2 -> cosines 1, 0, 0. Off-diagonal pairs (both orders): (1-0)^2, (0-r)^2, (0-r)^2, each twice.
+    r = 1 / math.sqrt(2)
+    teacher = torch.tensor([[1.0, 0.0], [0.0, 1.0], [r, r]])
+    student = torch.tensor([[2.0, 0.0], [3.0, 0.0], [0.0, 5.0]])  # norms do not matter
+    expected = (1.0 + 0.5 + 0.5) / 3
+    assert DistillLoss()(student, teacher).item() == pytest.approx(expected)
+
+
+def test_distill_loss_is_zero_for_the_same_geometry_and_keeps_a_graph() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(5, 8, requires_grad=True)
+    rotation = torch.linalg.qr(torch.randn(8, 8))[0]
+    loss = DistillLoss()(x, (x @ rotation).detach() * 3.0)  # a rotated, scaled copy has the same cosines
+    assert loss.item() == pytest.approx(0.0, abs=1e-10)
+    one = DistillLoss()(x[:1], x[:1].detach())
+    one.backward()  # a single text: zero loss that still has a graph
+    assert one.item() == 0.0
+
+
+def test_distill_loss_refuses_mismatched_batches() -> None:
+    with pytest.raises(ValueError, match="different numbers"):
+        DistillLoss()(torch.zeros(3, 2), torch.zeros(2, 2))
