@@ -14,8 +14,9 @@ timed. Each engine then runs in its own fresh process:
 * local: ``ehrfeat.patients.patient_vectors`` on the SQLite file, written as parquet.
 
 Both outputs are compared (max abs difference). Memory: the peak resident set of
-the Python driver process (ru_maxrss) and, for Spark, of the driver JVM (VmHWM; in
-local mode it also runs the tasks, so its heap is capped by ``--driver-memory``).
+the Python driver process (ru_maxrss, and sampled with psutil every 0.2 s while the
+job runs) and, for Spark, of the driver JVM (VmHWM, and sampled; in local mode the
+JVM also runs the tasks, so its heap is capped by ``--driver-memory``).
 Prints one JSON line: per size, both times, events/s and peak driver memory, and
 how much the Spark driver's memory grew from the smallest to the largest size.
 """
@@ -24,11 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -85,6 +88,51 @@ def generate(folder: Path, args: argparse.Namespace, n_events: int, sqlite: bool
         cache.write(FINGERPRINT, [(Code(s, c), c) for s, c in zip(systems, codes, strict=True)], matrix)
 
 
+class PeakSampler:
+    """Samples the resident set of some processes every ``every`` seconds in a thread; keeps each one's peak (MB)."""
+
+    def __init__(self, pids: dict[str, int], every: float = 0.2) -> None:
+        self.pids, self.every = pids, every
+        self.peaks = dict.fromkeys(pids, 0.0)
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def _sample(self) -> None:
+        self.samples += 1
+        for name, pid in self.pids.items():
+            rss = _rss_bytes(pid)
+            if rss is not None:
+                self.peaks[name] = max(self.peaks[name], round(rss / 2**20, 1))
+
+
+def _rss_bytes(pid: int) -> int | None:
+    try:
+        import psutil
+
+        return int(psutil.Process(pid).memory_info().rss)
+    except ImportError:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except Exception:  # the process ended
+        return None
+    return None
+
+
 def run_spark(folder: Path, args: argparse.Namespace) -> dict[str, object]:
     from ehrfeat.spark.session import spark_session
     from ehrfeat.spark.vectors import patient_vectors
@@ -94,16 +142,20 @@ def run_spark(folder: Path, args: argparse.Namespace) -> dict[str, object]:
         "spark.sql.shuffle.partitions": str(args.partitions),
     })
     spark.sparkContext.setLogLevel("ERROR")
-    started = time.perf_counter()
-    result = patient_vectors(spark, str(folder), str(folder / "code_embeddings.parquet"), as_of=args.as_of,
-                             weighting=args.weighting)
-    result.write(folder / "spark_vectors.parquet")
-    elapsed = time.perf_counter() - started
-    jvm_kb = _vm_hwm_kb(spark.sparkContext._gateway.proc.pid)
+    jvm = spark.sparkContext._gateway.proc.pid
+    with PeakSampler({"python": os.getpid(), "jvm": jvm}) as sampler:
+        started = time.perf_counter()
+        result = patient_vectors(spark, str(folder), str(folder / "code_embeddings.parquet"), as_of=args.as_of,
+                                 weighting=args.weighting)
+        result.write(folder / "spark_vectors.parquet")
+        elapsed = time.perf_counter() - started
+    jvm_kb = _vm_hwm_kb(jvm)
     result.release()
     spark.stop()
     return {"seconds": round(elapsed, 1), "events_read": result.report.events_read,
-            "driver_python_peak_mb": _self_peak_mb(), "driver_jvm_peak_mb": round(jvm_kb / 1024, 1) if jvm_kb else None}
+            "driver_python_peak_mb": _self_peak_mb(), "driver_python_sampled_peak_mb": sampler.peaks["python"],
+            "driver_jvm_sampled_peak_mb": sampler.peaks["jvm"], "rss_samples": sampler.samples,
+            "driver_jvm_peak_mb": round(jvm_kb / 1024, 1) if jvm_kb else None}
 
 
 def run_local(folder: Path, args: argparse.Namespace) -> dict[str, object]:
@@ -198,6 +250,8 @@ def main() -> None:
     if "spark" in engines and len(runs) > 1:  # type: ignore[arg-type]
         first, last = runs[0]["spark"], runs[-1]["spark"]  # type: ignore[index]
         out["spark_driver_python_growth_mb"] = round(last["driver_python_peak_mb"] - first["driver_python_peak_mb"], 1)
+        out["spark_driver_python_sampled_growth_mb"] = round(
+            last["driver_python_sampled_peak_mb"] - first["driver_python_sampled_peak_mb"], 1)
         if first.get("driver_jvm_peak_mb") and last.get("driver_jvm_peak_mb"):
             out["spark_driver_jvm_growth_mb"] = round(last["driver_jvm_peak_mb"] - first["driver_jvm_peak_mb"], 1)
     print(json.dumps(out))

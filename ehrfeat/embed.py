@@ -30,7 +30,7 @@ from ehrfeat.store.database import bad_text_count, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.schema import detect_schema
-from ehrfeat.store.search_path import in_schemas
+from ehrfeat.store.search_path import in_schemas, writable
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
 from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries
@@ -272,19 +272,8 @@ def _check_systems(source: Any, schema: Any, wanted: list[str], codes: list[Code
 
 def _ensure_writable(cache: EmbeddingCache, schema: str | None) -> None:
     """Create the cache table; a database or schema we may not write gets the fix that names --write-schema."""
-    try:
+    with writable(f"table {cache.table_name!r}", schema):
         cache.ensure_table()
-    except DatabaseError as exc:
-        cause = str(exc.__cause__ or "").lower()
-        if "permission denied" in cause or "readonly" in cause or "read-only" in cause:
-            where = f"schema {schema!r}" if schema else "this database"
-            raise DatabaseError(
-                f"cannot create table {cache.table_name!r} in {where}: permission denied (a read-only CDM?)",
-                fix="write ehrfeat's tables elsewhere: --write-schema SCHEMA (a schema you may create tables in, "
-                "e.g. results) or --out URL",
-                code="E1408",
-            ) from exc
-        raise
 
 
 def _embed_batches(

@@ -8,8 +8,9 @@ from pathlib import Path
 from ehrfeat.errors import InputError
 from ehrfeat.index import CodeIndex, Neighbour
 from ehrfeat.models.loader import default_fingerprint
-from ehrfeat.store.database import open_database
+from ehrfeat.store.database import masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, EmbeddingCache
+from ehrfeat.store.search_path import in_schemas
 
 __all__ = ["similar_codes"]
 
@@ -23,14 +24,19 @@ def similar_codes(
     fingerprint: str | None = None,
     systems: Sequence[str] | None = None,
     table: str = DEFAULT_TABLE,
+    schemas: Sequence[str | None] = (),
 ) -> tuple[str, str, list[Neighbour]]:
-    """``(query code, its text, its k nearest codes)``; ``code`` may be ``SYSTEM:CODE``."""
-    cache = EmbeddingCache(open_database(database), table)
+    """``(query code, its text, its k nearest codes)``; ``code`` may be ``SYSTEM:CODE``.
+
+    ``schemas``: the server schemas to find ``table`` in, in order (embed-codes' ``--write-schema``
+    then ``--schema``); it is only read.
+    """
+    cache = EmbeddingCache(in_schemas(open_database(database), *schemas), table)
     index = CodeIndex(cache.load(fingerprint, default=default_fingerprint))
     found = index.find(code, system)
     if not found:
         raise InputError(
-            f"code {code!r} has no embedding in {database}",
+            f"code {code!r} has no embedding in {masked_url(database)}",
             fix="check the code, or run `ehrfeat embed-codes` on the database first",
             code="E126",
         )

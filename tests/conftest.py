@@ -10,6 +10,10 @@ twice, each time with the SQLAlchemy URL of a new, empty database::
         ...
         engine.dispose()
 
+``backend_url`` is parametrised over ``sqlite``, ``postgresql`` and ``duckdb`` (a new, empty
+database of each), and ``new_database`` is the factory behind it: call it for more databases of
+the same backend in one test (``new_database()`` -> URL). DuckDB cases skip without duckdb-engine.
+
 ``postgresql_url`` gives a new, empty PostgreSQL database only (for PostgreSQL-only behaviour),
 and ``postgresql_server`` the session's server itself (:class:`tests.pg_server.PostgresServer`:
 ``url(dbname)``, ``create_database()``, ``drop_database(name)``, ``connect()``). Select one
@@ -34,7 +38,7 @@ packages' tests share lives in plain modules, loaded here as plugins: :mod:`test
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -131,3 +135,37 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return str(request.getfixturevalue("postgresql_url"))
+
+
+BACKENDS = ("sqlite", "postgresql", "duckdb")
+
+
+@pytest.fixture(params=BACKENDS)
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """A factory of new, empty databases of one backend; the test runs once per backend."""
+    backend = str(request.param)
+    if backend == "duckdb":
+        pytest.importorskip("duckdb_engine")
+    server = request.getfixturevalue("postgresql_server") if backend == "postgresql" else None
+    created: list[str] = []
+
+    def make() -> str:
+        n = len(created)
+        if server is not None:
+            name = server.create_database()  # type: ignore[attr-defined]
+            created.append(name)
+            return str(server.url(name))  # type: ignore[attr-defined]
+        created.append(str(n))
+        suffix = "duckdb" if backend == "duckdb" else "db"
+        return f"{backend}:///{tmp_path / f'db{n}.{suffix}'}"
+
+    yield make
+    if server is not None:
+        for name in created:
+            server.drop_database(name)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def backend_url(new_database: Callable[[], str]) -> str:
+    """The URL of a new, empty SQLite, PostgreSQL or DuckDB database (the test runs on all three)."""
+    return new_database()

@@ -1,4 +1,5 @@
-"""Small builders shared by tests: native-schema databases written with plain sqlite3."""
+"""Small builders shared by tests: native-schema databases written with plain sqlite3 (``make_native_db``)
+or through SQLAlchemy on any backend (``make_native_url``: SQLite, PostgreSQL, DuckDB)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["make_native_db"]
+__all__ = ["NATIVE_DDL", "execute", "make_native_db", "make_native_url"]
 
 Event = tuple[int, str | None, str, str, float | None]
+
+NATIVE_DDL = (
+    "CREATE TABLE patients (patient_id INTEGER PRIMARY KEY, birth_date TEXT, sex TEXT)",
+    "CREATE TABLE events (patient_id INTEGER, time TEXT, code_system TEXT, code TEXT, value REAL)",
+    "CREATE TABLE vocabulary (code_system TEXT, code TEXT, description TEXT)",
+)
 
 
 def make_native_db(
@@ -32,3 +39,37 @@ def make_native_db(
     con.commit()
     con.close()
     return path
+
+
+def execute(url: str, statement: str, rows: Sequence[dict[str, object]] | None = None) -> None:
+    """One SQL statement (with named ``:parameters``, once per row) on any backend, committed."""
+    import sqlalchemy as sa
+
+    from ehrfeat.store import open_database
+
+    engine = open_database(url, must_exist=False)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(statement), list(rows) if rows is not None else {})
+    finally:
+        engine.dispose()
+
+
+def make_native_url(
+    url: str,
+    events: Iterable[Event],
+    vocabulary: Sequence[tuple[str, str, str]] = (),
+    extra_patients: Sequence[int] = (),
+) -> str:
+    """The database of :func:`make_native_db` (plus ``extra_patients`` without events) at any SQLAlchemy URL."""
+    events = list(events)
+    for ddl in NATIVE_DDL:
+        execute(url, ddl)
+    patients = sorted({e[0] for e in events} | set(extra_patients))
+    execute(url, "INSERT INTO patients (patient_id) VALUES (:p)", [{"p": p} for p in patients])
+    if events:
+        execute(url, "INSERT INTO events VALUES (:p, :t, :s, :c, :v)",
+                [dict(zip("ptscv", e, strict=True)) for e in events])
+    if vocabulary:
+        execute(url, "INSERT INTO vocabulary VALUES (:s, :c, :d)", [dict(zip("scd", v, strict=True)) for v in vocabulary])
+    return url

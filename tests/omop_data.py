@@ -1,4 +1,4 @@
-"""An OMOP extract without vocabularies (ehrfeat.demo_omop), imported into SQLite or PostgreSQL.
+"""An OMOP extract without vocabularies (ehrfeat.demo_omop), imported into SQLite, PostgreSQL or DuckDB.
 
 A pytest plugin of ``tests/conftest.py``: ``extract_csv``, ``extract_url`` and ``encoder`` serve every package's tests."""
 
@@ -43,10 +43,10 @@ def extract_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def extract_url(extract_csv: Path, database_url: str) -> str:
-    """The extract imported into a new SQLite or PostgreSQL database (parametrised)."""
-    import_omop(extract_csv, database_url)
-    return database_url
+def extract_url(extract_csv: Path, backend_url: str) -> str:
+    """The extract imported into a new SQLite, PostgreSQL or DuckDB database (the test runs on each)."""
+    import_omop(extract_csv, backend_url)
+    return backend_url
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
-from ehrfeat.cli.options import split_systems
+from ehrfeat.cli.options import SchemaOption, WriteSchemaOption, split_systems
 
 __all__ = ["register"]
 
@@ -19,6 +19,8 @@ def build_index_command(
     max_code_length: Annotated[int, typer.Option(min=3, max=7, help="ICD-10-CM codes up to this many characters (3: categories, 7: all).")] = 4,
     db: Annotated[str | None, typer.Option(help="Take the vectors from this database's code_embeddings (see embed-codes) instead.")] = None,
     table: Annotated[str, typer.Option(help="Embeddings table of --db.")] = "code_embeddings",
+    schema: SchemaOption = None,
+    write_schema: WriteSchemaOption = None,
 ) -> None:
     """Embed the built-in vocabularies' code names (or read a database's code embeddings) into an index folder."""
     from ehrfeat.linking import open_index, parse_index_spec, save_index
@@ -27,7 +29,7 @@ def build_index_command(
 
     with reported_errors():
         check_index_folder(out_dir)  # before the work: never after minutes of embedding
-        setting = {"db": db, "table": table} if db else {"max_code_length": max_code_length}
+        setting = {"db": db, "table": table, "schema": write_schema or schema} if db else {"max_code_length": max_code_length}
         index = open_index(parse_index_spec(setting), load_encoder(model), (split_systems(systems) or []) if not db else [])
         folder = save_index(index, out_dir)
     typer.echo(f"{len(index)} codes, {len(index.terms)} dictionary terms, encoder {index.fingerprint} -> {folder}")

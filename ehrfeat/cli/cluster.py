@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.cli.options import SchemaOption, WriteSchemaOption
 
 __all__ = ["register"]
 
@@ -21,6 +22,8 @@ def cluster_command(
     top: Annotated[int, typer.Option(min=0, help="Top codes by lift per cluster.")] = 10,
     normalize: Annotated[bool, typer.Option(help="L2-normalise vectors before clustering.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    schema: SchemaOption = None,
+    write_schema: WriteSchemaOption = None,
 ) -> None:
     """Cluster patient vectors and write a report."""
     from ehrfeat.patients.cluster import cluster_vectors
@@ -29,9 +32,16 @@ def cluster_command(
 
     with reported_errors():
         check_report_folder(report)
+        loaded = read_vectors(vectors)
+        database: object = db or loaded.params.get("database")
+        if database is not None and (schema or write_schema):
+            from ehrfeat.store.database import open_database
+            from ehrfeat.store.search_path import in_schemas
+
+            database = in_schemas(open_database(str(database)), schema, write_schema)
         result = cluster_vectors(
-            read_vectors(vectors), k=k, method=method, seed=seed, normalize=normalize,
-            min_cluster_size=min_cluster_size, database=db, top=top,
+            loaded, k=k, method=method, seed=seed, normalize=normalize,
+            min_cluster_size=min_cluster_size, database=database, top=top,
         )
         files = write_report(result, report)
     sil = "n/a" if result.silhouette is None else f"{result.silhouette:.3f}"

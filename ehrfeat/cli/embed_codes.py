@@ -23,6 +23,7 @@ def embed_codes_command(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
     master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
+    output_format: Annotated[str, typer.Option("--format", help="--engine spark: parquet (a folder) or delta (needs delta-spark and Delta's jars).")] = "parquet",
     code_rules: Annotated[str | None, typer.Option(help="MEDS: a TOML file of extra code-string rules (prefix -> system).")] = None,
     update_codes: Annotated[bool, typer.Option(help="MEDS: also rewrite metadata/codes.parquet (atomically) with texts and vectors.")] = False,
     source_system: Annotated[list[str] | None, typer.Option(
@@ -37,12 +38,13 @@ def embed_codes_command(
     """Embed every distinct code patients carry into the code_embeddings table (MEDS: into a parquet file).
 
     With --engine spark the output (--out, default DB/code_embeddings.parquet) is a parquet
-    folder with the columns of the code_embeddings table.
+    folder (or, with --format delta, a Delta table) with the columns of the code_embeddings table.
     """
     if engine == "spark":
         from ehrfeat.cli.spark import embed_codes_on_spark
 
-        embed_codes_on_spark(db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, master=master)
+        embed_codes_on_spark(db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, master=master,
+                             fmt=output_format)
         return
     from ehrfeat.embed import embed_codes
     from ehrfeat.store.meds.dataset import looks_like_meds

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
-from ehrfeat.cli.options import split_systems
+from ehrfeat.cli.options import SchemaOption, WriteSchemaOption, split_systems
 from ehrfeat.extras import require
 
 __all__ = ["register"]
@@ -27,6 +27,8 @@ def link_notes_command(
     negated: Annotated[str, typer.Option(help="keep: write negated mentions with term_exists=N; drop: write none of them.")] = "keep",
     context: Annotated[bool, typer.Option(help="ConText flags and sections (term_exists, term_temporal); not with --pipeline.")] = True,
     clinical_abbreviations: Annotated[bool, typer.Option(help="Link undefined clinical abbreviations (T2DM, HTN, ...); not with --pipeline.")] = True,
+    schema: SchemaOption = None,
+    write_schema: WriteSchemaOption = None,
 ) -> None:
     """Write one NOTE_NLP row per linked mention; notes already linked with the same settings are skipped, with others replaced."""
     from ehrfeat.linking.notes import link_notes, pipeline_for
@@ -34,9 +36,10 @@ def link_notes_command(
     with reported_errors():
         require("spacy", needed_for="`ehrfeat link-notes`")  # before the encoder and the index are built
         nlp = pipeline_for(db, pipeline=pipeline, model=model, index=index, systems=split_systems(systems), threshold=threshold,
-                           k=per_mention, context=context, clinical_abbreviations=clinical_abbreviations)
+                           k=per_mention, context=context, clinical_abbreviations=clinical_abbreviations,
+                           schema=write_schema or schema)
         report = link_notes(db, nlp=nlp, per_mention=per_mention, batch_size=batch_size, n_process=n_process, negated=negated,
-                            max_note_chars=max_note_chars)
+                            max_note_chars=max_note_chars, schema=schema, write_schema=write_schema)
     typer.echo("\n".join(report.lines()))
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["split_systems"]
+from typing import Annotated
+
+import typer
+
+__all__ = ["SchemaOption", "WriteSchemaOption", "split_systems"]
+
+SchemaOption = Annotated[str | None, typer.Option(
+    "--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm; only read.")]
+WriteSchemaOption = Annotated[str | None, typer.Option(
+    "--write-schema", help="Server schema holding ehrfeat's tables (code_embeddings, NOTE_NLP), e.g. results "
+    "(default: --schema).")]
 
 
 def split_systems(value: str | None) -> list[str] | None:

@@ -39,6 +39,8 @@ def patient_vectors_command(
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
     engine: Annotated[str, typer.Option(help="'local' (one process) or 'spark' (DB is a parquet/OMOP/MEDS folder or Spark database).")] = "local",
     master: Annotated[str, typer.Option(help="Spark master with --engine spark.")] = "local[*]",
+    output_format: Annotated[str, typer.Option("--format", help="--engine spark: parquet or delta (needs delta-spark and Delta's jars).")] = "parquet",
+    single_file: Annotated[bool, typer.Option(help="--engine spark: one parquet file at --out (written atomically), not a folder.")] = False,
     aggregate: Annotated[str, typer.Option(
         help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
     )] = "auto",
@@ -53,7 +55,8 @@ def patient_vectors_command(
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule).
 
     With --engine spark, --as-of-table is a parquet path or Spark table, and --out is written
-    as a parquet folder with the columns of the one-machine parquet file.
+    as a parquet folder with the columns of the one-machine parquet file (--single-file: one
+    parquet file; --format delta: a Delta table).
     """
     if engine == "spark":
         from ehrfeat.cli.spark import patient_vectors_on_spark
@@ -62,7 +65,7 @@ def patient_vectors_command(
             db, out=out, embeddings=embeddings, master=master, fingerprint=fingerprint, model=model, as_of=as_of,
             as_of_table=as_of_table, as_of_column=as_of_column, window=window, weighting=weighting, half_life=half_life,
             systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None, by_system=by_system,
-            as_of_rule=as_of_rule or "strict",
+            as_of_rule=as_of_rule or "strict", fmt=output_format, single_file=single_file,
         )
         return
     from ehrfeat.patients.as_of_rule import rule_line

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ehrfeat.cli.errors import reported_errors
+from ehrfeat.cli.options import SchemaOption, WriteSchemaOption
 
 __all__ = ["register"]
 
@@ -18,13 +19,16 @@ def similar_command(
     system: Annotated[str | None, typer.Option(help="Code system of CODE when ambiguous.")] = None,
     model: Annotated[str | None, typer.Option(help="Use the embeddings of this model (needed if several).")] = None,
     table: Annotated[str, typer.Option(help="Name of the embeddings table.")] = "code_embeddings",
+    schema: SchemaOption = None,
+    write_schema: WriteSchemaOption = None,
 ) -> None:
     """List the codes nearest to CODE by cosine."""
     from ehrfeat.similar import similar_codes
 
     with reported_errors():
         fingerprint = _fingerprint(model) if model else None
-        query, text, neighbours = similar_codes(code, db, k=k, system=system, fingerprint=fingerprint, table=table)
+        query, text, neighbours = similar_codes(code, db, k=k, system=system, fingerprint=fingerprint, table=table,
+                                                  schemas=(write_schema, schema))
     typer.echo(f"{query}  {text}")
     for n in neighbours:
         typer.echo(f"  {n.score:6.3f}  {n.system}:{n.code}  {n.text}")

@@ -5,14 +5,17 @@ the ROC-AUC of cosine with the closer category as positive; Spearman of cosine
 against closeness (minus the category, so higher is better for both). Synonym
 retrieval: each non-preferred string of a held-out group queries the preferred
 strings of all held-out groups; acc@1 and acc@5. Linking: see
-:mod:`ehrfeat.evaluation.linking` (``link_<task>@1`` and ``@5``).
+:mod:`ehrfeat.evaluation.linking` (``link_<task>@1`` and ``@5``); lay mentions:
+:mod:`ehrfeat.evaluation.lay` (``lay_<task>@1`` and ``@3``).
+:func:`compare_encoders` scores two models on the same items and adds the 95%
+paired bootstrap interval of each difference (:mod:`ehrfeat.evaluation.bootstrap`).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +23,12 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.encoders.base import Encoder
-from ehrfeat.evaluation.linking import LinkingTask, evaluate_linking
-from ehrfeat.evaluation.metrics import retrieval_accuracy, roc_auc, spearman
+from ehrfeat.evaluation.bootstrap import BootstrapSettings, ItemScores, paired_intervals
+from ehrfeat.evaluation.lay import LAY_KS
+from ehrfeat.evaluation.linking import LinkingTask, linking_hits
+from ehrfeat.evaluation.metrics import roc_auc, spearman
 
-__all__ = ["HELDOUT_FILE", "EvalPair", "EvalSet", "evaluate_encoder"]
+__all__ = ["HELDOUT_FILE", "EvalPair", "EvalSet", "compare_encoders", "evaluate_encoder", "score_encoder"]
 
 HELDOUT_FILE = "ehrfeat_heldout.json"  # the held-out set a training run saves beside its checkpoint
 
@@ -37,6 +42,7 @@ class EvalSet:
     pairs: tuple[EvalPair, ...] = ()
     synonym_groups: tuple[tuple[str, ...], ...] = ()
     linking: tuple[LinkingTask, ...] = ()
+    lay: tuple[LinkingTask, ...] = ()  # lay-mention tasks (absent from files written before them)
 
     @classmethod
     def from_parts(cls, pair_sets: Iterable[Any], synonym_groups: Sequence[Sequence[str]]) -> EvalSet:
@@ -53,14 +59,17 @@ class EvalSet:
         return list(seen)
 
     def save(self, path: str | Path) -> None:
-        data = {"pairs": self.pairs, "synonym_groups": self.synonym_groups, "linking": [t.to_dict() for t in self.linking]}
+        data: dict[str, Any] = {"pairs": self.pairs, "synonym_groups": self.synonym_groups, "linking": [t.to_dict() for t in self.linking]}
+        if self.lay:
+            data["lay"] = [t.to_dict() for t in self.lay]
         Path(path).write_text(json.dumps(data))
 
     @classmethod
     def load(cls, path: str | Path) -> EvalSet:
         data = json.loads(Path(path).read_text())
         linking = tuple(LinkingTask.from_dict(t) for t in data.get("linking", ()))
-        return cls(tuple(tuple(p) for p in data["pairs"]), tuple(tuple(g) for g in data["synonym_groups"]), linking)  # type: ignore[misc]
+        lay = tuple(LinkingTask.from_dict(t) for t in data.get("lay", ()))
+        return cls(tuple(tuple(p) for p in data["pairs"]), tuple(tuple(g) for g in data["synonym_groups"]), linking, lay)  # type: ignore[misc]
 
 
 def _hierarchy_metrics(cos: np.ndarray, cats: np.ndarray) -> dict[str, float]:
@@ -72,12 +81,14 @@ def _hierarchy_metrics(cos: np.ndarray, cats: np.ndarray) -> dict[str, float]:
     return out
 
 
-def evaluate_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, show_progress_bar: bool = False) -> dict[str, Any]:
-    """Metrics of ``encoder`` on ``evalset``: overall, and the AUCs of each source."""
+def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, show_progress_bar: bool = False) -> tuple[dict[str, Any], ItemScores]:
+    """Metrics of ``encoder`` on ``evalset`` (overall, and the AUCs of each source) and the per-item results."""
     texts = evalset.texts()
     vectors = encoder.encode(texts, batch_size=batch_size, show_progress_bar=show_progress_bar, normalize_embeddings=True)
     row = {t: i for i, t in enumerate(texts)}
     result: dict[str, Any] = {"pairs": len(evalset.pairs)}
+    cos, cats, sources = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=str)
+    hits: dict[str, np.ndarray] = {}
     if evalset.pairs:
         a = vectors[[row[p[1]] for p in evalset.pairs]]
         b = vectors[[row[p[2]] for p in evalset.pairs]]
@@ -92,12 +103,45 @@ def evaluate_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 12
     if queries and len(groups) >= 2:
         candidates = vectors[[row[group[0]] for group in groups]]
         q = vectors[[row[t] for t, _ in queries]]
-        acc = retrieval_accuracy(q, candidates, np.array([g for _, g in queries]), ks=(1, 5))
-        result["syn_acc@1"], result["syn_acc@5"] = acc[1], acc[5]
-    if evalset.linking:
-        result["linking"] = {}
-        for task in evalset.linking:
-            scores = evaluate_linking(encoder, task, ks=(1, 5), batch_size=batch_size)
-            result["linking"][task.name] = scores
-            result[f"link_{task.name}@1"], result[f"link_{task.name}@5"] = scores["acc@1"], scores["acc@5"]
-    return result
+        truth = np.array([g for _, g in queries])
+        sims = q @ candidates.T
+        rank = (sims >= sims[np.arange(len(q)), truth][:, None]).sum(axis=1)  # ties count against the truth
+        for k in (1, 5):
+            hits[f"syn_acc@{k}"] = (rank <= k).astype(np.float64)
+    for key, tasks, prefix, ks in (("linking", evalset.linking, "link", (1, 5)), ("lay", evalset.lay, "lay", LAY_KS)):
+        if tasks:
+            result[key] = {}
+        for task in tasks:
+            task_hits = linking_hits(encoder, task, ks=ks, batch_size=batch_size)
+            result[key][task.name] = {"queries": len(task.queries), "index": len(task.names), "skipped": dict(task.skipped)}
+            for k in ks:
+                if task_hits[k].size:
+                    hits[f"{prefix}_{task.name}@{k}"] = task_hits[k]
+                result[key][task.name][f"acc@{k}"] = float(np.mean(task_hits[k])) if task_hits[k].size else float("nan")
+    result.update({metric: float(np.mean(h)) for metric, h in hits.items()})
+    return result, ItemScores(cos, cats, sources, hits)
+
+
+def evaluate_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, show_progress_bar: bool = False) -> dict[str, Any]:
+    """Metrics of ``encoder`` on ``evalset``: overall, and the AUCs of each source."""
+    return score_encoder(encoder, evalset, batch_size=batch_size, show_progress_bar=show_progress_bar)[0]
+
+
+def compare_encoders(
+    encoders: Mapping[str, Encoder], evalset: EvalSet, *, bootstrap: BootstrapSettings | None = None, batch_size: int = 128
+) -> dict[str, dict[str, Any]]:
+    """``{name: metrics}`` of each encoder on the same ``evalset``.
+
+    With two encoders (base first), the second's metrics hold ``ci95``: metric ->
+    ``[low, high]``, the paired bootstrap interval of ``second - first`` (per-source
+    rows as ``source:auc_0v1``), and ``bootstrap``: the resamples, seed and level.
+    """
+    settings = bootstrap or BootstrapSettings()
+    scored = {name: score_encoder(enc, evalset, batch_size=batch_size) for name, enc in encoders.items()}
+    results = {name: metrics for name, (metrics, _) in scored.items()}
+    if len(scored) == 2:
+        (_, (_, base)), (name, (_, trained)) = scored.items()
+        intervals = paired_intervals(base, trained, settings)
+        results[name]["ci95"] = {metric: [lo, hi] for metric, (lo, hi) in intervals.items()}
+        results[name]["bootstrap"] = {"resamples": settings.resamples, "seed": settings.seed, "level": settings.level}
+    return results

@@ -23,7 +23,7 @@ from ehrfeat.store.embeddings import CodeEmbeddings
 from ehrfeat.vocab import Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
-__all__ = ["LINKING_SOURCES", "LinkingTask", "build_linking_task", "default_linking_tasks", "evaluate_linking"]
+__all__ = ["LINKING_SOURCES", "LinkingTask", "build_linking_task", "default_linking_tasks", "evaluate_linking", "linking_hits"]
 
 # task name -> (system, reader in ehrfeat.vocab.readers)
 LINKING_SOURCES: dict[str, tuple[str, str]] = {"icd10cm": (ICD10CM, "read_icd10cm"), "hpo": (HPO, "read_hpo")}
@@ -92,11 +92,10 @@ def default_linking_tasks(fraction: float = 0.1, *, max_queries: int = 2000, see
     return tuple(tasks)
 
 
-def evaluate_linking(encoder: Encoder, task: LinkingTask, *, ks: Sequence[int] = (1, 5), batch_size: int = 128) -> dict[str, Any]:
-    """acc@k of ``task``'s queries: the true code among the ``k`` nearest preferred names."""
-    out: dict[str, Any] = {"queries": len(task.queries), "index": len(task.names)}
+def linking_hits(encoder: Encoder, task: LinkingTask, *, ks: Sequence[int] = (1, 5), batch_size: int = 128) -> dict[int, np.ndarray]:
+    """k -> one 0/1 per query of ``task``: is the true code among the ``k`` nearest preferred names."""
     if not task.queries or not task.names:
-        return out | {f"acc@{k}": float("nan") for k in ks}
+        return {k: np.zeros(0) for k in ks}
     texts = [n for _, n in task.names]
     matrix = encoder.encode(texts, batch_size=batch_size, normalize_embeddings=True)
     codes = tuple(Code(task.system, c) for c, _ in task.names)
@@ -104,7 +103,14 @@ def evaluate_linking(encoder: Encoder, task: LinkingTask, *, ks: Sequence[int] =
     row = {c: i for i, c in enumerate(codes)}
     queries = encoder.encode([q for q, _ in task.queries], batch_size=batch_size, normalize_embeddings=True)
     truth = np.array([row[Code(task.system, c)] for _, c in task.queries])
-    _, top = index.search(queries, max(ks))
-    for k in ks:
-        out[f"acc@{k}"] = float(np.mean((top[:, :k] == truth[:, None]).any(axis=1)))
-    return out
+    _, top = index.search(queries, min(max(ks), len(codes)))
+    return {k: (top[:, :k] == truth[:, None]).any(axis=1).astype(np.float64) for k in ks}
+
+
+def evaluate_linking(encoder: Encoder, task: LinkingTask, *, ks: Sequence[int] = (1, 5), batch_size: int = 128) -> dict[str, Any]:
+    """acc@k of ``task``'s queries: the true code among the ``k`` nearest preferred names."""
+    out: dict[str, Any] = {"queries": len(task.queries), "index": len(task.names)}
+    if not task.queries or not task.names:
+        return out | {f"acc@{k}": float("nan") for k in ks}
+    hits = linking_hits(encoder, task, ks=ks, batch_size=batch_size)
+    return out | {f"acc@{k}": float(np.mean(hits[k])) for k in ks}

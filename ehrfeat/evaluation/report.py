@@ -1,4 +1,10 @@
-"""Base and trained side by side: one row per metric, one column per model, and the delta."""
+"""Base and trained side by side: one row per metric, one column per model, the delta and its 95% interval.
+
+A row is a win only when the lower end of the paired bootstrap interval of the
+delta is above zero (:mod:`ehrfeat.evaluation.bootstrap`), so a +0.002 that
+resampling cannot tell from zero is not called one. Results without intervals
+(files written before them) fall back to the sign of the delta.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["METRIC_COLUMNS", "format_report", "winner_rows"]
+__all__ = ["LAY_COLUMNS", "METRIC_COLUMNS", "SOURCE_METRICS", "format_report", "metric_value", "report_rows", "winner_rows"]
 
+LAY_COLUMNS = ("lay_hpo@1", "lay_hpo@3", "lay_mesh@1", "lay_mesh@3", "lay_doid@1", "lay_doid@3")
 METRIC_COLUMNS = (
     "auc_0v1", "auc_0v2", "auc_0v3", "auc_1v2", "auc_1v3", "auc_2v3", "spearman", "syn_acc@1", "syn_acc@5",
-    "link_icd10cm@1", "link_icd10cm@5", "link_hpo@1", "link_hpo@5",
+    "link_icd10cm@1", "link_icd10cm@5", "link_hpo@1", "link_hpo@5", *LAY_COLUMNS,
 )
+SOURCE_METRICS = ("auc_0v1", "auc_0v2", "auc_0v3", "auc_1v2", "auc_1v3", "auc_2v3", "spearman")  # rows ``source:metric``
 
 
 def _number(value: Any) -> float | None:
@@ -23,36 +31,74 @@ def _cell(value: Any) -> str:
     return "-" if number is None else f"{number:.4f}"
 
 
+def metric_value(metrics: Mapping[str, Any], row: str) -> float | None:
+    """The value of ``row`` (``auc_0v1``, or ``icd10cm:auc_0v1`` from ``by_source``) in one model's metrics."""
+    if ":" in row:
+        source, name = row.split(":", 1)
+        return _number(metrics.get("by_source", {}).get(source, {}).get(name))
+    return _number(metrics.get(row))
+
+
+def report_rows(results: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The rows some model reports: the overall metrics, then each source's hierarchy metrics."""
+    names = list(results)
+    sources = sorted({s for n in names for s in results[n].get("by_source", {})})
+    candidates = [*METRIC_COLUMNS, *(f"{s}:{m}" for s in sources for m in SOURCE_METRICS)]
+    return [r for r in candidates if any(metric_value(results[n], r) is not None for n in names)]
+
+
+def _interval(results: Mapping[str, Mapping[str, Any]], row: str) -> tuple[float, float] | None:
+    names = list(results)
+    ci = results[names[1]].get("ci95", {}).get(row) if len(names) >= 2 else None
+    if ci is None or any(_number(x) is None for x in ci):
+        return None
+    return float(ci[0]), float(ci[1])
+
+
 def winner_rows(results: Mapping[str, Mapping[str, Any]]) -> dict[str, bool]:
-    """For two models, metric -> whether the second beats the first (metrics both report)."""
-    first, last = (results[n] for n in list(results)[:2])
+    """For two models, row -> whether the second beats the first (rows both report).
+
+    A win needs the lower end of the 95% interval of the difference above zero;
+    without an interval, a positive difference.
+    """
+    names = list(results)
+    first, last = (results[n] for n in names[:2])
     out = {}
-    for c in METRIC_COLUMNS:
-        x, y = _number(first.get(c)), _number(last.get(c))
+    for row in report_rows(results):
+        x, y = metric_value(first, row), metric_value(last, row)
         if x is not None and y is not None:
-            out[c] = y > x
+            ci = _interval(results, row)
+            out[row] = ci[0] > 0 if ci is not None else y > x
     return out
 
 
 def format_report(results: Mapping[str, Mapping[str, Any]], *, markdown: bool = False) -> str:
-    """A table with one row per metric, a column per model (e.g. ``base``, ``trained``) and a delta.
+    """A table with one row per metric, a column per model (e.g. ``base``, ``trained``), the delta,
+    its 95% bootstrap interval and whether the row is a win.
 
     ``markdown=True`` writes a Markdown table (for model cards).
     """
     names = list(results)
-    rows = [c for c in METRIC_COLUMNS if any(_number(results[n].get(c)) is not None for n in names)]
-    header = ["metric", *names] + (["delta"] if len(names) == 2 else [])
+    pair = len(names) == 2
+    header = ["metric", *names] + (["delta", "95% CI", "win"] if pair else [])
+    wins = winner_rows(results) if pair else {}
     body = []
-    for c in rows:
-        cells = [c, *(_cell(results[n].get(c)) for n in names)]
-        if len(names) == 2:
-            x, y = _number(results[names[0]].get(c)), _number(results[names[1]].get(c))
+    for row in report_rows(results):
+        cells = [row, *(_cell(metric_value(results[n], row)) for n in names)]
+        if pair:
+            x, y = metric_value(results[names[0]], row), metric_value(results[names[1]], row)
+            ci = _interval(results, row)
             cells.append(f"{y - x:+.4f}" if x is not None and y is not None else "-")
+            cells.append(f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci is not None else "-")
+            cells.append("yes" if wins.get(row) else "no" if row in wins else "-")
         body.append(cells)
     first_row = results[names[0]] if names else {}
-    linking = first_row.get("linking", {})
     counts = f"held-out pairs: {first_row.get('pairs', 0)}, synonym queries: {first_row.get('synonym_queries', 0)}"
-    counts += "".join(f", {t} linking queries: {v.get('queries', 0)} against {v.get('index', 0)} names" for t, v in linking.items())
+    for key, label in (("linking", "linking"), ("lay", "lay-mention")):
+        counts += "".join(f", {t} {label} queries: {v.get('queries', 0)} against {v.get('index', 0)} names" for t, v in first_row.get(key, {}).items())
+    boot = results[names[-1]].get("bootstrap") if pair else None
+    if boot:
+        counts += f"; 95% CI: paired bootstrap, {boot.get('resamples')} resamples, seed {boot.get('seed')}; win: CI above 0"
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in body]

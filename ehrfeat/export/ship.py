@@ -6,7 +6,10 @@ export stay as they are), the tokenizer files, the training manifest and the
 held-out set of the checkpoint (so `ehrfeat evaluate hiprbert-mini` runs offline),
 and the model card ehrfeat/models/<name>.md as README.md. On the CPU the runtime
 derives the fp32 and int8 variants from the fp16 graph on first use
-(:mod:`ehrfeat.onnx.derive`), so they need not ship.
+(:mod:`ehrfeat.onnx.derive`), so they need not ship. The shipped inference max
+length is at least ``SHIPPED_MAX_LENGTH`` tokens (bounded by the model's positions),
+whatever length the model was trained at, so long code descriptions keep their
+late qualifiers (laterality, 7th-character encounter) instead of being cut.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
+SHIPPED_MAX_LENGTH = 64  # ICD-10-CM's longest leaf description is 45 word pieces
 FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json", "ehrfeat_manifest.json")
 
 
@@ -30,6 +34,9 @@ def main(export: Path, checkpoint: Path, name: str = "hiprbert-mini", out: Path 
         sys.exit(f"{export} has no fp16 variant that passed its parity gate")
     manifest["variants"] = fp16
     manifest["source"]["model"] = name
+    if "max_length" in manifest:
+        positions = int(json.loads((export / "config.json").read_text()).get("max_position_embeddings", SHIPPED_MAX_LENGTH))
+        manifest["max_length"] = min(max(int(manifest["max_length"]), SHIPPED_MAX_LENGTH), positions)
     shutil.copy2(export / fp16[0]["file"], out / fp16[0]["file"])
     for f in FILES:
         shutil.copy2(export / f, out / f)

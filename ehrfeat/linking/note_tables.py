@@ -33,6 +33,7 @@ from ehrfeat.errors import InputError, SchemaError
 from ehrfeat.store.database import column_names, masked_url, sql_table, table_names
 from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.schema import PatientSchema
+from ehrfeat.store.search_path import writable
 
 __all__ = ["LINKS_TABLE", "NOTE_NLP_COLUMNS", "NoteTables", "note_tables"]
 
@@ -55,9 +56,15 @@ class NoteTables:
     note_nlp: sa.TableClause
     note_nlp_columns: dict[str, str]  # logical (lower-case) name -> actual name, for the columns present
     links: sa.Table
+    schema: str | None = None  # the schema NOTE_NLP is written to (--write-schema), if any
+
+    @property
+    def where(self) -> str:
+        """NOTE_NLP's name, with its schema when written to one."""
+        return f"{self.schema}.{self.note_nlp.name}" if self.schema else self.note_nlp.name
 
 
-def _note_nlp_table(name: str, native: bool) -> sa.Table:
+def _note_nlp_table(name: str, native: bool, schema: str | None = None) -> sa.Table:
     columns: list[sa.Column[Any]] = [
         sa.Column("note_nlp_id", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("note_id", sa.BigInteger, nullable=False, index=True),
@@ -76,10 +83,10 @@ def _note_nlp_table(name: str, native: bool) -> sa.Table:
     ]
     if native:
         columns += [sa.Column("code_system", sa.String(64)), sa.Column("code", sa.String(128)), sa.Column("score", sa.Float)]
-    return sa.Table(name, sa.MetaData(), *columns)
+    return sa.Table(name, sa.MetaData(), *columns, schema=schema)
 
 
-def _links_table() -> sa.Table:
+def _links_table(schema: str | None = None) -> sa.Table:
     return sa.Table(
         LINKS_TABLE,
         sa.MetaData(),
@@ -90,11 +97,15 @@ def _links_table() -> sa.Table:
         sa.Column("mentions", sa.Integer, nullable=False),
         sa.Column("rows_written", sa.Integer, nullable=False),
         sa.Column("linked_at", sa.String(32), nullable=False),
+        schema=schema,
     )
 
 
-def note_tables(engine: Engine, schema: PatientSchema) -> NoteTables:
-    """Find the notes table (OMOP NOTE or native notes) and create NOTE_NLP and the bookkeeping table if needed."""
+def note_tables(engine: Engine, schema: PatientSchema, write: Engine | None = None, write_schema: str | None = None) -> NoteTables:
+    """Find the notes table (OMOP NOTE or native notes) through ``engine`` and create NOTE_NLP and the
+    bookkeeping table through ``write`` (default: ``engine``; its schema ``write_schema``) if needed.
+    A read-only database or schema gets E1408, whose fix names ``--write-schema``."""
+    write = write or engine
     names = table_names(engine)
     omop = schema.kind == "omop"
     logical, text_col = ("note", "note_text") if omop else ("notes", "text")
@@ -110,15 +121,19 @@ def note_tables(engine: Engine, schema: PatientSchema) -> NoteTables:
         if col not in cols:
             raise SchemaError(f"table {names[logical]!r} has no column {col!r}", fix=f"add {col}", code="E214")
     notes = sql_table(names[logical], [cols["note_id"], cols[text_col]])
-    target = names.get("note_nlp", "note_nlp" if not omop else "NOTE_NLP")
-    links = _links_table()
-    with write_transaction(engine, "link-notes:tables", masked_url(engine)) as conn:  # two runs at once: one creates
-        _note_nlp_table(target, native=not omop).create(conn, checkfirst=True)
+    out_names = table_names(write) if write is not engine else names
+    # NOTE_NLP in upper case on SQLite (as OMOP's DDL); servers fold unquoted names to lower case
+    target = out_names.get("note_nlp", "NOTE_NLP" if omop and write.dialect.name == "sqlite" else "note_nlp")
+    # in the write schema itself: a CDM's own NOTE_NLP, visible through the search path, is not ours to write
+    links = _links_table(write_schema)
+    with writable(f"table {target!r}", write_schema), \
+            write_transaction(write, "link-notes:tables", masked_url(write)) as conn:  # two runs at once: one creates
+        _note_nlp_table(target, not omop, write_schema).create(conn, checkfirst=True)
         links.create(conn, checkfirst=True)
-    nlp_cols = column_names(engine, target)
+    nlp_cols = column_names(write, target)
     missing = [c for c in _REQUIRED if c not in nlp_cols]
     if missing:
         raise SchemaError(f"table {target!r} lacks NOTE_NLP columns {missing}", fix="use the OMOP CDM 5.4 NOTE_NLP columns", code="E215")
     present = {c: nlp_cols[c] for c in (*NOTE_NLP_COLUMNS, *_NATIVE_EXTRA) if c in nlp_cols}
     return NoteTables(notes, notes.c[cols["note_id"]], notes.c[cols[text_col]],
-                      sql_table(target, list(present.values())), present, links)
+                      sql_table(target, list(present.values())), present, links, write_schema)

@@ -39,6 +39,7 @@ from ehrfeat.store.database import bad_text_count, masked_url, open_database
 from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.omop_concepts import ConceptIds
 from ehrfeat.store.schema import detect_schema
+from ehrfeat.store.search_path import in_schemas, read_write_engines, writable
 
 __all__ = ["NEGATED_MODES", "LinkNotesReport", "choose_index", "link_notes", "make_pipeline", "pipeline_for"]
 
@@ -106,27 +107,31 @@ def make_pipeline(
     return nlp
 
 
-def choose_index(database: str | Path, choice: str, encoder: Encoder, table: str = "code_embeddings") -> dict[str, Any]:
+def choose_index(database: str | Path, choice: str, encoder: Encoder, table: str = "code_embeddings",
+                 schema: str | None = None) -> dict[str, Any]:
     """The linker's ``index`` setting for ``--index``: ``auto`` (the database's own code embeddings of
-    this encoder when it has them, else built-in), ``builtin``, ``db``, or an index folder."""
+    this encoder when it has them, else built-in), ``builtin``, ``db``, or an index folder.
+    ``schema``: the server schema holding the code embeddings (embed-codes' ``--write-schema``)."""
     if choice == "builtin":
         return {}
+    db = {"db": str(database), "table": table, **({"schema": schema} if schema else {})}
     if choice == "db":
-        return {"db": str(database), "table": table}
+        return db
     if choice != "auto":
         return {"path": choice}
     from ehrfeat.store.embeddings import EmbeddingCache
 
-    cache = EmbeddingCache(open_database(database), table)
-    return {"db": str(database), "table": table} if encoder.fingerprint in cache.fingerprints() else {}
+    cache = EmbeddingCache(in_schemas(open_database(database), schema), table)
+    return db if encoder.fingerprint in cache.fingerprints() else {}
 
 
 def pipeline_for(
     database: str | Path, *, pipeline: str | Path | None = None, model: str | None = None, index: str = "auto",
-    systems: Sequence[str] | None = None, threshold: float = 0.5, k: int = 1, **settings: Any,
+    systems: Sequence[str] | None = None, threshold: float = 0.5, k: int = 1, schema: str | None = None, **settings: Any,
 ) -> Any:
     """The pipeline link-notes runs: a saved one (``pipeline``), or a blank one with the linker
-    (``settings``: more linker settings, as :func:`make_pipeline`)."""
+    (``settings``: more linker settings, as :func:`make_pipeline`; ``schema``: where the database's code
+    embeddings are, for ``index="auto"``/``"db"``)."""
     if pipeline is not None:
         import spacy
 
@@ -139,7 +144,7 @@ def pipeline_for(
     from ehrfeat.models.loader import load_encoder
 
     encoder = load_encoder(model)
-    setting = choose_index(database, index, encoder)
+    setting = choose_index(database, index, encoder, schema=schema)
     if systems is None and "db" in setting:
         systems = []  # every system the database's embeddings hold
     return make_pipeline(model=model, index=setting, systems=systems, k=k, threshold=threshold, encoder=encoder, **settings)
@@ -164,42 +169,46 @@ def link_notes(
     on_batch: Callable[[int, int], None] | None = None,
     max_note_chars: int | None = None,
     negated: str = "keep",
+    schema: str | None = None,
+    write_schema: str | None = None,
     **pipeline: Any,
 ) -> LinkNotesReport:
     """Link the notes of ``database`` not yet linked by this encoder; ``pipeline`` goes to :func:`make_pipeline`.
 
     ``negated``: ``"keep"`` writes negated mentions with ``term_exists = 'N'``, ``"drop"`` writes none
-    of them (counted in the report's ``skipped``).
+    of them (counted in the report's ``skipped``). ``schema``: the server schema holding the CDM
+    (``--schema cdm``, only read); ``write_schema``: where NOTE_NLP and the bookkeeping table go
+    (``--write-schema results``; default: ``schema``).
     """
     started = time.perf_counter()
     if negated not in NEGATED_MODES:
         raise InputError(f"negated must be one of {NEGATED_MODES}, got {negated!r}", fix="use --negated keep or --negated drop", code="E1801")
     if per_mention < 1 or batch_size < 1:
         raise InputError(f"per_mention and batch_size must be >= 1, got {per_mention} and {batch_size}", code="E177")
-    engine = open_database(database)
-    schema = detect_schema(engine)
-    tables = note_tables(engine, schema)
+    read, engine = read_write_engines(open_database(database), schema, write_schema)
+    tables = note_tables(read, detect_schema(read), engine, write_schema or schema)
     nlp = nlp if nlp is not None else make_pipeline(k=max(per_mention, 1), **pipeline)
     linker = _linker(nlp)
     fingerprint = linker.encoder.fingerprint
     index_source = linker.index.source
-    concepts = ConceptIds(engine)
+    concepts = ConceptIds(read)
     run = run_key(nlp, linker, per_mention, negated)
     limit = int(nlp.max_length if max_note_chars is None else max_note_chars)
     if limit < 1:
         raise InputError(f"max_note_chars must be >= 1, got {max_note_chars}", fix="pass e.g. --max-note-chars 2000000", code="E1221")
     nlp.max_length = max(nlp.max_length, limit)
     too_long = f"note longer than {limit:,} characters (left unlinked; raise the limit with --max-note-chars)"
-    bad_text_before = bad_text_count(engine)
+    bad_text_before = bad_text_count(read)
 
-    with engine.connect() as conn:
+    with read.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(tables.notes)).scalar_one()
+    with engine.connect() as conn:
         done = set(conn.execute(sa.select(tables.links.c.note_id).where(tables.links.c.run_key == run.key)).scalars())
     counts: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     last: Any = None
     while True:
-        with engine.connect() as conn:
+        with read.connect() as conn:
             query = sa.select(tables.note_id, tables.text).order_by(tables.note_id).limit(batch_size * 4)
             if last is not None:
                 query = query.where(tables.note_id > last)
@@ -228,11 +237,11 @@ def link_notes(
     if counts["negated_dropped"]:
         skipped["negated mention (--negated drop)"] += counts["negated_dropped"]
     return LinkNotesReport(
-        database=masked_url(database), target=tables.note_nlp.name, fingerprint=fingerprint, index_source=index_source,
+        database=masked_url(database), target=tables.where, fingerprint=fingerprint, index_source=index_source,
         notes_found=total, notes_linked_now=counts["notes"], notes_already_linked=counts["already"],
         mentions=counts["mentions"], rows_written=counts["rows"], rows_with_concept_id=counts["concept"],
         mentions_without_code=counts["no_code"], skipped=dict(skipped), elapsed_s=time.perf_counter() - started,
-        run_key=run.key, repaired={BAD_TEXT: bad} if (bad := bad_text_count(engine) - bad_text_before) else {},
+        run_key=run.key, repaired={BAD_TEXT: bad} if (bad := bad_text_count(read) - bad_text_before) else {},
         negated_mentions=counts["negated"], family_mentions=counts["family"], unresolved_abbreviations=counts["ambiguous"],
         rows_replaced=counts["replaced"],
     )
@@ -269,7 +278,8 @@ def _write_batch(
         tally["mentions"] += len(mentions)
         links.append({"note_id": note_id, "run_key": run.key, "fingerprint": fingerprint, "settings": run.settings,
                       "mentions": len(mentions), "rows_written": n_rows, "linked_at": now.isoformat(timespec="seconds")})
-    with write_transaction(engine, f"link-notes:{tables.note_nlp.name}", masked_url(engine)) as conn:
+    with writable(f"table {tables.where!r}", tables.schema), \
+            write_transaction(engine, f"link-notes:{tables.note_nlp.name}", masked_url(engine)) as conn:
         done, replaced = claim_notes(conn, tables, run, [note_id for note_id, _ in batch])  # another run of this key
         found = [f for f in found if f[0] not in done]
         links = [link for link in links if link["note_id"] not in done]

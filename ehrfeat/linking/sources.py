@@ -6,6 +6,7 @@ The ``index`` setting of the component is one of::
     {"builtin": true, "max_code_length": 4}
     {"path": "linking-index/"}            a folder written by `ehrfeat build-index`
     {"db": "patients.db", "table": "code_embeddings"}   vectors cached by `ehrfeat embed-codes`
+    {"db": "postgresql+psycopg://...", "schema": "results"}   ... in a server schema (--write-schema)
 
 The built-in index is embedded once per encoder and cached in the user cache
 folder (``$EHRFEAT_CACHE``, else ``$XDG_CACHE_HOME/ehrfeat``, else
@@ -42,7 +43,7 @@ __all__ = ["BUILTIN_SYSTEMS", "IndexSpec", "builtin_vocabulary", "cache_dir", "o
 logger = logging.getLogger(__name__)
 
 BUILTIN_SYSTEMS = (ICD10CM, HPO)
-_KEYS = {"builtin", "path", "db", "table", "max_code_length"}
+_KEYS = {"builtin", "path", "db", "table", "max_code_length", "schema"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class IndexSpec:
     location: str = ""
     table: str = "code_embeddings"
     max_code_length: int = 4
+    schema: str | None = None  # the server schema holding the table (kind "db")
 
     def describe(self) -> str:
         if self.kind == "builtin":
@@ -74,7 +76,8 @@ def parse_index_spec(config: Mapping[str, Any] | None) -> IndexSpec:
     if not 3 <= depth <= 7:
         raise ConfigError(f"max_code_length must be 3 (categories) to 7 (all codes), got {depth}", code="E427")
     if chosen:
-        return IndexSpec(chosen[0], str(config[chosen[0]]), str(config.get("table", "code_embeddings")), depth)
+        return IndexSpec(chosen[0], str(config[chosen[0]]), str(config.get("table", "code_embeddings")), depth,
+                         str(config["schema"]) if config.get("schema") else None)
     if config.get("builtin") is False:
         raise ConfigError("index is switched off ({'builtin': false}) and no other source is given", fix=f"use {example}", code="E428")
     return IndexSpec("builtin", max_code_length=depth)
@@ -92,19 +95,21 @@ def open_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -> Lin
 def _database_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -> LinkingIndex:
     from ehrfeat.store.database import open_database
     from ehrfeat.store.embeddings import EmbeddingCache
+    from ehrfeat.store.search_path import in_schemas
 
-    hint = f"run `ehrfeat embed-codes {spec.location}` with the linker's model first, or use the built-in index ({{}})"
-    cache = EmbeddingCache(open_database(spec.location), spec.table)
+    hint = f"run `ehrfeat embed-codes {masked_url(spec.location)}` with the linker's model first, or use the built-in index ({{}})"
+    cache = EmbeddingCache(in_schemas(open_database(spec.location), spec.schema), spec.table)
     if encoder.fingerprint not in cache.fingerprints():
         raise InputError(
-            f"{spec.location} has no code embeddings of encoder {encoder.fingerprint} in table {spec.table!r}",
+            f"{masked_url(spec.location)} has no code embeddings of encoder {encoder.fingerprint} in table {spec.table!r}",
             fix=hint,
             code="E174",
         )
     embeddings = cache.load(encoder.fingerprint, systems or None)
     systems_present = sorted({c.system for c in embeddings.codes})
     vocabulary = builtin_vocabulary([s for s in systems_present if s in BUILTIN_SYSTEMS], max_code_length=7)
-    return index_from_embeddings(embeddings, vocabulary, f"db:{masked_url(spec.location)}#{spec.table}")
+    where = f"{spec.schema}.{spec.table}" if spec.schema else spec.table
+    return index_from_embeddings(embeddings, vocabulary, f"db:{masked_url(spec.location)}#{where}")
 
 
 def _builtin_index(spec: IndexSpec, encoder: Encoder, systems: Sequence[str]) -> LinkingIndex:

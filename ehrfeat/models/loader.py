@@ -33,7 +33,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "hiprbert-mini"  # what None and "default" mean: it beats its base on every row of `ehrfeat evaluate`
+DEFAULT_MODEL = "hiprbert-mini"  # what None and "default" mean: see its model card for `ehrfeat evaluate` against its base
 MODEL_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2")
 SHIPPED_ALIASES = ("hiprbert-mini", "ehrfeat/hiprbert-mini")
 BACKENDS = ("auto", "onnx", "torch")

@@ -62,7 +62,8 @@ def derived_folder(folder: str | Path, *, quantize: tuple[str, ...] = INT8_LADDE
     manifest = read_manifest(folder)
     fp16 = _fp16(manifest, folder)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(manifest.source.get("model", "model"))).name) or "model"
-    target = cache_dir() / "onnx" / f"{name}-{fp16.sha256[:16]}-{'-'.join(quantize) or 'fp32'}-{DERIVED_LAYOUT}"
+    # The max length is part of the name: a shipped manifest that raises it (25 -> 64) must not reuse a folder derived before.
+    target = cache_dir() / "onnx" / f"{name}-{fp16.sha256[:16]}-L{manifest.max_length}-{'-'.join(quantize) or 'fp32'}-{DERIVED_LAYOUT}"
     if not has_manifest(target):
         logger.warning("deriving the CPU variants of %s once (seconds; cached for later loads): %s", folder, target)
     return build_in_cache(target, lambda out: derive_cpu_variants(folder, out, quantize=quantize), prefix=".deriving-")

@@ -52,13 +52,15 @@ class OnnxEncoder(BatchedEncoder):
         allow_cpu_fallback: bool = False,
         threads: int | None = None,
         verify: bool = True,
+        max_length: int | None = None,
         providers: Sequence[str] | None = None,
     ) -> None:
-        """``providers``: the session's provider list when the caller already resolved it for ``device``
+        """``max_length`` overrides the manifest's token limit (e.g. to compare models at one length).
+        ``providers``: the session's provider list when the caller already resolved it for ``device``
         (:func:`~ehrfeat.models.loader.load_encoder` does, to pick the folder); else resolved here."""
         self.folder = Path(folder).expanduser()
         self.manifest: OnnxManifest = read_manifest(self.folder)
-        self.max_length = self.manifest.max_length
+        self.max_length = int(max_length or self.manifest.max_length)
         providers = list(providers) if providers is not None else requested_providers(device)
         self.variant: VariantEntry = choose_variant(self.manifest, providers[0], variant)
         path = verified_file(

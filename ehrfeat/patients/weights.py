@@ -4,16 +4,18 @@ Every event read is either used or counted under exactly one reason, checked in
 this order: patient not in the cohort, code not in the embedding cache, no time
 (when an as-of date, a window or time decay needs one), time in the future (after
 the run started), at or after the patient's as-of time, before the window, code
-block not seen when fitting, duplicate of an event of the same chunk.
+block not seen when fitting, duplicate of an event read before (in any chunk).
 
 No leakage: an event counts only when ``time < as_of`` (strictly before) and, with
 a window, ``time >= as_of - window``. Without an as-of, the run's start time is
 the as-of of every patient, so events dated in the future never count either.
 Events without a time count only when no as-of, window or decay applies.
 
-Duplicates (same patient, code and time) are dropped and counted when both lie in
-the same chunk (of 200,000 events by default); the store does not order events,
-so two copies of one event read in different chunks both count.
+Duplicates (same patient, code and time) are dropped and counted wherever they lie
+in the stream: the accumulator keeps the distinct ``(patient, block, code, time)``
+of the timed events used (16 bytes each) until :meth:`WeightAccumulator.finish`,
+so the result never depends on how the events were cut into chunks. Events
+without a time are never duplicates and are reduced per (patient, code) at once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import scipy.sparse as sp
 
 from ehrfeat.codes import Code
 from ehrfeat.errors import InputError
+from ehrfeat.patients.distinct import DistinctEvents
 from ehrfeat.patients.timing import NAT, to_seconds
 
 __all__ = ["WEIGHTINGS", "CodeColumns", "EventsLike", "WeightAccumulator", "WeightOptions", "Weights", "smooth_idf", "smooth_idf_from_counts"]
@@ -141,7 +144,12 @@ class Weights:
 
 
 class WeightAccumulator:
-    """Feed chunks with :meth:`add`, then :meth:`finish`. Memory: the reduced (patient, code) pairs only."""
+    """Feed chunks with :meth:`add`, then :meth:`finish`.
+
+    Memory: the distinct timed events used, (pair key, time) sorted (with ``dedupe``,
+    the default: duplicates are found across chunks), and the reduced (patient, code)
+    pairs of the untimed ones; without ``dedupe`` the reduced pairs only.
+    """
 
     CONSOLIDATE_AT = 8_000_000
     MAX_BLOCKS = 256
@@ -173,6 +181,7 @@ class WeightAccumulator:
         self._parts: list[tuple[np.ndarray, np.ndarray]] = []  # (pair key, summed weight), keys sorted per part
         self._pending = 0
         self._consolidated = 0
+        self._events = DistinctEvents(self.CONSOLIDATE_AT)  # dedupe: the distinct (pair key, time) of timed events
         # pair key = row * stride + block * n_codes + code: one int64 sort key per (patient, block, code)
         self._stride = self.MAX_BLOCKS * max(len(columns), 1)
         span = int(self.ids[-1] - self.ids[0]) + 1 if len(self.ids) else 0
@@ -219,29 +228,40 @@ class WeightAccumulator:
         idx = np.flatnonzero(keep)
         r, tt = rows_c[idx], t[idx]
         key = r * self._stride + block[idx] * len(self.columns) + cols[idx]
+        if self.options.dedupe:
+            timed = tt != NAT
+            self._events.add(key[timed], tt[timed])
+            if not timed.all():  # never duplicates; weight 1 (decay and windows need a time)
+                key, r = key[~timed], r[~timed]
+                self.n_events += np.bincount(r, minlength=len(self.ids))
+                self._add_pairs(_reduce_sorted(np.sort(key), np.ones(len(key), np.float64)))
+            return
         order = np.argsort(key, kind="stable")
         key, tt, r = key[order], tt[order], r[order]
-        if self.options.dedupe and len(key) > 1:  # order by time within repeated keys only (most keys come once)
-            repeated = np.flatnonzero(key[1:] == key[:-1])
-            if len(repeated):
-                span = np.unique(np.concatenate([repeated, repeated + 1]))
-                sub = span[np.lexsort((tt[span], key[span]))]
-                tt[span], r[span] = tt[sub], r[sub]
-        if self.options.dedupe and len(key) > 1:
-            dup = np.zeros(len(key), bool)
-            dup[1:] = (key[1:] == key[:-1]) & (tt[1:] == tt[:-1]) & (tt[1:] != NAT)
-            if dup.any():
-                self.skipped[DUPLICATE] += int(dup.sum())
-                key, tt, r = key[~dup], tt[~dup], r[~dup]
+        self._add_events(r, key, tt)
+
+    def _add_events(self, r: np.ndarray, key: np.ndarray, tt: np.ndarray) -> None:
+        """Events used (rows ``r``, pair keys sorted, times): their weights summed per pair."""
         if self.options.weighting == "time-decay":
             w = np.exp2(-(self.as_of[r] - tt).astype(np.float64) / float(self.options.half_life_s or 1))
         else:
             w = np.ones(len(r), np.float64)
         self.n_events += np.bincount(r, minlength=len(self.ids))
-        self._parts.append(_reduce_sorted(key, w))
-        self._pending += len(self._parts[-1][0])
+        self._add_pairs(_reduce_sorted(key, w))
+
+    def _add_pairs(self, part: tuple[np.ndarray, np.ndarray]) -> None:
+        self._parts.append(part)
+        self._pending += len(part[0])
         if self._pending > max(self.CONSOLIDATE_AT, 2 * self._consolidated):
             self._consolidate_parts()
+
+    def _fold_events(self) -> None:
+        """The distinct timed events into the pair weights, and the duplicates counted (once, at the end)."""
+        key, tt, duplicates = self._events.finish()
+        if duplicates:
+            self.skipped[DUPLICATE] += duplicates
+        r = key // self._stride
+        self._add_events(r, key, tt)
 
     def _rows(self, pid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row of each patient id (clipped to a valid row) and whether the id is in the cohort."""
@@ -295,6 +315,7 @@ class WeightAccumulator:
 
     def finish(self) -> Weights:
         """The weight matrix, with the blocks in a stable (sorted) order."""
+        self._fold_events()
         matrix = self._consolidate()
         names = list(self.blocks)
         if not self.fixed_blocks and names:

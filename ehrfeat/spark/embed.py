@@ -26,6 +26,7 @@ from ehrfeat.embed import EmbedReport, resolve_texts
 from ehrfeat.errors import ModelError
 from ehrfeat.spark.code_table import EMBEDDING_SCHEMA
 from ehrfeat.spark.events import canonical_events
+from ehrfeat.spark.output import check_format, write_frame
 from ehrfeat.spark.readers import SparkSource, read_source
 from ehrfeat.spark.session import check_session, ship_folder, shipped_folder
 from ehrfeat.store.records import CodeCount
@@ -101,18 +102,23 @@ def embed_codes(
     batch_size: int = 256,
     systems: Sequence[str] | None = None,
     partitions: int | None = None,
+    fmt: str = "parquet",
 ) -> EmbedReport:
-    """Embed the distinct codes of ``source`` into the parquet folder ``out`` (created or appended to)."""
+    """Embed the distinct codes of ``source`` into the table ``out`` (created or appended to).
+
+    ``fmt``: ``parquet`` (a folder) or ``delta`` (a Delta table; see :mod:`ehrfeat.spark.output`).
+    """
     from pyspark.sql import functions as F
 
     started = time.perf_counter()
     check_session(spark)
+    check_format(spark, fmt)
     wanted = [canonical_system(s) for s in systems] if systems else None
     src = read_source(spark, source)
     encoder = _driver_encoder(model, variant)
     fingerprint = encoder.fingerprint
     codes, skipped = distinct_codes(src, wanted)
-    cached = _cached_keys(spark, out, fingerprint)
+    cached = _cached_keys(spark, out, fingerprint, fmt)
     new = [c for c in codes if Code(c.system, c.code) not in cached]
     texts, unresolved, examples, text_sources = resolve_texts(new)
     logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
@@ -128,8 +134,8 @@ def embed_codes(
             _encode_partitions(name, encoder.variant.name, fingerprint, batch_size, threads, str(model or "default")),
             EMBEDDING_SCHEMA,
         )
-        vectors.write.mode("append").parquet(str(out))
-        embedded = spark.read.parquet(str(out)).where(F.col("fingerprint") == fingerprint).count() - len(cached)
+        write_frame(spark, vectors, out, fmt=fmt, mode="append")
+        embedded = _read(spark, out, fmt).where(F.col("fingerprint") == fingerprint).count() - len(cached)
     return EmbedReport(
         database=str(source) if isinstance(source, str | Path) else src.kind, target=str(out), fingerprint=fingerprint,
         codes_found=len(codes), embedded_now=embedded, already_cached=len(codes) - len(new), unresolved=unresolved,
@@ -149,13 +155,18 @@ def _driver_encoder(model: str | Path | None, variant: str | None) -> Any:
     return encoder
 
 
-def _cached_keys(spark: Any, out: str | Path, fingerprint: str) -> set[Code]:
+def _read(spark: Any, out: str | Path, fmt: str) -> Any:
+    return spark.read.format("delta").load(str(out)) if fmt == "delta" else spark.read.parquet(str(out))
+
+
+def _cached_keys(spark: Any, out: str | Path, fingerprint: str, fmt: str = "parquet") -> set[Code]:
     from pyspark.sql import functions as F
 
     path = Path(str(out)).expanduser()
-    if not (path / "_SUCCESS").exists() and not any(path.glob("*.parquet")):
+    marker = (path / "_delta_log").is_dir() if fmt == "delta" else (path / "_SUCCESS").exists() or any(path.glob("*.parquet"))
+    if not marker:
         return set()
-    rows = spark.read.parquet(str(path)).where(F.col("fingerprint") == fingerprint).select("code_system", "code").collect()
+    rows = _read(spark, path, fmt).where(F.col("fingerprint") == fingerprint).select("code_system", "code").collect()
     return {Code(r["code_system"], r["code"]) for r in rows}
 
 

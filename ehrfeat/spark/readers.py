@@ -44,11 +44,13 @@ class SparkSource:
 
 
 def table(spark: Any, ref: Any, what: str = "table") -> Any:
-    """A DataFrame from a DataFrame, a parquet path (file or folder) or a Spark table name."""
+    """A DataFrame from a DataFrame, a parquet path (file or folder), a Delta folder or a Spark table name."""
     if hasattr(ref, "schema") and hasattr(ref, "select"):
         return ref
     text = str(ref)
     path = Path(text).expanduser()
+    if (path / "_delta_log").is_dir():
+        return spark.read.format("delta").load(str(path))
     if path.exists():
         return spark.read.parquet(str(path))
     if _catalog_has(spark, "tableExists", text):

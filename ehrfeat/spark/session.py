@@ -42,14 +42,28 @@ def require_pyspark() -> ModuleType:
     return pyspark
 
 
-def spark_session(master: str = "local[*]", *, app_name: str = "ehrfeat", conf: Mapping[str, str] | None = None) -> Any:
-    """A ``SparkSession`` on ``master`` with :data:`SPARK_SETTINGS` (plus ``conf``); reuses a running one."""
+def spark_session(
+    master: str = "local[*]", *, app_name: str = "ehrfeat", conf: Mapping[str, str] | None = None, delta: bool = False,
+) -> Any:
+    """A ``SparkSession`` on ``master`` with :data:`SPARK_SETTINGS` (plus ``conf``); reuses a running one.
+
+    ``delta``: set up for Delta Lake by ``delta-spark`` (see :mod:`ehrfeat.spark.output`).
+    """
     require_pyspark()
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName(app_name)
     for key, value in {**SPARK_SETTINGS, **(conf or {})}.items():
         builder = builder.config(key, value)
+    if delta:
+        from ehrfeat.spark.output import DELTA_FIX, with_delta
+
+        builder = with_delta(builder)
+        try:
+            return builder.getOrCreate()
+        except Exception as exc:  # offline, spark.jars.packages cannot be resolved and the JVM exits
+            raise ConfigError(f"cannot start Spark with Delta Lake's jars (from Maven, as delta-spark asks): {exc}",
+                              fix=DELTA_FIX, code="E1620") from exc
     try:
         return builder.getOrCreate()
     except Exception as exc:  # Java missing or a bad master: pyspark raises several types

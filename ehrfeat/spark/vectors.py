@@ -9,11 +9,8 @@ aggregation per ``(patient, block, code, time)`` (duplicates: same patient, code
 and time), a sum per ``(patient, block, code)``, and per patient partition the very
 :func:`ehrfeat.patients.vectors.combine` of one machine against the broadcast code
 matrix. The driver holds only counts, the code matrix and (for ``idf``) the
-document frequencies of the codes.
-
-One difference, on purpose: one machine drops duplicates within each chunk of
-200,000 events it reads; Spark drops them across all events. The two agree
-whenever a database fits in one chunk, and Spark's count is the exact one.
+document frequencies of the codes. Duplicates count once, across all events, as
+on one machine (:mod:`ehrfeat.patients.distinct`).
 """
 
 from __future__ import annotations
@@ -46,6 +43,7 @@ from ehrfeat.patients.weights import (
 from ehrfeat.spark.code_table import load_code_embeddings
 from ehrfeat.spark.cohort import SparkCohort, known_patients, spark_cohort
 from ehrfeat.spark.events import canonical_events
+from ehrfeat.spark.output import write_frame
 from ehrfeat.spark.readers import read_source
 from ehrfeat.spark.session import check_session
 
@@ -75,10 +73,13 @@ class SparkPatientVectors:
             local["n_events"].to_numpy(np.int64), local["no_codes"].to_numpy(bool), self.report, dict(self.params),
         )
 
-    def write(self, path: str | Path, *, mode: str = "overwrite") -> str:
-        """Write the frame as a parquet folder (the columns of the one-machine parquet file); returns the path."""
-        self.frame.write.mode(mode).parquet(str(path))
-        return str(path)
+    def write(self, path: str | Path, *, mode: str = "overwrite", fmt: str = "parquet", single_file: bool = False) -> str:
+        """Write the frame (the columns of the one-machine parquet file); returns the path.
+
+        A parquet folder by default; ``single_file``: one parquet file, written atomically;
+        ``fmt="delta"``: a Delta table (see :mod:`ehrfeat.spark.output`).
+        """
+        return write_frame(self.frame.sparkSession, self.frame, path, fmt=fmt, mode=mode, single_file=single_file)
 
     def release(self) -> None:
         """Free the aggregate kept for :attr:`frame` (after writing or collecting)."""

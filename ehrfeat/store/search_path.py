@@ -13,6 +13,8 @@ before SQLAlchemy inspects the database). New tables are created in the first on
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,13 +24,18 @@ from sqlalchemy.engine import Engine
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.database import validate_identifier
 
-__all__ = ["in_schemas", "schema_names"]
+__all__ = ["in_schemas", "read_write_engines", "schema_names", "writable"]
 
 _SERVERS = ("postgresql", "duckdb")
 
 
 def schema_names(engine: Engine) -> list[str]:
-    """The schemas of the database (none for SQLite files)."""
+    """The schemas of the database (none for SQLite files); DuckDB: those of the open database file
+    (duckdb-engine lists ``catalog.schema`` of every attached catalog)."""
+    if engine.dialect.name == "duckdb":
+        query = "SELECT schema_name FROM information_schema.schemata WHERE catalog_name = current_database()"
+        with engine.connect() as conn:
+            return sorted(conn.execute(sa.text(query)).scalars())
     return sorted(sa.inspect(engine).get_schema_names())
 
 
@@ -59,6 +66,37 @@ def in_schemas(engine: Engine, *schemas: str | None) -> Engine:
     scoped = sa.create_engine(engine.url)
     event.listen(scoped, "connect", _set_search_path(engine.dialect.name, names), insert=True)
     return scoped
+
+
+def read_write_engines(engine: Engine, schema: str | None, write_schema: str | None) -> tuple[Engine, Engine]:
+    """``(read, write)`` engines for ``--schema``/``--write-schema``: reads resolve in ``schema`` first
+    (then ``write_schema``), writes create their tables in ``write_schema`` (default: ``schema``)."""
+    read = in_schemas(engine, schema, write_schema)
+    write = in_schemas(engine, write_schema, schema) if write_schema else read
+    return read, write
+
+
+def is_permission_error(exc: BaseException) -> bool:
+    """A database refusal to write (a read-only schema, role or file), wrapped or not."""
+    text = f"{exc} {exc.__cause__ or ''} {getattr(exc, 'orig', '') or ''}".lower()
+    return any(s in text for s in ("permission denied", "readonly", "read-only", "insufficientprivilege"))
+
+
+@contextlib.contextmanager
+def writable(what: str, schema: str | None) -> Iterator[None]:
+    """Around the creation of ehrfeat's tables: a refusal becomes E1408, whose fix names ``--write-schema``."""
+    try:
+        yield
+    except (DatabaseError, sa.exc.DBAPIError) as exc:
+        if not is_permission_error(exc):
+            raise
+        where = f"schema {schema!r}" if schema else "this database"
+        raise DatabaseError(
+            f"cannot create or write {what} in {where}: permission denied (a read-only CDM?)",
+            fix="write ehrfeat's tables elsewhere: --write-schema SCHEMA (a schema you may create tables in, "
+            "e.g. results) or --out URL",
+            code="E1408",
+        ) from exc
 
 
 def _set_search_path(dialect: str, names: list[str]) -> Any:

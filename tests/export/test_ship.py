@@ -42,3 +42,15 @@ def test_refuses_an_export_without_a_passing_fp16(tmp_path: Path) -> None:
     export = _export(tmp_path / "export", fp16_passed=False)
     with pytest.raises(SystemExit):
         ship.main(export, tmp_path, "hiprbert-mini", tmp_path / "shipped")
+
+
+@pytest.mark.parametrize(("trained", "positions", "shipped"), [(25, 512, 64), (128, 512, 128), (25, 32, 32)])
+def test_shipped_max_length_is_at_least_64_within_the_positions(tmp_path: Path, trained: int, positions: int, shipped: int) -> None:
+    export = _export(tmp_path / "export")
+    manifest = json.loads((export / "ehrfeat_onnx.json").read_text())
+    (export / "ehrfeat_onnx.json").write_text(json.dumps({**manifest, "max_length": trained}))
+    (export / "config.json").write_text(json.dumps({"max_position_embeddings": positions}))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "ehrfeat_heldout.json").write_text("{}")
+    out = ship.main(export, tmp_path / "run", "hiprbert-mini", tmp_path / "shipped")
+    assert json.loads((out / "ehrfeat_onnx.json").read_text())["max_length"] == shipped

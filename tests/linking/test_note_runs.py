@@ -45,7 +45,8 @@ def _database(url: str, kind: str) -> tuple[str, str]:
     with engine.begin() as conn:
         conn.execute(sa.insert(table), rows)
     engine.dispose()
-    return url, "note_nlp" if kind == "native" else "NOTE_NLP"
+    # OMOP on SQLite: NOTE_NLP as in OMOP's DDL; database servers get the unquoted, lower-case note_nlp
+    return url, "NOTE_NLP" if kind == "omop" and url.startswith("sqlite") else "note_nlp"
 
 
 def _rows(url: str, table: str) -> list[tuple]:

@@ -1,4 +1,8 @@
-"""A small native database with hand-made code vectors, so patient vectors have exact expected values."""
+"""A small native database with hand-made code vectors, so patient vectors have exact expected values.
+
+``db`` is that database as a SQLite file; ``any_db`` is the same database on SQLite, PostgreSQL and
+DuckDB (the test runs once per backend; ``build_url`` writes it at any URL).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import pytest
 from ehrfeat.codes import Code
 from ehrfeat.store.database import open_database
 from ehrfeat.store.embeddings import EmbeddingCache
-from tests.helpers import make_native_db
+from tests.helpers import make_native_db, make_native_url
 
 FP = "hand-made"
 VECTORS = {
@@ -30,11 +34,20 @@ EVENTS = [
 ]
 
 
-def write_vectors(db: Path, vectors: dict[Code, list[float]] = VECTORS, fingerprint: str = FP) -> None:
-    cache = EmbeddingCache(open_database(db))
+def write_vectors(db: Path | str, vectors: dict[Code, list[float]] = VECTORS, fingerprint: str = FP) -> None:
+    engine = open_database(db)
+    cache = EmbeddingCache(engine)
     cache.ensure_table()
     items = [(code, f"text of {code}") for code in vectors]
     cache.write(fingerprint, items, np.asarray(list(vectors.values()), np.float32))
+    engine.dispose()
+
+
+def build_url(url: str, events=EVENTS, extra_patients=(4,)) -> str:
+    """:func:`build_db` at any SQLAlchemy URL (SQLite, PostgreSQL, DuckDB)."""
+    make_native_url(url, events, extra_patients=extra_patients)
+    write_vectors(url)
+    return url
 
 
 def build_db(path: Path, events=EVENTS, extra_patients=(4,)) -> Path:
@@ -50,3 +63,9 @@ def build_db(path: Path, events=EVENTS, extra_patients=(4,)) -> Path:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return build_db(tmp_path / "p.db")
+
+
+@pytest.fixture
+def any_db(backend_url: str) -> str:
+    """The ``db`` database on SQLite, then PostgreSQL, then DuckDB."""
+    return build_url(backend_url)

