@@ -29,7 +29,8 @@ from ehrfeat.report import Summary, write_json
 from ehrfeat.store.database import bad_text_count, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
-from ehrfeat.store.schema import detect_schema
+from ehrfeat.store.omop import add_repeated_concepts
+from ehrfeat.store.schema import check_duplicate_rule, detect_schema
 from ehrfeat.store.search_path import in_schemas, writable
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
@@ -150,6 +151,7 @@ def embed_codes(
     source_systems: Sequence[str] | str | Mapping[str, Sequence[str]] | None = None,
     schema: str | None = None,
     write_schema: str | None = None,
+    duplicate_concepts: str = "error",
 ) -> EmbedReport:
     """Embed the distinct codes of ``database`` into ``table`` (of ``out``, or the same database).
 
@@ -166,7 +168,8 @@ def embed_codes(
         chosen = parse_source_systems(source_systems)
         opened = open_database(database)
         source = in_schemas(opened, schema, write_schema)
-        patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
+        patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen,
+                                             duplicate_concepts=check_duplicate_rule(duplicate_concepts))
         if out is not None:
             target = in_schemas(open_database(out, must_exist=False), write_schema)
         else:
@@ -178,6 +181,7 @@ def embed_codes(
             _check_systems(source, patient_schema, wanted, codes)
         skipped, skipped_examples = dict(skip.counts), {k: list(v) for k, v in skip.examples.items()}
         codes = _drop_long_codes(codes, skipped, skipped_examples)
+        add_repeated_concepts(source, patient_schema, skipped, skipped_examples)
         bad_text = bad_text_count(opened)
         if bad_text:
             skipped[BAD_TEXT] = bad_text

@@ -26,6 +26,7 @@ __all__ = [
     "bundled_minilm_path",
     "default_fingerprint",
     "load_encoder",
+    "model_alias",
     "model_fingerprint",
     "resolve_model",
     "shipped_path",
@@ -63,7 +64,7 @@ def shipped_path(name: str = "hiprbert-mini") -> Path:
     return folder
 
 
-def _named(model: str | Path | None) -> str | None:
+def model_alias(model: str | Path | None) -> str | None:
     """The lower-case alias ``model`` names (None and "default" name the default), else None."""
     if model is None:
         return DEFAULT_MODEL
@@ -75,12 +76,12 @@ def _named(model: str | Path | None) -> str | None:
 
 def _is_minilm(model: str | Path | None) -> bool:
     """True when ``model`` names the bundled all-MiniLM-L6-v2 (exported to the cache on first use)."""
-    return _named(model) in MODEL_ALIASES
+    return model_alias(model) in MODEL_ALIASES
 
 
 def resolve_model(model: str | Path | None) -> str | Path:
     """Map ``None``, "default" and the aliases to their folders; keep folders and hub ids as given."""
-    name = _named(model)
+    name = model_alias(model)
     if name in MODEL_ALIASES:
         return bundled_minilm_path()
     if name in SHIPPED_ALIASES:
@@ -175,7 +176,9 @@ def _cpu_variants(folder: Path) -> Path:
 
 
 def _torch_encoder(source: str | Path, device: str | None) -> Encoder:
-    from ehrfeat.encoders.transformer import TransformerEncoder
+    from ehrfeat.encoders.transformer import TransformerEncoder, looks_like_path
+    from ehrfeat.models.hub import hub_access
 
     logger.info("loading torch encoder from %s", source)
-    return TransformerEncoder(source, device=device)
+    cache_only = isinstance(source, str) and not looks_like_path(source) and hub_access(source)  # offline: fail in seconds
+    return TransformerEncoder(source, device=device, local_files_only=cache_only)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.errors import InputError
+from ehrfeat.paths import atomic_file
 from ehrfeat.patients.as_of_rule import rule_line
 from ehrfeat.patients.prediction_weights import MedsColumns, meds_weights
 from ehrfeat.patients.settings import VectorSettings, now_seconds
@@ -201,5 +202,6 @@ def write_prediction_vectors(vectors: PredictionVectors, path: str | Path) -> Pa
     for j, name in enumerate(vectors.columns):
         columns[name] = pa.array(np.ascontiguousarray(vectors.matrix[:, j]), pa.float32())
     table = pa.table(columns).replace_schema_metadata({b"ehrfeat": json.dumps(params).encode()})
-    pq.write_table(table, path)
+    with atomic_file(path) as tmp:  # a killed run never leaves half a file
+        pq.write_table(table, tmp)
     return path

@@ -10,6 +10,9 @@ key per row (subject rank, rank of ``p`` among all prediction times); the
 (row, code) pairs are reduced within each batch and kept as compact (int32 row, int32
 column, float32 weight) triplets; one conversion to CSR at the end sums the few pairs two
 batches share (MEDS keeps a subject's rows together), so nothing is ever re-sorted.
+Duplicates (same subject, code and time) count once wherever they lie: timed rows are
+kept as distinct (subject, code, time), 16 bytes each, across batches
+(:class:`~ehrfeat.patients.distinct.DistinctEvents`) and placed at :meth:`finish`.
 
 Rows with a null time are static in MEDS (true at every time): they count for every
 row of their subject (``static=False`` drops them, as the SQL stores drop events
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ehrfeat.errors import InputError
+from ehrfeat.patients.distinct import DistinctEvents
 from ehrfeat.patients.weights import (
     AFTER_AS_OF,
     BEFORE_WINDOW,
@@ -85,6 +89,7 @@ class PredictionAccumulator:
         self.n_events = np.zeros(len(self.sid), np.int64)
         # per batch: (row int32, column int32, summed weight float32), reduced within the batch; 12 bytes a pair
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._events = DistinctEvents()  # dedupe: distinct (subject rank, column, time) of the timed rows, across batches
 
     def _drop(self, keep: np.ndarray, bad: np.ndarray, reason: str) -> np.ndarray:
         n = int((keep & bad).sum())
@@ -114,15 +119,14 @@ class PredictionAccumulator:
             keep = self._drop(keep, static, NO_TIME)
         keep = self._drop(keep, ~static & (time_us >= self.now_us), FUTURE)
         idx = np.flatnonzero(keep)
-        if self.options.dedupe and len(idx) > 1:
-            order = idx[np.lexsort((time_us[idx], column[idx], subject_id[idx]))]
-            dup = np.zeros(len(order), bool)
-            dup[1:] = ((subject_id[order[1:]] == subject_id[order[:-1]]) & (column[order[1:]] == column[order[:-1]])
-                       & (time_us[order[1:]] == time_us[order[:-1]]) & (time_us[order[1:]] != NAT))
-            if dup.any():
-                self.skipped[DUPLICATE] += int(dup.sum())
-            idx = np.sort(order[~dup])
-        r, t, c, st = pos[idx], time_us[idx], column[idx], static[idx]
+        if self.options.dedupe:  # timed rows wait in the distinct set until finish; static rows are never duplicates
+            timed = idx[~static[idx]]
+            self._events.add(pos[timed] * max(self.n_codes, 1) + column[timed], time_us[timed])
+            idx = idx[static[idx]]
+        self._place(pos[idx], time_us[idx], column[idx], static[idx])
+
+    def _place(self, r: np.ndarray, t: np.ndarray, c: np.ndarray, st: np.ndarray) -> None:
+        """Rows of subject rank ``r`` at times ``t`` with columns ``c`` (``st``: static) into the rows they count for."""
         start = np.searchsorted(self.key, r * self.m, "left")
         end = np.searchsorted(self.key, (r + 1) * self.m, "left")
         first = np.searchsorted(self.times, t, "left") if self.rule == "inclusive" else np.searchsorted(self.times, t, "right")
@@ -166,8 +170,20 @@ class PredictionAccumulator:
                 self.n_events += np.bincount(rows, minlength=len(self.n_events))
             begin = stop
 
+    def _fold_events(self) -> None:
+        """The distinct timed rows, placed in slices; the duplicates counted once, across all batches."""
+        key, t, duplicates = self._events.finish()
+        if duplicates:
+            self.skipped[DUPLICATE] += duplicates
+        r, c = np.divmod(key, max(self.n_codes, 1))
+        for begin in range(0, len(key), PAIR_BUDGET):
+            end = begin + PAIR_BUDGET
+            self._place(r[begin:end], t[begin:end], c[begin:end], np.zeros(len(r[begin:end]), bool))
+
     def finish(self) -> Weights:
         import scipy.sparse as sp
+
+        self._fold_events()
 
         if self._parts:
             rows, cols, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))

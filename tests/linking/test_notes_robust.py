@@ -40,18 +40,31 @@ def _count(db: Path, sql: str) -> int:
         return int(con.execute(sql).fetchone()[0])
 
 
-def test_a_note_over_spacys_limit_is_skipped_counted_and_linked_with_a_higher_limit(tmp_path, linker_config):  # type: ignore[no-untyped-def]
-    huge = "diabetes " * 111_112  # 1,000,008 characters: over spaCy's 1,000,000
-    db = _db(tmp_path / "p.db", [(1, GOOD), (2, huge), (3, GOOD + " " + "x" * 300)])
+def test_a_note_over_spacys_limit_is_linked_in_windows_with_offsets_in_the_whole_note(tmp_path, linker_config):  # type: ignore[no-untyped-def]
+    sentence = "Type 2 diabetes mellitus, well controlled. Asthma, unspecified. "
+    long = sentence * 12 + "No history of asthma.\n" + sentence * 12  # 1,557 characters
+    db = _db(tmp_path / "p.db", [(1, GOOD), (2, long)])
+    whole = link_notes(_db(tmp_path / "q.db", [(1, GOOD), (2, long)]), nlp=_pipeline(linker_config))  # under the limit: one doc
     nlp = _pipeline(linker_config)
+    nlp.max_length = 200  # spaCy's limit, made small: the long note goes in windows of at most 200 characters
     report = link_notes(db, nlp=nlp)
-    assert report.notes_linked_now == 2
-    assert report.skipped == {"note longer than 1,000,000 characters (left unlinked; raise the limit with --max-note-chars)": 1}
-    small = link_notes(db, nlp=_pipeline(linker_config), max_note_chars=100)  # same run key: nothing to do
-    assert small.notes_linked_now == 0 and small.notes_already_linked == 2
+    assert report.notes_linked_now == 2 and report.skipped == {}
+    assert list(report.repaired.values()) == [1] and "windows" in next(iter(report.repaired))
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT note_id, \"offset\", lexical_variant FROM note_nlp ORDER BY 1, CAST(\"offset\" AS INTEGER)").fetchall()
+    with sqlite3.connect(tmp_path / "q.db") as con:
+        expected = con.execute("SELECT note_id, \"offset\", lexical_variant FROM note_nlp ORDER BY 1, CAST(\"offset\" AS INTEGER)").fetchall()
+    texts = {1: GOOD, 2: long}
+    assert rows and all(texts[n][int(o) : int(o) + len(v)] == v for n, o, v in rows)  # offsets point into the whole note
+    assert max(int(o) for n, o, _ in rows if n == 2) > 1000
+    assert rows == expected and whole.mentions == report.mentions  # windows end at sentence ends: the same mentions
+
+
+def test_max_note_chars_skips_and_counts_longer_notes(tmp_path, linker_config):  # type: ignore[no-untyped-def]
     db2 = _db(tmp_path / "q.db", [(1, GOOD), (3, GOOD + " " + "x" * 300)])
     first = link_notes(db2, nlp=_pipeline(linker_config), max_note_chars=100)
-    assert first.notes_linked_now == 1 and sum(first.skipped.values()) == 1
+    assert first.notes_linked_now == 1
+    assert first.skipped == {"note longer than 100 characters (left unlinked; raise the limit with --max-note-chars)": 1}
     second = link_notes(db2, nlp=_pipeline(linker_config), max_note_chars=1000)
     assert second.notes_linked_now == 1 and second.notes_already_linked == 1  # the long one, now linked
 

@@ -16,8 +16,8 @@ from ehrfeat.errors import DatabaseError
 from ehrfeat.linking.notes import link_notes, make_pipeline
 from ehrfeat.store import import_omop
 from ehrfeat.store.search_path import in_schemas
+from tests.helpers import READER_PASSWORD, read_only_cdm
 
-READER_PASSWORD = "reader-s3cret"
 CSV = {
     "person.csv": "person_id,year_of_birth\n1,1960\n2,1970\n3,1980\n",
     "concept.csv": "concept_id,concept_name,vocabulary_id,concept_code,standard_concept\n"
@@ -59,23 +59,10 @@ def cdm(tmp_path: Path, postgresql_url: str) -> tuple[str, str]:
     folder.mkdir()
     for name, text in CSV.items():
         (folder / name).write_text(text)
-    engine = sa.create_engine(postgresql_url)
-    role = f"reader_{engine.url.database}"
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE SCHEMA cdm"))
-        conn.execute(sa.text("CREATE SCHEMA results"))
-    import_omop(folder, postgresql_url, schema="cdm")
-    with engine.begin() as conn:
-        # a real CDM ships an (empty) NOTE_NLP table of its own, as read-only as the rest
-        conn.execute(sa.text("CREATE TABLE cdm.note_nlp (note_nlp_id BIGINT, note_id BIGINT, lexical_variant TEXT, "
-                             "note_nlp_concept_id INTEGER, nlp_system TEXT, nlp_date DATE)"))
-        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{READER_PASSWORD}'"))
-        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA cdm TO {role}"))
-        conn.execute(sa.text(f"GRANT SELECT ON ALL TABLES IN SCHEMA cdm TO {role}"))
-        conn.execute(sa.text(f"GRANT USAGE, CREATE ON SCHEMA results TO {role}"))
-    engine.dispose()
-    reader = sa.engine.make_url(postgresql_url).set(username=role, password=READER_PASSWORD)
-    return postgresql_url, reader.render_as_string(hide_password=False)
+    # a real CDM ships an (empty) NOTE_NLP table of its own, as read-only as the rest
+    note_nlp = ("CREATE TABLE cdm.note_nlp (note_nlp_id BIGINT, note_id BIGINT, lexical_variant TEXT, "
+                "note_nlp_concept_id INTEGER, nlp_system TEXT, nlp_date DATE)")
+    return read_only_cdm(postgresql_url, folder, [note_nlp])
 
 
 def test_link_notes_reads_the_cdm_schema_and_writes_the_results_schema(cdm: tuple[str, str], linker_config: dict,

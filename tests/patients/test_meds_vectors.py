@@ -288,3 +288,20 @@ def test_one_settings_object_serves_databases_and_meds(meds, tmp_path, rule):
     keywords = meds_patient_vectors(root, labels=labels, weighting="count", window="40d", as_of_rule=rule)
     np.testing.assert_allclose(keywords.matrix, rows.matrix)
     assert meds_settings().as_of_rule == "inclusive" and meds_settings(settings, weighting="mean").weighting == "mean"
+
+
+def test_duplicates_count_once_whatever_the_batches(tmp_path):
+    """Same subject, code and time: one event, also when the copies fall in different batches (hand-computed)."""
+    from ehrfeat.patients.weights import DUPLICATE
+
+    e119, i10 = "DIAGNOSIS//ICD//10//E119", "ICD10CM/I10"
+    events = [(1, "2020-01-01T00:00", e119)] * 3 + [(1, "2020-02-01T00:00", i10)] * 2 + [
+        (1, "2020-03-01T00:00", e119), (2, "2020-01-15T00:00", i10), (2, "2020-01-15T00:00", i10)]
+    root = write_events(tmp_path / "m", events, n_shards=1)
+    write_vectors(root)
+    labels = write_labels(tmp_path / "l.parquet", [(1, "2020-04-01", True), (2, "2020-04-01", False)])
+    for batch_size in (1, 2, 3, 1000):  # with 1 and 2 most copies lie in different batches
+        v = meds_patient_vectors(root, labels=labels, weighting="count", batch_size=batch_size)
+        np.testing.assert_allclose(v.matrix, [[2, 1, 0, 0], [0, 1, 0, 0]], err_msg=f"batch_size={batch_size}")
+        assert list(v.n_events) == [3, 1]
+        assert v.report is not None and v.report.skipped == {DUPLICATE: 4} and v.report.events_read == 8

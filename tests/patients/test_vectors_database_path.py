@@ -12,7 +12,7 @@ from ehrfeat.errors import InputError
 from ehrfeat.patients import patient_vectors
 from ehrfeat.patients.counts import code_counts
 from ehrfeat.store import open_database
-from ehrfeat.store.coded_events import BAD_T, INDEX_NAME, NAT, _plain_iso, sql_time_seconds
+from ehrfeat.store.coded_events import BAD_T, INDEX_NAME, MAX_ROWID, NAT, NULL_T, TIME_MARK, sql_time_seconds
 from ehrfeat.store.dates import parse_times
 from ehrfeat.store.embeddings import EmbeddingCache
 from tests.helpers import make_native_db
@@ -173,21 +173,25 @@ def _edge_values() -> list[object]:
 
 
 def test_sql_reads_strict_iso_exactly_as_the_time_reader():
-    """Every value SQL reads itself gets the reader's seconds (or is unparsable for both); the rest go to the reader."""
+    """Every value SQL reads itself gets the reader's seconds; the rest are marked with their rowid for the reader."""
     values = _edge_values()
     con = sqlite3.connect(":memory:")
     con.execute("CREATE TABLE events (time TEXT)")
     con.executemany("INSERT INTO events VALUES (?)", [(v,) for v in values])
-    rows = con.execute(f"SELECT time, {_plain_iso('time')}, {sql_time_seconds('time', None, all_plain=True)} FROM events").fetchall()
+    rows = con.execute(f"SELECT time, rowid, {sql_time_seconds('time', 'rowid')} FROM events ORDER BY rowid").fetchall()
     arr = np.empty(len(values), dtype=object)
     arr[:] = [r[0] for r in rows]
     want = parse_times(arr).times.view(np.int64)
     read_in_sql = 0
-    for (value, plain, got), expected in zip(rows, want.tolist(), strict=True):
-        if plain:
+    for (value, rowid, got), expected in zip(rows, want.tolist(), strict=True):
+        if value is None:
+            assert got == NULL_T
+        elif got == TIME_MARK - rowid:
+            assert abs(rowid) < MAX_ROWID
+        else:
             read_in_sql += 1
-            assert got == (BAD_T if expected == NAT else expected), value
-    assert 500 < read_in_sql < len(values)  # most strict forms are read in SQL, the doubtful ones are not
+            assert got == expected != NAT, value
+    assert 300 < read_in_sql < len(values)  # the valid strict forms are read in SQL, the doubtful ones are not
 
 
 def test_time_case_table_through_both_paths(tmp_path):
@@ -280,3 +284,35 @@ def test_duckdb_reads_times_exactly_as_the_time_reader(time_type):
             read_in_sql += 1
             assert got == (BAD_T if expected == NAT else expected), value
     assert read_in_sql > 300
+
+
+@pytest.mark.parametrize("separators", [False, True])
+def test_odd_stored_values_read_alike(tmp_path, separators):
+    """Codes holding the packing separators, blob and integer codes and times in an untyped table: as the per-event path."""
+    path = tmp_path / "odd.db"
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE patients (patient_id INTEGER PRIMARY KEY, birth_date TEXT, sex TEXT);"
+                      "CREATE TABLE events (patient_id, time, code_system, code, value);")  # no affinity: values keep their type
+    rows = [
+        (1, "2019-01-01", "ICD10CM", "E11.9"),
+        (1, 1551398400, "ICD10CM", "I10"),  # epoch seconds as an integer
+        (1, 1551398400.0, "ICD10CM", "I10"),  # ... and as a real: a duplicate of the row above
+        (1, "2019-03-01", "ICD10CM", "I\x1e10"),  # the row separator inside a code
+        (2, "2019-03-01", "ICD\x1f10CM", "I10"),  # the unit separator inside a system
+        (2, "2019-03-01", "ICD10CM", b"I10"),  # a blob code
+        (2, "2019-03-01 10:00", "LOINC", 23457),  # an integer code
+        (2, b"2019-03-01", "ICD10CM", "J44.1"),  # a blob time
+        (2, "2019-03-01", "LOINC", "2345-7"),
+    ]
+    con.executemany("INSERT INTO patients VALUES (?, NULL, NULL)", [(1,), (2,)])
+    rows = rows if separators else [r for r in rows if "\x1e" not in str(r[3]) and "\x1f" not in str(r[2])]
+    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, NULL)", rows * 3)
+    con.commit()
+    con.close()
+    write_vectors(path)
+    for mode in ({}, {"as_of": "2019-06-01"}):
+        for chunk_size in (2, 1000):
+            fast = patient_vectors(path, chunk_size=chunk_size, aggregate="database", **mode)
+            assert fast.report.path == "database"
+            _same(fast, patient_vectors(path, chunk_size=chunk_size, aggregate="events", **mode))
+    assert fast.report.events_used > 0

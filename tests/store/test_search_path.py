@@ -11,33 +11,22 @@ from typer.testing import CliRunner
 from ehrfeat.cli.main import app
 from ehrfeat.embed import embed_codes
 from ehrfeat.errors import DatabaseError, InputError
-from ehrfeat.store import import_omop, open_database
+from ehrfeat.store import open_database
+from tests.helpers import READER_PASSWORD, read_only_cdm
 from tests.omop_data import HashEncoder
 from tests.pg_server import PG_PASSWORD
-
-READER_PASSWORD = "reader-s3cret"
 
 
 @pytest.fixture
 def cdm_url(extract_csv: Path, postgresql_url: str) -> tuple[str, str]:
     """(superuser URL, URL of a role that may only read schema cdm and write schema results)."""
-    engine = sa.create_engine(postgresql_url)
-    db = engine.url.database
-    role = f"reader_{db}"
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE SCHEMA cdm"))
-        conn.execute(sa.text("CREATE SCHEMA results"))
-    import_omop(extract_csv, postgresql_url, schema="cdm")
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{READER_PASSWORD}'"))
-        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA cdm TO {role}"))
-        conn.execute(sa.text(f"GRANT SELECT ON ALL TABLES IN SCHEMA cdm TO {role}"))
-        conn.execute(sa.text(f"GRANT USAGE, CREATE ON SCHEMA results TO {role}"))
+    admin, reader = read_only_cdm(postgresql_url, extract_csv)
+    engine = sa.create_engine(admin)
+    with engine.connect() as conn:
         tables = conn.execute(sa.text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'cdm'")).scalars()
         assert "condition_occurrence" in set(tables)
     engine.dispose()
-    reader = sa.engine.make_url(postgresql_url).set(username=role, password=READER_PASSWORD)
-    return postgresql_url, reader.render_as_string(hide_password=False)
+    return admin, reader
 
 
 def test_read_only_cdm_needs_a_write_schema(cdm_url: tuple[str, str]) -> None:
