@@ -2,6 +2,7 @@
 
     python benchmarks/patient_vectors_e2e.py                              # 1M and 10M events, SQLite and DuckDB
     python benchmarks/patient_vectors_e2e.py --sizes 200000 --engines sqlite,duckdb,postgresql
+    python benchmarks/patient_vectors_e2e.py --keep /tmp/pv_e2e                # reuse the databases of an earlier run
 
 For each size and engine one native-schema database is generated (not timed): 20
 events per patient, Zipf-like codes of three local systems, ISO dates (diagnoses,
@@ -17,8 +18,9 @@ vectors already cached in ``code_embeddings``. Then, each in a fresh process:
   event and patient counts and texts, ehrfeat's ``distinct_codes`` against the same
   GROUP BY in a pandas + DuckDB script.
 
-Seconds are wall time of the work inside the process (imports excluded), peak
-memory the process's ru_maxrss. Prints one JSON line. PostgreSQL runs when
+Seconds are wall time of the work inside the process (imports excluded), ``cpu_s``
+the process's CPU (imports included; on a shared machine compare ``cpu_speedup``),
+peak memory the process's own VmHWM. Prints one JSON line. PostgreSQL runs when
 ``--engines`` names it: a throw-away server is started from Debian's binaries.
 """
 
@@ -184,9 +186,20 @@ def child(args: argparse.Namespace) -> None:
     else:
         out = {"ehrfeat": run_ehrfeat, "peer": run_peer}[args.side](args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    out["peak_rss_mb"] = usage.ru_maxrss / 1024
+    out["peak_rss_mb"] = _peak_mb() or usage.ru_maxrss / 1024
     out["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole process, imports included
     print(json.dumps(out))
+
+
+def _peak_mb() -> float | None:
+    """This process's own peak RSS: Linux keeps ru_maxrss across exec (the parent's peak would leak in), not VmHWM."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def spawn(side: str, db: str, result: Path, indexed: bool = False) -> dict[str, object]:
@@ -218,6 +231,7 @@ def compare(n: int, engine: str, db: str, tmp: Path, discovery: bool) -> dict[st
         if name in runs and "error" not in runs[name] and "error" not in runs["peer"]:
             out[f"speedup_{name}_vs_peer"] = _ratio(runs["peer"], runs[name], "seconds")
             out[f"memory_{name}_over_peer"] = _ratio(runs[name], runs["peer"], "peak_rss_mb")
+            out[f"cpu_speedup_{name}_vs_peer"] = _ratio(runs["peer"], runs[name], "cpu_s")  # a shared machine: CPU, not wall
     if "error" not in runs["ehrfeat"] and "error" not in runs["peer"]:
         # the peer keeps same-day duplicates and events dated after the run; ehrfeat does not
         out["max_abs_diff_vs_peer"] = float(np.abs(np.load(tmp / "ehrfeat.npy") - np.load(tmp / "peer.npy")).max())
@@ -227,7 +241,11 @@ def compare(n: int, engine: str, db: str, tmp: Path, discovery: bool) -> dict[st
                                     "peer": theirs if "error" in theirs else _summary(n, theirs)}
         if "error" not in ours and "error" not in theirs:
             found["speedup_vs_peer"] = _ratio(theirs, ours, "seconds")
+            found["cpu_speedup_vs_peer"] = _ratio(theirs, ours, "cpu_s")
         out["embed_codes_discovery"] = found
+    if engine == "sqlite":  # discovery above used the index made with consent; a kept database starts without it
+        with sqlite3.connect(db) as con:
+            con.execute("DROP INDEX IF EXISTS ehrfeat_events_code")
     return out
 
 
@@ -244,6 +262,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--discovery", action=argparse.BooleanOptionalAction, default=True,
                         help="also compare embed-codes discovery at the largest size")
+    parser.add_argument("--keep", type=Path, help="keep the generated databases in this folder and reuse them (SQLite, DuckDB)")
     parser.add_argument("--side", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -263,7 +282,7 @@ def main() -> None:
             for n in sizes:
                 for engine in engines:
                     t = time.perf_counter()
-                    db = _make(engine, tmp / f"{engine}_{n}", args, n, server)
+                    db = _make(engine, (args.keep or tmp) / f"{engine}_{n}", args, n, server)
                     result = compare(n, engine, db, tmp, args.discovery and n == max(sizes))
                     result["generate_s"] = round(time.perf_counter() - t, 1)
                     line[f"{engine}_{n}"] = result
@@ -275,6 +294,9 @@ def main() -> None:
 
 
 def _make(engine: str, base: Path, args: argparse.Namespace, n: int, server: object) -> str:
+    kept = base.with_suffix({"sqlite": ".db", "duckdb": ".duckdb"}.get(engine, ".none"))
+    if args.keep and kept.exists():  # made by an earlier run with --keep: the same generator, not timed either
+        return str(kept) if engine == "sqlite" else f"duckdb:///{kept}"
     if engine == "sqlite":
         return make_sqlite(base.with_suffix(".db"), args, n)
     if engine == "duckdb":

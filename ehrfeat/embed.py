@@ -9,40 +9,42 @@ yet cached for this encoder, and writes them batch by batch, one transaction eac
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.extras import pip_command
 from ehrfeat.reasons import ReasonCounter
+from ehrfeat.report import Summary, write_json
 from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
-from ehrfeat.store.schema import detect_schema
+from ehrfeat.store.omop import add_repeated_concepts
+from ehrfeat.store.schema import check_duplicate_rule, detect_schema
 from ehrfeat.store.search_path import in_schemas, writable
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
 from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries
 
-__all__ = ["EmbedReport", "embed_codes", "resolve_texts"]
+__all__ = ["CodeRunReport", "EmbedReport", "embed_codes", "in_batches", "resolve_texts"]
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class EmbedReport:
-    """What one run did; ``unresolved`` and ``skipped`` give counts by reason, with examples."""
 
-    database: str
+@dataclass(frozen=True, kw_only=True)
+class CodeRunReport:
+    """What every embed-codes run counts (databases and MEDS): codes found, embedded now, cached, unresolved."""
+
     target: str
     fingerprint: str
     codes_found: int
@@ -50,10 +52,22 @@ class EmbedReport:
     already_cached: int
     unresolved: dict[str, int] = field(default_factory=dict)
     unresolved_examples: dict[str, list[str]] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def _start(self, *head: tuple[str, object]) -> Summary:
+        """The summary's first lines: ``head``, then codes found, embedded now and already cached."""
+        return Summary(20).fields([*head, ("codes found", self.codes_found), ("embedded now", self.embedded_now),
+                                   ("already cached", self.already_cached)])
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmbedReport(CodeRunReport):
+    """What one run did; ``unresolved`` and ``skipped`` give counts by reason, with examples."""
+
+    database: str
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
     text_sources: dict[str, int] = field(default_factory=dict)
-    elapsed_s: float = 0.0
     encode_s: float = 0.0
     coverage: dict[str, Any] | None = None  # OMOP: per domain table, see ehrfeat.store.usage.coverage_report
 
@@ -64,11 +78,7 @@ class EmbedReport:
         return data
 
     def write_json(self, path: str | Path) -> None:
-        try:
-            Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
-        except OSError as exc:
-            raise InputError(f"cannot write the report to {path}: {exc.strerror}",
-                             fix="give --report a file in a folder that exists and is writable", code="E1404") from exc
+        write_json(path, self.to_json(), code="E1404")
 
     @property
     def codes_per_s(self) -> float:
@@ -76,31 +86,19 @@ class EmbedReport:
 
     def lines(self) -> list[str]:
         """A human-readable summary."""
-        out = [
-            f"codes found:        {self.codes_found}",
-            f"embedded now:       {self.embedded_now}",
-            f"already cached:     {self.already_cached}",
-            f"unresolved:         {sum(self.unresolved.values())}",
-        ]
-        for reason, n in sorted(self.unresolved.items()):
-            out.append(f"  {n:>6}  {reason}  e.g. {', '.join(self.unresolved_examples.get(reason, []))}")
+        out = self._start().field("unresolved", sum(self.unresolved.values()))
+        out.reasons(self.unresolved, self.unresolved_examples)
         if self.skipped:
-            out.append(f"skipped rows/codes: {sum(self.skipped.values())}")
-            for reason, n in sorted(self.skipped.items()):
-                out.append(f"  {n:>6}  {reason}  e.g. {', '.join(self.skipped_examples.get(reason, []))}")
+            out.field("skipped rows/codes", sum(self.skipped.values())).reasons(self.skipped, self.skipped_examples)
         sources = ", ".join(f"{k} {v}" for k, v in sorted(self.text_sources.items()))
-        out += [
-            f"text sources:       {sources or '-'}",
-            f"encoder:            {self.fingerprint}",
-            f"written to:         {self.target}",
-            f"elapsed:            {self.elapsed_s:.1f} s ({self.codes_per_s:.0f} codes/s overall)",
-        ]
+        out.fields([("text sources", sources or "-"), ("encoder", self.fingerprint), ("written to", self.target),
+                    ("elapsed", f"{self.elapsed_s:.1f} s ({self.codes_per_s:.0f} codes/s overall)")])
         if self.embedded_now:
             rate = self.embedded_now / self.encode_s if self.encode_s > 0 else 0.0
-            out.append(f"encoding + writing: {self.encode_s:.1f} s ({rate:.0f} codes/s)")
+            out.field("encoding + writing", f"{self.encode_s:.1f} s ({rate:.0f} codes/s)")
         if self.coverage is not None:
-            out += coverage_lines(self.coverage)
-        return out
+            out.text(*coverage_lines(self.coverage))
+        return out.lines
 
 
 def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str, int], dict[str, list[str]], Counter[str]]:
@@ -150,6 +148,7 @@ def embed_codes(
     source_systems: Sequence[str] | str | Mapping[str, Sequence[str]] | None = None,
     schema: str | None = None,
     write_schema: str | None = None,
+    duplicate_concepts: str = "error",
 ) -> EmbedReport:
     """Embed the distinct codes of ``database`` into ``table`` (of ``out``, or the same database).
 
@@ -166,7 +165,8 @@ def embed_codes(
         chosen = parse_source_systems(source_systems)
         opened = open_database(database)
         source = in_schemas(opened, schema, write_schema)
-        patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen)
+        patient_schema = dataclasses.replace(detect_schema(source), source_systems=chosen,
+                                             duplicate_concepts=check_duplicate_rule(duplicate_concepts))
         if out is not None:
             target = in_schemas(open_database(out, must_exist=False), write_schema)
         else:
@@ -178,6 +178,7 @@ def embed_codes(
             _check_systems(source, patient_schema, wanted, codes)
         skipped, skipped_examples = dict(skip.counts), {k: list(v) for k, v in skip.examples.items()}
         codes = _drop_long_codes(codes, skipped, skipped_examples)
+        add_repeated_concepts(source, patient_schema, skipped, skipped_examples)
         bad_text = bad_text_count(opened)
         if bad_text:
             skipped[BAD_TEXT] = bad_text
@@ -269,18 +270,29 @@ def _embed_batches(
     on_batch: Callable[[int, int], None] | None,
     model_name: str,
 ) -> int:
+    written = 0
+    for batch in in_batches(todo, batch_size, show_progress_bar, on_batch):
+        items = [(code, texts[code]) for code in batch]
+        vectors = encoder.encode([t for _, t in items], batch_size=batch_size)
+        written += cache.write(encoder.fingerprint, items, vectors, model=model_name)
+    return written
+
+
+def in_batches(
+    todo: Sequence[T], batch_size: int, show_progress_bar: bool = False,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Iterator[Sequence[T]]:
+    """``todo`` in batches; after each batch is handled, a progress bar (``show_progress_bar``) and
+    ``on_batch(done, total)`` move on (embed-codes on databases and MEDS)."""
     bar = None
     if show_progress_bar and todo:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), unit="code", desc="embedding codes")
-    written = 0
     try:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            items = [(code, texts[code]) for code in batch]
-            vectors = encoder.encode([t for _, t in items], batch_size=batch_size)
-            written += cache.write(encoder.fingerprint, items, vectors, model=model_name)
+            yield batch
             if bar is not None:
                 bar.update(len(batch))
             if on_batch is not None:
@@ -288,4 +300,3 @@ def _embed_batches(
     finally:
         if bar is not None:
             bar.close()
-    return written

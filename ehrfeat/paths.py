@@ -8,15 +8,16 @@ folder into place so a reader never sees half of one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ehrfeat.errors import InputError
 
-__all__ = ["cache_dir", "check_output_file", "check_output_folder", "check_writable_dir", "replace_folder"]
+__all__ = ["atomic_file", "cache_dir", "check_output_file", "check_output_folder", "check_writable_dir", "replace_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,22 @@ def check_output_file(path: str | os.PathLike[str], what: str = "output file") -
         raise InputError(f"{what} {path} exists and is read-only", fix="choose another file name, or make it writable", code="E1202")
     check_writable_dir(path.parent, what)
     return path
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary name beside ``path`` (same suffix) to write to; renamed to ``path`` only when the block succeeds.
+
+    A run killed while writing leaves the old file (or none) at ``path``, never half a file;
+    at most a hidden ``.NAME.tmp-PID`` file beside it.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def check_output_folder(

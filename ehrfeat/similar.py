@@ -35,9 +35,11 @@ def similar_codes(
     index = CodeIndex(cache.load(fingerprint, default=default_fingerprint))
     found = index.find(code, system)
     if not found:
+        held = sorted({c.system for c in index.embeddings.codes})
+        where = f" (system {system}; the embeddings hold {', '.join(held)})" if system else ""
         raise InputError(
-            f"code {code!r} has no embedding in {masked_url(database)}",
-            fix="check the code, or run `ehrfeat embed-codes` on the database first",
+            f"code {code!r} has no embedding in {masked_url(database)}{where}",
+            fix="check the code and --system, or run `ehrfeat embed-codes` on the database first",
             code="E126",
         )
     if len(found) > 1:

@@ -26,6 +26,13 @@ backend with ``-k sqlite`` or ``-k postgresql``.
   see each other's tables. URLs carry the password ``tests.pg_server.PG_PASSWORD``.
 * Without PostgreSQL binaries the ``postgresql`` cases skip, unless ``EHRFEAT_REQUIRE_POSTGRES=1``
   (set by ``.ci/run``), where they fail instead.
+
+Data of more than one package's tests
+-------------------------------------
+Tests mirror the modules they test (``tests/<package>/test_<module>.py``), so data several
+packages' tests share lives in plain modules, loaded here as plugins: :mod:`tests.meds_data`
+(a small MEDS folder, ``meds_dir``) and :mod:`tests.omop_data` (an OMOP extract, ``extract_csv``,
+``extract_url``; the model-free ``HashEncoder``, ``encoder``).
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ from pathlib import Path
 import pytest
 
 from ehrfeat.training.tiny_model import DEFAULT_TINY_TERMS
+
+pytest_plugins = ["tests.meds_data", "tests.omop_data"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

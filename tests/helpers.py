@@ -7,7 +7,9 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["NATIVE_DDL", "execute", "make_native_db", "make_native_url"]
+__all__ = ["NATIVE_DDL", "READER_PASSWORD", "execute", "make_native_db", "make_native_url", "read_only_cdm"]
+
+READER_PASSWORD = "reader-s3cret"
 
 Event = tuple[int, str | None, str, str, float | None]
 
@@ -73,3 +75,31 @@ def make_native_url(
     if vocabulary:
         execute(url, "INSERT INTO vocabulary VALUES (:s, :c, :d)", [dict(zip("scd", v, strict=True)) for v in vocabulary])
     return url
+
+
+def read_only_cdm(postgresql_url: str, csv_folder: Path, extra_sql: Sequence[str] = ()) -> tuple[str, str]:
+    """Import ``csv_folder`` into schema ``cdm`` of a PostgreSQL database, run ``extra_sql`` there, and
+    create a role that may only read ``cdm`` and create tables in ``results``.
+
+    Returns (superuser URL, URL of that role).
+    """
+    import sqlalchemy as sa
+
+    from ehrfeat.store import import_omop
+
+    engine = sa.create_engine(postgresql_url)
+    role = f"reader_{engine.url.database}"
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE SCHEMA cdm"))
+        conn.execute(sa.text("CREATE SCHEMA results"))
+    import_omop(csv_folder, postgresql_url, schema="cdm")
+    with engine.begin() as conn:
+        for statement in extra_sql:
+            conn.execute(sa.text(statement))
+        conn.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{READER_PASSWORD}'"))
+        conn.execute(sa.text(f"GRANT USAGE ON SCHEMA cdm TO {role}"))
+        conn.execute(sa.text(f"GRANT SELECT ON ALL TABLES IN SCHEMA cdm TO {role}"))
+        conn.execute(sa.text(f"GRANT USAGE, CREATE ON SCHEMA results TO {role}"))
+    engine.dispose()
+    reader = sa.engine.make_url(postgresql_url).set(username=role, password=READER_PASSWORD)
+    return postgresql_url, reader.render_as_string(hide_password=False)

@@ -34,6 +34,9 @@ def embed_codes_command(
     report: Annotated[str | None, typer.Option("--report", help="Also write the summary and coverage report as JSON to this file.")] = None,
     schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
     write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema to write ehrfeat's tables to, e.g. results (default: --schema).")] = None,
+    duplicate_concepts: Annotated[str, typer.Option(
+        "--duplicate-concepts", help="OMOP: a concept id CONCEPT lists more than once: error (default), first (keep the first row by "
+        "vocabulary_id, concept_code) or skip (its events use their source values); counted in the summary.")] = "error",
 ) -> None:
     """Embed every distinct code patients carry into the code_embeddings table (MEDS: into a parquet file).
 
@@ -47,8 +50,12 @@ def embed_codes_command(
                              fmt=output_format)
         return
     from ehrfeat.embed import embed_codes
+    from ehrfeat.paths import check_output_file
     from ehrfeat.store.meds.dataset import looks_like_meds
 
+    if report is not None:
+        with reported_errors():
+            check_output_file(report, "report file")  # before the work, not after it
     if looks_like_meds(db):
         from ehrfeat.embed_meds import embed_meds_codes
 
@@ -66,7 +73,7 @@ def embed_codes_command(
             raise InputError(f"unknown engine {engine!r}", fix="use --engine local or --engine spark", code="E1613")
         result = embed_codes(
             db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, table=table, show_progress_bar=progress,
-            source_systems=source_system, schema=schema, write_schema=write_schema,
+            source_systems=source_system, schema=schema, write_schema=write_schema, duplicate_concepts=duplicate_concepts,
         )
         if report is not None:
             result.write_json(report)

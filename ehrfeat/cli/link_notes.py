@@ -23,7 +23,8 @@ def link_notes_command(
     per_mention: Annotated[int, typer.Option(min=1, help="NOTE_NLP rows per mention (its top codes).")] = 1,
     batch_size: Annotated[int, typer.Option(min=1, help="Notes per batch (and per transaction).")] = 64,
     n_process: Annotated[int, typer.Option(min=1, help="spaCy worker processes.")] = 1,
-    max_note_chars: Annotated[int | None, typer.Option(min=1, help="Longest note to link (default spaCy's 1,000,000 characters); longer notes are skipped and counted.")] = None,
+    max_note_chars: Annotated[int | None, typer.Option(min=1, help="Skip (and count) notes longer than this. Default: link every note; one over spaCy's 1,000,000 characters "
+                                                     "is linked in windows split at sentence ends.")] = None,
     negated: Annotated[str, typer.Option(help="keep: write negated mentions with term_exists=N; drop: write none of them.")] = "keep",
     context: Annotated[bool, typer.Option(help="ConText flags and sections (term_exists, term_temporal); not with --pipeline.")] = True,
     clinical_abbreviations: Annotated[bool, typer.Option(help="Link undefined clinical abbreviations (T2DM, HTN, ...); not with --pipeline.")] = True,

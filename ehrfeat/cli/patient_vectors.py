@@ -45,12 +45,15 @@ def patient_vectors_command(
         help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
     )] = "auto",
     create_indexes: Annotated[bool, typer.Option(
-        help="Let ehrfeat create SQLite indexes on the events table for the database path (reported; they stay).",
+        help="Let ehrfeat create a SQLite index on events(code_system, code, patient_id): faster --systems (reported; it stays).",
     )] = False,
     schema: Annotated[str | None, typer.Option("--schema", help="Server schema holding the CDM or events (PostgreSQL, DuckDB), e.g. cdm.")] = None,
     write_schema: Annotated[str | None, typer.Option("--write-schema", help="Schema embed-codes wrote the code embeddings to, e.g. results.")] = None,
     source_system: Annotated[list[str] | None, typer.Option(
         "--source-system", help="OMOP: the same TABLE=SYSTEMS as given to embed-codes --source-system (repeatable).")] = None,
+    duplicate_concepts: Annotated[str, typer.Option(
+        "--duplicate-concepts", help="OMOP: a concept id CONCEPT lists more than once: error (default), first (keep the first row by "
+        "vocabulary_id, concept_code) or skip (its events use their source values); counted in the summary.")] = "error",
 ) -> None:
     """Patient x dim vectors from the cached code embeddings, with no event after the as-of (on it: --as-of-rule).
 
@@ -79,6 +82,7 @@ def patient_vectors_command(
         from ehrfeat.patients.meds_vectors import (
             check_prediction_output,
             meds_patient_vectors,
+            meds_settings,
             write_prediction_vectors,
         )
 
@@ -88,8 +92,9 @@ def patient_vectors_command(
                 raise InputError("a MEDS dataset takes prediction times from a label table, not --as-of",
                                  fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1514")
             rows = meds_patient_vectors(
-                db, labels=as_of_table, as_of_rule=as_of_rule or "inclusive", embeddings=embeddings, fingerprint=fingerprint,
-                window=window, weighting=weighting, half_life=half_life, systems=wanted, by_system=by_system,
+                db, meds_settings(as_of_rule=as_of_rule or "inclusive", fingerprint=fingerprint, window=window,
+                                  weighting=weighting, half_life=half_life, systems=wanted, by_system=by_system),
+                labels=as_of_table, embeddings=embeddings,
             )
             path = write_prediction_vectors(rows, out)
         assert rows.report is not None
@@ -106,7 +111,7 @@ def patient_vectors_command(
             fingerprint=fingerprint, model=model, as_of=as_of, as_of_table=as_of_table, as_of_column=as_of_column,
             window=window, weighting=weighting, half_life=half_life, by_system=by_system, table=table,
             systems=tuple(wanted) if wanted else None, aggregate=aggregate, create_indexes=create_indexes, as_of_rule=rule,
-            source_systems=tuple(source_system) if source_system else None,
+            source_systems=tuple(source_system) if source_system else None, duplicate_concepts=duplicate_concepts,
         )
         source: object = db
         if schema or write_schema:

@@ -29,6 +29,7 @@ from ehrfeat.encoders.transformer import looks_like_path
 from ehrfeat.errors import ModelError, ParityError
 from ehrfeat.export.optimize import OptimizationPreset, get_preset, optimize_onnx
 from ehrfeat.extras import missing_extra
+from ehrfeat.models.hub import hub_access
 from ehrfeat.models.loader import resolve_model
 from ehrfeat.onnx.manifest import (
     MANIFEST_NAME,
@@ -41,6 +42,7 @@ from ehrfeat.onnx.manifest import (
 )
 from ehrfeat.onnx.parity import GATES, ParityGate, ParityReport, check_variant, icd10cm_terms
 from ehrfeat.onnx.quantize import get_quantization_preset, quantize_onnx
+from ehrfeat.paths import check_writable_dir
 
 __all__ = ["ExportConfig", "ExportResult", "export_model"]
 
@@ -96,7 +98,12 @@ def export_model(model: str | Path | None, out_dir: str | Path, config: ExportCo
     source = resolve_model(model)
     if isinstance(source, str) and looks_like_path(source):
         raise ModelError(f"model folder {source!r} does not exist", fix="pass a model folder, an ehrfeat checkpoint or a hub id", code="E305")
+    if isinstance(source, str):
+        hub_access(source)  # a hub id while offline: an answer in seconds, not after a minute of retries
     out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"{out} is a file, not a folder", fix="export into an empty or new folder", code="E331")
+    check_writable_dir(out, "export folder")  # before minutes of export, not after
     existing = _existing_export(out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".ehrfeat-export-", dir=out))

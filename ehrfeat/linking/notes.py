@@ -10,10 +10,12 @@ moment and started again writes every row exactly once; a re-run with the same
 encoder, index and settings writes nothing (the bookkeeping key, ``run_key``, hashes
 them all, see :mod:`ehrfeat.linking.note_runs`): a run with another index, threshold,
 context or ``negated`` setting links the notes again and replaces the rows earlier
-link-notes settings wrote for them (counted as ``rows_replaced``). Notes longer
-than ``max_note_chars`` (spaCy's 1,000,000 by default) are skipped and counted, never
-fatal, and stay unlinked for a run with a higher limit; note text that is not valid
-UTF-8 is decoded with replacement and counted.
+link-notes settings wrote for them (counted as ``rows_replaced``). A note longer than
+spaCy's limit (``nlp.max_length``, 1,000,000 characters) is linked in windows split at
+sentence ends (:mod:`ehrfeat.linking.windows`; offsets are in the whole note) and
+counted; notes longer than ``max_note_chars`` (when given) are skipped and counted,
+never fatal, and stay unlinked for a run with a higher limit; note text that is not
+valid UTF-8 is decoded with replacement and counted.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.linking.note_runs import NoteRun, claim_notes, run_key
 from ehrfeat.linking.note_tables import NoteTables, note_tables
+from ehrfeat.linking.windows import split_windows
+from ehrfeat.report import Summary
 from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.omop_concepts import ConceptIds
@@ -71,22 +75,19 @@ class LinkNotesReport:
     rows_replaced: int = 0
 
     def lines(self) -> list[str]:
-        out = [
-            f"notes found:           {self.notes_found}",
-            f"linked now:            {self.notes_linked_now}",
-            f"already linked:        {self.notes_already_linked}",
-            f"mentions:              {self.mentions} ({self.mentions_without_code} with no code above the threshold)",
-            f"NOTE_NLP rows written: {self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)"
-            + (f", {self.rows_replaced} rows of earlier settings replaced" if self.rows_replaced else ""),
-            f"context:               {self.negated_mentions} negated, {self.family_mentions} about family members",
-        ]
-        if self.unresolved_abbreviations:
-            out.append(f"  unlinked {self.unresolved_abbreviations:>5}  ambiguous abbreviations (PE, MS, ...) outside a deciding section")
-        out += [f"  skipped {n:>6}  {reason}" for reason, n in sorted(self.skipped.items())]
-        out += [f"  repaired {n:>5}  {reason}" for reason, n in sorted(self.repaired.items())]
-        out += [f"encoder:               {self.fingerprint}", f"code index:            {self.index_source}",
-                f"written to:            {self.target}", f"elapsed:               {self.elapsed_s:.1f} s"]
-        return out
+        out = Summary(23).fields([
+            ("notes found", self.notes_found), ("linked now", self.notes_linked_now),
+            ("already linked", self.notes_already_linked),
+            ("mentions", f"{self.mentions} ({self.mentions_without_code} with no code above the threshold)"),
+            ("NOTE_NLP rows written", f"{self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)"
+             + (f", {self.rows_replaced} rows of earlier settings replaced" if self.rows_replaced else "")),
+            ("context", f"{self.negated_mentions} negated, {self.family_mentions} about family members"),
+        ])
+        ambiguous = {"ambiguous abbreviations (PE, MS, ...) outside a deciding section": self.unresolved_abbreviations}
+        out.reasons({k: n for k, n in ambiguous.items() if n}, tag="unlinked", width=5)
+        out.reasons(self.skipped, tag="skipped").reasons(self.repaired, tag="repaired", width=5)
+        return out.fields([("encoder", self.fingerprint), ("code index", self.index_source), ("written to", self.target),
+                           ("elapsed", f"{self.elapsed_s:.1f} s")]).lines
 
 
 def make_pipeline(
@@ -187,19 +188,19 @@ def link_notes(
         raise InputError(f"negated must be one of {NEGATED_MODES}, got {negated!r}", fix="use --negated keep or --negated drop", code="E1801")
     if per_mention < 1 or batch_size < 1:
         raise InputError(f"per_mention and batch_size must be >= 1, got {per_mention} and {batch_size}", code="E177")
+    if max_note_chars is not None and max_note_chars < 1:
+        raise InputError(f"max_note_chars must be >= 1, got {max_note_chars}", fix="pass e.g. --max-note-chars 2000000", code="E1221")
     read, engine = read_write_engines(open_database(database), schema, write_schema)
-    tables = note_tables(read, detect_schema(read), engine, write_schema or schema)
     nlp = nlp if nlp is not None else make_pipeline(k=max(per_mention, 1), **pipeline)
     linker = _linker(nlp)
     fingerprint = linker.encoder.fingerprint
-    index_source = linker.index.source
-    concepts = ConceptIds(read)
+    index_source = linker.index.source  # the index loads (or fails) before any table is created
+    linker.index.check_encoder(linker.encoder)
     run = run_key(nlp, linker, per_mention, negated)
-    limit = int(nlp.max_length if max_note_chars is None else max_note_chars)
-    if limit < 1:
-        raise InputError(f"max_note_chars must be >= 1, got {max_note_chars}", fix="pass e.g. --max-note-chars 2000000", code="E1221")
-    nlp.max_length = max(nlp.max_length, limit)
-    too_long = f"note longer than {limit:,} characters (left unlinked; raise the limit with --max-note-chars)"
+    tables = note_tables(read, detect_schema(read), engine, write_schema or schema)
+    concepts = ConceptIds(read)
+    window = int(nlp.max_length)  # spaCy's limit: a longer note is linked in windows of at most this many characters
+    too_long = f"note longer than {max_note_chars or 0:,} characters (left unlinked; raise the limit with --max-note-chars)"
     bad_text_before = bad_text_count(read)
 
     with connection_errors(database):  # a dropped connection: E1409; committed batches stay, a re-run finishes
@@ -227,13 +228,13 @@ def link_notes(
                     counts["already"] += 1
                 elif text is None or not str(text).strip():
                     skipped["empty note text"] += 1
-                elif len(str(text)) > limit:
+                elif max_note_chars is not None and len(str(text)) > max_note_chars:
                     skipped[too_long] += 1
                 else:
                     todo.append((int(note_id), str(text)))
             for start in range(0, len(todo), batch_size):
                 batch = todo[start : start + batch_size]
-                docs = nlp.pipe([t for _, t in batch], batch_size=batch_size, n_process=n_process)
+                docs = _windowed_docs(nlp, batch, window, batch_size, n_process, counts)
                 _write_batch(engine, tables, concepts, batch, docs, per_mention, run, counts, drop_negated=negated == "drop")
                 if on_batch is not None:
                     on_batch(counts["notes"], total)
@@ -244,58 +245,70 @@ def link_notes(
         notes_found=total, notes_linked_now=counts["notes"], notes_already_linked=counts["already"],
         mentions=counts["mentions"], rows_written=counts["rows"], rows_with_concept_id=counts["concept"],
         mentions_without_code=counts["no_code"], skipped=dict(skipped), elapsed_s=time.perf_counter() - started,
-        run_key=run.key, repaired={BAD_TEXT: bad} if (bad := bad_text_count(read) - bad_text_before) else {},
+        run_key=run.key, repaired={**({BAD_TEXT: bad} if (bad := bad_text_count(read) - bad_text_before) else {}),
+                                   **({WINDOWED.format(window): counts["windowed"]} if counts["windowed"] else {})},
         negated_mentions=counts["negated"], family_mentions=counts["family"], unresolved_abbreviations=counts["ambiguous"],
         rows_replaced=counts["replaced"],
     )
 
 
 BAD_TEXT = "text values not valid UTF-8 (decoded with replacement)"
+WINDOWED = "notes longer than spaCy's limit ({:,} characters), linked in windows split at sentence ends"
+
+
+def _windowed_docs(nlp: Any, batch: list[tuple[int, str]], window: int, batch_size: int, n_process: int,
+                   counts: Counter[str]) -> list[list[tuple[int, Any]]]:
+    """Per note, its ``(offset, doc)`` parts: one doc, or one per window of a note longer than ``window`` characters."""
+    parts = [split_windows(text, window) if len(text) > window else [(0, text)] for _, text in batch]
+    counts["windowed"] += sum(len(p) > 1 for p in parts)
+    docs = iter(nlp.pipe([t for p in parts for _, t in p], batch_size=batch_size, n_process=n_process))
+    return [[(base, next(docs)) for base, _ in p] for p in parts]
 
 
 def _write_batch(
-    engine: sa.Engine, tables: NoteTables, concepts: ConceptIds, batch: list[tuple[int, str]], docs: Any,
+    engine: sa.Engine, tables: NoteTables, concepts: ConceptIds, batch: list[tuple[int, str]], docs: list[list[tuple[int, Any]]],
     per_mention: int, run: NoteRun, counts: Counter[str], *, drop_negated: bool = False,
 ) -> None:
     fingerprint, nlp_system = run.fingerprint, run.nlp_system
     now = datetime.now(UTC)
-    found: list[tuple[int, str, Any, int]] = []  # note id, text, span, mention count
+    found: list[tuple[int, str, Any, int, int]] = []  # note id, text, span, mention count, offset of the span's window
     links = []
     tallies: dict[int, Counter[str]] = {}
-    for (note_id, text), doc in zip(batch, docs, strict=True):
+    for (note_id, text), parts in zip(batch, docs, strict=True):
         tally = tallies[note_id] = Counter()
-        mentions = [e for e in doc.spans.get("ehrfeat_mentions", doc.ents) if e._.ehrfeat_codes is not None]
-        if doc.has_extension("ehrfeat_unresolved_abbreviations"):
-            tally["ambiguous"] += doc._.ehrfeat_unresolved_abbreviations or 0
-        tally["negated"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
-        tally["family"] += sum(bool(_flag(e, "ehrfeat_family")) for e in mentions)
-        if drop_negated:
-            tally["negated_dropped"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
-            mentions = [e for e in mentions if not _flag(e, "ehrfeat_negated")]
         n_rows = 0
-        for span in mentions:
-            codes = span._.ehrfeat_codes[:per_mention]
-            tally["no_code"] += not codes
-            n_rows += len(codes)
-            found.append((note_id, text, span, len(codes)))
-        tally["mentions"] += len(mentions)
+        for base, doc in parts:
+            mentions = [e for e in doc.spans.get("ehrfeat_mentions", doc.ents) if e._.ehrfeat_codes is not None]
+            if doc.has_extension("ehrfeat_unresolved_abbreviations"):
+                tally["ambiguous"] += doc._.ehrfeat_unresolved_abbreviations or 0
+            tally["negated"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
+            tally["family"] += sum(bool(_flag(e, "ehrfeat_family")) for e in mentions)
+            if drop_negated:
+                tally["negated_dropped"] += sum(bool(_flag(e, "ehrfeat_negated")) for e in mentions)
+                mentions = [e for e in mentions if not _flag(e, "ehrfeat_negated")]
+            for span in mentions:
+                codes = span._.ehrfeat_codes[:per_mention]
+                tally["no_code"] += not codes
+                n_rows += len(codes)
+                found.append((note_id, text, span, len(codes), base))
+            tally["mentions"] += len(mentions)
         links.append({"note_id": note_id, "run_key": run.key, "fingerprint": fingerprint, "settings": run.settings,
-                      "mentions": len(mentions), "rows_written": n_rows, "linked_at": now.isoformat(timespec="seconds")})
+                      "mentions": tally["mentions"], "rows_written": n_rows, "linked_at": now.isoformat(timespec="seconds")})
     with writable(f"table {tables.where!r}", tables.schema), \
             write_transaction(engine, f"link-notes:{tables.note_nlp.name}", masked_url(engine)) as conn:
         done, replaced = claim_notes(conn, tables, run, [note_id for note_id, _ in batch])  # another run of this key
         found = [f for f in found if f[0] not in done]
         links = [link for link in links if link["note_id"] not in done]
-        ids = concepts.resolve(conn, [Code(c.system, c.code) for *_, span, n in found for c in span._.ehrfeat_codes[:n]])
+        ids = concepts.resolve(conn, [Code(c.system, c.code) for _, _, span, n, _ in found for c in span._.ehrfeat_codes[:n]])
         col = tables.note_nlp.c[tables.note_nlp_columns["note_nlp_id"]]
         next_id = int(conn.execute(sa.select(sa.func.max(sa.cast(col, sa.BigInteger)))).scalar() or 0) + 1
         rows: list[dict[str, Any]] = []
         concept = 0
-        for note_id, text, span, n in found:
+        for note_id, text, span, n, base in found:
             for rank, code in enumerate(span._.ehrfeat_codes[:n], start=1):
                 source_id, standard_id = ids[Code(code.system, code.code)]
                 rows.append(_row(next_id + len(rows), note_id, text, span, code, rank, source_id, standard_id,
-                                 fingerprint, nlp_system, now, tables.note_nlp_columns))
+                                 fingerprint, nlp_system, now, tables.note_nlp_columns, base))
                 concept += standard_id != 0 or source_id != 0
         if rows:
             conn.execute(sa.insert(tables.note_nlp), rows)
@@ -308,11 +321,12 @@ def _write_batch(
 
 
 def _row(note_nlp_id: int, note_id: int, text: str, span: Any, code: Any, rank: int, source_id: int, standard_id: int,
-         fingerprint: str, nlp_system: str, now: datetime, present: dict[str, str]) -> dict[str, Any]:
-    snippet = " ".join(text[max(0, span.start_char - _SNIPPET) : span.end_char + _SNIPPET].split())[:250]
+         fingerprint: str, nlp_system: str, now: datetime, present: dict[str, str], base: int = 0) -> dict[str, Any]:
+    start, end = base + span.start_char, base + span.end_char  # offsets in the whole note, not in its window
+    snippet = " ".join(text[max(0, start - _SNIPPET) : end + _SNIPPET].split())[:250]
     values = {
         "note_nlp_id": note_nlp_id, "note_id": note_id, "section_concept_id": 0, "snippet": snippet,
-        "offset": str(span.start_char), "lexical_variant": span.text[:250], "note_nlp_concept_id": standard_id,
+        "offset": str(start), "lexical_variant": span.text[:250], "note_nlp_concept_id": standard_id,
         "note_nlp_source_concept_id": source_id, "nlp_system": nlp_system, "nlp_date": now.date().isoformat(),
         "nlp_datetime": now.strftime("%Y-%m-%d %H:%M:%S"), **_context_columns(span),
         "term_modifiers": f"system={code.system};code={code.code};score={code.score:.4f};rank={rank};encoder={fingerprint}"

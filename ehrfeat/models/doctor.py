@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ehrfeat.errors import ModelError
 from ehrfeat.onnx.cpu import cpu_flags
 from ehrfeat.onnx.gpu import runtime_report
 
@@ -51,11 +52,31 @@ def micro_benchmark(encoder: Any, seconds: float = 2.0, batch_size: int = 64) ->
     return {"terms": done, "seconds": round(elapsed, 2), "terms_per_s": round(done / elapsed, 1)}
 
 
+def _check_request(model: str | Path | None, device: str | None) -> None:
+    """Refuse an unknown device and a model path that does not exist, before anything is measured."""
+    from ehrfeat.encoders.transformer import looks_like_path
+    from ehrfeat.models.hub import hub_access
+    from ehrfeat.models.loader import model_alias
+    from ehrfeat.onnx.providers import DEVICES
+
+    if device is not None and device not in DEVICES:
+        raise ModelError(f"unknown device {device!r} (--device)", fix=f"use one of {', '.join(DEVICES)}", code="E320")
+    name = str(model) if model is not None else None
+    if name is not None and looks_like_path(name) and not Path(name).expanduser().is_dir():
+        what = "is a file, not a model folder" if Path(name).expanduser().exists() else "does not exist"
+        raise ModelError(f"model folder {name!r} {what} (--model)",
+                         fix="pass a model folder (ehrfeat export or a sentence-transformers folder), a hub id, or minilm",
+                         code="E305")
+    if name is not None and not looks_like_path(name) and model_alias(name) is None:
+        hub_access(name)  # a hub id while offline: said at once (exit 2)
+
+
 def diagnose(model: str | Path | None = None, *, device: str | None = None, seconds: float = 2.0) -> dict[str, Any]:
     """The runtime (which onnxruntime, its providers, whether and why a GPU is used), versions, CPU flags,
     the variant that loads and a micro-benchmark."""
     from ehrfeat.models.loader import load_encoder
 
+    _check_request(model, device)  # a wrong name is the user's error (exit 2), not a finding to report
     report: dict[str, Any] = {
         "versions": _versions(),
         "platform": platform.platform(),

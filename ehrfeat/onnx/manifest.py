@@ -26,6 +26,7 @@ __all__ = [
     "file_sha256",
     "has_manifest",
     "read_manifest",
+    "verified_file",
     "write_manifest",
 ]
 
@@ -40,6 +41,15 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verified_file(path: Path, sha256: str, verify: bool, *, missing: Exception, changed: Exception) -> Path:
+    """``path``, once it exists (else ``missing`` is raised) and, with ``verify``, has ``sha256`` (else ``changed``)."""
+    if not path.is_file():
+        raise missing
+    if verify and file_sha256(path) != sha256:
+        raise changed
+    return path
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,25 @@ def read_manifest(folder: str | Path) -> OnnxManifest:
         )
     if not manifest.variants:
         raise ModelError(f"{path} lists no variant", fix="re-run `ehrfeat export`", code="E311")
+    for entry in manifest.variants:
+        _check_inside(folder, path, entry.file)
     return manifest
+
+
+def _check_inside(folder: Path, path: Path, name: str) -> None:
+    """Refuse a variant file outside the folder: an absolute path, a ``..`` part, or a link leading out."""
+    parts = Path(name).parts
+    outside = not name or Path(name).is_absolute() or "\\" in name or ".." in parts or (len(name) > 1 and name[1] == ":")
+    if not outside:
+        root = folder.resolve()
+        outside = root not in (folder / name).resolve().parents
+    if outside:
+        raise ModelError(
+            f"{path} names the variant file {name!r}, which is not inside {folder}; a manifest may name only files in its own folder",
+            fix="re-export the model with `ehrfeat export MODEL OUT_DIR`, or correct the file names in the manifest to paths "
+            "inside the folder (e.g. onnx/model.onnx)",
+            code="E1230",
+        )
 
 
 def write_manifest(folder: str | Path, manifest: OnnxManifest) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.errors import InputError
-from ehrfeat.paths import check_output_file
+from ehrfeat.paths import atomic_file, check_output_file
 from ehrfeat.patients.vectors import PatientVectors
 
 __all__ = ["check_vectors_target", "read_vectors", "write_vectors"]
@@ -66,13 +66,15 @@ def write_vectors(vectors: PatientVectors, path: str | Path) -> list[Path]:
             [pa.field(n, a.type) for n, a in zip((*_FLAGS, *vectors.columns), arrays, strict=True)],
             metadata={META_KEY: json.dumps(vectors.params).encode()},
         )
-        pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+        with atomic_file(path) as tmp:  # a killed run never leaves half a file
+            pq.write_table(pa.Table.from_arrays(arrays, schema=schema), tmp)
         return [path]
     if suffix == ".npy":
         ids_path, meta_path = _sidecars(path)
-        np.save(path, vectors.matrix)
-        vectors.to_frame()[list(_FLAGS)].to_csv(ids_path, index=False)
-        meta_path.write_text(json.dumps({"columns": list(vectors.columns), "params": vectors.params}, indent=1))
+        with atomic_file(path) as tmp, atomic_file(ids_path) as tmp_ids, atomic_file(meta_path) as tmp_meta:
+            np.save(tmp, vectors.matrix)
+            vectors.to_frame()[list(_FLAGS)].to_csv(tmp_ids, index=False)
+            tmp_meta.write_text(json.dumps({"columns": list(vectors.columns), "params": vectors.params}, indent=1))
         return [path, ids_path, meta_path]
     if suffix == ".h5ad":
         anndata = _import_anndata()
@@ -84,7 +86,8 @@ def write_vectors(vectors: PatientVectors, path: str | Path) -> list[Path]:
         obs.index.name = "patient_id"
         adata = anndata.AnnData(X=vectors.matrix, obs=obs, var=pd.DataFrame(index=list(vectors.columns)))
         adata.uns["ehrfeat"] = json.dumps(vectors.params)
-        adata.write_h5ad(path)
+        with atomic_file(path) as tmp:
+            adata.write_h5ad(tmp)
         return [path]
     raise InputError(
         f"cannot tell the output format of {path.name!r}",
@@ -115,7 +118,8 @@ def read_vectors(path: str | Path) -> PatientVectors:
         try:
             table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises several types for damaged files
-            raise InputError(f"{path} is not a readable parquet file: {exc}", code="E144") from exc
+            raise InputError(f"{path} is not a readable parquet file: {exc}",
+                             fix="give the .parquet (or .npy, .h5ad) file written by `ehrfeat patient-vectors`", code="E144") from exc
         names = table.column_names
         if "patient_id" not in names:
             raise InputError(f"{path} has no patient_id column", fix="write it with `ehrfeat patient-vectors`", code="E144")

@@ -10,6 +10,9 @@ key per row (subject rank, rank of ``p`` among all prediction times); the
 (row, code) pairs are reduced within each batch and kept as compact (int32 row, int32
 column, float32 weight) triplets; one conversion to CSR at the end sums the few pairs two
 batches share (MEDS keeps a subject's rows together), so nothing is ever re-sorted.
+Duplicates (same subject, code and time) count once wherever they lie: timed rows are
+kept as distinct (subject, code, time), 16 bytes each, across batches
+(:class:`~ehrfeat.patients.distinct.DistinctEvents`) and placed at :meth:`finish`.
 
 Rows with a null time are static in MEDS (true at every time): they count for every
 row of their subject (``static=False`` drops them, as the SQL stores drop events
@@ -22,10 +25,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from ehrfeat.errors import InputError
+from ehrfeat.patients.distinct import DistinctEvents
 from ehrfeat.patients.weights import (
     AFTER_AS_OF,
     BEFORE_WINDOW,
@@ -37,8 +43,15 @@ from ehrfeat.patients.weights import (
     Weights,
     _reduce_sorted,
 )
+from ehrfeat.store.meds.dataset import MedsReadReport
 
-__all__ = ["AS_OF_RULES", "NO_ROWS", "PredictionAccumulator"]
+if TYPE_CHECKING:
+    from ehrfeat.patients.settings import VectorSettings
+    from ehrfeat.store.meds.code_vectors import MedsCodeVectors
+    from ehrfeat.store.meds.dataset import MedsDataset
+    from ehrfeat.store.meds.labels import PredictionTimes
+
+__all__ = ["AS_OF_RULES", "NO_ROWS", "MedsColumns", "MedsWeightsRead", "PredictionAccumulator", "meds_weights"]
 
 AS_OF_RULES = ("inclusive", "strict")
 NO_ROWS = "subject has no prediction time in the label table"
@@ -76,6 +89,7 @@ class PredictionAccumulator:
         self.n_events = np.zeros(len(self.sid), np.int64)
         # per batch: (row int32, column int32, summed weight float32), reduced within the batch; 12 bytes a pair
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._events = DistinctEvents()  # dedupe: distinct (subject rank, column, time) of the timed rows, across batches
 
     def _drop(self, keep: np.ndarray, bad: np.ndarray, reason: str) -> np.ndarray:
         n = int((keep & bad).sum())
@@ -105,15 +119,14 @@ class PredictionAccumulator:
             keep = self._drop(keep, static, NO_TIME)
         keep = self._drop(keep, ~static & (time_us >= self.now_us), FUTURE)
         idx = np.flatnonzero(keep)
-        if self.options.dedupe and len(idx) > 1:
-            order = idx[np.lexsort((time_us[idx], column[idx], subject_id[idx]))]
-            dup = np.zeros(len(order), bool)
-            dup[1:] = ((subject_id[order[1:]] == subject_id[order[:-1]]) & (column[order[1:]] == column[order[:-1]])
-                       & (time_us[order[1:]] == time_us[order[:-1]]) & (time_us[order[1:]] != NAT))
-            if dup.any():
-                self.skipped[DUPLICATE] += int(dup.sum())
-            idx = np.sort(order[~dup])
-        r, t, c, st = pos[idx], time_us[idx], column[idx], static[idx]
+        if self.options.dedupe:  # timed rows wait in the distinct set until finish; static rows are never duplicates
+            timed = idx[~static[idx]]
+            self._events.add(pos[timed] * max(self.n_codes, 1) + column[timed], time_us[timed])
+            idx = idx[static[idx]]
+        self._place(pos[idx], time_us[idx], column[idx], static[idx])
+
+    def _place(self, r: np.ndarray, t: np.ndarray, c: np.ndarray, st: np.ndarray) -> None:
+        """Rows of subject rank ``r`` at times ``t`` with columns ``c`` (``st``: static) into the rows they count for."""
         start = np.searchsorted(self.key, r * self.m, "left")
         end = np.searchsorted(self.key, (r + 1) * self.m, "left")
         first = np.searchsorted(self.times, t, "left") if self.rule == "inclusive" else np.searchsorted(self.times, t, "right")
@@ -157,8 +170,20 @@ class PredictionAccumulator:
                 self.n_events += np.bincount(rows, minlength=len(self.n_events))
             begin = stop
 
+    def _fold_events(self) -> None:
+        """The distinct timed rows, placed in slices; the duplicates counted once, across all batches."""
+        key, t, duplicates = self._events.finish()
+        if duplicates:
+            self.skipped[DUPLICATE] += duplicates
+        r, c = np.divmod(key, max(self.n_codes, 1))
+        for begin in range(0, len(key), PAIR_BUDGET):
+            end = begin + PAIR_BUDGET
+            self._place(r[begin:end], t[begin:end], c[begin:end], np.zeros(len(r[begin:end]), bool))
+
     def finish(self) -> Weights:
         import scipy.sparse as sp
+
+        self._fold_events()
 
         if self._parts:
             rows, cols, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
@@ -173,3 +198,62 @@ class PredictionAccumulator:
     def subjects_seen(self) -> np.ndarray:
         """Per label row: whether its subject had any row in the data read."""
         return self.seen[np.searchsorted(self.subjects, self.sid)] if len(self.sid) else np.zeros(0, bool)
+
+
+@dataclass(frozen=True)
+class MedsColumns:
+    """The code vectors' columns that settings select: per column its block, and each code's column."""
+
+    matrix: np.ndarray  # the selected codes' vectors, float32
+    code_block: np.ndarray  # int64 block of each column
+    blocks: tuple[str, ...]
+    position: dict[str, int]  # code -> column
+    excluded: frozenset[str]  # codes of systems not selected
+
+    @classmethod
+    def of(cls, vectors: MedsCodeVectors, settings: VectorSettings) -> MedsColumns:
+        wanted = set(settings.systems) if settings.systems else None
+        selected = [i for i, s in enumerate(vectors.systems) if wanted is None or s in wanted]
+        code_systems = [vectors.systems[i] or "unknown" for i in selected]
+        blocks = tuple(sorted(set(code_systems))) if settings.by_system else ("all",)
+        block_of = {b: k for k, b in enumerate(blocks)}
+        return cls(
+            matrix=vectors.matrix[selected] if selected else np.zeros((0, vectors.dim), np.float32),
+            code_block=np.asarray([block_of[s] if settings.by_system else 0 for s in code_systems], np.int64),
+            blocks=blocks, position={vectors.codes[i]: k for k, i in enumerate(selected)},
+            excluded=frozenset(vectors.codes[i] for i in range(len(vectors)) if wanted is not None and vectors.systems[i] not in wanted),
+        )
+
+
+class MedsWeightsRead(NamedTuple):
+    """Weights of the label rows, whether each row's subject was in the data, shard issues, events of systems left out."""
+
+    weights: Weights
+    seen: np.ndarray
+    read_issues: dict[str, int]
+    not_selected: int
+
+
+def meds_weights(
+    dataset: MedsDataset, rows: PredictionTimes, columns: MedsColumns, settings: VectorSettings, *, now_us: int,
+    static: bool = True, batch_size: int = 262_144,
+) -> MedsWeightsRead:
+    """Stream the shards once into a :class:`PredictionAccumulator` under ``settings`` (the MEDS twin of
+    :func:`ehrfeat.patients.vectors.patient_weights`); the rule applies in microseconds, so the window is not moved."""
+    acc = PredictionAccumulator(rows.subject_id, rows.prediction_us, columns.code_block, columns.blocks,
+                                settings.options(rule_moves_as_of=False), rule=settings.as_of_rule, now_us=now_us, static=static)
+    read = MedsReadReport()
+    not_selected = 0
+    for batch in dataset.iter_batches(read, batch_size=batch_size):
+        lut = np.fromiter((columns.position.get(c, -2 if c in columns.excluded else -1) for c in batch.codes.tolist()),
+                          np.int64, len(batch.codes))
+        column = lut[batch.code_index] if len(batch) else np.zeros(0, np.int64)
+        off = column == -2
+        if off.any():
+            not_selected += int(off.sum())
+            acc.mark_seen(batch.subject_id)
+            keep = ~off
+            acc.add(batch.subject_id[keep], batch.time_us[keep], column[keep])
+        else:
+            acc.add(batch.subject_id, batch.time_us, column)
+    return MedsWeightsRead(acc.finish(), acc.subjects_seen(), read.counts(), not_selected)

@@ -18,6 +18,7 @@ from ehrfeat.errors import InputError
 from ehrfeat.patients.timing import parse_duration
 from ehrfeat.patients.weights import WeightOptions
 from ehrfeat.store.embeddings import DEFAULT_TABLE
+from ehrfeat.store.schema import check_duplicate_rule
 from ehrfeat.store.source_values import parse_source_systems
 
 __all__ = ["AGGREGATE_MODES", "DEFAULT_CHUNK", "VectorSettings", "now_seconds"]
@@ -38,7 +39,7 @@ class VectorSettings:
     ``aggregate``: ``database`` counts (patient, code) pairs in SQL and streams only
     those; ``events`` streams every event into Python; ``auto`` takes ``database``
     wherever the engine and schema allow it. ``create_indexes`` lets ehrfeat create
-    the SQLite indexes that speed up the ``database`` path (consent; they are reported).
+    the SQLite index that speeds up ``systems`` on the ``database`` path (consent; it is reported).
     """
 
     weighting: str = "mean"
@@ -59,8 +60,10 @@ class VectorSettings:
     # OMOP: code systems of source values per table, as given to embed-codes --source-system
     # (("condition=ICD10CM,ICD9CM",)); give the same as there, so events get the keys that were embedded.
     source_systems: tuple[str, ...] | None = None
+    duplicate_concepts: str = "error"  # OMOP: a concept id CONCEPT lists twice: error, first or skip (ehrfeat.store.omop)
 
     def __post_init__(self) -> None:
+        check_duplicate_rule(self.duplicate_concepts)
         if self.systems is not None:
             systems = (self.systems,) if isinstance(self.systems, str) else self.systems
             object.__setattr__(self, "systems", tuple(canonical_system(s) for s in systems) or None)
@@ -82,11 +85,16 @@ class VectorSettings:
             raise InputError(f"chunk_size must be at least 1, not {self.chunk_size}", fix="use e.g. 200_000", code="E105")
         self.options()  # checks the weighting and the durations now
 
-    def options(self) -> WeightOptions:
-        """The :class:`WeightOptions` these settings mean (durations in seconds)."""
+    def options(self, *, rule_moves_as_of: bool = True) -> WeightOptions:
+        """The :class:`WeightOptions` these settings mean (durations in seconds).
+
+        On databases the inclusive rule moves each as-of 1 s later (:func:`~ehrfeat.patients.as_of_rule.apply_rule`),
+        so the window grows by 1 s and its start stays where it was; the MEDS accumulator applies the rule
+        itself (``rule_moves_as_of=False``).
+        """
         window_s = parse_duration(self.window, "window")
-        if window_s is not None and self.as_of_rule == "inclusive":
-            window_s += 1  # the inclusive rule moves the as-of 1 s later; the window's start stays where it was
+        if window_s is not None and self.as_of_rule == "inclusive" and rule_moves_as_of:
+            window_s += 1
         return WeightOptions(
             weighting=self.weighting,
             window_s=window_s,

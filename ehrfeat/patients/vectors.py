@@ -24,10 +24,14 @@ from ehrfeat.patients.as_of import AsOf, resolve_as_of
 from ehrfeat.patients.as_of_rule import apply_rule
 from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
 from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
+from ehrfeat.report import Summary
+from ehrfeat.store.database import bad_text_count
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
 
 __all__ = [
+    "BAD_TEXT",
     "DEFAULT_CHUNK",
+    "EventReport",
     "PatientVectors",
     "VectorReport",
     "VectorSettings",
@@ -41,6 +45,8 @@ __all__ = [
     "patient_weights",
 ]
 
+BAD_TEXT = "text values not valid UTF-8 (decoded with replacement, kept)"
+
 logger = logging.getLogger(__name__)
 
 READ_ISSUES = {
@@ -53,43 +59,46 @@ READ_ISSUES = {
 }
 
 
-@dataclass(frozen=True)
-class VectorReport:
-    """Counts of one run: events used, events skipped by reason, and patient-level issues."""
+@dataclass(frozen=True, kw_only=True)
+class EventReport:
+    """What every patient-vector run counts: events read, used, and not used by reason; store read issues."""
 
-    patients: int
-    patients_without_codes: int
     events_read: int
     events_used: int
     skipped: dict[str, int] = field(default_factory=dict)
     read_issues: dict[str, int] = field(default_factory=dict)
-    as_of_issues: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
-    path: str = "events"  # database: codes, times and filters in SQL; events: every event read in Python
-    notes: tuple[str, ...] = ()  # what the database path did to the database (indexes created)
 
     @property
     def events_per_s(self) -> float:
         return self.events_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
+    def _summary(self, head: Summary, read_heading: str) -> Summary:
+        """``head`` (the rows and their issues), then the events: read, used, not used by reason, read issues."""
+        head.fields([("events read", self.events_read), ("events used", self.events_used),
+                     ("events not used", sum(self.skipped.values()))])
+        head.reasons(self.skipped, width=9, by_count=True)
+        return head.reasons(self.read_issues, heading=read_heading, width=9)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VectorReport(EventReport):
+    """Counts of one run: events used, events skipped by reason, and patient-level issues."""
+
+    patients: int
+    patients_without_codes: int
+    as_of_issues: dict[str, int] = field(default_factory=dict)
+    path: str = "events"  # database: codes, times and filters in SQL; events: every event read in Python
+    notes: tuple[str, ...] = ()  # what the database path did to the database (indexes created)
+
     def lines(self) -> list[str]:
-        out = [
-            f"patients:               {self.patients}",
-            f"  without usable codes: {self.patients_without_codes} (zero rows, flagged no_codes)",
-            f"events read:            {self.events_read}",
-            f"events used:            {self.events_used}",
-            f"events not used:        {sum(self.skipped.values())}",
-        ]
-        out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])]
-        if self.read_issues:
-            out.append("reading the events table:")
-            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.read_issues.items())]
-        if self.as_of_issues:
-            out.append("as-of table:")
-            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.as_of_issues.items())]
-        out += [f"note: {note}" for note in self.notes]
-        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s, {self.path} path)")
-        return out
+        head = Summary(24).fields([
+            ("patients", self.patients),
+            ("  without usable codes", f"{self.patients_without_codes} (zero rows, flagged no_codes)"),
+        ])
+        out = self._summary(head, "reading the events table:").reasons(self.as_of_issues, heading="as-of table:", width=9)
+        out.text(*(f"note: {note}" for note in self.notes))
+        return out.field("elapsed", f"{self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s, {self.path} path)").lines
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,10 @@ def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None
 
     engine = database if hasattr(database, "dialect") else open_database(database)
     schema = detect_schema(engine)
+    if settings.duplicate_concepts != "error":
+        from dataclasses import replace as with_rule
+
+        schema = with_rule(schema, duplicate_concepts=settings.duplicate_concepts)
     if settings.source_systems:
         from dataclasses import replace as with_fields
 
@@ -272,7 +285,15 @@ def patient_vectors(database: Any, settings: VectorSettings | None = None, **opt
     engine, schema, embeddings = open_inputs(database, settings)
     cohort = resolve_as_of(engine, schema, as_of=settings.as_of, table=settings.as_of_table, column=settings.as_of_column,
                            now_s=now_seconds())
+    bad_text_before = bad_text_count(engine)
     weights, read_issues, path, notes = patient_weights(engine, schema, cohort, embeddings, settings)
+    read_issues = dict(read_issues)
+    if bad_text := bad_text_count(engine) - bad_text_before:
+        read_issues[BAD_TEXT] = bad_text
+    if schema.kind == "omop":
+        from ehrfeat.store.omop import add_repeated_concepts
+
+        add_repeated_concepts(engine, schema, read_issues)
     idf = smooth_idf(weights.matrix) if settings.weighting == "idf" else None
     matrix = combine(weights, embeddings.matrix, settings.weighting, idf)
     no_codes = weights.n_events == 0

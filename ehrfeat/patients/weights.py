@@ -223,11 +223,14 @@ class WeightAccumulator:
         keep = self._drop(keep, ~nat & (t >= as_of), AFTER_AS_OF)
         if self.options.window_s is not None:
             keep = self._drop(keep, ~nat & (t < as_of - self.options.window_s), BEFORE_WINDOW)
-        block = self._block_of(np.asarray(domain, dtype=object), keep) if self.options.by_system else np.zeros(n, np.int64)
-        keep = self._drop(keep, block < 0, UNSEEN_BLOCK)
+        if self.options.by_system:
+            block = self._block_of(np.asarray(domain, dtype=object), keep)
+            keep = self._drop(keep, block < 0, UNSEEN_BLOCK)
         idx = np.flatnonzero(keep)
         r, tt = rows_c[idx], t[idx]
-        key = r * self._stride + block[idx] * len(self.columns) + cols[idx]
+        key = r * self._stride + cols[idx]
+        if self.options.by_system:
+            key += block[idx] * len(self.columns)
         if self.options.dedupe:
             timed = tt != NAT
             self._events.add(key[timed], tt[timed])
@@ -236,7 +239,7 @@ class WeightAccumulator:
                 self.n_events += np.bincount(r, minlength=len(self.ids))
                 self._add_pairs(_reduce_sorted(np.sort(key), np.ones(len(key), np.float64)))
             return
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key)  # not stable: only the order of summing equal keys differs (rounding)
         key, tt, r = key[order], tt[order], r[order]
         self._add_events(r, key, tt)
 
@@ -299,7 +302,7 @@ class WeightAccumulator:
     def _consolidate_parts(self) -> tuple[np.ndarray, np.ndarray]:
         if len(self._parts) > 1:
             keys, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
-            order = np.argsort(keys, kind="stable")
+            order = np.argsort(keys)
             self._parts = [_reduce_sorted(keys[order], data[order])]
         elif not self._parts:
             self._parts = [(np.zeros(0, np.int64), np.zeros(0, np.float64))]
@@ -309,9 +312,11 @@ class WeightAccumulator:
     def _consolidate(self) -> sp.csr_matrix:
         keys, data = self._consolidate_parts()
         n = len(self.columns)
-        rows, rest = np.divmod(keys, self._stride)
+        rows, rest = np.divmod(keys, self._stride)  # keys are sorted: rows ascending, columns ascending within a row
         width = max(len(self.blocks), 1) * n
-        return sp.csr_matrix((data, (rows, rest)), shape=(len(self.ids), width))
+        indptr = np.zeros(len(self.ids) + 1, np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(self.ids)), out=indptr[1:])
+        return sp.csr_matrix((data, rest, indptr), shape=(len(self.ids), width))
 
     def finish(self) -> Weights:
         """The weight matrix, with the blocks in a stable (sorted) order."""
@@ -341,7 +346,11 @@ def smooth_idf_from_counts(df: np.ndarray, n: int) -> np.ndarray:
 
 def _reduce_sorted(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique sorted ``keys`` with the summed ``weights`` of each."""
-    if len(keys) == 0:
+    if len(keys) < 2:
         return keys, weights
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    return keys[starts], np.add.reduceat(weights, starts)
+    first = np.empty(len(keys), bool)
+    first[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    if first.all():  # most chunks: every key once
+        return keys, weights
+    return keys[first], np.bincount(np.cumsum(first) - 1, weights=weights)

@@ -119,8 +119,11 @@ def iter_coded_duckdb(
             query = (f"SELECT coalesce(e.patient_id, {PID_NULL}) AS pid, coalesce(m.col, {NULL_CODE}) AS col, "
                      f"{duckdb_time_seconds('e.time', kind, mapped)} AS t FROM {events} e LEFT JOIN ehrfeat_code_map m "
                      f"ON m.code_system = e.code_system AND m.code = e.code{join}{where} ORDER BY e.rowid")
-            result = raw.execute(query, params)
-            reader = result.to_arrow_reader(BATCH) if hasattr(result, "to_arrow_reader") else result.fetch_record_batch(BATCH)
+            relation = raw.sql(query, params=params or None) if hasattr(raw, "sql") else None
+            if relation is not None and hasattr(relation, "to_arrow_reader"):  # no extra copy of the rows
+                reader = relation.to_arrow_reader(BATCH)
+            else:
+                reader = raw.execute(query, params).fetch_record_batch(BATCH)
             pending = np.zeros((0, 3), np.int64)
             for batch in reader:
                 cols = [np.asarray(batch.column(i).to_numpy(zero_copy_only=False), dtype=np.int64) for i in range(3)]

@@ -207,5 +207,13 @@ def patient_ids(engine: Engine, schema: PatientSchema) -> np.ndarray:
         query = sa.select(pid).where(pid.is_not(None)).distinct()
         actual = schema.tables["events"]
     with engine.connect() as conn:
-        values = list(conn.execute(query).scalars())
+        if engine.dialect.name == "sqlite":  # the DB-API cursor: a list of tuples, no result object per row
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(str(query.compile(dialect=engine.dialect)))
+                values = [row[0] for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+        else:
+            values = list(conn.execute(query).scalars())
     return np.unique(to_patient_ids(values, f"table {actual!r}"))

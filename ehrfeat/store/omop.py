@@ -42,7 +42,7 @@ from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, PatientSchema, omop_event_c
 from ehrfeat.store.source_values import SourceClassifier
 from ehrfeat.store.usage import ValueUsage
 
-__all__ = ["code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
+__all__ = ["RepeatedConcepts", "add_repeated_concepts", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs", "repeated_concepts"]
 
 UNMAPPED = SkipReason.UNMAPPED
 _SRC = "src"  # refs of source-value groups: (domain, "src", raw source value)
@@ -60,7 +60,10 @@ class _Domain:
     value: Any
 
 
-def _concept_table(engine: Engine, schema: PatientSchema) -> sa.TableClause | None:
+def _concept_table(engine: Engine, schema: PatientSchema) -> Any:
+    """CONCEPT's (concept_id, vocabulary_id, concept_code[, concept_name]) columns, one row per concept id by
+    ``schema.duplicate_concepts``: ``error`` refuses repeated ids, ``first`` keeps the first row by
+    (vocabulary_id, concept_code), ``skip`` drops repeated ids (their events fall back to source values)."""
     if "concept" not in schema.tables:
         return None
     actual = schema.tables["concept"]
@@ -71,32 +74,69 @@ def _concept_table(engine: Engine, schema: PatientSchema) -> sa.TableClause | No
                               fix="load CONCEPT with the OMOP CDM columns (ehrfeat import-omop)", code="E213")
     names = ["concept_id", "vocabulary_id", "concept_code", *(["concept_name"] if "concept_name" in cols else [])]
     table = sql_table(actual, [cols[c] for c in names])
-    _refuse_duplicate_concepts(engine, table, actual)
-    return table
+    repeated = repeated_concepts(engine, schema)
+    if not repeated.ids:
+        return table
+    rule = schema.duplicate_concepts
+    if rule == "first":
+        rank = sa.func.row_number().over(partition_by=table.c[0], order_by=(table.c[1], table.c[2])).label("ehrfeat_rank")
+        ranked = sa.select(*table.c, rank).subquery("concept_ranked")
+        return sa.select(*(ranked.c[c.name] for c in table.c)).where(ranked.c.ehrfeat_rank == 1).subquery("concept_first")
+    if rule == "skip":
+        once = sa.select(table.c[0]).group_by(table.c[0]).having(sa.func.count() == 1)
+        return sa.select(*table.c).where(table.c[0].in_(once)).subquery("concept_once")
+    shown = ", ".join(str(i) for i in repeated.examples) + (" and more" if repeated.ids > len(repeated.examples) else "")
+    raise InputError(
+        f"OMOP table {actual!r} lists {repeated.ids} concept ids more than once: {shown}; events of those concepts would map to "
+        "either row's code and be counted twice",
+        fix=f"choose a rule: --duplicate-concepts first (keep the first row by vocabulary_id, concept_code) or skip (drop those "
+        f"ids); or keep one row per concept_id in {actual} (e.g. DELETE FROM {actual} WHERE rowid NOT IN "
+        f"(SELECT min(rowid) FROM {actual} GROUP BY concept_id) on SQLite), or re-import CONCEPT.csv with --replace",
+        code="E1222",
+    )
 
 
-_CHECKED: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+@dataclass(frozen=True)
+class RepeatedConcepts:
+    """How many concept ids CONCEPT lists more than once, and the first few."""
+
+    ids: int
+    examples: tuple[int, ...]
+
+    def reason(self, rule: str) -> str:
+        kept = "the first row by vocabulary_id, concept_code used" if rule == "first" else "their events use source values"
+        return f"concept ids listed more than once in CONCEPT (--duplicate-concepts {rule}: {kept})"
 
 
-def _refuse_duplicate_concepts(engine: Engine, table: sa.TableClause, actual: str) -> None:
-    """A concept id listed twice in CONCEPT would map events to either row's code and count them twice: refuse it."""
-    checked = _CHECKED.setdefault(engine, set())
-    if actual in checked:
+_REPEATED: weakref.WeakKeyDictionary[Engine, dict[str, RepeatedConcepts]] = weakref.WeakKeyDictionary()
+
+
+def repeated_concepts(engine: Engine, schema: PatientSchema) -> RepeatedConcepts:
+    """The repeated concept ids of the schema's CONCEPT table (counted once per engine)."""
+    actual = schema.tables.get("concept")
+    if actual is None:
+        return RepeatedConcepts(0, ())
+    known = _REPEATED.setdefault(engine, {})
+    if actual not in known:
+        cid = sql_table(actual, [column_names(engine, actual)["concept_id"]]).c[0]
+        groups = sa.select(cid).group_by(cid).having(sa.func.count() > 1)
+        with engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(groups.subquery())).scalar_one()
+            first = conn.execute(groups.order_by(cid).limit(5)).scalars().all()
+        known[actual] = RepeatedConcepts(int(total), tuple(int(i) for i in first))
+    return known[actual]
+
+
+def add_repeated_concepts(engine: Engine, schema: PatientSchema, counts: dict[str, int], examples: dict[str, list[str]] | None = None) -> None:
+    """Put the repeated concept ids a ``first``/``skip`` rule handled into a summary's counts (and examples)."""
+    if schema.kind != "omop" or "concept" not in schema.tables:
         return
-    cid = table.c[0]
-    query = sa.select(cid, sa.func.count()).group_by(cid).having(sa.func.count() > 1).order_by(cid).limit(6)
-    with engine.connect() as conn:
-        repeated = conn.execute(query).all()
-    if repeated:
-        shown = ", ".join(f"{r[0]} ({r[1]} rows)" for r in repeated[:5]) + (" and more" if len(repeated) > 5 else "")
-        raise InputError(
-            f"OMOP table {actual!r} lists concept ids more than once: {shown}; events of those concepts would map to "
-            "either row's code and be counted twice",
-            fix=f"keep one row per concept_id in {actual} (e.g. DELETE FROM {actual} WHERE rowid NOT IN "
-            f"(SELECT min(rowid) FROM {actual} GROUP BY concept_id) on SQLite), or re-import CONCEPT.csv with --replace",
-            code="E1222",
-        )
-    checked.add(actual)
+    repeated = repeated_concepts(engine, schema)
+    if repeated.ids and schema.duplicate_concepts != "error":
+        reason = repeated.reason(schema.duplicate_concepts)
+        counts[reason] = repeated.ids
+        if examples is not None:
+            examples[reason] = [str(i) for i in repeated.examples]
 
 
 def _domains(engine: Engine, schema: PatientSchema) -> Iterator[_Domain]:

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.database import masked_url, open_database, table_names, validate_identifier
@@ -89,7 +90,36 @@ def import_omop(
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, not {chunk_size}", fix="use e.g. 50_000", code="E105")
     members, skipped = _members(Path(source))
+    created = _new_file(target_db)
     engine = in_schemas(open_database(target_db, must_exist=False), schema)
+    try:
+        return _import(engine, members, skipped, target_db, chunk_size, replace)
+    except BaseException:
+        engine.dispose()
+        if created is not None:  # a failed import leaves no empty database file behind
+            for path in (created, *(created.with_name(created.name + s) for s in ("-journal", "-wal", "-shm", ".wal"))):
+                path.unlink(missing_ok=True)
+        raise
+
+
+def _new_file(target: str | os.PathLike[str]) -> Path | None:
+    """The file a SQLite/DuckDB target names when it does not exist yet (this run creates it), else None."""
+    text = os.fspath(target)
+    for prefix in ("sqlite:///", "duckdb:///"):
+        if text.startswith(prefix):
+            text = text[len(prefix):].split("?", 1)[0]
+            break
+    else:
+        if "://" in text:
+            return None
+    if not text or text == ":memory:":
+        return None
+    path = Path(text).expanduser()
+    return None if path.exists() else path
+
+
+def _import(engine: Engine, members: list[_Member], skipped: dict[str, str], target_db: str | os.PathLike[str],
+            chunk_size: int, replace: bool) -> ImportReport:
     _refuse_existing(engine, [m.table for m in members], replace)
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     tables: dict[str, int] = {}

@@ -31,19 +31,32 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ehrfeat.errors import SchemaError
-from ehrfeat.store.database import column_names, sql_table, table_names
+from ehrfeat.errors import InputError, SchemaError
+from ehrfeat.store.database import column_names, masked_url, sql_table, table_names
 from ehrfeat.store.source_values import SourceSystems
 
 __all__ = [
+    "DUPLICATE_CONCEPT_RULES",
     "NATIVE_DDL",
     "NATIVE_EVENT_COLUMNS",
     "OMOP_DOMAIN_TABLES",
     "PatientSchema",
+    "check_duplicate_rule",
     "create_native_schema",
     "detect_schema",
     "native_metadata",
 ]
+
+DUPLICATE_CONCEPT_RULES = ("error", "first", "skip")
+
+
+def check_duplicate_rule(rule: str) -> str:
+    """``rule`` if it is one of :data:`DUPLICATE_CONCEPT_RULES`, else an error listing them."""
+    if rule not in DUPLICATE_CONCEPT_RULES:
+        raise InputError(f"unknown --duplicate-concepts rule {rule!r}",
+                         fix=f"use one of {', '.join(DUPLICATE_CONCEPT_RULES)}", code="E1233")
+    return rule
+
 
 NATIVE_DDL = """\
 CREATE TABLE patients (
@@ -99,6 +112,8 @@ class PatientSchema:
     # OMOP: the code systems tried on source values per domain (None: the defaults); see
     # ehrfeat.store.source_values. Set with dataclasses.replace(schema, source_systems=...).
     source_systems: SourceSystems | None = None
+    # OMOP: what to do with a concept id CONCEPT lists more than once (DUPLICATE_CONCEPT_RULES; see ehrfeat.store.omop).
+    duplicate_concepts: str = "error"
 
 
 def native_metadata() -> sa.MetaData:
@@ -145,7 +160,7 @@ def detect_schema(engine: Engine) -> PatientSchema:
         return PatientSchema("native", tables, None)
     found = ", ".join(names.values()) if names else "no tables at all"
     raise SchemaError(
-        f"the database matches no supported schema (tables found: {found}). Supported: OMOP CDM 5.3/5.4 "
+        f"the database {masked_url(engine)} matches no supported schema (tables found: {found}). Supported: OMOP CDM 5.3/5.4 "
         "(a `person` table and at least one of " + ", ".join(OMOP_DOMAIN_TABLES.values()) + ") "
         "or ehrfeat's native schema (an `events` table)",
         fix="import OMOP CSV files with `ehrfeat import-omop`, or create the native tables:\n" + NATIVE_DDL,

@@ -176,7 +176,7 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     """Validate a config mapping (as read from TOML) and resolve its paths against ``base_dir``."""
     unknown = sorted(set(data) - _TOP)
     if unknown:
-        raise ConfigError(f"unknown key {unknown[0]}", fix=f"top-level keys are: {', '.join(sorted(_TOP))}", code="E402")
+        raise ConfigError(f"unknown key {unknown[0]}" + (f" in {origin}" if origin else ""), fix=f"top-level keys are: {', '.join(sorted(_TOP))}", code="E402")
     raw_sources = data.get("sources")
     if not isinstance(raw_sources, list) or not raw_sources:
         raise ConfigError("the config names no [[sources]]", fix="add at least one [[sources]] table with a reader", code="E403")
@@ -236,7 +236,8 @@ def load_config(path_or_recipe: str | Path) -> TrainConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin} is not valid TOML: {exc}", code="E401") from exc
+        raise ConfigError(f"{origin} is not valid TOML: {exc}", fix="correct the TOML syntax at that line (see `ehrfeat train smoke` "
+                          "and the recipes in ehrfeat/training/recipes for the layout)", code="E401") from exc
     return parse_config(data, base_dir, origin)
 
 

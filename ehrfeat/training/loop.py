@@ -25,9 +25,11 @@ import torch.nn.functional as F
 
 from ehrfeat.errors import ConfigError
 from ehrfeat.evaluation import HELDOUT_FILE, EvalSet, evaluate_encoder
+from ehrfeat.paths import check_output_folder
 from ehrfeat.training.batching import SYNONYMS, Batch, plan_batches
 from ehrfeat.training.checkpoint import (
     LAST_CHECKPOINT,
+    MANIFEST,
     library_versions,
     load_trainer_state,
     restore_rng,
@@ -114,6 +116,11 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _is_run_folder(folder: Path) -> bool:
+    """A folder a training run wrote: it has a checkpoint, the base model copy, a manifest or a held-out set."""
+    return any((folder / name).exists() for name in (LAST_CHECKPOINT, "_base", MANIFEST, HELDOUT_FILE))
+
+
 def train(
     config: TrainConfig | str | Path,
     output: str | Path,
@@ -130,7 +137,7 @@ def train(
     """
     cfg = config if isinstance(config, TrainConfig) else load_config(config)
     tc = cfg.training
-    out = Path(output)
+    out = check_output_folder(output, _is_run_folder, "training output folder", example="runs/my-run")
     out.mkdir(parents=True, exist_ok=True)
     if tc.num_threads:
         torch.set_num_threads(tc.num_threads)

@@ -1,0 +1,263 @@
+"""The database path on SQLite: one pass over the events, packed into two text values per range of rows.
+
+Each query reads one rowid range (``NOT INDEXED``: rowid order, as the per-event
+reader) and returns two ``group_concat`` texts: ``patient,seconds,...`` (numpy
+parses it in C) and the raw code keys, which pyarrow splits and dictionary-encodes
+in C. Only the distinct raw keys of a range (thousands, not millions) reach Python,
+where each is canonicalised once (cached across ranges). Times that SQL cannot
+vouch for (see :func:`~ehrfeat.store.coded_events.sql_time_seconds`) come back as
+a marker holding the rowid; those rows alone are read again and their distinct
+values go through the time reader. Nothing is scanned before the ranges: no
+DISTINCT over codes or times, no temporary table, no join.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ehrfeat.store.coded_events import (
+    BAD_T,
+    MALFORMED,
+    MAX_ROWID,
+    NAT,
+    NOT_CACHED,
+    NULL_CODE,
+    NULL_T,
+    PID_NULL,
+    TIME_MARK,
+    CodedChunk,
+    Unsupported,
+    _cut,
+    _read,
+    sql_time_seconds,
+)
+from ehrfeat.store.dates import null_mask, parse_times
+from ehrfeat.store.native import CodeNormalizer, _system_of
+from ehrfeat.store.records import EventReadReport, Key, SkipReason
+
+__all__ = ["iter_coded_sqlite"]
+
+logger = logging.getLogger(__name__)
+
+ROWS_PER_QUERY = 250_000
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # connections reading in parallel
+PID_BAD = PID_NULL + 1  # a patient id that is not an integer
+_US, _RS = "\x1f", "\x1e"  # unit separator (system | code), record separator (row | row)
+_KEY = ("CASE WHEN typeof(e.code_system) = 'text' AND typeof(e.code) = 'text' THEN e.code_system || char(31) || e.code "
+        "ELSE char(1) || quote(e.code_system) || char(31) || quote(e.code) END")
+_PID = f"CASE typeof(e.patient_id) WHEN 'integer' THEN e.patient_id WHEN 'null' THEN {PID_NULL} ELSE {PID_BAD} END"
+
+
+class _Worker:
+    """One thread with its own connection: SQLite reads in parallel, one statement per connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pool = ThreadPoolExecutor(1)
+        self.conn: Connection | None = None
+        self.times: dict[object, int] = {}  # raw time -> seconds (marker values), per connection
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self.pool.submit(self._run, fn, args)
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        if self.conn is None:
+            self.conn = self.engine.connect()
+        return fn(self, self.conn, *args)
+
+    def close(self) -> None:
+        def close(_: _Worker, conn: Connection) -> None:
+            conn.close()
+
+        if self.conn is not None:
+            self.submit(close).result()
+        self.pool.shutdown()
+
+
+def _rowids(_: _Worker, conn: Connection, events: str) -> tuple[int, int]:
+    try:
+        low = conn.exec_driver_sql(f"SELECT min(rowid) FROM {events}").scalar()
+        high = conn.exec_driver_sql(f"SELECT max(rowid) FROM {events}").scalar()
+        n = conn.exec_driver_sql(f"SELECT count(*) FROM {events}").scalar() or 0
+    except sa.exc.DBAPIError as exc:  # a table WITHOUT ROWID
+        raise Unsupported(f"{events} has no rowid ({exc.orig})") from exc
+    if not n:
+        return 0, -1
+    if low is None or high is None:  # a view: rowid is NULL there
+        raise Unsupported(f"{events} has no rowid (a view?)")
+    if (high - low + 1) > 10 * n + ROWS_PER_QUERY:  # rowids far apart: ranges would mostly be empty
+        raise Unsupported(f"{events} has sparse rowids ({n} rows between {low} and {high})")
+    if max(abs(low), abs(high)) >= MAX_ROWID:
+        raise Unsupported(f"{events} has rowids beyond {MAX_ROWID}")
+    return int(low), int(high)
+
+
+def _raw_systems(_: _Worker, conn: Connection, events: str, systems: Collection[str] | None) -> list[object] | None:
+    if systems is None:
+        return None
+    found = conn.exec_driver_sql(f"SELECT DISTINCT code_system FROM {events}").scalars()
+    return [s for s in found if s is not None and _system_of(s) in systems]
+
+
+class _Range:
+    """One range of rows as SQL packed it: ``[patient, seconds]`` rows, and each row's index into ``keys``."""
+
+    def __init__(self, numbers: np.ndarray, index: np.ndarray, keys: list[str]) -> None:
+        self.numbers, self.index, self.keys = numbers, index, keys
+
+
+def _split_keys(text: str | None, n: int) -> tuple[np.ndarray, list[str]] | None:
+    """Row -> distinct key index, and the distinct keys; ``None`` when a separator hides in a code."""
+    if n == 0:
+        return np.zeros(0, np.int64), []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = pc.split_pattern(pa.array([text or ""], pa.large_string()), _RS).flatten()
+    if len(parts) != n:
+        return None
+    encoded = pc.dictionary_encode(parts)
+    keys = encoded.dictionary.to_pylist()
+    if any(k.count(_US) != 1 for k in keys):
+        return None
+    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64), keys
+
+
+def _read_range(worker: _Worker, conn: Connection, query: str, again: str, where: tuple[object, ...],
+                start: int, stop: int) -> _Range:
+    numbers_text, keys_text = conn.exec_driver_sql(query, (start, stop, *where)).one()
+    numbers = (np.fromstring(numbers_text, dtype=np.int64, sep=",").reshape(-1, 2) if numbers_text
+               else np.zeros((0, 2), np.int64))
+    if (numbers[:, 0] == PID_BAD).any():
+        raise Unsupported("the events table holds patient ids that are not integers")
+    split = _split_keys(keys_text, len(numbers))
+    if split is None:  # a separator inside a code: read this range's codes as rows
+        rows = conn.exec_driver_sql(again.replace("{what}", "e.code_system, e.code"), (start, stop, *where)).all()
+        keys = list(dict.fromkeys(_typed_key(s, c) for s, c in rows))
+        at = {k: i for i, k in enumerate(keys)}
+        split = np.fromiter((at[_typed_key(s, c)] for s, c in rows), np.int64, len(rows)), keys
+    t = numbers[:, 1]
+    marked = np.flatnonzero((t >= TIME_MARK - MAX_ROWID) & (t <= TIME_MARK + MAX_ROWID))
+    if len(marked):
+        _resolve_times(worker, conn, again, where, start, stop, t, marked)
+    return _Range(numbers, split[0], split[1])
+
+
+def _resolve_times(worker: _Worker, conn: Connection, again: str, where: tuple[object, ...], start: int, stop: int,
+                   t: np.ndarray, marked: np.ndarray) -> None:
+    """Replace the markers in ``t`` by the time reader's seconds of those rows' raw values."""
+    expr = sql_time_seconds("e.time", "e.rowid")
+    rows = conn.exec_driver_sql(again.replace("{what}", "e.rowid, e.time") + f" AND ({expr}) BETWEEN "
+                                f"{TIME_MARK - MAX_ROWID} AND {TIME_MARK + MAX_ROWID}", (start, stop, *where)).all()
+    if len(worker.times) > 1_000_000:  # a cache, not a copy of the column
+        worker.times.clear()
+    new = [v for v in dict.fromkeys(r[1] for r in rows) if v not in worker.times]
+    if new:
+        arr = np.empty(len(new), dtype=object)
+        arr[:] = new
+        parsed = parse_times(arr).times.view(np.int64)
+        secs = np.where(null_mask(new), NULL_T, np.where(parsed == NAT, BAD_T, parsed))
+        worker.times.update(zip(new, secs.tolist(), strict=True))
+    rowid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    value = np.fromiter((worker.times[r[1]] for r in rows), np.int64, len(rows))
+    order = np.argsort(rowid)
+    rowid, value = rowid[order], value[order]
+    want = TIME_MARK - t[marked]
+    at = np.searchsorted(rowid, want)
+    if len(rowid) == 0 or (at >= len(rowid)).any() or (rowid[np.minimum(at, len(rowid) - 1)] != want).any():
+        raise Unsupported("the events table changed while it was read")
+    t[marked] = value[at]
+
+
+def _typed_key(system: object, code: object) -> str:
+    if isinstance(system, str) and isinstance(code, str) and _US not in system + code and _RS not in system + code:
+        return system + _US + code
+    return "\x01" + repr((system, code))
+
+
+def _decode(key: str) -> tuple[object, object]:
+    """The raw (system, code) of a key that :data:`_KEY` (or :func:`_typed_key`) made."""
+    if not key.startswith("\x01"):
+        system, code = key.split(_US)
+        return system, code
+    if key.startswith("\x01("):  # _typed_key
+        import ast
+
+        pair = ast.literal_eval(key[1:])
+        return pair[0], pair[1]
+    return tuple(_unquote(part) for part in key[1:].split(_US, 1))  # type: ignore[return-value]
+
+
+def _unquote(text: str) -> object:
+    """The value that SQLite's ``quote()`` printed as ``text``."""
+    if text == "NULL":
+        return None
+    if text.startswith("'"):
+        return text[1:-1].replace("''", "'")
+    if text.startswith(("X'", "x'")):
+        return bytes.fromhex(text[2:-1])
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def iter_coded_sqlite(
+    engine: Engine, events: str, column_of: Callable[[Key], int], *, systems: Collection[str] | None,
+    chunk_size: int, report: EventReadReport, workers: int | None = None,
+) -> Iterator[CodedChunk]:
+    """As :func:`ehrfeat.store.coded_events.iter_coded_events`, for a native SQLite table ``events`` (quoted)."""
+    team = [_Worker(engine) for _ in range(max(1, workers or WORKERS))]
+    norm, columns = CodeNormalizer(), dict[str, int]()
+
+    def column(key: str) -> int:
+        found = columns.get(key)
+        if found is None:
+            system, code = _decode(key)
+            canonical = norm(system, code)
+            if isinstance(canonical, SkipReason):
+                malformed = canonical in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM)
+                if malformed:
+                    report.add_example(SkipReason.MALFORMED_CODE, f"{system}:{code}")
+                found = MALFORMED if malformed else NULL_CODE
+            else:
+                found = column_of(canonical)
+                found = found if found >= 0 else NOT_CACHED
+            columns[key] = found
+        return found
+
+    try:
+        raw_systems = team[0].submit(_raw_systems, events, systems).result()
+        where = f" AND e.code_system IN ({', '.join('?' * len(raw_systems))})" if raw_systems is not None else ""
+        params = tuple(raw_systems or ())
+        low, high = team[-1].submit(_rowids, events).result()
+        rows = f"FROM {events} e NOT INDEXED WHERE e.rowid >= ? AND e.rowid < ?{where}"
+        query = (f"SELECT group_concat(({_PID}) || ',' || ({sql_time_seconds('e.time', 'e.rowid')}), ','), "
+                 f"group_concat({_KEY}, char(30)) {rows}")
+        again = "SELECT {what} " + rows
+        parts: deque[Future[_Range]] = deque()
+        pending = np.zeros((0, 3), np.int64)
+        starts = list(range(low, high + 1, ROWS_PER_QUERY))
+        for i, start in enumerate(starts + [None] * len(team)):
+            if start is not None:
+                parts.append(team[i % len(team)].submit(_read_range, query, again, params, start, start + ROWS_PER_QUERY))
+            if (len(parts) <= len(team) and start is not None) or not parts:
+                continue
+            got = parts.popleft().result()
+            lookup = np.fromiter((column(k) for k in got.keys), np.int64, len(got.keys))
+            block = np.column_stack([got.numbers[:, 0], lookup[got.index], got.numbers[:, 1]])
+            pending = yield from _cut(np.concatenate([pending, block]), chunk_size, report)
+        if len(pending):
+            yield _read(pending, report)
+    finally:
+        for worker in team:
+            worker.close()
