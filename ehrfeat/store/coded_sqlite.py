@@ -109,25 +109,25 @@ def _raw_systems(_: _Worker, conn: Connection, events: str, systems: Collection[
 
 
 class _Range:
-    """One range of rows as SQL packed it: ``[patient, seconds]`` rows, and each row's index into ``keys``."""
+    """One range of rows as SQL packed it: ``[patient, seconds]`` rows, and each row's index into ``keys`` (an Arrow array)."""
 
-    def __init__(self, numbers: np.ndarray, index: np.ndarray, keys: list[str]) -> None:
+    def __init__(self, numbers: np.ndarray, index: np.ndarray, keys: Any) -> None:
         self.numbers, self.index, self.keys = numbers, index, keys
 
 
-def _split_keys(text: str | None, n: int) -> tuple[np.ndarray, list[str]] | None:
-    """Row -> distinct key index, and the distinct keys; ``None`` when a separator hides in a code."""
-    if n == 0:
-        return np.zeros(0, np.int64), []
+def _split_keys(text: str | None, n: int) -> tuple[np.ndarray, Any] | None:
+    """Row -> distinct key index, and the distinct keys (Arrow); ``None`` when a separator hides in a code."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if n == 0:
+        return np.zeros(0, np.int64), pa.array([], pa.large_string())
     parts = pc.split_pattern(pa.array([text or ""], pa.large_string()), _RS).flatten()
     if len(parts) != n:
         return None
     encoded = pc.dictionary_encode(parts)
-    keys = encoded.dictionary.to_pylist()
-    if any(k.count(_US) != 1 for k in keys):
+    keys = encoded.dictionary
+    if len(keys) and not pc.all(pc.equal(pc.count_substring(keys, _US), 1)).as_py():
         return None
     return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64), keys
 
@@ -142,9 +142,11 @@ def _read_range(worker: _Worker, conn: Connection, query: str, again: str, where
     split = _split_keys(keys_text, len(numbers))
     if split is None:  # a separator inside a code: read this range's codes as rows
         rows = conn.exec_driver_sql(again.replace("{what}", "e.code_system, e.code"), (start, stop, *where)).all()
+        import pyarrow as pa
+
         keys = list(dict.fromkeys(_typed_key(s, c) for s, c in rows))
         at = {k: i for i, k in enumerate(keys)}
-        split = np.fromiter((at[_typed_key(s, c)] for s, c in rows), np.int64, len(rows)), keys
+        split = np.fromiter((at[_typed_key(s, c)] for s, c in rows), np.int64, len(rows)), pa.array(keys, pa.large_string())
     t = numbers[:, 1]
     marked = np.flatnonzero((t >= TIME_MARK - MAX_ROWID) & (t <= TIME_MARK + MAX_ROWID))
     if len(marked):
@@ -176,6 +178,29 @@ def _resolve_times(worker: _Worker, conn: Connection, again: str, where: tuple[o
     if len(rowid) == 0 or (at >= len(rowid)).any() or (rowid[np.minimum(at, len(rowid) - 1)] != want).any():
         raise Unsupported("the events table changed while it was read")
     t[marked] = value[at]
+
+
+class _Known:
+    """The keys seen so far and their columns: a range's distinct keys are looked up in C, only new ones in Python."""
+
+    def __init__(self) -> None:
+        import pyarrow as pa
+
+        self.keys = pa.array([], pa.large_string())
+        self.columns = np.zeros(0, np.int64)
+
+    def lookup(self, keys: Any, column: Callable[[str], int]) -> np.ndarray:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        at = pc.index_in(keys, value_set=self.keys).to_numpy(zero_copy_only=False)
+        new = np.flatnonzero(np.isnan(at)) if at.dtype.kind == "f" else np.zeros(0, np.int64)
+        if len(new):
+            fresh = keys.take(pa.array(new)).to_pylist()
+            self.keys = pa.concat_arrays([self.keys, pa.array(fresh, pa.large_string())])
+            self.columns = np.concatenate([self.columns, np.fromiter((column(k) for k in fresh), np.int64, len(fresh))])
+            at = pc.index_in(keys, value_set=self.keys).to_numpy(zero_copy_only=False)
+        return self.columns[np.asarray(at, np.int64)] if len(keys) else np.zeros(0, np.int64)
 
 
 def _typed_key(system: object, code: object) -> str:
@@ -217,7 +242,7 @@ def iter_coded_sqlite(
 ) -> Iterator[CodedChunk]:
     """As :func:`ehrfeat.store.coded_events.iter_coded_events`, for a native SQLite table ``events`` (quoted)."""
     team = [_Worker(engine) for _ in range(max(1, workers or WORKERS))]
-    norm, columns = CodeNormalizer(), dict[str, int]()
+    norm, columns, known = CodeNormalizer(), dict[str, int](), _Known()
 
     def column(key: str) -> int:
         found = columns.get(key)
@@ -253,7 +278,7 @@ def iter_coded_sqlite(
             if (len(parts) <= len(team) and start is not None) or not parts:
                 continue
             got = parts.popleft().result()
-            lookup = np.fromiter((column(k) for k in got.keys), np.int64, len(got.keys))
+            lookup = known.lookup(got.keys, column)
             block = np.column_stack([got.numbers[:, 0], lookup[got.index], got.numbers[:, 1]])
             pending = yield from _cut(np.concatenate([pending, block]), chunk_size, report)
         if len(pending):
