@@ -57,7 +57,7 @@ class TimedEncoder:
 
 def _encoder(name: str) -> Any:
     if name == "hash":
-        from tests.omop.conftest import HashEncoder
+        from tests.omop_data import HashEncoder
 
         return HashEncoder(384)
     from ehrfeat.models import load_encoder

@@ -8,25 +8,22 @@ yet cached for this encoder, and writes them batch by batch, one transaction eac
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import sqlalchemy as sa
+from typing import Any, TypeVar
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.encoders.base import Encoder
-from ehrfeat.errors import DatabaseError, InputError
+from ehrfeat.errors import InputError
 from ehrfeat.extras import pip_command
 from ehrfeat.reasons import ReasonCounter
-from ehrfeat.store.database import bad_text_count, masked_url, open_database
+from ehrfeat.report import Summary, write_json
+from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.omop import add_repeated_concepts
@@ -36,17 +33,18 @@ from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
 from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries
 
-__all__ = ["EmbedReport", "embed_codes", "resolve_texts"]
+__all__ = ["CodeRunReport", "EmbedReport", "embed_codes", "in_batches", "resolve_texts"]
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class EmbedReport:
-    """What one run did; ``unresolved`` and ``skipped`` give counts by reason, with examples."""
 
-    database: str
+@dataclass(frozen=True, kw_only=True)
+class CodeRunReport:
+    """What every embed-codes run counts (databases and MEDS): codes found, embedded now, cached, unresolved."""
+
     target: str
     fingerprint: str
     codes_found: int
@@ -54,10 +52,22 @@ class EmbedReport:
     already_cached: int
     unresolved: dict[str, int] = field(default_factory=dict)
     unresolved_examples: dict[str, list[str]] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def _start(self, *head: tuple[str, object]) -> Summary:
+        """The summary's first lines: ``head``, then codes found, embedded now and already cached."""
+        return Summary(20).fields([*head, ("codes found", self.codes_found), ("embedded now", self.embedded_now),
+                                   ("already cached", self.already_cached)])
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmbedReport(CodeRunReport):
+    """What one run did; ``unresolved`` and ``skipped`` give counts by reason, with examples."""
+
+    database: str
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: dict[str, list[str]] = field(default_factory=dict)
     text_sources: dict[str, int] = field(default_factory=dict)
-    elapsed_s: float = 0.0
     encode_s: float = 0.0
     coverage: dict[str, Any] | None = None  # OMOP: per domain table, see ehrfeat.store.usage.coverage_report
 
@@ -68,11 +78,7 @@ class EmbedReport:
         return data
 
     def write_json(self, path: str | Path) -> None:
-        try:
-            Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
-        except OSError as exc:
-            raise InputError(f"cannot write the report to {path}: {exc.strerror}",
-                             fix="give --report a file in a folder that exists and is writable", code="E1404") from exc
+        write_json(path, self.to_json(), code="E1404")
 
     @property
     def codes_per_s(self) -> float:
@@ -80,31 +86,19 @@ class EmbedReport:
 
     def lines(self) -> list[str]:
         """A human-readable summary."""
-        out = [
-            f"codes found:        {self.codes_found}",
-            f"embedded now:       {self.embedded_now}",
-            f"already cached:     {self.already_cached}",
-            f"unresolved:         {sum(self.unresolved.values())}",
-        ]
-        for reason, n in sorted(self.unresolved.items()):
-            out.append(f"  {n:>6}  {reason}  e.g. {', '.join(self.unresolved_examples.get(reason, []))}")
+        out = self._start().field("unresolved", sum(self.unresolved.values()))
+        out.reasons(self.unresolved, self.unresolved_examples)
         if self.skipped:
-            out.append(f"skipped rows/codes: {sum(self.skipped.values())}")
-            for reason, n in sorted(self.skipped.items()):
-                out.append(f"  {n:>6}  {reason}  e.g. {', '.join(self.skipped_examples.get(reason, []))}")
+            out.field("skipped rows/codes", sum(self.skipped.values())).reasons(self.skipped, self.skipped_examples)
         sources = ", ".join(f"{k} {v}" for k, v in sorted(self.text_sources.items()))
-        out += [
-            f"text sources:       {sources or '-'}",
-            f"encoder:            {self.fingerprint}",
-            f"written to:         {self.target}",
-            f"elapsed:            {self.elapsed_s:.1f} s ({self.codes_per_s:.0f} codes/s overall)",
-        ]
+        out.fields([("text sources", sources or "-"), ("encoder", self.fingerprint), ("written to", self.target),
+                    ("elapsed", f"{self.elapsed_s:.1f} s ({self.codes_per_s:.0f} codes/s overall)")])
         if self.embedded_now:
             rate = self.embedded_now / self.encode_s if self.encode_s > 0 else 0.0
-            out.append(f"encoding + writing: {self.encode_s:.1f} s ({rate:.0f} codes/s)")
+            out.field("encoding + writing", f"{self.encode_s:.1f} s ({rate:.0f} codes/s)")
         if self.coverage is not None:
-            out += coverage_lines(self.coverage)
-        return out
+            out.text(*coverage_lines(self.coverage))
+        return out.lines
 
 
 def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str, int], dict[str, list[str]], Counter[str]]:
@@ -165,7 +159,7 @@ def embed_codes(
     ``schema`` names the server schema holding the CDM (``--schema cdm``) and ``write_schema``
     the one ehrfeat's table goes to (``--write-schema results``; default: ``schema``).
     """
-    with _connection_errors(database):
+    with connection_errors(database):
         started = time.perf_counter()
         wanted = [canonical_system(s) for s in systems] if systems else None
         chosen = parse_source_systems(source_systems)
@@ -228,23 +222,6 @@ def embed_codes(
         )
 
 
-@contextlib.contextmanager
-def _connection_errors(database: str | Path) -> Iterator[None]:
-    """A connection refused or dropped mid-run becomes a DatabaseError naming the URL without its password."""
-    try:
-        yield
-    except sa.exc.DBAPIError as exc:
-        if not (exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)):
-            raise
-        lines = str(exc.orig).strip().splitlines() if exc.orig is not None else []
-        raise DatabaseError(
-            f"lost the connection to {_display(database)}: {lines[0] if lines else type(exc).__name__}",
-            fix="check that the server runs and is reachable, then run the same command again: batches already "
-            "written are kept (one transaction each) and only the rest is embedded",
-            code="E1409",
-        ) from exc
-
-
 def _display(target: str | Path) -> str:
     """A path as given; a URL with its password masked (it is printed and written to --report)."""
     return masked_url(target)
@@ -293,18 +270,29 @@ def _embed_batches(
     on_batch: Callable[[int, int], None] | None,
     model_name: str,
 ) -> int:
+    written = 0
+    for batch in in_batches(todo, batch_size, show_progress_bar, on_batch):
+        items = [(code, texts[code]) for code in batch]
+        vectors = encoder.encode([t for _, t in items], batch_size=batch_size)
+        written += cache.write(encoder.fingerprint, items, vectors, model=model_name)
+    return written
+
+
+def in_batches(
+    todo: Sequence[T], batch_size: int, show_progress_bar: bool = False,
+    on_batch: Callable[[int, int], None] | None = None,
+) -> Iterator[Sequence[T]]:
+    """``todo`` in batches; after each batch is handled, a progress bar (``show_progress_bar``) and
+    ``on_batch(done, total)`` move on (embed-codes on databases and MEDS)."""
     bar = None
     if show_progress_bar and todo:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), unit="code", desc="embedding codes")
-    written = 0
     try:
         for start in range(0, len(todo), batch_size):
             batch = todo[start : start + batch_size]
-            items = [(code, texts[code]) for code in batch]
-            vectors = encoder.encode([t for _, t in items], batch_size=batch_size)
-            written += cache.write(encoder.fingerprint, items, vectors, model=model_name)
+            yield batch
             if bar is not None:
                 bar.update(len(batch))
             if on_batch is not None:
@@ -312,4 +300,3 @@ def _embed_batches(
     finally:
         if bar is not None:
             bar.close()
-    return written

@@ -12,7 +12,6 @@ user's ``codes.parquet`` is rewritten (atomically) only with ``update_codes=True
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -23,10 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from ehrfeat.codes import canonical_system
+from ehrfeat.embed import CodeRunReport, in_batches
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.paths import check_output_file
 from ehrfeat.reasons import ReasonCounter
+from ehrfeat.report import write_json
 from ehrfeat.store.meds.code_rules import load_code_rules
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors, update_code_metadata, write_code_vectors
 from ehrfeat.store.meds.codes import UNRESOLVED, MedsCode, distinct_meds_codes, resolve_meds_texts
@@ -38,25 +39,17 @@ logger = logging.getLogger(__name__)
 
 
 
-@dataclass(frozen=True)
-class MedsEmbedReport:
+@dataclass(frozen=True, kw_only=True)
+class MedsEmbedReport(CodeRunReport):
     """What one run did; ``by_source`` counts every distinct code once, by text source and system."""
 
     meds_dir: str
-    target: str
-    fingerprint: str
-    codes_found: int
-    embedded_now: int
-    already_cached: int
     by_source: dict[str, dict[str, int]] = field(default_factory=dict)
-    unresolved: dict[str, int] = field(default_factory=dict)
-    unresolved_examples: dict[str, list[str]] = field(default_factory=dict)
     read_issues: dict[str, int] = field(default_factory=dict)
     read_lines: tuple[str, ...] = ()
     rows_read: int = 0
     shards: int = 0
     codes_file: str | None = None
-    elapsed_s: float = 0.0
     unresolved_codes: dict[str, list[str]] = field(default_factory=dict)  # every unresolved code, by reason (--report)
 
     def to_json(self) -> dict[str, object]:
@@ -64,37 +57,24 @@ class MedsEmbedReport:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
     def write_json(self, path: str | Path) -> None:
-        try:
-            Path(path).write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
-        except OSError as exc:
-            raise InputError(f"cannot write the report to {path}: {exc.strerror}",
-                             fix="give --report a file in a folder that exists and is writable", code="E1518") from exc
+        write_json(path, self.to_json(), code="E1518")
 
     @property
     def text_sources(self) -> dict[str, int]:
         return {source: sum(systems.values()) for source, systems in self.by_source.items()}
 
     def lines(self) -> list[str]:
-        out = [
-            f"MEDS dataset:       {self.meds_dir} ({self.shards} shards, {self.rows_read} rows)",
-            f"codes found:        {self.codes_found}",
-            f"embedded now:       {self.embedded_now}",
-            f"already cached:     {self.already_cached}",
-            "text found by (every distinct code once):",
-        ]
-        for source, systems in sorted(self.by_source.items(), key=lambda kv: -sum(kv[1].values())):
-            detail = ", ".join(f"{s} {n}" for s, n in sorted(systems.items(), key=lambda kv: -kv[1]))
-            out.append(f"  {sum(systems.values()):>6}  {source}  ({detail})")
-        for reason, n in sorted(self.unresolved.items()):
-            out.append(f"  unresolved {n:>6}  {reason}  e.g. {', '.join(self.unresolved_examples.get(reason, []))}")
+        out = self._start(("MEDS dataset", f"{self.meds_dir} ({self.shards} shards, {self.rows_read} rows)"))
+        details = {source: ", ".join(f"{s} {n}" for s, n in sorted(systems.items(), key=lambda kv: -kv[1]))
+                   for source, systems in self.by_source.items()}
+        out.text("text found by (every distinct code once):").reasons(self.text_sources, by_count=True, details=details)
+        out.reasons(self.unresolved, self.unresolved_examples, tag="unresolved")
         if self.read_lines:
-            out.append("reading the shards:")
-            out += list(self.read_lines)
-        out += [f"encoder:            {self.fingerprint}", f"written to:         {self.target}"]
+            out.text("reading the shards:", *self.read_lines)
+        out.fields([("encoder", self.fingerprint), ("written to", self.target)])
         if self.codes_file:
-            out.append(f"codes metadata:     {self.codes_file} (rewritten with --update-codes)")
-        out.append(f"elapsed:            {self.elapsed_s:.1f} s")
-        return out
+            out.field("codes metadata", f"{self.codes_file} (rewritten with --update-codes)")
+        return out.field("elapsed", f"{self.elapsed_s:.1f} s").lines
 
 
 def embed_meds_codes(
@@ -184,35 +164,21 @@ def _encode(
         return MedsCodeVectors(encoder.fingerprint, tuple(codes), tuple(texts), tuple(sources), tuple(systems),
                                matrix, model_name)
 
-    bar = None
-    if show_progress_bar and todo:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(todo), unit="code", desc="embedding codes")
     since = 0
-    try:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start:start + batch_size]
-            matrix = np.asarray(encoder.encode([c.text or "" for c in batch], batch_size=batch_size), np.float32)
-            if not np.isfinite(matrix).all():
-                raise InputError("the encoder returned non-finite values; nothing of this batch was written", code="E1515")
-            dim = matrix.shape[1]
-            blocks.append(matrix)
-            codes.extend(c.code for c in batch)
-            texts.extend(c.text or "" for c in batch)
-            sources.extend(c.text_source for c in batch)
-            systems.extend(c.system for c in batch)
-            since += len(batch)
-            if since >= checkpoint:
-                write_code_vectors(target, current())
-                since = 0
-            if bar is not None:
-                bar.update(len(batch))
-            if on_batch is not None:
-                on_batch(start + len(batch), len(todo))
-    finally:
-        if bar is not None:
-            bar.close()
+    for batch in in_batches(todo, batch_size, show_progress_bar, on_batch):
+        matrix = np.asarray(encoder.encode([c.text or "" for c in batch], batch_size=batch_size), np.float32)
+        if not np.isfinite(matrix).all():
+            raise InputError("the encoder returned non-finite values; nothing of this batch was written", code="E1515")
+        dim = matrix.shape[1]
+        blocks.append(matrix)
+        codes.extend(c.code for c in batch)
+        texts.extend(c.text or "" for c in batch)
+        sources.extend(c.text_source for c in batch)
+        systems.extend(c.system for c in batch)
+        since += len(batch)
+        if since >= checkpoint:
+            write_code_vectors(target, current())
+            since = 0
     result = current()
     if todo or existing is None:
         write_code_vectors(target, result)

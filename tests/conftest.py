@@ -26,6 +26,13 @@ backend with ``-k sqlite`` or ``-k postgresql``.
   see each other's tables. URLs carry the password ``tests.pg_server.PG_PASSWORD``.
 * Without PostgreSQL binaries the ``postgresql`` cases skip, unless ``EHRFEAT_REQUIRE_POSTGRES=1``
   (set by ``.ci/run``), where they fail instead.
+
+Data of more than one package's tests
+-------------------------------------
+Tests mirror the modules they test (``tests/<package>/test_<module>.py``), so data several
+packages' tests share lives in plain modules, loaded here as plugins: :mod:`tests.meds_data`
+(a small MEDS folder, ``meds_dir``) and :mod:`tests.omop_data` (an OMOP extract, ``extract_csv``,
+``extract_url``; the model-free ``HashEncoder``, ``encoder``).
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ from pathlib import Path
 import pytest
 
 from ehrfeat.training.tiny_model import DEFAULT_TINY_TERMS
+
+pytest_plugins = ["tests.meds_data", "tests.omop_data"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -126,6 +135,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return str(request.getfixturevalue("postgresql_url"))
+
+
+@pytest.fixture
+def own_server() -> Iterator[object]:
+    """A PostgreSQL server of this test only, to kill and restart (the session's server must not be killed)."""
+    from tests.pg_server import PostgresUnavailable, start_postgres
+
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as exc:
+        if os.environ.get("EHRFEAT_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 BACKENDS = ("sqlite", "postgresql", "duckdb")

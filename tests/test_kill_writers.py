@@ -207,7 +207,7 @@ def test_build_index_killed_before_the_swap_keeps_the_old_index(embedded_db: Pat
 # -- MEDS embed-codes -----------------------------------------------------------------------------
 def test_meds_embed_killed_while_writing(tiny_onnx: Path, tmp_path: Path) -> None:
     from ehrfeat.store.meds.code_vectors import read_code_vectors
-    from tests.meds.conftest import write_events
+    from tests.meds_data import write_events
 
     clean, killed = write_events(tmp_path / "clean"), write_events(tmp_path / "killed")
     _run(["embed-codes", str(clean), "--model", str(tiny_onnx), "--no-progress"])

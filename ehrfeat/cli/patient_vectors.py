@@ -82,6 +82,7 @@ def patient_vectors_command(
         from ehrfeat.patients.meds_vectors import (
             check_prediction_output,
             meds_patient_vectors,
+            meds_settings,
             write_prediction_vectors,
         )
 
@@ -91,8 +92,9 @@ def patient_vectors_command(
                 raise InputError("a MEDS dataset takes prediction times from a label table, not --as-of",
                                  fix="pass --as-of-table LABELS.parquet (subject_id, prediction_time)", code="E1514")
             rows = meds_patient_vectors(
-                db, labels=as_of_table, as_of_rule=as_of_rule or "inclusive", embeddings=embeddings, fingerprint=fingerprint,
-                window=window, weighting=weighting, half_life=half_life, systems=wanted, by_system=by_system,
+                db, meds_settings(as_of_rule=as_of_rule or "inclusive", fingerprint=fingerprint, window=window,
+                                  weighting=weighting, half_life=half_life, systems=wanted, by_system=by_system),
+                labels=as_of_table, embeddings=embeddings,
             )
             path = write_prediction_vectors(rows, out)
         assert rows.report is not None

@@ -30,7 +30,7 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E217", _S, "A table holds a patient id that is not an integer.", "Store integer patient ids; for text ids add an integer key table and join through it.", ("store.records",)),
     # database servers (issue 14)
     ErrorCode("E1406", _D, "The schemas of the database server cannot be listed.", "Check that the server runs and the URL, user and password are right.", ("store.search_path",)),
-    ErrorCode("E1409", _D, "The connection to the database server was refused or dropped during embed-codes or link-notes.", "Check that the server runs and is reachable, then run the same command again: committed batches are kept.", ("embed",)),
+    ErrorCode("E1409", _D, "The connection to the database server was refused or dropped during embed-codes or link-notes.", "Check that the server runs and is reachable, then run the same command again: committed batches are kept.", ("store.database",)),
     ErrorCode("E1408", _D, "ehrfeat's tables cannot be created where it would write them (a read-only CDM schema or database).", "Pass --write-schema SCHEMA (a schema you may create tables in, e.g. results) or --out URL.", ("store.search_path",)),
     ErrorCode("E1903", _D, "--create-indexes could not create the index on the events table.", "Make the database writable, or drop --create-indexes.", ("store.coded_events",)),
     # MEDS datasets (issue 15)

@@ -88,7 +88,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1506", _I, "A MEDS label table is missing, unreadable, or lacks subject_id/prediction_time of the right types.", "Give a parquet file or folder with subject_id int64, prediction_time timestamp and label columns (meds.LabelSchema).", ("store.meds.labels",)),
     ErrorCode("E1507", _I, "A code-vector parquet file is unreadable, not ehrfeat's, or holds another encoder's vectors.", "Write it with `ehrfeat embed-codes MEDS_DIR`; give another encoder its own --out file.", ("embed_meds", "patients.meds_vectors", "store.meds.code_vectors")),
     ErrorCode("E1508", _I, "No code vectors for the MEDS dataset (file missing or empty).", "Run `ehrfeat embed-codes MEDS_DIR` first (or pass --embeddings FILE).", ("patients.meds_vectors", "store.meds.code_vectors")),
-    ErrorCode("E1509", _I, "The as-of rule is unknown.", "Use --as-of-rule strict or inclusive.", ("patients.as_of_rule", "patients.meds_vectors", "patients.prediction_weights", "patients.settings")),
+    ErrorCode("E1509", _I, "The as-of rule is unknown.", "Use --as-of-rule strict or inclusive.", ("patients.as_of_rule", "patients.prediction_weights", "patients.settings")),
     ErrorCode("E1510", _I, "The folder of a MEDS output file does not exist.", "Create the folder (mkdir -p) or write elsewhere.", ("embed_meds", "patients.meds_vectors", "store.meds.code_vectors")),
     ErrorCode("E1511", _I, "The MEDS code style is unknown.", "Use mimic, meds_etl or mixed.", ("store.meds.write",)),
     ErrorCode("E1512", _I, "MEDS patient vectors were asked for in a format other than parquet.", "End --out with .parquet.", ("patients.meds_vectors",)),

@@ -37,7 +37,8 @@ from ehrfeat.errors import InputError
 from ehrfeat.linking.note_runs import NoteRun, claim_notes, run_key
 from ehrfeat.linking.note_tables import NoteTables, note_tables
 from ehrfeat.linking.windows import split_windows
-from ehrfeat.store.database import bad_text_count, masked_url, open_database
+from ehrfeat.report import Summary
+from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.locks import write_transaction
 from ehrfeat.store.omop_concepts import ConceptIds
 from ehrfeat.store.schema import detect_schema
@@ -74,22 +75,19 @@ class LinkNotesReport:
     rows_replaced: int = 0
 
     def lines(self) -> list[str]:
-        out = [
-            f"notes found:           {self.notes_found}",
-            f"linked now:            {self.notes_linked_now}",
-            f"already linked:        {self.notes_already_linked}",
-            f"mentions:              {self.mentions} ({self.mentions_without_code} with no code above the threshold)",
-            f"NOTE_NLP rows written: {self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)"
-            + (f", {self.rows_replaced} rows of earlier settings replaced" if self.rows_replaced else ""),
-            f"context:               {self.negated_mentions} negated, {self.family_mentions} about family members",
-        ]
-        if self.unresolved_abbreviations:
-            out.append(f"  unlinked {self.unresolved_abbreviations:>5}  ambiguous abbreviations (PE, MS, ...) outside a deciding section")
-        out += [f"  skipped {n:>6}  {reason}" for reason, n in sorted(self.skipped.items())]
-        out += [f"  repaired {n:>5}  {reason}" for reason, n in sorted(self.repaired.items())]
-        out += [f"encoder:               {self.fingerprint}", f"code index:            {self.index_source}",
-                f"written to:            {self.target}", f"elapsed:               {self.elapsed_s:.1f} s"]
-        return out
+        out = Summary(23).fields([
+            ("notes found", self.notes_found), ("linked now", self.notes_linked_now),
+            ("already linked", self.notes_already_linked),
+            ("mentions", f"{self.mentions} ({self.mentions_without_code} with no code above the threshold)"),
+            ("NOTE_NLP rows written", f"{self.rows_written} ({self.rows_with_concept_id} with an OMOP concept id)"
+             + (f", {self.rows_replaced} rows of earlier settings replaced" if self.rows_replaced else "")),
+            ("context", f"{self.negated_mentions} negated, {self.family_mentions} about family members"),
+        ])
+        ambiguous = {"ambiguous abbreviations (PE, MS, ...) outside a deciding section": self.unresolved_abbreviations}
+        out.reasons({k: n for k, n in ambiguous.items() if n}, tag="unlinked", width=5)
+        out.reasons(self.skipped, tag="skipped").reasons(self.repaired, tag="repaired", width=5)
+        return out.fields([("encoder", self.fingerprint), ("code index", self.index_source), ("written to", self.target),
+                           ("elapsed", f"{self.elapsed_s:.1f} s")]).lines
 
 
 def make_pipeline(
@@ -205,40 +203,41 @@ def link_notes(
     too_long = f"note longer than {max_note_chars or 0:,} characters (left unlinked; raise the limit with --max-note-chars)"
     bad_text_before = bad_text_count(read)
 
-    with read.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(tables.notes)).scalar_one()
-    with engine.connect() as conn:
-        done = set(conn.execute(sa.select(tables.links.c.note_id).where(tables.links.c.run_key == run.key)).scalars())
-    counts: Counter[str] = Counter()
-    skipped: Counter[str] = Counter()
-    last: Any = None
-    while True:
+    with connection_errors(database):  # a dropped connection: E1409; committed batches stay, a re-run finishes
         with read.connect() as conn:
-            query = sa.select(tables.note_id, tables.text).order_by(tables.note_id).limit(batch_size * 4)
-            if last is not None:
-                query = query.where(tables.note_id > last)
-            chunk = conn.execute(query).all()
-        if not chunk:
-            break
-        last = chunk[-1][0]
-        todo = []
-        for note_id, text in chunk:
-            if note_id is None:
-                skipped["note without note_id"] += 1
-            elif int(note_id) in done:
-                counts["already"] += 1
-            elif text is None or not str(text).strip():
-                skipped["empty note text"] += 1
-            elif max_note_chars is not None and len(str(text)) > max_note_chars:
-                skipped[too_long] += 1
-            else:
-                todo.append((int(note_id), str(text)))
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            docs = _windowed_docs(nlp, batch, window, batch_size, n_process, counts)
-            _write_batch(engine, tables, concepts, batch, docs, per_mention, run, counts, drop_negated=negated == "drop")
-            if on_batch is not None:
-                on_batch(counts["notes"], total)
+            total = conn.execute(sa.select(sa.func.count()).select_from(tables.notes)).scalar_one()
+        with engine.connect() as conn:
+            done = set(conn.execute(sa.select(tables.links.c.note_id).where(tables.links.c.run_key == run.key)).scalars())
+        counts: Counter[str] = Counter()
+        skipped: Counter[str] = Counter()
+        last: Any = None
+        while True:
+            with read.connect() as conn:
+                query = sa.select(tables.note_id, tables.text).order_by(tables.note_id).limit(batch_size * 4)
+                if last is not None:
+                    query = query.where(tables.note_id > last)
+                chunk = conn.execute(query).all()
+            if not chunk:
+                break
+            last = chunk[-1][0]
+            todo = []
+            for note_id, text in chunk:
+                if note_id is None:
+                    skipped["note without note_id"] += 1
+                elif int(note_id) in done:
+                    counts["already"] += 1
+                elif text is None or not str(text).strip():
+                    skipped["empty note text"] += 1
+                elif max_note_chars is not None and len(str(text)) > max_note_chars:
+                    skipped[too_long] += 1
+                else:
+                    todo.append((int(note_id), str(text)))
+            for start in range(0, len(todo), batch_size):
+                batch = todo[start : start + batch_size]
+                docs = _windowed_docs(nlp, batch, window, batch_size, n_process, counts)
+                _write_batch(engine, tables, concepts, batch, docs, per_mention, run, counts, drop_negated=negated == "drop")
+                if on_batch is not None:
+                    on_batch(counts["notes"], total)
     if counts["negated_dropped"]:
         skipped["negated mention (--negated drop)"] += counts["negated_dropped"]
     return LinkNotesReport(

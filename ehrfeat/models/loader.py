@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import ModelError
@@ -102,35 +103,44 @@ def model_fingerprint(
     An ONNX encoder's fingerprint is the sha256 of the variant it runs, which the manifest
     records: no session is created and no file is hashed. A torch model is loaded.
     """
-    folder, _ = _onnx_folder(model, backend, device, variant)
-    if folder is None:
+    found = _onnx_folder(model, backend, device, variant)
+    if found.folder is None or found.providers is None:
         return load_encoder(model, backend=backend, device=device, variant=variant).fingerprint
     from ehrfeat.onnx.manifest import read_manifest
-    from ehrfeat.onnx.providers import requested_providers
     from ehrfeat.onnx.variants import choose_variant
 
-    return choose_variant(read_manifest(folder), requested_providers(device or "auto")[0], variant).sha256
+    return choose_variant(read_manifest(found.folder), found.providers[0], variant).sha256
 
 
-def _onnx_folder(
-    model: str | Path | None, backend: str, device: str | None, variant: str | None
-) -> tuple[Path | None, str | Path]:
-    """(the exported folder ``load_encoder`` runs with ONNX, or None for torch; the resolved source)."""
+class _Found(NamedTuple):
+    """What ``load_encoder`` runs: the exported ``folder`` (None: torch), the resolved ``source``, and the
+    ONNX ``providers`` for the device, resolved once here and handed to :class:`~ehrfeat.onnx.OnnxEncoder`."""
+
+    folder: Path | None
+    source: str | Path
+    providers: list[str] | None = None
+
+
+def _onnx_folder(model: str | Path | None, backend: str, device: str | None, variant: str | None) -> _Found:
     if backend not in BACKENDS:
         raise ModelError(f"unknown backend {backend!r}", fix=f"use one of {', '.join(BACKENDS)}", code="E308")
     source = resolve_model(model)
     if backend == "torch":
-        return None, source
+        return _Found(None, source)
     folder = Path(source) if isinstance(source, Path) else None
     if _is_minilm(model) and folder is not None and not (folder / ONNX_MANIFEST).is_file():
         from ehrfeat.onnx.cache import default_onnx_folder
 
         folder = default_onnx_folder(folder)
-    if folder is not None and (folder / ONNX_MANIFEST).is_file() and variant in (None, "fp32", "int8"):
-        folder = _cpu_variants(folder, device)
     if folder is not None and (folder / ONNX_MANIFEST).is_file():
-        return folder, source
-    return (folder or Path(source), source) if backend == "onnx" else (None, source)
+        from ehrfeat.onnx.providers import CPU, requested_providers
+
+        providers = requested_providers(device or "auto")
+        if variant in (None, "fp32", "int8") and providers[0] == CPU:
+            folder = _cpu_variants(folder)
+        if (folder / ONNX_MANIFEST).is_file():
+            return _Found(folder, source, providers)
+    return _Found(folder or Path(source), source) if backend == "onnx" else _Found(None, source)
 
 
 def load_encoder(
@@ -147,23 +157,20 @@ def load_encoder(
     otherwise; ``"onnx"`` insists on an exported folder; ``"torch"`` always uses torch.
     ``device`` is "cpu", "cuda" (or "tensorrt" for ONNX); None picks the best available.
     """
-    folder, source = _onnx_folder(model, backend, device, variant)
-    if folder is not None:
+    found = _onnx_folder(model, backend, device, variant)
+    if found.folder is not None:
         from ehrfeat.onnx.runtime import OnnxEncoder
 
-        logger.info("loading ONNX encoder from %s", folder)
-        return OnnxEncoder(folder, variant=variant, device=device or "auto", allow_cpu_fallback=allow_cpu_fallback)
-    return _torch_encoder(source, device)
+        logger.info("loading ONNX encoder from %s", found.folder)
+        return OnnxEncoder(found.folder, variant=variant, device=device or "auto", allow_cpu_fallback=allow_cpu_fallback,
+                           providers=found.providers)
+    return _torch_encoder(found.source, device)
 
 
-def _cpu_variants(folder: Path, device: str | None) -> Path:
-    """``folder``, or on the CPU for an fp16-only export (a shipped model) its derived fp32/int8 cache folder."""
-    from ehrfeat.onnx.manifest import read_manifest
-    from ehrfeat.onnx.providers import CPU, requested_providers
-
-    if requested_providers(device or "auto")[0] != CPU:
-        return folder
+def _cpu_variants(folder: Path) -> Path:
+    """``folder``, or (on the CPU) for an fp16-only export (a shipped model) its derived fp32/int8 cache folder."""
     from ehrfeat.onnx.derive import derived_folder, needs_cpu_variants
+    from ehrfeat.onnx.manifest import read_manifest
 
     return derived_folder(folder) if needs_cpu_variants(read_manifest(folder)) else folder
 

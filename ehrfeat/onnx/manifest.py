@@ -26,6 +26,7 @@ __all__ = [
     "file_sha256",
     "has_manifest",
     "read_manifest",
+    "verified_file",
     "write_manifest",
 ]
 
@@ -40,6 +41,15 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verified_file(path: Path, sha256: str, verify: bool, *, missing: Exception, changed: Exception) -> Path:
+    """``path``, once it exists (else ``missing`` is raised) and, with ``verify``, has ``sha256`` (else ``changed``)."""
+    if not path.is_file():
+        raise missing
+    if verify and file_sha256(path) != sha256:
+        raise changed
+    return path
 
 
 @dataclass(frozen=True)

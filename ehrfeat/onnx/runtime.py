@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from tokenizers import Encoding, Tokenizer
 from ehrfeat.encoders.base import BatchedEncoder, EncodeCall
 from ehrfeat.encoders.pooling import pool
 from ehrfeat.errors import ModelError
-from ehrfeat.onnx.manifest import OnnxManifest, VariantEntry, file_sha256, read_manifest
+from ehrfeat.onnx.manifest import OnnxManifest, VariantEntry, read_manifest, verified_file
 from ehrfeat.onnx.providers import CPU, check_session_providers, requested_providers
 from ehrfeat.onnx.variants import choose_variant
 
@@ -52,22 +53,23 @@ class OnnxEncoder(BatchedEncoder):
         threads: int | None = None,
         verify: bool = True,
         max_length: int | None = None,
+        providers: Sequence[str] | None = None,
     ) -> None:
-        """``max_length`` overrides the manifest's token limit (e.g. to compare models at one length)."""
+        """``max_length`` overrides the manifest's token limit (e.g. to compare models at one length).
+        ``providers``: the session's provider list when the caller already resolved it for ``device``
+        (:func:`~ehrfeat.models.loader.load_encoder` does, to pick the folder); else resolved here."""
         self.folder = Path(folder).expanduser()
         self.manifest: OnnxManifest = read_manifest(self.folder)
         self.max_length = int(max_length or self.manifest.max_length)
-        providers = requested_providers(device)
+        providers = list(providers) if providers is not None else requested_providers(device)
         self.variant: VariantEntry = choose_variant(self.manifest, providers[0], variant)
-        path = self.folder / self.variant.file
-        if not path.is_file():
-            raise ModelError(f"variant file {path} is missing", fix="re-run `ehrfeat export` into this folder", code="E313")
-        if verify and file_sha256(path) != self.variant.sha256:
-            raise ModelError(
-                f"{path} does not match the sha256 in the manifest (corrupt or replaced)",
-                fix="re-run `ehrfeat export` into a fresh folder",
-                code="E314",
-            )
+        path = verified_file(
+            self.folder / self.variant.file, self.variant.sha256, verify,
+            missing=ModelError(f"variant file {self.folder / self.variant.file} is missing",
+                               fix="re-run `ehrfeat export` into this folder", code="E313"),
+            changed=ModelError(f"{self.folder / self.variant.file} does not match the sha256 in the manifest (corrupt or replaced)",
+                               fix="re-run `ehrfeat export` into a fresh folder", code="E314"),
+        )
         self._tokenizer = self._load_tokenizer(verify)
         self._session = self._load_session(path, providers, threads)
         self.requested_providers = tuple(providers)
@@ -76,15 +78,14 @@ class OnnxEncoder(BatchedEncoder):
         logger.info("ONNX encoder %s on %s", self.variant.file, self.provider)
 
     def _load_tokenizer(self, verify: bool) -> Tokenizer:
-        path = self.folder / "tokenizer.json"
-        if not path.is_file():
-            raise ModelError(f"{path} is missing", fix="re-run `ehrfeat export`; it copies the tokenizer", code="E315")
-        if verify and file_sha256(path) != self.manifest.tokenizer_sha256:
-            raise ModelError(
-                f"{path} is not the tokenizer the model was exported with",
-                fix="restore the exported tokenizer.json, or re-export the model together with its tokenizer",
-                code="E316",
-            )
+        path = verified_file(
+            self.folder / "tokenizer.json", self.manifest.tokenizer_sha256, verify,
+            missing=ModelError(f"{self.folder / 'tokenizer.json'} is missing",
+                               fix="re-run `ehrfeat export`; it copies the tokenizer", code="E315"),
+            changed=ModelError(f"{self.folder / 'tokenizer.json'} is not the tokenizer the model was exported with",
+                               fix="restore the exported tokenizer.json, or re-export the model together with its tokenizer",
+                               code="E316"),
+        )
         tokenizer = Tokenizer.from_file(str(path))
         if tokenizer.get_vocab_size() > self.manifest.vocab_size:
             raise ModelError(

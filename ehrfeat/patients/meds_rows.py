@@ -16,6 +16,7 @@ import numpy as np
 
 from ehrfeat.errors import InputError
 from ehrfeat.patients.meds_vectors import PredictionVectors, meds_patient_vectors
+from ehrfeat.patients.settings import VectorSettings
 from ehrfeat.store.meds.labels import NULL_PREDICTION_TIME, NULL_SUBJECT, from_arrays
 
 __all__ = ["MedsRows", "meds_rows", "meds_vectors_for_rows"]
@@ -57,14 +58,14 @@ def _times_us(column: Any) -> np.ndarray:
     return seconds.astype("datetime64[us]").astype(np.int64)
 
 
-def meds_vectors_for_rows(meds_dir: str | Path, rows: MedsRows, *, as_of_rule: str, idf: np.ndarray | None,
-                          **options: Any) -> tuple[np.ndarray, PredictionVectors]:
+def meds_vectors_for_rows(meds_dir: str | Path, rows: MedsRows, settings: VectorSettings, *, idf: np.ndarray | None,
+                          embeddings: str | Path | None = None) -> tuple[np.ndarray, PredictionVectors]:
     """Vectors for each row of ``rows`` (zero rows for subjects not in the data), and the unique-row result."""
     labels = from_arrays(rows.subject_id, rows.prediction_us.astype("datetime64[us]"))
     issues = {k: v for k, v in labels.issues.items() if k in (NULL_SUBJECT, NULL_PREDICTION_TIME)}
     if issues:
         raise InputError(f"X has rows that cannot be used: {issues}", fix="drop or fill them first", code="E1517")
-    vectors = meds_patient_vectors(meds_dir, labels=labels, as_of_rule=as_of_rule, idf=idf, **options)
+    vectors = meds_patient_vectors(meds_dir, settings, labels=labels, idf=idf, embeddings=embeddings)
     import pandas as pd
 
     index = pd.MultiIndex.from_arrays([vectors.subject_id, vectors.prediction_time.astype(np.int64)])

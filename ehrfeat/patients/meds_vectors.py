@@ -15,69 +15,51 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ehrfeat.codes import canonical_system
 from ehrfeat.errors import InputError
 from ehrfeat.paths import atomic_file
 from ehrfeat.patients.as_of_rule import rule_line
-from ehrfeat.patients.prediction_weights import AS_OF_RULES, PredictionAccumulator
-from ehrfeat.patients.timing import parse_duration
-from ehrfeat.patients.vectors import combine, embedding_columns
-from ehrfeat.patients.weights import WeightOptions, smooth_idf
+from ehrfeat.patients.prediction_weights import MedsColumns, meds_weights
+from ehrfeat.patients.settings import VectorSettings, now_seconds
+from ehrfeat.patients.vectors import EventReport, combine, embedding_columns
+from ehrfeat.patients.weights import smooth_idf
+from ehrfeat.report import Summary
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors
-from ehrfeat.store.meds.dataset import MedsDataset, MedsReadReport, open_meds
+from ehrfeat.store.meds.dataset import MedsDataset, open_meds
 from ehrfeat.store.meds.labels import UNKNOWN_SUBJECT, PredictionTimes, from_arrays, read_labels
 
-__all__ = ["MedsVectorReport", "PredictionVectors", "check_prediction_output", "meds_patient_vectors", "write_prediction_vectors"]
+__all__ = [
+    "MedsVectorReport", "PredictionVectors", "check_prediction_output", "meds_patient_vectors", "meds_settings",
+    "write_prediction_vectors",
+]
 
 logger = logging.getLogger(__name__)
 
 NOT_SELECTED = "code of a system not selected (--systems)"
 
 
-@dataclass(frozen=True)
-class MedsVectorReport:
+@dataclass(frozen=True, kw_only=True)
+class MedsVectorReport(EventReport):
+    """Counts of one run: prediction rows, events used and skipped by reason, shard and label-table issues."""
+
     rows: int
     rows_without_codes: int
     subjects: int
-    events_read: int
-    events_used: int
     as_of_rule: str
-    skipped: dict[str, int] = field(default_factory=dict)
-    read_issues: dict[str, int] = field(default_factory=dict)
     label_issues: dict[str, int] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-
-    @property
-    def events_per_s(self) -> float:
-        return self.events_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def lines(self) -> list[str]:
-        out = [
-            rule_line(self.as_of_rule),
-            f"prediction rows:        {self.rows} ({self.subjects} subjects)",
-            f"  without usable codes: {self.rows_without_codes} (zero rows, flagged no_codes)",
-            f"events read:            {self.events_read}",
-            f"events used:            {self.events_used}",
-            f"events not used:        {sum(self.skipped.values())}",
-        ]
-        out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])]
-        if self.read_issues:
-            out.append("reading the shards:")
-            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.read_issues.items())]
-        if self.label_issues:
-            out.append("label table:")
-            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.label_issues.items())]
-        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s)")
-        return out
+        head = Summary(24).text(rule_line(self.as_of_rule)).fields([
+            ("prediction rows", f"{self.rows} ({self.subjects} subjects)"),
+            ("  without usable codes", f"{self.rows_without_codes} (zero rows, flagged no_codes)"),
+        ])
+        out = self._summary(head, "reading the shards:").reasons(self.label_issues, heading="label table:", width=9)
+        return out.field("elapsed", f"{self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s)").lines
 
 
 @dataclass(frozen=True)
@@ -119,94 +101,73 @@ def _embeddings(dataset: MedsDataset, path: str | Path | None, fingerprint: str 
     return vectors
 
 
+def meds_settings(settings: VectorSettings | None = None, **options: Any) -> VectorSettings:
+    """The :class:`VectorSettings` of a MEDS run: ``settings`` with ``options`` over them, or ``options``
+    alone over the MEDS default, the ``inclusive`` as-of rule."""
+    if settings is None:
+        return VectorSettings(**{"as_of_rule": "inclusive", **options})
+    return settings.with_(**options) if options else settings
+
+
 def meds_patient_vectors(
     meds_dir: str | Path | MedsDataset,
+    settings: VectorSettings | None = None,
     *,
     labels: str | Path | PredictionTimes | None = None,
-    as_of_rule: str = "inclusive",
     embeddings: str | Path | None = None,
-    fingerprint: str | None = None,
-    window: str | float | None = None,
-    weighting: str = "mean",
-    half_life: str | float | None = "180d",
-    systems: Sequence[str] | None = None,
-    by_system: bool = False,
     static: bool = True,
     idf: np.ndarray | None = None,
     batch_size: int = 262_144,
+    **options: Any,
 ) -> PredictionVectors:
-    """Vectors at every (subject, prediction_time) of ``labels`` (a MEDS label table), or of every subject now."""
+    """Vectors at every (subject, prediction_time) of ``labels`` (a MEDS label table), or of every subject now.
+
+    Pass a :class:`VectorSettings`, or its fields as keywords (``weighting="idf"``, ``window="365d"``,
+    ``as_of_rule="strict"``, ``systems=[...]``, ``fingerprint=...``; see :func:`meds_settings`).
+    """
     started = time.perf_counter()
-    if as_of_rule not in AS_OF_RULES:
-        raise InputError(f"unknown as-of rule {as_of_rule!r}", fix="use --as-of-rule inclusive or strict", code="E1509")
+    settings = meds_settings(settings, **options)
     dataset = meds_dir if isinstance(meds_dir, MedsDataset) else open_meds(meds_dir)
-    vectors = _embeddings(dataset, embeddings, fingerprint)
-    wanted = {canonical_system(s) for s in systems} if systems else None
-    now_us = int(datetime.now(UTC).replace(tzinfo=None).timestamp()) * 1_000_000
+    vectors = _embeddings(dataset, embeddings, settings.fingerprint)
+    now_us = now_seconds() * 1_000_000
     if labels is None:
         subjects = dataset.subject_ids()
         rows = from_arrays(subjects, np.full(len(subjects), now_us, "datetime64[us]"))
-        as_of_rule = "strict"
+        settings = settings.with_(as_of_rule="strict")
     else:
         rows = labels if isinstance(labels, PredictionTimes) else read_labels(labels)
-    selected = [i for i, s in enumerate(vectors.systems) if wanted is None or s in wanted]
-    code_systems = [vectors.systems[i] or "unknown" for i in selected]
-    blocks = tuple(sorted(set(code_systems))) if by_system else ("all",)
-    block_of = {b: k for k, b in enumerate(blocks)}
-    code_block = np.asarray([block_of[s] if by_system else 0 for s in code_systems], np.int64)
-    position = {vectors.codes[i]: k for k, i in enumerate(selected)}
-    excluded = {vectors.codes[i] for i in range(len(vectors)) if wanted is not None and vectors.systems[i] not in wanted}
-    options = WeightOptions(
-        weighting=weighting, window_s=parse_duration(window, "window"),
-        half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None, by_system=by_system,
-    )
-    acc = PredictionAccumulator(rows.subject_id, rows.prediction_us, code_block, blocks, options,
-                                rule=as_of_rule, now_us=now_us, static=static)
-    read = MedsReadReport()
-    other: Counter[str] = Counter()
-    for batch in dataset.iter_batches(read, batch_size=batch_size):
-        lut = np.fromiter((position.get(c, -2 if c in excluded else -1) for c in batch.codes.tolist()), np.int64,
-                          len(batch.codes))
-        column = lut[batch.code_index] if len(batch) else np.zeros(0, np.int64)
-        off = column == -2
-        if off.any():
-            other[NOT_SELECTED] += int(off.sum())
-            acc.mark_seen(batch.subject_id)
-            keep = ~off
-            acc.add(batch.subject_id[keep], batch.time_us[keep], column[keep])
-        else:
-            acc.add(batch.subject_id, batch.time_us, column)
-    weights = acc.finish()
-    seen = acc.subjects_seen()
-    code_matrix = vectors.matrix[selected] if selected else np.zeros((0, vectors.dim), np.float32)
+    columns = MedsColumns.of(vectors, settings)
+    weights, seen, read_issues, not_selected = meds_weights(dataset, rows, columns, settings, now_us=now_us,
+                                                            static=static, batch_size=batch_size)
     everyone = bool(seen.all())
-    if idf is None and weighting == "idf":
+    if idf is None and settings.weighting == "idf":
         idf = smooth_idf(weights.matrix if everyone else weights.matrix[np.flatnonzero(seen)])
-    matrix = combine(weights, code_matrix, weighting, idf)
+    matrix = combine(weights, columns.matrix, settings.weighting, idf)
     kept = rows.keep(seen, UNKNOWN_SUBJECT)
     n_events = weights.n_events
     if not everyone:  # rows of subjects not in the data are dropped (counted in the label issues)
         where = np.flatnonzero(seen)
         matrix, n_events = matrix[where], n_events[where]
     no_codes = n_events == 0
-    skipped = dict(weights.skipped) | dict(other)
+    skipped = dict(weights.skipped) | ({NOT_SELECTED: not_selected} if not_selected else {})
     report = MedsVectorReport(
         rows=len(kept), rows_without_codes=int(no_codes.sum()), subjects=len(np.unique(kept.subject_id)),
-        events_read=weights.events_read + sum(other.values()),
-        events_used=weights.events_read - sum(weights.skipped.values()), as_of_rule=as_of_rule, skipped=skipped,
-        read_issues=read.counts(), label_issues=kept.issues, elapsed_s=time.perf_counter() - started,
+        events_read=weights.events_read + not_selected,
+        events_used=weights.events_read - sum(weights.skipped.values()), as_of_rule=settings.as_of_rule, skipped=skipped,
+        read_issues=read_issues, label_issues=kept.issues, elapsed_s=time.perf_counter() - started,
     )
+    recorded = settings.params()
     params = {
-        "meds_dir": str(dataset.root), "fingerprint": vectors.fingerprint, "as_of_rule": as_of_rule,
-        "labels": str(labels) if isinstance(labels, str | Path) else None, "window": None if window is None else str(window),
-        "weighting": weighting, "half_life": str(half_life) if weighting == "time-decay" else None,
-        "systems": sorted(wanted) if wanted else None, "by_system": by_system, "blocks": list(weights.blocks),
-        "static_rows": static,
+        "meds_dir": str(dataset.root), "fingerprint": vectors.fingerprint, "as_of_rule": settings.as_of_rule,
+        "labels": str(labels) if isinstance(labels, str | Path) else None,
+        **{key: recorded[key] for key in ("window", "weighting", "half_life")},
+        "systems": sorted(settings.systems) if settings.systems else None, "by_system": settings.by_system,
+        "blocks": list(weights.blocks), "static_rows": static,
     }
     return PredictionVectors(
         subject_id=kept.subject_id, prediction_time=kept.prediction_us.astype("datetime64[us]"), matrix=matrix,
-        columns=embedding_columns(weights.blocks, vectors.dim, by_system), n_events=n_events, no_codes=no_codes,
-        labels=kept.labels, report=report, params=params, idf=idf if weighting == "idf" else None,
+        columns=embedding_columns(weights.blocks, vectors.dim, settings.by_system), n_events=n_events, no_codes=no_codes,
+        labels=kept.labels, report=report, params=params, idf=idf if settings.weighting == "idf" else None,
     )
 
 

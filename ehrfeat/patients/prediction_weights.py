@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -41,8 +43,15 @@ from ehrfeat.patients.weights import (
     Weights,
     _reduce_sorted,
 )
+from ehrfeat.store.meds.dataset import MedsReadReport
 
-__all__ = ["AS_OF_RULES", "NO_ROWS", "PredictionAccumulator"]
+if TYPE_CHECKING:
+    from ehrfeat.patients.settings import VectorSettings
+    from ehrfeat.store.meds.code_vectors import MedsCodeVectors
+    from ehrfeat.store.meds.dataset import MedsDataset
+    from ehrfeat.store.meds.labels import PredictionTimes
+
+__all__ = ["AS_OF_RULES", "NO_ROWS", "MedsColumns", "MedsWeightsRead", "PredictionAccumulator", "meds_weights"]
 
 AS_OF_RULES = ("inclusive", "strict")
 NO_ROWS = "subject has no prediction time in the label table"
@@ -189,3 +198,62 @@ class PredictionAccumulator:
     def subjects_seen(self) -> np.ndarray:
         """Per label row: whether its subject had any row in the data read."""
         return self.seen[np.searchsorted(self.subjects, self.sid)] if len(self.sid) else np.zeros(0, bool)
+
+
+@dataclass(frozen=True)
+class MedsColumns:
+    """The code vectors' columns that settings select: per column its block, and each code's column."""
+
+    matrix: np.ndarray  # the selected codes' vectors, float32
+    code_block: np.ndarray  # int64 block of each column
+    blocks: tuple[str, ...]
+    position: dict[str, int]  # code -> column
+    excluded: frozenset[str]  # codes of systems not selected
+
+    @classmethod
+    def of(cls, vectors: MedsCodeVectors, settings: VectorSettings) -> MedsColumns:
+        wanted = set(settings.systems) if settings.systems else None
+        selected = [i for i, s in enumerate(vectors.systems) if wanted is None or s in wanted]
+        code_systems = [vectors.systems[i] or "unknown" for i in selected]
+        blocks = tuple(sorted(set(code_systems))) if settings.by_system else ("all",)
+        block_of = {b: k for k, b in enumerate(blocks)}
+        return cls(
+            matrix=vectors.matrix[selected] if selected else np.zeros((0, vectors.dim), np.float32),
+            code_block=np.asarray([block_of[s] if settings.by_system else 0 for s in code_systems], np.int64),
+            blocks=blocks, position={vectors.codes[i]: k for k, i in enumerate(selected)},
+            excluded=frozenset(vectors.codes[i] for i in range(len(vectors)) if wanted is not None and vectors.systems[i] not in wanted),
+        )
+
+
+class MedsWeightsRead(NamedTuple):
+    """Weights of the label rows, whether each row's subject was in the data, shard issues, events of systems left out."""
+
+    weights: Weights
+    seen: np.ndarray
+    read_issues: dict[str, int]
+    not_selected: int
+
+
+def meds_weights(
+    dataset: MedsDataset, rows: PredictionTimes, columns: MedsColumns, settings: VectorSettings, *, now_us: int,
+    static: bool = True, batch_size: int = 262_144,
+) -> MedsWeightsRead:
+    """Stream the shards once into a :class:`PredictionAccumulator` under ``settings`` (the MEDS twin of
+    :func:`ehrfeat.patients.vectors.patient_weights`); the rule applies in microseconds, so the window is not moved."""
+    acc = PredictionAccumulator(rows.subject_id, rows.prediction_us, columns.code_block, columns.blocks,
+                                settings.options(rule_moves_as_of=False), rule=settings.as_of_rule, now_us=now_us, static=static)
+    read = MedsReadReport()
+    not_selected = 0
+    for batch in dataset.iter_batches(read, batch_size=batch_size):
+        lut = np.fromiter((columns.position.get(c, -2 if c in columns.excluded else -1) for c in batch.codes.tolist()),
+                          np.int64, len(batch.codes))
+        column = lut[batch.code_index] if len(batch) else np.zeros(0, np.int64)
+        off = column == -2
+        if off.any():
+            not_selected += int(off.sum())
+            acc.mark_seen(batch.subject_id)
+            keep = ~off
+            acc.add(batch.subject_id[keep], batch.time_us[keep], column[keep])
+        else:
+            acc.add(batch.subject_id, batch.time_us, column)
+    return MedsWeightsRead(acc.finish(), acc.subjects_seen(), read.counts(), not_selected)

@@ -85,11 +85,16 @@ class VectorSettings:
             raise InputError(f"chunk_size must be at least 1, not {self.chunk_size}", fix="use e.g. 200_000", code="E105")
         self.options()  # checks the weighting and the durations now
 
-    def options(self) -> WeightOptions:
-        """The :class:`WeightOptions` these settings mean (durations in seconds)."""
+    def options(self, *, rule_moves_as_of: bool = True) -> WeightOptions:
+        """The :class:`WeightOptions` these settings mean (durations in seconds).
+
+        On databases the inclusive rule moves each as-of 1 s later (:func:`~ehrfeat.patients.as_of_rule.apply_rule`),
+        so the window grows by 1 s and its start stays where it was; the MEDS accumulator applies the rule
+        itself (``rule_moves_as_of=False``).
+        """
         window_s = parse_duration(self.window, "window")
-        if window_s is not None and self.as_of_rule == "inclusive":
-            window_s += 1  # the inclusive rule moves the as-of 1 s later; the window's start stays where it was
+        if window_s is not None and self.as_of_rule == "inclusive" and rule_moves_as_of:
+            window_s += 1
         return WeightOptions(
             weighting=self.weighting,
             window_s=window_s,

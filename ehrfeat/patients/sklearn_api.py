@@ -127,12 +127,9 @@ class PatientEmbedder(TransformerMixin, BaseEstimator):
         from ehrfeat.patients.meds_rows import meds_rows, meds_vectors_for_rows
 
         rows = meds_rows(X, self.as_of_column, now_seconds() * 1_000_000)
-        self.settings()  # checks the values
-        return meds_vectors_for_rows(
-            self.database, rows, as_of_rule=self.as_of_rule or "inclusive", idf=idf, embeddings=self.embeddings,
-            fingerprint=getattr(self, "fingerprint_", self.fingerprint), window=self.window, weighting=self.weighting,
-            half_life=self.half_life, systems=self.systems, by_system=self.by_system,
-        )
+        settings = self.settings().with_(as_of_rule=self.as_of_rule or "inclusive",
+                                         fingerprint=getattr(self, "fingerprint_", self.fingerprint))
+        return meds_vectors_for_rows(self.database, rows, settings, idf=idf, embeddings=self.embeddings)
 
     # -- scikit-learn API -------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> PatientEmbedder:

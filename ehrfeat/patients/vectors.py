@@ -24,12 +24,14 @@ from ehrfeat.patients.as_of import AsOf, resolve_as_of
 from ehrfeat.patients.as_of_rule import apply_rule
 from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
 from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
+from ehrfeat.report import Summary
 from ehrfeat.store.database import bad_text_count
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings, EmbeddingCache
 
 __all__ = [
     "BAD_TEXT",
     "DEFAULT_CHUNK",
+    "EventReport",
     "PatientVectors",
     "VectorReport",
     "VectorSettings",
@@ -57,43 +59,46 @@ READ_ISSUES = {
 }
 
 
-@dataclass(frozen=True)
-class VectorReport:
-    """Counts of one run: events used, events skipped by reason, and patient-level issues."""
+@dataclass(frozen=True, kw_only=True)
+class EventReport:
+    """What every patient-vector run counts: events read, used, and not used by reason; store read issues."""
 
-    patients: int
-    patients_without_codes: int
     events_read: int
     events_used: int
     skipped: dict[str, int] = field(default_factory=dict)
     read_issues: dict[str, int] = field(default_factory=dict)
-    as_of_issues: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
-    path: str = "events"  # database: codes, times and filters in SQL; events: every event read in Python
-    notes: tuple[str, ...] = ()  # what the database path did to the database (indexes created)
 
     @property
     def events_per_s(self) -> float:
         return self.events_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
+    def _summary(self, head: Summary, read_heading: str) -> Summary:
+        """``head`` (the rows and their issues), then the events: read, used, not used by reason, read issues."""
+        head.fields([("events read", self.events_read), ("events used", self.events_used),
+                     ("events not used", sum(self.skipped.values()))])
+        head.reasons(self.skipped, width=9, by_count=True)
+        return head.reasons(self.read_issues, heading=read_heading, width=9)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VectorReport(EventReport):
+    """Counts of one run: events used, events skipped by reason, and patient-level issues."""
+
+    patients: int
+    patients_without_codes: int
+    as_of_issues: dict[str, int] = field(default_factory=dict)
+    path: str = "events"  # database: codes, times and filters in SQL; events: every event read in Python
+    notes: tuple[str, ...] = ()  # what the database path did to the database (indexes created)
+
     def lines(self) -> list[str]:
-        out = [
-            f"patients:               {self.patients}",
-            f"  without usable codes: {self.patients_without_codes} (zero rows, flagged no_codes)",
-            f"events read:            {self.events_read}",
-            f"events used:            {self.events_used}",
-            f"events not used:        {sum(self.skipped.values())}",
-        ]
-        out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])]
-        if self.read_issues:
-            out.append("reading the events table:")
-            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.read_issues.items())]
-        if self.as_of_issues:
-            out.append("as-of table:")
-            out += [f"  {n:>9}  {reason}" for reason, n in sorted(self.as_of_issues.items())]
-        out += [f"note: {note}" for note in self.notes]
-        out.append(f"elapsed:                {self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s, {self.path} path)")
-        return out
+        head = Summary(24).fields([
+            ("patients", self.patients),
+            ("  without usable codes", f"{self.patients_without_codes} (zero rows, flagged no_codes)"),
+        ])
+        out = self._summary(head, "reading the events table:").reasons(self.as_of_issues, heading="as-of table:", width=9)
+        out.text(*(f"note: {note}" for note in self.notes))
+        return out.field("elapsed", f"{self.elapsed_s:.1f} s ({self.events_per_s:,.0f} events/s, {self.path} path)").lines
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,17 @@ streams events and lists patients, and :mod:`ehrfeat.store.events` does the rest
 (merging raw forms of one code, recounting patients) the same way for all. A new
 backend (a module or an object with these five functions) is added to :data:`BACKENDS`
 under the kind :func:`~ehrfeat.store.schema.detect_schema` gives it.
+
+Every patient store, SQL or not, is a :class:`PatientStore`: it lists its patients and
+reads its rows in batches, counting what it skips by reason. A database is one through
+:class:`ehrfeat.store.events.SqlStore` (its engine and schema bound to its backend); a MEDS
+folder (:class:`ehrfeat.store.meds.MedsDataset`, no engine, no SQL schema kind) is one itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
-from typing import Protocol
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -21,7 +26,24 @@ from ehrfeat.store.records import EventChunk, EventReadReport, Key, RawGroup, Sk
 from ehrfeat.store.schema import PatientSchema
 from ehrfeat.store.usage import ValueUsage
 
-__all__ = ["BACKENDS", "StoreBackend", "backend_for"]
+__all__ = ["BACKENDS", "PatientStore", "StoreBackend", "backend_for"]
+
+ReportT = TypeVar("ReportT", contravariant=True)
+BatchT = TypeVar("BatchT", covariant=True)
+
+
+@runtime_checkable
+class PatientStore(Protocol[ReportT, BatchT]):
+    """What every patient store answers, whatever holds it: its patients, and its rows in batches."""
+
+    def patient_ids(self) -> np.ndarray:
+        """Every patient id, sorted int64."""
+        ...
+
+    def iter_batches(self, report: ReportT | None = None, batch_size: int = ...) -> Iterator[BatchT]:
+        """Every usable row, in batches of at most ``batch_size`` rows; rows that cannot be used are counted
+        by reason in ``report`` (a store's own read report)."""
+        ...
 
 
 class StoreBackend(Protocol):

@@ -7,6 +7,7 @@ through SQLAlchemy's quoting (``table()``/``column()``), never pasted in.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -27,9 +28,11 @@ __all__ = [
     "SQLITE_HEADER",
     "bad_text_count",
     "column_names",
+    "connection_errors",
     "in_batches",
     "masked_url",
     "open_database",
+    "read_error",
     "sql_table",
     "table_names",
     "validate_identifier",
@@ -212,6 +215,29 @@ def _duckdb_columns(engine: Engine, table: str) -> dict[str, str]:
 def sql_table(name: str, columns: list[str] | tuple[str, ...]) -> sa.TableClause:
     """A lightweight, properly quoted table clause for SELECTs over validated or reflected names."""
     return sa.table(name, *(sa.column(c) for c in columns))
+
+
+@contextlib.contextmanager
+def connection_errors(database: str | Path | Engine) -> Iterator[None]:
+    """A connection refused or dropped mid-run becomes E1409 naming ``database`` without its password
+    (embed-codes and link-notes: each batch is one transaction, so a re-run finishes the job)."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        if not (exc.connection_invalidated or isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)):
+            raise
+        lines = str(exc.orig).strip().splitlines() if exc.orig is not None else []
+        raise DatabaseError(
+            f"lost the connection to {masked_url(database)}: {lines[0] if lines else type(exc).__name__}",
+            fix="check that the server runs and is reachable, then run the same command again: batches already "
+            "written are kept (one transaction each) and only the rest is done",
+            code="E1409",
+        ) from exc
+
+
+def read_error(engine: Engine, exc: Exception) -> DatabaseError:
+    """E205 for a database that cannot be read (refused, dropped, corrupt): names it without its password."""
+    return _wrap(engine, exc)
 
 
 def _wrap(engine: Engine, exc: Exception) -> DatabaseError:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.errors import DatabaseError, InputError, SchemaError
-from ehrfeat.store.database import column_names, in_batches, masked_url, validate_identifier
+from ehrfeat.store.database import column_names, in_batches, masked_url, read_error, validate_identifier
 from ehrfeat.store.locks import write_transaction
 
 __all__ = ["DEFAULT_TABLE", "MAX_CODE_CHARS", "MAX_SYSTEM_CHARS", "CodeEmbeddings", "EmbeddingCache"]
@@ -100,7 +100,11 @@ class EmbeddingCache:
 
     # -- schema ---------------------------------------------------------------
     def exists(self) -> bool:
-        return sa.inspect(self.engine).has_table(self.table_name)
+        """Whether the table is there; a database that cannot be reached is E205 naming it without its password."""
+        try:
+            return sa.inspect(self.engine).has_table(self.table_name)
+        except sa.exc.DBAPIError as exc:
+            raise read_error(self.engine, exc) from exc
 
     def ensure_table(self) -> None:
         """Create the table, or check that an existing one has the expected columns."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -22,7 +24,12 @@ from ehrfeat.store.records import CodeCount, EventChunk, EventReadReport, Key, R
 from ehrfeat.store.schema import PatientSchema
 from ehrfeat.store.usage import ValueUsage
 
-__all__ = ["CodeCount", "EventChunk", "EventReadReport", "SkipReport", "distinct_codes", "iter_events", "patient_ids"]
+if TYPE_CHECKING:
+    from ehrfeat.store.backends import PatientStore
+
+__all__ = [
+    "CodeCount", "EventChunk", "EventReadReport", "SkipReport", "SqlStore", "distinct_codes", "iter_events", "patient_ids",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -99,3 +106,23 @@ def iter_events(
 def patient_ids(engine: Engine, schema: PatientSchema) -> np.ndarray:
     """All patient ids (OMOP ``person``, native ``patients`` or else the events' patients), sorted int64."""
     return backend_for(schema).patient_ids(engine, schema)
+
+
+@dataclass(frozen=True)
+class SqlStore:
+    """A patient database as a :class:`~ehrfeat.store.backends.PatientStore`: its engine and schema, bound."""
+
+    engine: Engine
+    schema: PatientSchema
+
+    def patient_ids(self) -> np.ndarray:
+        return patient_ids(self.engine, self.schema)
+
+    def iter_batches(self, report: EventReadReport | None = None, batch_size: int = 200_000) -> Iterator[EventChunk]:
+        return iter_events(self.engine, self.schema, chunk_size=batch_size, report=report)
+
+
+if TYPE_CHECKING:  # mypy checks that a bound database is a patient store
+
+    def _is_a_patient_store(store: SqlStore) -> PatientStore[EventReadReport, EventChunk]:
+        return store

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ehrfeat.linking.notes import link_notes, make_pipeline
 from ehrfeat.store import open_database
 from ehrfeat.store.schema import native_metadata
-from tests.omop.test_backends import write_native
+from tests.store.test_database_backends import write_native
 
 NOTES = [(1, "Denies headache. History of asthma."), (2, "Mother had high blood pressure. Pt w/ T2DM and CKD stage 3.")]
 KEEP = [  # (note, lexical variant, term_exists, term_temporal, experiencer) with the default settings

@@ -21,12 +21,16 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ehrfeat.errors import InputError, SchemaError
+from ehrfeat.report import reason_lines
 from ehrfeat.store.records import SkipCollector
+
+if TYPE_CHECKING:
+    from ehrfeat.store.backends import PatientStore
 
 __all__ = [
     "DATA_DIR",
@@ -74,11 +78,7 @@ class MedsReadReport:
         return dict(self.skips.counts)
 
     def lines(self) -> list[str]:
-        out = []
-        for reason, n in sorted(self.skips.counts.items()):
-            examples = self.skips.examples.get(reason)
-            out.append(f"  {n:>9}  {reason}" + (f"  e.g. {', '.join(examples)}" if examples else ""))
-        return out
+        return reason_lines(self.skips.counts, self.skips.examples, width=9)
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,10 @@ class MedsDataset:
         for shard in self.shards:
             report.shards += 1
             yield from _shard_batches(self.root, shard, report, batch_size, values)
+
+    def patient_ids(self) -> np.ndarray:
+        """Every subject with a row in the data (sorted int64): the :class:`~ehrfeat.store.backends.PatientStore` name."""
+        return self.subject_ids()
 
     def subject_ids(self) -> np.ndarray:
         """Every subject with a row in the data (sorted), reading only the subject_id column."""
@@ -312,3 +316,9 @@ def _check_order(sid: np.ndarray, t: np.ndarray, last_subject: int | None, last_
     tail = tail_t[tail_t != NAT]
     carry = int(tail[-1]) if len(tail) else (last_time if last_subject == sid[-1] else NAT)
     return int(sid[-1]), carry
+
+
+if TYPE_CHECKING:  # mypy checks that a MEDS folder is a patient store
+
+    def _is_a_patient_store(dataset: MedsDataset) -> PatientStore[MedsReadReport, MedsBatch]:
+        return dataset

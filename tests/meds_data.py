@@ -1,4 +1,6 @@
-"""Small MEDS datasets written in-test (with the ``meds`` schemas), and the same events as native and OMOP databases."""
+"""Small MEDS datasets written in-test (with the ``meds`` schemas), and the same events as native and OMOP databases.
+
+A pytest plugin of ``tests/conftest.py``: the ``meds_dir`` fixture serves every package's tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Run ehrfeat in a subprocess with chosen modules made unimportable (tests/install/shim/sitecustomize.py)."""
+"""Run ehrfeat in a subprocess with chosen modules made unimportable (tests/packaging/shim/sitecustomize.py)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from ehrfeat.errors import InputError
 from ehrfeat.models import load_encoder
 from ehrfeat.store.meds.codes import FROM_DICTIONARY, UNRESOLVED
 from ehrfeat.vocab.readers.icd9cm import read_icd9cm_descriptions
-from tests.meds.conftest import EVENTS, write_events
+from tests.meds_data import EVENTS, write_events
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,8 @@ from typer.testing import CliRunner
 
 from ehrfeat.cli.main import app
 from ehrfeat.store import import_omop, open_database
-from tests.omop.conftest import HashEncoder
-from tests.pg_server import PG_PASSWORD, PostgresServer, start_postgres
+from tests.omop_data import HashEncoder
+from tests.pg_server import PG_PASSWORD, PostgresServer
 
 
 class KillingEncoder(HashEncoder):
@@ -29,21 +28,6 @@ class KillingEncoder(HashEncoder):
         if self.calls == self.kill_at:
             self.server.kill()
         return super().encode(texts, batch_size, show_progress_bar, normalize_embeddings)
-
-
-@pytest.fixture
-def own_server() -> Iterator[PostgresServer]:
-    """A server of this test only (the session's server must not be killed)."""
-    from tests.pg_server import PostgresUnavailable
-
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_server_killed_mid_run_then_rerun(own_server: PostgresServer, extract_csv: Path,
@@ -72,9 +56,23 @@ def test_server_killed_mid_run_then_rerun(own_server: PostgresServer, extract_cs
     np.testing.assert_allclose(np.stack([np.frombuffer(v, "<f4") for *_, v in rows]), expected, atol=1e-7)
 
 
-def test_connection_refused_names_the_url_without_its_password() -> None:
+@pytest.mark.parametrize("command", [
+    ["embed-codes", "{url}", "--no-progress"],
+    ["patient-vectors", "{url}", "--out", "{out}"],
+    ["similar", "E11.9", "--db", "{url}"],
+    ["link-notes", "{url}", "--index", "builtin"],
+    ["link-notes", "{url}", "--index", "builtin", "--schema", "cdm", "--write-schema", "results"],
+    ["build-index", "{out_dir}", "--db", "{url}"],
+], ids=["embed-codes", "patient-vectors", "similar", "link-notes", "link-notes-schemas", "build-index"])
+def test_connection_refused_names_the_url_without_its_password(command: list[str], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command that reads a database: exit 2, one error line naming the URL without its password, no traceback."""
+    monkeypatch.setattr("ehrfeat.models.loader.load_encoder", lambda model=None: HashEncoder())
     port = port_for.select_random()
     url = f"postgresql+psycopg://someone:{PG_PASSWORD}@127.0.0.1:{port}/cdm"
-    result = CliRunner().invoke(app, ["embed-codes", url, "--no-progress"])
-    assert result.exit_code == 2
+    args = [a.format(url=url, out=tmp_path / "v.npy", out_dir=tmp_path / "index") for a in command]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert PG_PASSWORD not in result.output and f"someone:***@127.0.0.1:{port}/cdm" in result.output
+    assert "Traceback" not in result.output

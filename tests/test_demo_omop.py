@@ -12,7 +12,7 @@ from ehrfeat.cli.main import app
 from ehrfeat.embed import embed_codes
 from ehrfeat.store import EventReadReport, detect_schema, iter_events, open_database
 from ehrfeat.store.schema import OMOP_DOMAIN_TABLES
-from tests.omop.conftest import HashEncoder
+from tests.omop_data import HashEncoder
 
 
 def _share(bucket: dict, kinds: tuple[str, ...], of: str = "values") -> float:

@@ -13,7 +13,7 @@ from ehrfeat.cli.main import app
 from ehrfeat.embed import embed_codes
 from ehrfeat.patients import patient_vectors
 from ehrfeat.store import import_omop
-from tests.omop.conftest import HashEncoder
+from tests.omop_data import HashEncoder
 
 pytest.importorskip("duckdb_engine")
 

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from ehrfeat.errors import DatabaseError
 from ehrfeat.linking.notes import link_notes, make_pipeline
 from ehrfeat.store import open_database
 from ehrfeat.store.schema import native_metadata
-from tests.omop.test_backends import write_native
+from tests.pg_server import PG_PASSWORD, PostgresServer
+from tests.store.test_database_backends import write_native
 
 NOTES = [
     (1, 1, "2021-01-01", "Type 2 diabetes mellitus, well controlled. Asthma, unspecified."),
@@ -63,7 +65,7 @@ def test_link_notes_on_every_backend_gives_the_same_links(linker_config: dict, t
 def test_omop_note_nlp_rows_get_concept_ids_on_every_backend(backend_url: str, linker_config: dict, tmp_path: Path) -> None:
     """NOTE_NLP writes on an OMOP CDM: concept ids from CONCEPT, one row per linked mention, a re-run writes nothing."""
     from ehrfeat.store import import_omop
-    from tests.linking.test_link_notes_schemas import CSV
+    from tests.linking.test_notes_schemas import CSV
 
     folder = tmp_path / "cdm"
     folder.mkdir()
@@ -111,3 +113,25 @@ def test_link_notes_with_the_database_index_gives_the_same_vectors_and_links(lin
         assert index.embeddings.codes == first.codes, url
         np.testing.assert_allclose(index.embeddings.matrix, first.matrix, atol=1e-6, err_msg=url)
         assert rows == links[0], url
+
+
+def test_server_killed_mid_run_then_rerun(own_server: PostgresServer, linker_config: dict) -> None:
+    """A server killed after the first batch: E1409 naming the URL without its password, the first batch
+    kept whole, and a re-run links the rest without duplicates."""
+    url = _with_notes(own_server.url(own_server.create_database()))
+    nlp = make_pipeline(model=linker_config["model"], index=linker_config["index"], systems=[], threshold=0.0)
+
+    def kill_after_first_batch(done: int, total: int) -> None:
+        if done == 2:
+            own_server.kill()
+
+    with pytest.raises(DatabaseError) as info:
+        link_notes(url, nlp=nlp, batch_size=2, on_batch=kill_after_first_batch)
+    assert info.value.code == "E1409" and "lost the connection" in str(info.value)
+    assert PG_PASSWORD not in str(info.value) and f"ehrfeat:***@127.0.0.1:{own_server.port}" in str(info.value)
+    own_server.restart()
+    assert {r[0] for r in _links(url)} == {1, 2}  # the first batch, whole
+    again = link_notes(url, nlp=nlp, batch_size=2)
+    assert (again.notes_already_linked, again.notes_linked_now) == (2, 2)
+    rows = _links(url)
+    assert len(rows) == 6 and len({r[:2] for r in rows}) == 6

@@ -12,7 +12,7 @@ from ehrfeat.cli.main import app
 from ehrfeat.errors import SchemaError
 from ehrfeat.store.meds import MedsReadReport, distinct_meds_codes, looks_like_meds, open_meds
 from ehrfeat.store.meds.dataset import NOT_PARQUET, NULL_CODE, OUT_OF_ORDER, STATIC
-from tests.meds.conftest import write_events
+from tests.meds_data import write_events
 
 
 def test_distinct_codes_count_events_and_subjects_across_shards_and_batches(meds_dir):

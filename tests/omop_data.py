@@ -1,4 +1,6 @@
-"""An OMOP extract without vocabularies (ehrfeat.demo_omop), imported into SQLite, PostgreSQL or DuckDB."""
+"""An OMOP extract without vocabularies (ehrfeat.demo_omop), imported into SQLite, PostgreSQL or DuckDB.
+
+A pytest plugin of ``tests/conftest.py``: ``extract_csv``, ``extract_url`` and ``encoder`` serve every package's tests."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from ehrfeat.embed import embed_codes
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store import open_database
 from tests.helpers import READER_PASSWORD, read_only_cdm
-from tests.omop.conftest import HashEncoder
+from tests.omop_data import HashEncoder
 from tests.pg_server import PG_PASSWORD
 
 
@@ -60,6 +61,12 @@ def test_cli_schemas_and_errors(cdm_url: tuple[str, str], tmp_path: Path, monkey
                                   "--write-schema", "results", "--aggregate", "events"])
     assert vectors.exit_code == 0, vectors.output
     assert out.exists()
+    report = tmp_path / "clusters"
+    clusters = runner.invoke(app, ["cluster", str(out), "--db", reader, "--schema", "cdm", "--write-schema", "results",
+                                   "--k", "2", "--top", "3", "--report", str(report)])
+    assert clusters.exit_code == 0, clusters.output
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["top_codes"] and all(len(top) <= 3 for top in summary["top_codes"].values())  # read through the schemas
     unknown = runner.invoke(app, ["embed-codes", admin, "--no-progress", "--schema", "cdmx"])
     assert unknown.exit_code == 2 and "E1407" in unknown.output and "cdmx" in unknown.output
     assert "cdm" in unknown.output and PG_PASSWORD not in unknown.output

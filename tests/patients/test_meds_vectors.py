@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from ehrfeat.cli.main import app
 from ehrfeat.codes import Code
-from ehrfeat.patients.meds_vectors import meds_patient_vectors, write_prediction_vectors
+from ehrfeat.patients.meds_vectors import meds_patient_vectors, meds_settings, write_prediction_vectors
 from ehrfeat.patients.prediction_weights import NO_ROWS
+from ehrfeat.patients.settings import VectorSettings
 from ehrfeat.patients.vectors import patient_vectors
 from ehrfeat.patients.weights import AFTER_AS_OF, UNKNOWN_CODE
 from ehrfeat.store.database import open_database
@@ -22,7 +23,7 @@ from ehrfeat.store.embeddings import EmbeddingCache
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, write_code_vectors
 from ehrfeat.store.meds.labels import NULL_PREDICTION_TIME, UNKNOWN_SUBJECT
 from tests.helpers import make_native_db
-from tests.meds.conftest import EVENTS, write_events, write_labels
+from tests.meds_data import EVENTS, write_events, write_labels
 
 E = np.eye(4, dtype=np.float32)
 MEDS_VECTORS = {"DIAGNOSIS//ICD//10//E119": E[0], "ICD10CM/I10": E[1], "LAB//4548-4//UNK": E[2],
@@ -265,6 +266,28 @@ def test_outputs_are_checked_before_any_work(meds, tmp_path):
     for out, code in ((tmp_path / "v.csv", "E1512"), (tmp_path / "nope" / "v.parquet", "E1510"), (tmp_path, "E1512")):
         result = CliRunner().invoke(app, ["patient-vectors", str(root), "--as-of-table", str(labels), "--out", str(out)])
         assert result.exit_code == 2 and code in result.output
+
+
+@pytest.mark.parametrize("rule", ["strict", "inclusive"])
+def test_one_settings_object_serves_databases_and_meds(meds, tmp_path, rule):
+    """The same VectorSettings (window and rule included) give the same vectors on a database and on MEDS."""
+    root, _ = meds
+    settings = VectorSettings(weighting="count", window="40d", as_of_rule=rule)
+    as_of = [(1, "2020-04-01"), (2, "2020-03-01")]
+    db = _native(tmp_path / "native.db")
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE cohort (patient_id INTEGER, as_of TEXT)")
+    con.executemany("INSERT INTO cohort VALUES (?, ?)", as_of)
+    con.commit()
+    con.close()
+    sql = patient_vectors(db, settings.with_(as_of_table="cohort"))
+    labels = write_labels(tmp_path / "l.parquet", [(s, d, True) for s, d in as_of])
+    rows = meds_patient_vectors(root, settings, labels=labels)
+    np.testing.assert_allclose(sql.matrix, rows.matrix, atol=1e-6)
+    assert rows.matrix.sum() > 0 and rows.report is not None and rows.report.as_of_rule == rule
+    keywords = meds_patient_vectors(root, labels=labels, weighting="count", window="40d", as_of_rule=rule)
+    np.testing.assert_allclose(keywords.matrix, rows.matrix)
+    assert meds_settings().as_of_rule == "inclusive" and meds_settings(settings, weighting="mean").weighting == "mean"
 
 
 def test_duplicates_count_once_whatever_the_batches(tmp_path):

@@ -14,7 +14,7 @@ from ehrfeat.patients import patient_vectors
 from ehrfeat.similar import similar_codes
 from ehrfeat.store import EmbeddingCache, create_native_schema, distinct_codes, open_database
 from ehrfeat.store.schema import detect_schema, native_metadata
-from tests.omop.conftest import HashEncoder
+from tests.omop_data import HashEncoder
 
 EVENTS = [
     (1, "2019-01-01", "ICD10CM", "E11.9", None), (1, "2019-06-01", "icd-10-cm", "e119 ", None),

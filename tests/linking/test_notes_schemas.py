@@ -132,7 +132,7 @@ def test_duckdb_schemas(linker_config: dict, tmp_path: Path) -> None:
     from ehrfeat.patients import patient_vectors
     from ehrfeat.similar import similar_codes
     from ehrfeat.store import open_database
-    from tests.omop.conftest import HashEncoder
+    from tests.omop_data import HashEncoder
 
     folder = tmp_path / "cdm"
     folder.mkdir()
