@@ -107,3 +107,18 @@ def test_two_processes_after_the_parent_encoded(linker_config):
         pytest.fail("nlp.pipe(n_process=2) hung after the parent had encoded")
     assert proc.returncode == 0, err[-2000:]
     assert int(out.split()[-1]) > 40
+
+
+def test_encoder_threads_block_when_idle_unless_asked_to_spin(tiny_onnx_model, monkeypatch):
+    from ehrfeat.onnx.runtime import OnnxEncoder
+
+    def spinning(encoder: OnnxEncoder) -> str:
+        return encoder.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+
+    monkeypatch.delenv("EHRFEAT_ORT_SPINNING", raising=False)
+    quiet = OnnxEncoder(tiny_onnx_model)
+    monkeypatch.setenv("EHRFEAT_ORT_SPINNING", "1")
+    spinner = OnnxEncoder(tiny_onnx_model)
+    assert (spinning(quiet), spinning(spinner)) == ("0", "1")
+    texts = ["type 2 diabetes mellitus", "asthma", "heart failure"]
+    assert (quiet.encode(texts) == spinner.encode(texts)).all()  # the same vectors either way
