@@ -14,7 +14,7 @@ timed. Each engine then runs in its own fresh process:
 * local: ``ehrfeat.patients.patient_vectors`` on the SQLite file, written as parquet.
 
 Both outputs are compared (max abs difference). Memory: the peak resident set of
-the Python driver process (ru_maxrss, and sampled with psutil every 0.2 s while the
+the Python driver process (VmHWM, and sampled with psutil every 0.2 s while the
 job runs) and, for Spark, of the driver JVM (VmHWM, and sampled; in local mode the
 JVM also runs the tasks, so its heap is capped by ``--driver-memory``).
 Prints one JSON line: per size, both times, events/s and peak driver memory, and
@@ -172,7 +172,10 @@ def run_local(folder: Path, args: argparse.Namespace) -> dict[str, object]:
 
 
 def _self_peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """This process's own peak resident set since its exec (VmHWM). Not ru_maxrss: Linux carries
+    the parent's peak across exec, so the generating parent's memory would leak into the figure."""
+    kb = _vm_hwm_kb(os.getpid())
+    return round((kb if kb else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024, 1)
 
 
 def _vm_hwm_kb(pid: int) -> int | None:

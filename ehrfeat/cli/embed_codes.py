@@ -47,7 +47,7 @@ def embed_codes_command(
         from ehrfeat.cli.spark import embed_codes_on_spark
 
         embed_codes_on_spark(db, model=model, batch_size=batch_size, systems=split_systems(systems), out=out, master=master,
-                             fmt=output_format)
+                             fmt=output_format, duplicate_concepts=duplicate_concepts)
         return
     from ehrfeat.embed import embed_codes
     from ehrfeat.paths import check_output_file

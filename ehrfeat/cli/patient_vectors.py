@@ -68,7 +68,7 @@ def patient_vectors_command(
             db, out=out, embeddings=embeddings, master=master, fingerprint=fingerprint, model=model, as_of=as_of,
             as_of_table=as_of_table, as_of_column=as_of_column, window=window, weighting=weighting, half_life=half_life,
             systems=[s.strip() for s in systems.split(",") if s.strip()] if systems else None, by_system=by_system,
-            as_of_rule=as_of_rule or "strict", fmt=output_format, single_file=single_file,
+            as_of_rule=as_of_rule or "strict", fmt=output_format, single_file=single_file, duplicate_concepts=duplicate_concepts,
         )
         return
     from ehrfeat.patients.as_of_rule import rule_line

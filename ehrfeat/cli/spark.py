@@ -31,7 +31,7 @@ def _session(master: str, fmt: str, single_file: bool = False) -> Any:
 
 def embed_codes_on_spark(
     db: str, *, model: str | None, batch_size: int, systems: Sequence[str] | None, out: str | None, master: str,
-    fmt: str = "parquet",
+    fmt: str = "parquet", duplicate_concepts: str = "error",
 ) -> None:
     """``ehrfeat embed-codes DB --engine spark``: writes (appends to) a parquet (or Delta) code_embeddings table."""
     from ehrfeat.spark.embed import embed_codes
@@ -39,7 +39,7 @@ def embed_codes_on_spark(
     with reported_errors():
         spark = _session(master, fmt)
         report = embed_codes(spark, db, out or _default_embeddings(db), model=model, batch_size=batch_size, systems=systems,
-                             fmt=fmt)
+                             fmt=fmt, duplicate_concepts=duplicate_concepts)
     typer.echo("\n".join(report.lines()))
 
 

@@ -103,10 +103,12 @@ def embed_codes(
     systems: Sequence[str] | None = None,
     partitions: int | None = None,
     fmt: str = "parquet",
+    duplicate_concepts: str = "error",
 ) -> EmbedReport:
     """Embed the distinct codes of ``source`` into the table ``out`` (created or appended to).
 
     ``fmt``: ``parquet`` (a folder) or ``delta`` (a Delta table; see :mod:`ehrfeat.spark.output`).
+    ``duplicate_concepts``: OMOP concept ids CONCEPT lists twice: ``error``, ``first`` or ``skip``.
     """
     from pyspark.sql import functions as F
 
@@ -114,7 +116,7 @@ def embed_codes(
     check_session(spark)
     check_format(spark, fmt)
     wanted = [canonical_system(s) for s in systems] if systems else None
-    src = read_source(spark, source)
+    src = read_source(spark, source, duplicate_concepts)
     encoder = _driver_encoder(model, variant)
     fingerprint = encoder.fingerprint
     codes, skipped = distinct_codes(src, wanted)
@@ -139,7 +141,7 @@ def embed_codes(
     return EmbedReport(
         database=str(source) if isinstance(source, str | Path) else src.kind, target=str(out), fingerprint=fingerprint,
         codes_found=len(codes), embedded_now=embedded, already_cached=len(codes) - len(new), unresolved=unresolved,
-        unresolved_examples=examples, skipped=skipped, text_sources=dict(text_sources),
+        unresolved_examples=examples, skipped={**skipped, **src.handled}, text_sources=dict(text_sources),
         elapsed_s=time.perf_counter() - started, encode_s=time.perf_counter() - encode_started,
     )
 

@@ -18,12 +18,12 @@ rules). A table may be given as a Spark DataFrame (JDBC included:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ehrfeat.errors import InputError, SchemaError
-from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, omop_event_columns
+from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, check_duplicate_rule, omop_event_columns
 
 __all__ = ["RAW_COLUMNS", "SparkSource", "read_meds", "read_native", "read_omop", "read_source", "table"]
 
@@ -41,6 +41,7 @@ class SparkSource:
     texts: Any | None = None  # DataFrame(code_system, code, description) of raw codes, or None
     name: str = ""
     source_systems: Any = None  # OMOP: SourceSystems for rows without a known concept (None: the defaults)
+    handled: Mapping[str, int] = field(default_factory=dict)  # rows a --duplicate-concepts rule handled, by reason
 
 
 def table(spark: Any, ref: Any, what: str = "table") -> Any:
@@ -110,11 +111,14 @@ def read_native(spark: Any, events: Any, patients: Any = None, vocabulary: Any =
     return SparkSource("native", raw, people, texts, str(events) if isinstance(events, str | Path) else "")
 
 
-def read_omop(spark: Any, tables: Mapping[str, Any], source_systems: Any = None) -> SparkSource:
+def read_omop(spark: Any, tables: Mapping[str, Any], source_systems: Any = None, duplicate_concepts: str = "error") -> SparkSource:
     """OMOP CDM tables by lower-case name (``person``, ``condition_occurrence``, ..., optional ``concept``).
 
     ``source_systems``: the code systems of each table's source values (``--source-system``
     specs such as ``condition=ICD10CM,ICD9CM``, or a ``SourceSystems``); None: the defaults.
+    ``duplicate_concepts``: a concept id CONCEPT lists more than once is refused (``error``),
+    resolved to its first row by (vocabulary_id, concept_code) (``first``) or dropped, its
+    events falling back to source values (``skip``), as in :mod:`ehrfeat.store.omop`.
     """
     from pyspark.sql import functions as F
 
@@ -132,6 +136,10 @@ def read_omop(spark: Any, tables: Mapping[str, Any], source_systems: Any = None)
         name_col = F.col(cc["concept_name"]).cast("string") if "concept_name" in cc else F.lit(None).cast("string")
         concept = concept.select(F.col(cc["concept_id"]).cast("long").alias("cid"), F.col(cc["vocabulary_id"]).cast("string").alias("voc"),
                                  F.col(cc["concept_code"]).cast("string").alias("ccode"), name_col.alias("cname"))
+        concept, handled = one_row_per_concept(concept, duplicate_concepts, str(tables.get("concept", "concept")))
+    else:
+        check_duplicate_rule(duplicate_concepts)
+        handled = {}
     parts = []
     for domain, logical in OMOP_DOMAIN_TABLES.items():
         if logical in frames:
@@ -144,7 +152,36 @@ def read_omop(spark: Any, tables: Mapping[str, Any], source_systems: Any = None)
         events = events.unionByName(part)
     people = person.select(F.col(pc["person_id"]).alias("patient_id")).where(F.col("patient_id").isNotNull())
     systems = source_systems if isinstance(source_systems, SourceSystems) or source_systems is None else parse_source_systems(source_systems)
-    return SparkSource("omop", events, people, None, "omop", systems)
+    return SparkSource("omop", events, people, None, "omop", systems, handled)
+
+
+def one_row_per_concept(concept: Any, rule: str, name: str) -> tuple[Any, dict[str, int]]:
+    """CONCEPT frame ``(cid, voc, ccode, cname)`` with one row per id by ``rule``, and the ids it handled by reason.
+
+    Counting the repeated ids is one small aggregate over CONCEPT (a vocabulary table, not the events).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from ehrfeat.store.omop import RepeatedConcepts, repeated_concepts_error
+
+    check_duplicate_rule(rule)
+    groups = concept.groupBy("cid").count().where(F.col("count") > 1).select("cid").persist()
+    try:
+        repeated = RepeatedConcepts(groups.count(), tuple(int(r["cid"]) for r in groups.orderBy("cid").limit(5).collect()))
+    finally:
+        groups.unpersist()
+    if not repeated.ids:
+        return concept, {}
+    if rule == "error":
+        raise repeated_concepts_error(name, repeated)
+    if rule == "first":
+        rank = F.row_number().over(Window.partitionBy("cid").orderBy("voc", "ccode"))
+        kept = concept.withColumn("ehrfeat_rank", rank).where(F.col("ehrfeat_rank") == 1).drop("ehrfeat_rank")
+    else:
+        once = concept.groupBy("cid").count().where(F.col("count") == 1).select("cid")
+        kept = concept.join(once, "cid", "left_semi")
+    return kept, {repeated.reason(rule): repeated.ids}
 
 
 def _omop_domain(frame: Any, domain: str, logical: str, concept: Any) -> Any:
@@ -232,8 +269,11 @@ def _find(folder: Path, name: str) -> Path | None:
     return None
 
 
-def read_source(spark: Any, source: Any) -> SparkSource:
-    """Detect and read ``source``: a MEDS root, a folder of OMOP or native parquet tables, or a Spark database."""
+def read_source(spark: Any, source: Any, duplicate_concepts: str = "error") -> SparkSource:
+    """Detect and read ``source``: a MEDS root, a folder of OMOP or native parquet tables, or a Spark database.
+
+    ``duplicate_concepts``: the rule for concept ids an OMOP CONCEPT lists twice (see :func:`read_omop`).
+    """
     if isinstance(source, SparkSource):
         return source
     if hasattr(source, "schema"):
@@ -249,14 +289,16 @@ def read_source(spark: Any, source: Any) -> SparkSource:
                                                      *OMOP_DOMAIN_TABLES.values())}
         if found["person"] is not None and any(found[t] for t in OMOP_DOMAIN_TABLES.values()):
             return read_omop(spark, {k: str(v) for k, v in found.items()
-                                     if v is not None and k in ("person", "concept", *OMOP_DOMAIN_TABLES.values())})
+                                     if v is not None and k in ("person", "concept", *OMOP_DOMAIN_TABLES.values())},
+                             duplicate_concepts=duplicate_concepts)
         if found["events"] is not None:
             return read_native(spark, str(found["events"]), *(str(found[k]) if found[k] else None
                                                                 for k in ("patients", "vocabulary")))
     elif not path.exists() and _catalog_has(spark, "databaseExists", str(source)):
         names = {t.name.lower(): f"{source}.{t.name}" for t in spark.catalog.listTables(str(source))}
         if "person" in names:
-            return read_omop(spark, {k: v for k, v in names.items() if k in ("person", "concept", *OMOP_DOMAIN_TABLES.values())})
+            return read_omop(spark, {k: v for k, v in names.items() if k in ("person", "concept", *OMOP_DOMAIN_TABLES.values())},
+                             duplicate_concepts=duplicate_concepts)
         if "events" in names:
             return read_native(spark, names["events"], names.get("patients"), names.get("vocabulary"))
     raise InputError(

@@ -104,6 +104,7 @@ def patient_vectors(
     as_of_rule: str = "strict",
     partitions: int | None = None,
     now_s: int | None = None,
+    duplicate_concepts: str = "error",
 ) -> SparkPatientVectors:
     """Vectors of every cohort patient of ``source`` (see :func:`ehrfeat.spark.readers.read_source`).
 
@@ -111,7 +112,8 @@ def patient_vectors(
     database, or a :class:`~ehrfeat.store.embeddings.CodeEmbeddings`). ``as_of_table``:
     a DataFrame, Spark table or parquet path of ``(patient_id, as_of)`` rows. ``as_of_rule``:
     ``strict`` (events before the as-of) or ``inclusive`` (at or before), as in
-    :mod:`ehrfeat.patients.as_of_rule`.
+    :mod:`ehrfeat.patients.as_of_rule`. ``duplicate_concepts``: OMOP concept ids CONCEPT lists
+    twice: ``error``, ``first`` or ``skip`` (see :func:`ehrfeat.spark.readers.read_omop`).
     """
     from pyspark.sql import functions as F
 
@@ -125,7 +127,7 @@ def patient_vectors(
         weighting=weighting, window_s=window_s,
         half_life_s=parse_duration(half_life, "half-life") if weighting == "time-decay" else None, by_system=by_system,
     )
-    src = read_source(spark, source)
+    src = read_source(spark, source, duplicate_concepts)
     emb = load_code_embeddings(spark, embeddings, fingerprint=fingerprint, systems=wanted)
     now_s = int(datetime.now(UTC).replace(tzinfo=None).timestamp()) if now_s is None else int(now_s)
     events = canonical_events(src, wanted)
@@ -154,7 +156,7 @@ def patient_vectors(
     with_codes = kept.select("pid").distinct().count()
     report = VectorReport(
         patients=n_patients, patients_without_codes=n_patients - with_codes, events_read=summary.events_read,
-        events_used=summary.events_used, skipped=summary.skipped, read_issues=summary.read_issues,
+        events_used=summary.events_used, skipped=summary.skipped, read_issues={**summary.read_issues, **src.handled},
         as_of_issues=cohort.issues, elapsed_s=time.perf_counter() - started,
     )
     params = {

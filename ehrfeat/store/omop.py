@@ -42,7 +42,8 @@ from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, PatientSchema, omop_event_c
 from ehrfeat.store.source_values import SourceClassifier
 from ehrfeat.store.usage import ValueUsage
 
-__all__ = ["RepeatedConcepts", "add_repeated_concepts", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs", "repeated_concepts"]
+__all__ = ["RepeatedConcepts", "add_repeated_concepts", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs", "repeated_concepts",
+           "repeated_concepts_error"]
 
 UNMAPPED = SkipReason.UNMAPPED
 _SRC = "src"  # refs of source-value groups: (domain, "src", raw source value)
@@ -85,8 +86,13 @@ def _concept_table(engine: Engine, schema: PatientSchema) -> Any:
     if rule == "skip":
         once = sa.select(table.c[0]).group_by(table.c[0]).having(sa.func.count() == 1)
         return sa.select(*table.c).where(table.c[0].in_(once)).subquery("concept_once")
+    raise repeated_concepts_error(actual, repeated)
+
+
+def repeated_concepts_error(actual: str, repeated: RepeatedConcepts) -> InputError:
+    """E1222 for CONCEPT table ``actual`` listing ``repeated`` ids more than once (one machine and Spark)."""
     shown = ", ".join(str(i) for i in repeated.examples) + (" and more" if repeated.ids > len(repeated.examples) else "")
-    raise InputError(
+    return InputError(
         f"OMOP table {actual!r} lists {repeated.ids} concept ids more than once: {shown}; events of those concepts would map to "
         "either row's code and be counted twice",
         fix=f"choose a rule: --duplicate-concepts first (keep the first row by vocabulary_id, concept_code) or skip (drop those "
