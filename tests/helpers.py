@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["NATIVE_DDL", "READER_PASSWORD", "backend_of", "execute", "insert_rows", "make_native_db", "make_native_url",
+__all__ = ["NATIVE_DDL", "READER_PASSWORD", "backend_of", "execute", "fetch_all", "has_table", "insert_rows", "make_native_db", "make_native_url",
            "read_only_cdm", "sqlite_path"]
 
 READER_PASSWORD = "reader-s3cret"
@@ -55,6 +55,31 @@ def execute(url: str, statement: str, rows: Sequence[dict[str, object]] | None =
     try:
         with engine.begin() as conn:
             conn.execute(sa.text(statement), list(rows) if rows is not None else {})
+    finally:
+        engine.dispose()
+
+
+def fetch_all(url: str | Path, query: str) -> list[tuple]:
+    """The rows of one SQL query on any backend (a bare path is a SQLite file)."""
+    import sqlalchemy as sa
+
+    from ehrfeat.store import open_database
+
+    engine = open_database(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def has_table(url: str | Path, name: str) -> bool:
+    """Whether the database at ``url`` has a table ``name`` (any case), on any backend."""
+    from ehrfeat.store import open_database, table_names
+
+    engine = open_database(url)
+    try:
+        return name.lower() in table_names(engine)
     finally:
         engine.dispose()
 
