@@ -16,6 +16,7 @@ import numpy as np
 from ehrfeat.errors import InputError
 from ehrfeat.patients.timing import NAT, parse_as_of
 from ehrfeat.store.dates import null_mask, parse_times
+from ehrfeat.store.records import sorted_unique
 
 __all__ = ["AS_OF_COLUMNS", "PATIENT_COLUMNS", "AsOf", "as_int", "cohort_from_rows", "parse_dates", "resolve_as_of"]
 
@@ -107,7 +108,7 @@ def resolve_as_of(
 
     if as_of is not None and table is not None:
         raise InputError("give either an as-of date or an as-of table, not both", fix="drop --as-of or --as-of-table", code="E136")
-    known = np.unique(np.asarray(patient_ids(engine, schema), dtype=np.int64))
+    known = sorted_unique(np.asarray(patient_ids(engine, schema), dtype=np.int64))
     if table is not None:
         ids, dates = _read_as_of_table(engine, table, column)
         return cohort_from_rows(ids, dates, known, now_s)

@@ -260,7 +260,7 @@ class WeightAccumulator:
 
     def _fold_events(self) -> None:
         """The distinct timed events into the pair weights, and the duplicates counted (once, at the end)."""
-        key, tt, duplicates = self._events.finish()
+        key, tt, duplicates = self._events.finish(with_time=self.options.weighting == "time-decay")  # else: counts only
         if duplicates:
             self.skipped[DUPLICATE] += duplicates
         r = key // self._stride

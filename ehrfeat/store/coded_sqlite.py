@@ -1,14 +1,17 @@
-"""The database path on SQLite: one pass over the events, packed into two text values per range of rows.
+"""The database path on SQLite: one pass over the events, packed into text values per range of rows.
 
 Each query reads one rowid range (``NOT INDEXED``: rowid order, as the per-event
-reader) and returns two ``group_concat`` texts: ``patient,seconds,...`` (numpy
-parses it in C) and the raw code keys, which pyarrow splits and dictionary-encodes
-in C. Only the distinct raw keys of a range (thousands, not millions) reach Python,
-where each is canonicalised once (cached across ranges). Times that SQL cannot
-vouch for (see :func:`~ehrfeat.store.coded_events.sql_time_seconds`) come back as
-a marker holding the rowid; those rows alone are read again and their distinct
-values go through the time reader. Nothing is scanned before the ranges: no
-DISTINCT over codes or times, no temporary table, no join.
+reader) and returns ``group_concat`` texts: the patient ids (numpy parses them in
+C), the raw code keys (pyarrow splits and dictionary-encodes them in C; only keys
+not seen before reach Python, where each is canonicalised once, see
+:mod:`ehrfeat.store.coded_keys`) and the raw time texts. Strict ISO times are read
+from the Arrow bytes (:mod:`ehrfeat.store.iso_bytes`); every other value goes through
+the time reader once per distinct value. A range whose times are not all text or
+null (numbers, blobs), or hold a separator, is read again with the times converted
+in SQL (:func:`~ehrfeat.store.coded_events.sql_time_seconds`): values SQL cannot vouch
+for come back as a marker holding the rowid, and those rows alone are read again.
+Nothing is scanned before the ranges: no DISTINCT over codes or times, no temporary
+table, no join.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ from ehrfeat.store.coded_events import (
     _read,
     sql_time_seconds,
 )
+from ehrfeat.store.coded_keys import RS, Known, decode_key, split_keys, typed_key
 from ehrfeat.store.dates import null_mask, parse_times
+from ehrfeat.store.iso_bytes import plain_iso_seconds
 from ehrfeat.store.native import CodeNormalizer, _system_of
 from ehrfeat.store.records import EventReadReport, Key, SkipReason
 
@@ -51,7 +56,6 @@ logger = logging.getLogger(__name__)
 ROWS_PER_QUERY = 250_000
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # connections reading in parallel
 PID_BAD = PID_NULL + 1  # a patient id that is not an integer
-_US, _RS = "\x1f", "\x1e"  # unit separator (system | code), record separator (row | row)
 _KEY = ("CASE WHEN typeof(e.code_system) = 'text' AND typeof(e.code) = 'text' THEN e.code_system || char(31) || e.code "
         "ELSE char(1) || quote(e.code_system) || char(31) || quote(e.code) END")
 _PID = f"CASE typeof(e.patient_id) WHEN 'integer' THEN e.patient_id WHEN 'null' THEN {PID_NULL} ELSE {PID_BAD} END"
@@ -109,42 +113,31 @@ def _raw_systems(_: _Worker, conn: Connection, events: str, systems: Collection[
 
 
 class _Range:
-    """One range of rows as SQL packed it: ``[patient, seconds]`` rows, and each row's index into ``keys``."""
+    """One range of rows as SQL packed it: ``[patient, seconds]`` rows, and each row's index into ``keys`` (an Arrow array)."""
 
-    def __init__(self, numbers: np.ndarray, index: np.ndarray, keys: list[str]) -> None:
+    def __init__(self, numbers: np.ndarray, index: np.ndarray, keys: Any) -> None:
         self.numbers, self.index, self.keys = numbers, index, keys
 
 
-def _split_keys(text: str | None, n: int) -> tuple[np.ndarray, list[str]] | None:
-    """Row -> distinct key index, and the distinct keys; ``None`` when a separator hides in a code."""
-    if n == 0:
-        return np.zeros(0, np.int64), []
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    parts = pc.split_pattern(pa.array([text or ""], pa.large_string()), _RS).flatten()
-    if len(parts) != n:
-        return None
-    encoded = pc.dictionary_encode(parts)
-    keys = encoded.dictionary.to_pylist()
-    if any(k.count(_US) != 1 for k in keys):
-        return None
-    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64), keys
-
-
-def _read_range(worker: _Worker, conn: Connection, query: str, again: str, where: tuple[object, ...],
+def _read_range(worker: _Worker, conn: Connection, queries: tuple[str, str], again: str, where: tuple[object, ...],
                 start: int, stop: int) -> _Range:
-    numbers_text, keys_text = conn.exec_driver_sql(query, (start, stop, *where)).one()
-    numbers = (np.fromstring(numbers_text, dtype=np.int64, sep=",").reshape(-1, 2) if numbers_text
-               else np.zeros((0, 2), np.int64))
+    fast, query = queries
+    pid_text, keys_text, times_text, other = conn.exec_driver_sql(fast, (start, stop, *where)).one()
+    numbers = None if other else _text_times(worker, pid_text, times_text)
+    if numbers is None:  # times that are not text, or a separator inside one: SQL reads the times
+        numbers_text, keys_text = conn.exec_driver_sql(query, (start, stop, *where)).one()
+        numbers = (np.fromstring(numbers_text, dtype=np.int64, sep=",").reshape(-1, 2) if numbers_text
+                   else np.zeros((0, 2), np.int64))
     if (numbers[:, 0] == PID_BAD).any():
         raise Unsupported("the events table holds patient ids that are not integers")
-    split = _split_keys(keys_text, len(numbers))
+    split = split_keys(keys_text, len(numbers))
     if split is None:  # a separator inside a code: read this range's codes as rows
         rows = conn.exec_driver_sql(again.replace("{what}", "e.code_system, e.code"), (start, stop, *where)).all()
-        keys = list(dict.fromkeys(_typed_key(s, c) for s, c in rows))
+        import pyarrow as pa
+
+        keys = list(dict.fromkeys(typed_key(s, c) for s, c in rows))
         at = {k: i for i, k in enumerate(keys)}
-        split = np.fromiter((at[_typed_key(s, c)] for s, c in rows), np.int64, len(rows)), keys
+        split = np.fromiter((at[typed_key(s, c)] for s, c in rows), np.int64, len(rows)), pa.array(keys, pa.large_string())
     t = numbers[:, 1]
     marked = np.flatnonzero((t >= TIME_MARK - MAX_ROWID) & (t <= TIME_MARK + MAX_ROWID))
     if len(marked):
@@ -158,17 +151,8 @@ def _resolve_times(worker: _Worker, conn: Connection, again: str, where: tuple[o
     expr = sql_time_seconds("e.time", "e.rowid")
     rows = conn.exec_driver_sql(again.replace("{what}", "e.rowid, e.time") + f" AND ({expr}) BETWEEN "
                                 f"{TIME_MARK - MAX_ROWID} AND {TIME_MARK + MAX_ROWID}", (start, stop, *where)).all()
-    if len(worker.times) > 1_000_000:  # a cache, not a copy of the column
-        worker.times.clear()
-    new = [v for v in dict.fromkeys(r[1] for r in rows) if v not in worker.times]
-    if new:
-        arr = np.empty(len(new), dtype=object)
-        arr[:] = new
-        parsed = parse_times(arr).times.view(np.int64)
-        secs = np.where(null_mask(new), NULL_T, np.where(parsed == NAT, BAD_T, parsed))
-        worker.times.update(zip(new, secs.tolist(), strict=True))
     rowid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-    value = np.fromiter((worker.times[r[1]] for r in rows), np.int64, len(rows))
+    value = _reader_seconds(worker, [r[1] for r in rows])
     order = np.argsort(rowid)
     rowid, value = rowid[order], value[order]
     want = TIME_MARK - t[marked]
@@ -178,37 +162,36 @@ def _resolve_times(worker: _Worker, conn: Connection, again: str, where: tuple[o
     t[marked] = value[at]
 
 
-def _typed_key(system: object, code: object) -> str:
-    if isinstance(system, str) and isinstance(code, str) and _US not in system + code and _RS not in system + code:
-        return system + _US + code
-    return "\x01" + repr((system, code))
+def _text_times(worker: _Worker, pid_text: str | None, times_text: str | None) -> np.ndarray | None:
+    """``[patient, seconds]`` rows from SQL's packed patient ids and raw time texts; ``None`` if a separator hides in a time."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-
-def _decode(key: str) -> tuple[object, object]:
-    """The raw (system, code) of a key that :data:`_KEY` (or :func:`_typed_key`) made."""
-    if not key.startswith("\x01"):
-        system, code = key.split(_US)
-        return system, code
-    if key.startswith("\x01("):  # _typed_key
-        import ast
-
-        pair = ast.literal_eval(key[1:])
-        return pair[0], pair[1]
-    return tuple(_unquote(part) for part in key[1:].split(_US, 1))  # type: ignore[return-value]
-
-
-def _unquote(text: str) -> object:
-    """The value that SQLite's ``quote()`` printed as ``text``."""
-    if text == "NULL":
+    pids = np.fromstring(pid_text, dtype=np.int64, sep=",") if pid_text else np.zeros(0, np.int64)
+    if len(pids) == 0:
+        return np.zeros((0, 2), np.int64)
+    texts = pc.split_pattern(pa.array([times_text or ""], pa.large_string()), RS).flatten()
+    if len(texts) != len(pids):
         return None
-    if text.startswith("'"):
-        return text[1:-1].replace("''", "'")
-    if text.startswith(("X'", "x'")):
-        return bytes.fromhex(text[2:-1])
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
+    secs, ok = plain_iso_seconds(texts)
+    rest = np.flatnonzero(~ok)
+    if len(rest):  # the rest (blanks, offsets, other forms): the time reader, once per distinct value
+        secs[rest] = _reader_seconds(worker, texts.take(pa.array(rest)).to_pylist())
+    return np.column_stack([pids, secs])
+
+
+def _reader_seconds(worker: _Worker, values: list[object]) -> np.ndarray:
+    """The time reader's seconds of raw values (``NULL_T`` null or blank, ``BAD_T`` unparsable), cached per worker."""
+    if len(worker.times) > 1_000_000:  # a cache, not a copy of the column
+        worker.times.clear()
+    new = [v for v in dict.fromkeys(values) if v not in worker.times]
+    if new:
+        arr = np.empty(len(new), dtype=object)
+        arr[:] = new
+        parsed = parse_times(arr).times.view(np.int64)
+        secs = np.where(null_mask(new), NULL_T, np.where(parsed == NAT, BAD_T, parsed))
+        worker.times.update(zip(new, secs.tolist(), strict=True))
+    return np.fromiter((worker.times[v] for v in values), np.int64, len(values))
 
 
 def iter_coded_sqlite(
@@ -217,12 +200,12 @@ def iter_coded_sqlite(
 ) -> Iterator[CodedChunk]:
     """As :func:`ehrfeat.store.coded_events.iter_coded_events`, for a native SQLite table ``events`` (quoted)."""
     team = [_Worker(engine) for _ in range(max(1, workers or WORKERS))]
-    norm, columns = CodeNormalizer(), dict[str, int]()
+    norm, columns, known = CodeNormalizer(), dict[str, int](), Known()
 
     def column(key: str) -> int:
         found = columns.get(key)
         if found is None:
-            system, code = _decode(key)
+            system, code = decode_key(key)
             canonical = norm(system, code)
             if isinstance(canonical, SkipReason):
                 malformed = canonical in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM)
@@ -243,17 +226,19 @@ def iter_coded_sqlite(
         rows = f"FROM {events} e NOT INDEXED WHERE e.rowid >= ? AND e.rowid < ?{where}"
         query = (f"SELECT group_concat(({_PID}) || ',' || ({sql_time_seconds('e.time', 'e.rowid')}), ','), "
                  f"group_concat({_KEY}, char(30)) {rows}")
+        fast = (f"SELECT group_concat({_PID}, ','), group_concat({_KEY}, char(30)), group_concat(ifnull(e.time, ''), char(30)), "
+                f"total(typeof(e.time) NOT IN ('text', 'null')) {rows}")
         again = "SELECT {what} " + rows
         parts: deque[Future[_Range]] = deque()
         pending = np.zeros((0, 3), np.int64)
         starts = list(range(low, high + 1, ROWS_PER_QUERY))
         for i, start in enumerate(starts + [None] * len(team)):
             if start is not None:
-                parts.append(team[i % len(team)].submit(_read_range, query, again, params, start, start + ROWS_PER_QUERY))
+                parts.append(team[i % len(team)].submit(_read_range, (fast, query), again, params, start, start + ROWS_PER_QUERY))
             if (len(parts) <= len(team) and start is not None) or not parts:
                 continue
             got = parts.popleft().result()
-            lookup = np.fromiter((column(k) for k in got.keys), np.int64, len(got.keys))
+            lookup = known.lookup(got.keys, column)
             block = np.column_stack([got.numbers[:, 0], lookup[got.index], got.numbers[:, 1]])
             pending = yield from _cut(np.concatenate([pending, block]), chunk_size, report)
         if len(pending):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterator
 
 import numpy as np
@@ -19,12 +20,15 @@ from ehrfeat.store.records import (
     RawGroup,
     SkipCollector,
     SkipReason,
+    sorted_unique,
     to_float_values,
     to_patient_ids,
 )
 from ehrfeat.store.schema import PatientSchema
 
 __all__ = ["CodeNormalizer", "code_groups", "code_texts", "iter_chunks", "patient_ids", "patient_refs"]
+
+logger = logging.getLogger(__name__)
 
 
 
@@ -77,24 +81,38 @@ def code_groups(
     engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector, usage: object = None
 ) -> list[RawGroup]:
     """Raw code groups of the events table (``usage`` is for OMOP tables only and left untouched)."""
+    norm, groups = CodeNormalizer(), []
+    for system, code, n_all, n, n_pat in _raw_groups(engine, schema):
+        if n_all > n:
+            skips.add(SkipReason.NULL_PATIENT.rows, n_all - n)
+        key = norm(system, code)
+        if n == 0:
+            continue
+        if isinstance(key, SkipReason):
+            if key in _ROW_OF_ANOTHER_SYSTEM and systems is not None and _system_of(system) not in systems:
+                continue
+            skips.add(key.rows, n, None if key in _NULL else f"{system}:{code}")
+        elif systems is None or key[0] in systems:
+            groups.append(RawGroup((system, code), key, int(n), int(n_pat)))
+    return groups
+
+
+def _raw_groups(engine: Engine, schema: PatientSchema) -> Iterator[tuple[object, object, int, int, int]]:
+    """``(system, code, rows, rows with a patient, distinct patients)`` per raw pair: packed on SQLite, else a GROUP BY."""
     ev, cols = _events(engine, schema)
+    if engine.dialect.name == "sqlite" and all(cols.get(c) == c for c in ("patient_id", "code_system", "code")):
+        from ehrfeat.store.coded_counts import raw_code_counts
+        from ehrfeat.store.coded_events import Unsupported
+
+        try:
+            yield from raw_code_counts(engine, '"' + schema.tables["events"].replace('"', '""') + '"')
+            return
+        except Unsupported as exc:
+            logger.info("counting codes with a GROUP BY: %s", exc)
     sys_c, code_c, pid_c = ev.c[cols["code_system"]], ev.c[cols["code"]], ev.c[cols["patient_id"]]
     query = sa.select(sys_c, code_c, sa.func.count(), sa.func.count(pid_c), sa.func.count(sa.distinct(pid_c)))
-    norm, groups = CodeNormalizer(), []
     with engine.connect() as conn:
-        for system, code, n_all, n, n_pat in conn.execute(query.group_by(sys_c, code_c)):
-            if n_all > n:
-                skips.add(SkipReason.NULL_PATIENT.rows, n_all - n)
-            key = norm(system, code)
-            if n == 0:
-                continue
-            if isinstance(key, SkipReason):
-                if key in _ROW_OF_ANOTHER_SYSTEM and systems is not None and _system_of(system) not in systems:
-                    continue
-                skips.add(key.rows, n, None if key in _NULL else f"{system}:{code}")
-            elif systems is None or key[0] in systems:
-                groups.append(RawGroup((system, code), key, int(n), int(n_pat)))
-    return groups
+        yield from conn.execute(query.group_by(sys_c, code_c))
 
 
 def _system_of(system: object) -> str | None:
@@ -216,4 +234,4 @@ def patient_ids(engine: Engine, schema: PatientSchema) -> np.ndarray:
                 cursor.close()
         else:
             values = list(conn.execute(query).scalars())
-    return np.unique(to_patient_ids(values, f"table {actual!r}"))
+    return sorted_unique(to_patient_ids(values, f"table {actual!r}"))

@@ -22,6 +22,7 @@ __all__ = [
     "SkipCollector",
     "SkipReason",
     "SkipReport",
+    "sorted_unique",
     "to_float_values",
     "to_patient_ids",
 ]
@@ -141,6 +142,17 @@ class EventReadReport:
     @property
     def rows_skipped(self) -> int:
         return self.null_patient + self.null_code + self.malformed_code + self.unmapped_concept
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of int64 values by one sort (numpy's hashing ``unique`` is many times slower on millions of them)."""
+    values = np.sort(np.asarray(values))
+    if len(values) < 2:
+        return values
+    first = np.empty(len(values), bool)
+    first[0] = True
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    return values[first]
 
 
 def to_patient_ids(values: Iterable[object], what: str) -> np.ndarray:

@@ -348,3 +348,48 @@ def test_postgresql_reads_every_event_as_sqlite_s_database_path(tmp_path, postgr
         with pytest.raises(InputError, match="database path") as err:
             patient_vectors(pg, aggregate="database")
         assert err.value.code == "E1902"
+
+
+def test_bytes_read_strict_iso_exactly_as_the_time_reader():
+    """The Arrow-bytes reader reads only what the time reader reads to the very same seconds; it leaves the rest."""
+    import pyarrow as pa
+
+    from ehrfeat.store.iso_bytes import plain_iso_seconds
+
+    values = [v for v in _edge_values() if isinstance(v, str)]
+    values += ["", "  ", " 2020-03-04", "2020-03-04 ", "2020-03-04x10:00", "２０２０-03-04", "2020-03-04 10:00:00.5"]
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    want = parse_times(arr).times.view(np.int64)
+    whole = pa.array(values, pa.large_string())
+    for texts, expected in ((whole, want), (whole.slice(7, 300), want[7:307])):  # an offset into the buffers
+        secs, ok = plain_iso_seconds(texts)
+        assert (secs[ok] == expected[ok]).all()
+        assert (expected[ok] != NAT).all()
+    secs, ok = plain_iso_seconds(whole)
+    assert 300 < ok.sum() < len(values) - 7
+    assert not ok[-7:].any()
+
+
+@pytest.mark.sqlite_only
+def test_text_times_take_the_packed_path_and_read_alike(tmp_path, monkeypatch):
+    """Integer patients, text codes, text or null times: times come as raw text and are read in Arrow, as the per-event path."""
+    from ehrfeat.store import coded_sqlite
+
+    values = [v for v in _edge_values() if isinstance(v, str)] + [None, "", "  ", " 2019-05-05 ", "20190402"]
+    events = [(1 + i % 5, v, "ICD10CM", ("E11.9", "I10", "J44.1")[i % 3], None) for i, v in enumerate(values)]
+    events += events[:40]  # duplicates
+    path = make_native_db(tmp_path / "text_times.db", events)
+    write_vectors(path)
+    calls = []
+    real = coded_sqlite._text_times
+    monkeypatch.setattr(coded_sqlite, "_text_times", lambda *a: calls.append(1) or real(*a))
+    used = []
+    for mode in ({}, {"as_of": "2020-03-04T05:06:07"}, {"as_of": "2020-12-31", "window": "400d"}):
+        for weighting in ("mean", "count", "idf", "time-decay"):
+            fast = patient_vectors(path, aggregate="database", weighting=weighting, **mode)
+            assert fast.report.path == "database"
+            _same(fast, patient_vectors(path, aggregate="events", weighting=weighting, **mode))
+            used.append(fast.report.events_used)
+    assert calls
+    assert min(used) > 50 and fast.report.skipped
