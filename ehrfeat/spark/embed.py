@@ -29,17 +29,17 @@ from ehrfeat.spark.events import canonical_events
 from ehrfeat.spark.output import check_format, write_frame
 from ehrfeat.spark.readers import SparkSource, read_source
 from ehrfeat.spark.session import check_session, ship_folder, shipped_folder
-from ehrfeat.store.records import CodeCount
+from ehrfeat.store.records import CodeCount, SkipReason
 
 __all__ = ["distinct_codes", "embed_codes"]
 
 logger = logging.getLogger(__name__)
 
-SKIP_LABELS = {
-    "null_patient": "null patient_id (rows)",
-    "null_code": "null code (rows)",
-    "malformed_code": "malformed code (rows)",
-    "unmapped_concept": "unmapped concept (source value only) (rows)",
+SKIP_LABELS = {  # the ``issue`` of a Spark event row -> the single-machine summary's key (SkipReason.rows)
+    "null_patient": SkipReason.NULL_PATIENT.rows,
+    "null_code": SkipReason.NULL_CODE.rows,
+    "malformed_code": SkipReason.MALFORMED_CODE.rows,
+    "unmapped_concept": SkipReason.UNMAPPED.rows,
 }
 _ENCODERS: dict[tuple[str, str], Any] = {}  # per Python worker: one encoder per (folder, variant)
 
