@@ -14,6 +14,14 @@ twice, each time with the SQLAlchemy URL of a new, empty database::
 database of each), and ``new_database`` is the factory behind it: call it for more databases of
 the same backend in one test (``new_database()`` -> URL). DuckDB cases skip without duckdb-engine.
 
+Most database tests take ``backend_url`` (or a fixture built on it, e.g. ``native_url``/``omop_url``
+in ``tests/store/conftest.py``, ``any_db`` in ``tests/patients/conftest.py``) and write their rows
+through ``tests.helpers`` (``execute``, ``insert_rows``, ``fetch_all``, ``make_native_url``), never
+with ``sqlite3``. A test that needs fewer backends narrows the one fixture:
+``@pytest.mark.parametrize("new_database", ["sqlite", "postgresql"], indirect=True)``. Tests of
+SQLite's own behaviour (file paths and permissions, PRAGMA, rowids, the SQLite fast path) are
+marked ``@pytest.mark.sqlite_only`` and stay on SQLite files.
+
 ``postgresql_url`` gives a new, empty PostgreSQL database only (for PostgreSQL-only behaviour),
 and ``postgresql_server`` the session's server itself (:class:`tests.pg_server.PostgresServer`:
 ``url(dbname)``, ``create_database()``, ``drop_database(name)``, ``connect()``). Select one

@@ -1,5 +1,6 @@
 """Small builders shared by tests: native-schema databases written with plain sqlite3 (``make_native_db``)
-or through SQLAlchemy on any backend (``make_native_url``: SQLite, PostgreSQL, DuckDB)."""
+or through SQLAlchemy on any backend (``make_native_url``: SQLite, PostgreSQL, DuckDB), and
+backend-neutral row writers (``execute``, ``insert_rows``) for tests that run on every backend."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["NATIVE_DDL", "READER_PASSWORD", "execute", "make_native_db", "make_native_url", "read_only_cdm"]
+__all__ = ["NATIVE_DDL", "READER_PASSWORD", "backend_of", "execute", "fetch_all", "has_table", "insert_rows", "make_native_db", "make_native_url",
+           "read_only_cdm", "sqlite_path"]
 
 READER_PASSWORD = "reader-s3cret"
 
@@ -55,6 +57,51 @@ def execute(url: str, statement: str, rows: Sequence[dict[str, object]] | None =
             conn.execute(sa.text(statement), list(rows) if rows is not None else {})
     finally:
         engine.dispose()
+
+
+def fetch_all(url: str | Path, query: str) -> list[tuple]:
+    """The rows of one SQL query on any backend (a bare path is a SQLite file)."""
+    import sqlalchemy as sa
+
+    from ehrfeat.store import open_database
+
+    engine = open_database(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(query))]
+    finally:
+        engine.dispose()
+
+
+def has_table(url: str | Path, name: str) -> bool:
+    """Whether the database at ``url`` has a table ``name`` (any case), on any backend."""
+    from ehrfeat.store import open_database, table_names
+
+    engine = open_database(url)
+    try:
+        return name.lower() in table_names(engine)
+    finally:
+        engine.dispose()
+
+
+def insert_rows(url: str, table: str, rows: Sequence[Sequence[object]]) -> None:
+    """Positional ``rows`` into ``table`` (its name quoted as given, so ``"PERSON"`` stays upper case) on any backend."""
+    if not rows:
+        return
+    names = [f"p{i}" for i in range(len(rows[0]))]
+    placeholders = ", ".join(f":{n}" for n in names)
+    execute(url, f'INSERT INTO "{table}" VALUES ({placeholders})', [dict(zip(names, r, strict=True)) for r in rows])
+
+
+def backend_of(url: str | Path) -> str:
+    """``sqlite``, ``postgresql`` or ``duckdb`` for a URL (a bare path is a SQLite file)."""
+    text = str(url)
+    return text.split(":", 1)[0].split("+", 1)[0] if "://" in text else "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL, else None."""
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
 
 def make_native_url(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -11,13 +10,12 @@ import pytest
 
 from ehrfeat.embed import embed_codes
 from ehrfeat.models import load_encoder
-from tests.helpers import make_native_db
+from tests.helpers import fetch_all, has_table, make_native_url
 
 ICD10 = ["E11.9", "E11.65", "E10.9", "I10", "I50.9", "J44.1", "F32.9", "C50.911", "O09.90", "N18.3", "E66.9", "E78.5"]
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
+def _write(url: str) -> str:
     events = [(p, f"2020-01-{1 + p % 28:02d}", "ICD10CM", code, None) for p, code in enumerate(ICD10 * 3)]
     events += [
         (100, "2021-03-01", "icd10cm", "e119", None),  # odd forms of E11.9
@@ -27,7 +25,13 @@ def db(tmp_path: Path) -> Path:
         (104, "2021-03-01", "LOCAL", "LAB-99", 1.0),  # no text anywhere
         (105, "2021-03-01", "ICD10CM", "not a code", None),  # malformed
     ]
-    return make_native_db(tmp_path / "p.db", events, [("LOCAL", "LAB-42", "Serum potassium"), ("ICD10CM", "I10", "High blood pressure (local wording)")])
+    return make_native_url(url, events, [("LOCAL", "LAB-42", "Serum potassium"), ("ICD10CM", "I10", "High blood pressure (local wording)")])
+
+
+@pytest.fixture
+def db(backend_url: str) -> str:
+    """The database on SQLite, then PostgreSQL, then DuckDB."""
+    return _write(backend_url)
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +39,8 @@ def encoder(tiny_bert):
     return load_encoder(tiny_bert)
 
 
-def _rows(db: Path, table: str = "code_embeddings") -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(f"SELECT code_system, code, text, fingerprint FROM {table} ORDER BY 1, 2").fetchall()
-    finally:
-        con.close()
+def _rows(db: str, table: str = "code_embeddings") -> list[tuple]:
+    return fetch_all(db, f"SELECT code_system, code, text, fingerprint FROM {table} ORDER BY 1, 2")
 
 
 def test_embeds_every_code_with_text_once(db, encoder):
@@ -77,14 +77,12 @@ def test_other_encoder_is_kept_apart(db, encoder, tmp_path):
     assert fingerprints == {encoder.fingerprint, other.fingerprint}
 
 
-def test_systems_filter_and_out_database(db, encoder, tmp_path):
-    out = tmp_path / "emb.db"
+def test_systems_filter_and_out_database(db, encoder, new_database):
+    out = new_database()  # a second database of the same backend
     report = embed_codes(db, encoder=encoder, systems=["icd9"], out=out, table="vectors")
     assert report.embedded_now == 1
     assert [(s, c) for s, c, *_ in _rows(out, "vectors")] == [("ICD9CM", "428.0")]
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT count(*) FROM sqlite_master WHERE name='vectors'").fetchone() == (0,)
-    con.close()
+    assert not has_table(db, "vectors") and has_table(out, "vectors")
 
 
 KILL_SCRIPT = """
@@ -108,7 +106,18 @@ def kill_between_batches(done, total):
     if done >= 8:
         os.kill(os.getpid(), signal.SIGKILL)
 
+def kill_after_copy(copy_rows):  # PostgreSQL writes with COPY, not INSERT: die after the second COPY, uncommitted
+    def wrapped(*args, **kwargs):
+        global inserts
+        copy_rows(*args, **kwargs)
+        inserts += 1
+        if inserts == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return wrapped
+
 if mode == "in-transaction":
+    import ehrfeat.store.embeddings as embeddings
+    embeddings._copy_rows = kill_after_copy(embeddings._copy_rows)
     sa.event.listen(sa.engine.Engine, "after_cursor_execute", kill_inside_transaction)
     embed_codes(db, encoder=encoder, batch_size=4)
 else:
@@ -116,6 +125,7 @@ else:
 """
 
 
+@pytest.mark.parametrize("new_database", ["sqlite", "postgresql"], indirect=True)  # DuckDB left out: CI time
 @pytest.mark.parametrize("mode", ["in-transaction", "between-batches"])
 def test_killed_run_resumes_with_exactly_one_row_per_code(db, encoder, tiny_bert, tmp_path, mode):
     script = tmp_path / "kill.py"
@@ -133,6 +143,7 @@ def test_killed_run_resumes_with_exactly_one_row_per_code(db, encoder, tiny_bert
     assert report.embedded_now == len(ICD10) + 2 - len(partial)
 
 
+@pytest.mark.sqlite_only  # import-omop of the real Synthea extract; both backends: tests/store/test_database_backends.py
 def test_import_omop_then_embed_codes_on_synthea(shared_data, encoder, tmp_path):
     from ehrfeat.store import import_omop
 

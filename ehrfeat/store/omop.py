@@ -307,14 +307,16 @@ def iter_chunks(
     for d in _domains(engine, schema):
         concept = d.concept if d.concept is not None else sa.null()
         query = sa.select(d.person, d.time, concept, d.value, d.source_value).select_from(d.select_from)
-        with engine.connect() as conn:
+        # concepts are looked up on a second connection: DuckDB ends a streamed result (silently, after its
+        # first chunk) when the same connection runs another query
+        with engine.connect() as conn, engine.connect() as lookup:
             if systems is not None and d.concept is not None:
                 raw = _raw_vocabularies(conn, concepts.table, systems)
                 query = query.where(sa.or_(d.vocabulary.in_(raw), d.concept.is_(None)))
             result = conn.execution_options(stream_results=True, yield_per=chunk_size).execute(query)
             for rows in result.partitions(chunk_size):
                 report.rows_read += len(rows)
-                concepts.resolve(conn, (r[2] for r in rows if r[2] is not None))
+                concepts.resolve(lookup, (r[2] for r in rows if r[2] is not None))
                 kept, keys = [], []
                 for row in rows:
                     pid, cid, reason = row[0], row[2], ""

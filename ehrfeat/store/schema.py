@@ -116,6 +116,10 @@ class PatientSchema:
     duplicate_concepts: str = "error"
 
 
+# sa.Float is 4-byte REAL on DuckDB (7.2 read back as 7.1999998); DOUBLE there, as on the other backends
+_DOUBLE = sa.Float().with_variant(sa.Double(), "duckdb")
+
+
 def native_metadata() -> sa.MetaData:
     """The native schema as SQLAlchemy tables (portable across databases); mirrors :data:`NATIVE_DDL`."""
     md = sa.MetaData()
@@ -123,7 +127,7 @@ def native_metadata() -> sa.MetaData:
              sa.Column("birth_date", sa.Text), sa.Column("sex", sa.Text))
     sa.Table("events", md, sa.Column("patient_id", sa.Integer, nullable=False), sa.Column("time", sa.Text),
              sa.Column("code_system", sa.Text, nullable=False), sa.Column("code", sa.Text, nullable=False),
-             sa.Column("value", sa.Float), sa.Index("events_patient", "patient_id"),
+             sa.Column("value", _DOUBLE), sa.Index("events_patient", "patient_id"),
              sa.Index("events_code", "code_system", "code"))
     sa.Table("vocabulary", md, sa.Column("code_system", sa.Text, nullable=False),
              sa.Column("code", sa.Text, nullable=False), sa.Column("description", sa.Text))

@@ -1,20 +1,19 @@
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from typer.testing import CliRunner
 
 from ehrfeat.cli.main import app
-from tests.helpers import make_native_db
+from tests.helpers import execute, fetch_all, make_native_url
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(backend_url):
+    """Six codes on SQLite, then PostgreSQL, then DuckDB (a URL: the commands take URLs and paths alike)."""
     events = [(p, "2020-01-01", "ICD10CM", c, None) for p, c in enumerate(["E11.9", "E11.65", "E10.9", "I10", "I50.9", "J45.909"])]
-    return make_native_db(tmp_path / "p.db", events)
+    return make_native_url(backend_url, events)
 
 
 def test_embed_then_similar(db, tiny_bert):
@@ -30,12 +29,14 @@ def test_embed_then_similar(db, tiny_bert):
     assert lines[0].startswith("ICD10CM:E11.9") and len(lines) == 4
 
 
+@pytest.mark.sqlite_only  # a SQLite file path that does not exist
 def test_missing_database(tmp_path):
     result = runner.invoke(app, ["embed-codes", str(tmp_path / "nope.db")])
     assert result.exit_code != 0
     assert "nope.db" in result.output
 
 
+@pytest.mark.sqlite_only  # a file without the SQLite header
 def test_not_a_database(tmp_path):
     bad = tmp_path / "notes.db"
     bad.write_text("hello, I am a text file\n")
@@ -44,13 +45,10 @@ def test_not_a_database(tmp_path):
     assert "notes.db" in result.output
 
 
-def test_unknown_schema_names_tables_and_schemas(tmp_path):
-    path = tmp_path / "other.db"
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE visits (id INTEGER)")
-    con.execute("CREATE TABLE labs (id INTEGER)")
-    con.commit()
-    con.close()
+def test_unknown_schema_names_tables_and_schemas(backend_url):
+    path = backend_url
+    execute(path, "CREATE TABLE visits (id INTEGER)")
+    execute(path, "CREATE TABLE labs (id INTEGER)")
     result = runner.invoke(app, ["embed-codes", str(path)])
     assert result.exit_code != 0
     assert "visits" in result.output and "labs" in result.output
@@ -67,9 +65,7 @@ def test_bad_table_name_is_rejected(db, tiny_bert):
     result = runner.invoke(app, ["embed-codes", str(db), "--model", str(tiny_bert), "--table", "x; DROP TABLE events"])
     assert result.exit_code != 0
     assert "DROP TABLE" in result.output
-    con = sqlite3.connect(db)
-    assert con.execute("SELECT count(*) FROM events").fetchone()[0] == 6
-    con.close()
+    assert fetch_all(db, "SELECT count(*) FROM events") == [(6,)]
 
 
 def test_similar_unknown_code(db, tiny_bert):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,7 @@ from typer.testing import CliRunner
 
 from ehrfeat.cli.main import app
 from ehrfeat.linking.notes import link_notes, make_pipeline
-from tests.helpers import make_native_db
+from tests.helpers import execute, fetch_all, insert_rows, make_native_url
 
 NOTES = [
     (1, 1, "2021-01-01", "Type 2 diabetes mellitus, well controlled. Asthma, unspecified."),
@@ -20,13 +19,11 @@ NOTES = [
 
 
 @pytest.fixture
-def native_db(tmp_path: Path) -> Path:
-    db = make_native_db(tmp_path / "p.db", [(1, "2021-01-01", "ICD10CM", "E11.9", None), (2, None, "ICD10CM", "I10", None)])
-    con = sqlite3.connect(db)
-    con.execute("CREATE TABLE notes (note_id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL, time TEXT, text TEXT)")
-    con.executemany("INSERT INTO notes VALUES (?, ?, ?, ?)", NOTES)
-    con.commit()
-    con.close()
+def native_db(backend_url: str) -> str:
+    """Notes and events on SQLite, then PostgreSQL, then DuckDB."""
+    db = make_native_url(backend_url, [(1, "2021-01-01", "ICD10CM", "E11.9", None), (2, None, "ICD10CM", "I10", None)])
+    execute(db, "CREATE TABLE notes (note_id INTEGER PRIMARY KEY, patient_id INTEGER NOT NULL, time TEXT, text TEXT)")
+    insert_rows(db, "notes", NOTES)
     return db
 
 
@@ -34,14 +31,9 @@ def _pipeline(linker_config: dict):  # type: ignore[no-untyped-def]
     return make_pipeline(model=linker_config["model"], index=linker_config["index"], systems=[], threshold=0.0)
 
 
-def _rows(db: Path, table: str = "note_nlp") -> list[tuple]:
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(
-            f'SELECT note_nlp_id, note_id, "offset", lexical_variant, note_nlp_concept_id, note_nlp_source_concept_id, term_modifiers, snippet FROM {table} ORDER BY note_nlp_id'
-        ).fetchall()
-    finally:
-        con.close()
+def _rows(db: Path | str, table: str = "note_nlp") -> list[tuple]:
+    return fetch_all(db, "SELECT note_nlp_id, note_id, \"offset\", lexical_variant, note_nlp_concept_id, note_nlp_source_concept_id, "
+                         f"term_modifiers, snippet FROM {table} ORDER BY note_nlp_id")
 
 
 def test_native_notes_are_linked_once(native_db, linker_config):
@@ -65,9 +57,7 @@ def test_native_notes_are_linked_once(native_db, linker_config):
     again = link_notes(native_db, nlp=nlp, batch_size=2)
     assert (again.notes_linked_now, again.notes_already_linked, again.rows_written) == (0, 4, 0)
     assert _rows(native_db) == rows
-    con = sqlite3.connect(native_db)
-    assert con.execute("SELECT code_system, code FROM note_nlp ORDER BY note_nlp_id LIMIT 1").fetchone() == ("ICD10CM", "E11")
-    con.close()
+    assert fetch_all(native_db, "SELECT code_system, code FROM note_nlp ORDER BY note_nlp_id LIMIT 1") == [("ICD10CM", "E11")]
 
 
 def test_interrupted_run_resumes_without_duplicates(native_db, linker_config):
@@ -85,7 +75,7 @@ def test_interrupted_run_resumes_without_duplicates(native_db, linker_config):
     assert len(rows) == 6 and len({(r[1], r[2]) for r in rows}) == 6
 
 
-def test_link_notes_cli_and_missing_notes_table(native_db, linker_config, tmp_path):
+def test_link_notes_cli_and_missing_notes_table(native_db, linker_config, new_database):
     runner = CliRunner()
     args = ["link-notes", str(native_db), "--model", linker_config["model"], "--index", linker_config["index"]["path"],
             "--systems", "ICD10CM", "--threshold", "0"]  # fmt: skip
@@ -94,7 +84,7 @@ def test_link_notes_cli_and_missing_notes_table(native_db, linker_config, tmp_pa
     assert "NOTE_NLP rows written: 6" in result.output
     assert all("system=ICD10CM;" in r[6] for r in _rows(native_db))  # --systems keeps HPO codes out
     assert "linked now:            0" in runner.invoke(app, args).output
-    bare = make_native_db(tmp_path / "bare.db", [(1, None, "ICD10CM", "I10", None)])
+    bare = make_native_url(new_database(), [(1, None, "ICD10CM", "I10", None)])
     result = runner.invoke(app, ["link-notes", str(bare), "--model", linker_config["model"], "--index", linker_config["index"]["path"]])
     assert result.exit_code == 2 and "no notes table" in result.output
 
@@ -103,22 +93,22 @@ def test_omop_notes_get_concept_ids(shared_data, tiny_encoder, linker_config, tm
     from ehrfeat.embed import embed_codes
     from ehrfeat.store import import_omop
 
+    # Synthea on SQLite only (CI time); OMOP notes on every backend: test_notes_backends.py
     db = tmp_path / "omop.db"
     import_omop(shared_data / "omop" / "Synthea27Nj_5.4.zip", db)
     embed_codes(db, encoder=tiny_encoder)
-    con = sqlite3.connect(db)
-    (name, concept_id), (name2, concept_id2) = con.execute(
+    (name, concept_id), (name2, concept_id2) = fetch_all(
+        db,
         "SELECT c.concept_name, c.concept_id FROM code_embeddings e JOIN concept c ON c.concept_code = e.code "
         "AND c.vocabulary_id = 'SNOMED' WHERE e.code_system = 'SNOMED' AND c.standard_concept = 'S' "
-        "AND length(c.concept_name) > 12 ORDER BY c.concept_id LIMIT 2"
-    ).fetchall()
-    con.executemany(
-        "INSERT INTO note (note_id, person_id, note_date, note_type_concept_id, note_class_concept_id, note_title, note_text, encoding_concept_id, language_concept_id) "
-        "VALUES (?, 1, '2020-01-01', 44814645, 0, 'progress', ?, 0, 4180186)",
-        [(10, f"Seen today. {name}."), (11, f"History of {name2}, stable."), (12, "")],
+        "AND length(c.concept_name) > 12 ORDER BY c.concept_id LIMIT 2",
     )
-    con.commit()
-    con.close()
+    execute(
+        f"sqlite:///{db}",
+        "INSERT INTO note (note_id, person_id, note_date, note_type_concept_id, note_class_concept_id, note_title, note_text, encoding_concept_id, language_concept_id) "
+        "VALUES (:id, 1, '2020-01-01', 44814645, 0, 'progress', :text, 0, 4180186)",
+        [{"id": 10, "text": f"Seen today. {name}."}, {"id": 11, "text": f"History of {name2}, stable."}, {"id": 12, "text": ""}],
+    )
     nlp = make_pipeline(model=linker_config["model"], index={"db": str(db)}, systems=[], threshold=0.0, encoder=tiny_encoder)
     report = link_notes(db, nlp=nlp)
     assert report.notes_linked_now == 2 and report.skipped == {"empty note text": 1}

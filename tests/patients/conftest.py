@@ -6,7 +6,6 @@ DuckDB (the test runs once per backend; ``build_url`` writes it at any URL).
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 from ehrfeat.codes import Code
 from ehrfeat.store.database import open_database
 from ehrfeat.store.embeddings import EmbeddingCache
-from tests.helpers import make_native_db, make_native_url
+from tests.helpers import insert_rows, make_native_db, make_native_url
 
 FP = "hand-made"
 VECTORS = {
@@ -52,10 +51,7 @@ def build_url(url: str, events=EVENTS, extra_patients=(4,)) -> str:
 
 def build_db(path: Path, events=EVENTS, extra_patients=(4,)) -> Path:
     make_native_db(path, events)
-    con = sqlite3.connect(path)
-    con.executemany("INSERT INTO patients VALUES (?, NULL, NULL)", [(p,) for p in extra_patients])
-    con.commit()
-    con.close()
+    insert_rows(f"sqlite:///{path}", "patients", [(p, None, None) for p in extra_patients])
     write_vectors(path)
     return path
 

@@ -1,4 +1,9 @@
-"""The database path (codes, times and filters in SQL) equals the per-event path: weights, skip counts, read issues."""
+"""The database path (codes, times and filters in SQL) equals the per-event path: weights, skip counts, read issues.
+
+The database path is SQLite's (rowids, ``unixepoch``; marked ``sqlite_only``) and DuckDB's (the
+``duckdb`` tests). PostgreSQL has none yet: there ``auto`` reads every event in Python and must
+give what SQLite's database path gives (``test_postgresql_reads_every_event_as_sqlite_s_database_path``).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from ehrfeat.store import open_database
 from ehrfeat.store.coded_events import BAD_T, INDEX_NAME, MAX_ROWID, NAT, NULL_T, TIME_MARK, sql_time_seconds
 from ehrfeat.store.dates import parse_times
 from ehrfeat.store.embeddings import EmbeddingCache
-from tests.helpers import make_native_db
+from tests.helpers import execute, insert_rows, make_native_db, make_native_url
 from tests.patients.conftest import FP, VECTORS, write_vectors
 from tests.time_cases import TIME_CASES
 
@@ -75,17 +80,20 @@ def _duckdb(tmp_path, events=MESSY, time_type="VARCHAR"):
     return url
 
 
+def _messy(url, events=MESSY):
+    """MESSY at any URL (SQLite, PostgreSQL): a null patient, patient 9 without a patients row, a cohort table."""
+    make_native_url(url, events)
+    execute(url, "DELETE FROM patients WHERE patient_id = 9")
+    execute(url, "INSERT INTO events VALUES (NULL, '2019-01-01', 'ICD10CM', 'I10', NULL)")  # null patient
+    execute(url, "CREATE TABLE cohort (patient_id INTEGER, as_of TEXT)")
+    insert_rows(url, "cohort", [(1, "2019-05-01"), (2, "2019-03-01T12:00"), (5, "20200101"), (3, "2019-03-01")])
+    write_vectors(url)
+    return url
+
+
 def _db(tmp_path, events=MESSY):
-    path = make_native_db(tmp_path / "messy.db", events)
-    con = sqlite3.connect(path)
-    con.execute("DELETE FROM patients WHERE patient_id = 9")
-    con.execute("INSERT INTO events VALUES (NULL, '2019-01-01', 'ICD10CM', 'I10', NULL)")  # null patient
-    con.execute("CREATE TABLE cohort (patient_id INTEGER, as_of TEXT)")
-    con.executemany("INSERT INTO cohort VALUES (?, ?)", [(1, "2019-05-01"), (2, "2019-03-01T12:00"), (5, "20200101"),
-                                                         (3, "2019-03-01")])
-    con.commit()
-    con.close()
-    write_vectors(path)
+    path = tmp_path / "messy.db"
+    _messy(f"sqlite:///{path}", events)
     return path
 
 
@@ -111,6 +119,7 @@ def _same(a, b) -> None:
         assert getattr(a.report, field) == getattr(b.report, field), field
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("weighting", ["mean", "count", "idf", "time-decay"])
 @pytest.mark.parametrize("mode", MODES, ids=[",".join(f"{k}={v}" for k, v in m.items()) or "no-as-of" for m in MODES])
 def test_database_path_equals_per_event_path(tmp_path, weighting, mode):
@@ -136,6 +145,7 @@ def test_duckdb_database_path_equals_per_event_path(tmp_path, weighting, mode, t
               patient_vectors(db, chunk_size=chunk_size, aggregate="events", **mode))
 
 
+@pytest.mark.sqlite_only
 def test_chunks_drop_duplicates_as_the_per_event_path_does(tmp_path):
     db = _db(tmp_path)
     whole = patient_vectors(db, aggregate="events")  # one chunk
@@ -145,6 +155,7 @@ def test_chunks_drop_duplicates_as_the_per_event_path_does(tmp_path):
         _same(fast, whole)
 
 
+@pytest.mark.sqlite_only
 def test_code_counts_use_the_database_path_alike(tmp_path):
     db = _db(tmp_path)
     fast = code_counts(db, as_of_table="cohort", window="365d")
@@ -172,6 +183,7 @@ def _edge_values() -> list[object]:
     return [d + c for d in days for c in clocks] + [c.value for c in TIME_CASES if c.sql]
 
 
+@pytest.mark.sqlite_only
 def test_sql_reads_strict_iso_exactly_as_the_time_reader():
     """Every value SQL reads itself gets the reader's seconds; the rest are marked with their rowid for the reader."""
     values = _edge_values()
@@ -194,6 +206,7 @@ def test_sql_reads_strict_iso_exactly_as_the_time_reader():
     assert 300 < read_in_sql < len(values)  # the valid strict forms are read in SQL, the doubtful ones are not
 
 
+@pytest.mark.sqlite_only
 def test_time_case_table_through_both_paths(tmp_path):
     events = [(i + 1, c.value, "ICD10CM", "I10", None) for i, c in enumerate(TIME_CASES) if c.sql]
     path = make_native_db(tmp_path / "times.db", events)
@@ -202,6 +215,7 @@ def test_time_case_table_through_both_paths(tmp_path):
         _same(patient_vectors(path, aggregate="database", **mode), patient_vectors(path, aggregate="events", **mode))
 
 
+@pytest.mark.sqlite_only
 def test_indexes_only_with_consent_and_reported(tmp_path):
     db = _db(tmp_path)
 
@@ -221,6 +235,7 @@ def test_indexes_only_with_consent_and_reported(tmp_path):
     _same(made, plain)
 
 
+@pytest.mark.sqlite_only
 def test_sparse_rowids_and_views_fall_back_to_the_per_event_path(tmp_path):
     db = _db(tmp_path)
     con = sqlite3.connect(db)
@@ -244,6 +259,7 @@ def test_sparse_rowids_and_views_fall_back_to_the_per_event_path(tmp_path):
     _same(auto, patient_vectors(db, as_of="2019-05-01"))
 
 
+@pytest.mark.sqlite_only
 def test_database_path_refuses_what_it_cannot_read(tmp_path):
     db = make_native_db(tmp_path / "text_ids.db", [(1, "2019-01-01", "ICD10CM", "I10", None)])
     con = sqlite3.connect(db)
@@ -286,6 +302,7 @@ def test_duckdb_reads_times_exactly_as_the_time_reader(time_type):
     assert read_in_sql > 300
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("separators", [False, True])
 def test_odd_stored_values_read_alike(tmp_path, separators):
     """Codes holding the packing separators, blob and integer codes and times in an untyped table: as the per-event path."""
@@ -318,6 +335,21 @@ def test_odd_stored_values_read_alike(tmp_path, separators):
     assert fast.report.events_used > 0
 
 
+@pytest.mark.parametrize("mode", MODES, ids=[",".join(f"{k}={v}" for k, v in m.items()) or "no-as-of" for m in MODES])
+def test_postgresql_reads_every_event_as_sqlite_s_database_path(tmp_path, postgresql_url, mode):
+    """PostgreSQL has no database path: ``database`` is refused (E1902), ``auto`` reads every event and gives
+    what SQLite's database path gives on the same messy events."""
+    pg = _messy(postgresql_url)
+    sqlite_fast = patient_vectors(_db(tmp_path), weighting="idf", aggregate="database", **mode)
+    on_pg = patient_vectors(pg, weighting="idf", **mode)
+    assert on_pg.report.path == "events" and sqlite_fast.report.path == "database"
+    _same(on_pg, sqlite_fast)
+    if not mode:
+        with pytest.raises(InputError, match="database path") as err:
+            patient_vectors(pg, aggregate="database")
+        assert err.value.code == "E1902"
+
+
 def test_bytes_read_strict_iso_exactly_as_the_time_reader():
     """The Arrow-bytes reader reads only what the time reader reads to the very same seconds; it leaves the rest."""
     import pyarrow as pa
@@ -339,6 +371,7 @@ def test_bytes_read_strict_iso_exactly_as_the_time_reader():
     assert not ok[-7:].any()
 
 
+@pytest.mark.sqlite_only
 def test_text_times_take_the_packed_path_and_read_alike(tmp_path, monkeypatch):
     """Integer patients, text codes, text or null times: times come as raw text and are read in Arrow, as the per-event path."""
     from ehrfeat.store import coded_sqlite

@@ -1,3 +1,5 @@
+"""open_database: SQLite files (checked before connecting; the tests marked sqlite_only), URLs, table names on every backend."""
+
 from __future__ import annotations
 
 import os
@@ -10,12 +12,14 @@ from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store import open_database, table_names, validate_identifier
 
 
+@pytest.mark.sqlite_only
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match=r"missing\.db does not exist") as info:
         open_database(tmp_path / "missing.db")
     assert info.value.code == "E201" and info.value.fix
 
 
+@pytest.mark.sqlite_only
 def test_text_file_renamed_db_is_refused_before_connecting(tmp_path: Path) -> None:
     fake = tmp_path / "notes.db"
     fake.write_text("patient_id,code\n1,E11.9\n")
@@ -24,11 +28,13 @@ def test_text_file_renamed_db_is_refused_before_connecting(tmp_path: Path) -> No
     assert info.value.code == "E202"
 
 
+@pytest.mark.sqlite_only
 def test_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="is a folder"):
         open_database(tmp_path)
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
 def test_unreadable_file(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
@@ -38,6 +44,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
         open_database(path)
 
 
+@pytest.mark.sqlite_only
 def test_new_file_when_allowed_and_the_journal_mode_left_as_it_was(tmp_path: Path) -> None:
     engine = open_database(tmp_path / "new.db", must_exist=False)
     with engine.connect() as conn:
@@ -59,12 +66,14 @@ def test_new_file_when_allowed_and_the_journal_mode_left_as_it_was(tmp_path: Pat
         open_database(tmp_path / "no" / "such" / "folder.db", must_exist=False)
 
 
+@pytest.mark.sqlite_only
 def test_empty_file_is_an_empty_database(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.touch()
     assert table_names(open_database(path)) == {}
 
 
+@pytest.mark.sqlite_only
 def test_read_only_file_opens_read_only(tmp_path: Path, native_db: Path) -> None:
     native_db.chmod(0o444)
     try:
@@ -75,6 +84,7 @@ def test_read_only_file_opens_read_only(tmp_path: Path, native_db: Path) -> None
         native_db.chmod(0o644)
 
 
+@pytest.mark.sqlite_only
 def test_urls_go_to_create_engine(tmp_path: Path, native_db: Path) -> None:
     engine = open_database(f"sqlite:///{native_db}")
     assert "events" in table_names(engine)
@@ -83,11 +93,12 @@ def test_urls_go_to_create_engine(tmp_path: Path, native_db: Path) -> None:
     assert "secret" not in str(info.value)
 
 
-def test_table_names_are_case_insensitive(tmp_path: Path) -> None:
-    engine = open_database(tmp_path / "x.db", must_exist=False)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE CONDITION_Occurrence (x INTEGER)")
+def test_table_names_are_case_insensitive(backend_url: str) -> None:
+    engine = open_database(backend_url, must_exist=False)
+    with engine.begin() as conn:  # quoted: PostgreSQL keeps the mixed case too
+        conn.exec_driver_sql('CREATE TABLE "CONDITION_Occurrence" (x INTEGER)')
     assert table_names(engine) == {"condition_occurrence": "CONDITION_Occurrence"}
+    engine.dispose()
 
 
 @pytest.mark.parametrize("name", ["x; DROP TABLE events", "1events", "", "a" * 64, "events--", "ev ents", "ev\"ents"])

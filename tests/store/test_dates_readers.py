@@ -17,8 +17,8 @@ from ehrfeat.store import open_database
 from ehrfeat.store.dates import parse_time, parse_times
 from ehrfeat.store.events import iter_events
 from ehrfeat.store.schema import detect_schema
-from tests.helpers import make_native_db
-from tests.patients.conftest import build_db
+from tests.helpers import execute, insert_rows, make_native_db, make_native_url
+from tests.patients.conftest import build_url
 from tests.time_cases import TIME_CASES
 
 SQL_CASES = [c for c in TIME_CASES if c.sql]
@@ -45,8 +45,8 @@ def test_events_reader_on_the_whole_table() -> None:
     assert parsed.n_unparsable == sum(c.expected == "bad" for c in TIME_CASES)
 
 
-def test_native_events_stored_in_sqlite(tmp_path: Path) -> None:
-    db = make_native_db(tmp_path / "t.db", [(i + 1, c.value, "ICD10CM", "I10", None) for i, c in enumerate(SQL_CASES)])  # type: ignore[misc]
+def test_native_events_stored_in_a_database(backend_url: str) -> None:
+    db = make_native_url(backend_url, [(i + 1, c.value, "ICD10CM", "I10", None) for i, c in enumerate(SQL_CASES)])  # type: ignore[misc]
     engine = open_database(db)
     got: dict[int, int] = {}
     for chunk in iter_events(engine, detect_schema(engine)):
@@ -54,6 +54,7 @@ def test_native_events_stored_in_sqlite(tmp_path: Path) -> None:
     assert got == {i + 1: _expected_seconds(c.expected) for i, c in enumerate(SQL_CASES)}
 
 
+@pytest.mark.sqlite_only  # an untyped column keeps each value's own type: SQLite's dynamic typing
 def test_as_of_table_stored_in_sqlite(tmp_path: Path) -> None:
     db = make_native_db(tmp_path / "t.db", [(i + 1, "2000-01-01", "ICD10CM", "I10", None) for i in range(len(SQL_CASES))])
     con = sqlite3.connect(db)
@@ -95,18 +96,15 @@ def test_typed_dataframe_columns_read_alike() -> None:
         assert cohort.as_of_s.tolist() == [_expected_seconds("2020-03-04T05:06:07")]
 
 
-def test_epoch_second_as_of_table_gives_the_vectors_of_iso_text(tmp_path: Path) -> None:
+def test_epoch_second_as_of_table_gives_the_vectors_of_iso_text(backend_url: str) -> None:
     """Was: integers read as nanoseconds (1970), so every vector came out empty, exit 0."""
-    db = build_db(tmp_path / "p.db")
-    con = sqlite3.connect(db)
-    con.execute("CREATE TABLE iso (patient_id INTEGER, as_of TEXT)")
-    con.execute("CREATE TABLE epoch (patient_id INTEGER, as_of INTEGER)")
-    con.execute("CREATE TABLE ymd (patient_id INTEGER, as_of INTEGER)")
-    con.executemany("INSERT INTO iso VALUES (?, ?)", [(1, "2019-05-01"), (2, "2019-12-31")])
-    con.executemany("INSERT INTO epoch VALUES (?, ?)", [(1, 1556668800), (2, 1577750400)])
-    con.executemany("INSERT INTO ymd VALUES (?, ?)", [(1, 20190501), (2, 20191231)])
-    con.commit()
-    con.close()
+    db = build_url(backend_url)
+    execute(db, "CREATE TABLE iso (patient_id INTEGER, as_of TEXT)")
+    execute(db, "CREATE TABLE epoch (patient_id INTEGER, as_of BIGINT)")
+    execute(db, "CREATE TABLE ymd (patient_id INTEGER, as_of INTEGER)")
+    insert_rows(db, "iso", [(1, "2019-05-01"), (2, "2019-12-31")])
+    insert_rows(db, "epoch", [(1, 1556668800), (2, 1577750400)])
+    insert_rows(db, "ymd", [(1, 20190501), (2, 20191231)])
     iso = patient_vectors(db, as_of_table="iso")
     assert not iso.no_codes.any()
     for table in ("epoch", "ymd"):

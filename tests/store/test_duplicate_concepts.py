@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,17 @@ from ehrfeat.errors import InputError
 from ehrfeat.store import distinct_codes, open_database
 from ehrfeat.store.omop import add_repeated_concepts
 from ehrfeat.store.schema import detect_schema
+from tests.helpers import insert_rows
 
 
-def _duplicated(omop_db: Path) -> Path:
-    with sqlite3.connect(omop_db) as con:  # 201826 is SNOMED 44054006; a second row names ICD10CM E11.9
-        con.execute("INSERT INTO concept VALUES (201826, 'Other name', 'Condition', 'ICD10CM', 'E11.9')")
+def _duplicated(omop_db: Path | str) -> Path | str:
+    url = str(omop_db) if "://" in str(omop_db) else f"sqlite:///{omop_db}"
+    # 201826 is SNOMED 44054006; a second row names ICD10CM E11.9
+    insert_rows(url, "CONCEPT", [(201826, "Other name", "Condition", "ICD10CM", "E11.9")])
     return omop_db
 
 
-def _codes(db: Path, rule: str) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+def _codes(db: Path | str, rule: str) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     engine = open_database(db)
     schema = dataclasses.replace(detect_schema(engine), duplicate_concepts=rule)
     codes, _ = distinct_codes(engine, schema)
@@ -32,10 +33,10 @@ def _codes(db: Path, rule: str) -> tuple[dict[tuple[str, str], int], dict[str, i
     return {(c.system, c.code): c.n_events for c in codes}, counts
 
 
-def test_rules_first_and_skip_count_each_event_once(omop_db: Path) -> None:
-    clean, no_counts = _codes(omop_db, "first")
+def test_rules_first_and_skip_count_each_event_once(omop_url: str) -> None:
+    clean, no_counts = _codes(omop_url, "first")
     assert no_counts == {}
-    db = _duplicated(omop_db)
+    db = _duplicated(omop_url)
     first, counts = _codes(db, "first")
     # first row by (vocabulary_id, concept_code): ICD10CM E11.9 (before SNOMED); the 3 events of 201826 counted once
     assert ("SNOMED", "44054006") not in first
@@ -50,7 +51,7 @@ def test_rules_first_and_skip_count_each_event_once(omop_db: Path) -> None:
 
 
 def test_cli_rule_is_in_the_summary_and_an_unknown_rule_exits_2(omop_db: Path, tiny_onnx: Path) -> None:
-    db = _duplicated(omop_db)
+    db = Path(_duplicated(omop_db))
     runner = CliRunner()
     refused = runner.invoke(app, ["embed-codes", str(db), "--model", str(tiny_onnx), "--no-progress"])
     assert refused.exit_code == 2 and "E1222" in refused.output and "201826" in refused.output

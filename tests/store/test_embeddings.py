@@ -1,22 +1,23 @@
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from ehrfeat.codes import Code
 from ehrfeat.errors import DatabaseError, InputError, SchemaError
+from ehrfeat.store import open_database
 from ehrfeat.store.embeddings import EmbeddingCache
 
 
 @pytest.fixture
-def cache(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+def cache(backend_url):
+    """An empty cache on SQLite, then PostgreSQL, then DuckDB."""
+    engine = open_database(backend_url, must_exist=False)
     c = EmbeddingCache(engine)
     c.ensure_table()
-    return c
+    yield c
+    engine.dispose()
 
 
 def _items(*codes):
@@ -64,18 +65,16 @@ def test_mismatched_lengths_are_rejected(cache):
         cache.write("fp", _items("E11.9", "I10"), np.ones((1, 2), np.float32))
 
 
-def test_corrupt_blob_is_reported(cache, tmp_path):
+def test_corrupt_blob_is_reported(cache):
     cache.write("fp", _items("E11.9"), np.ones((1, 4), np.float32))
-    con = sqlite3.connect(tmp_path / "c.db")
-    con.execute("UPDATE code_embeddings SET vector = x'0000'")
-    con.commit()
-    con.close()
+    with cache.engine.begin() as conn:  # two bytes: not a whole float32
+        conn.execute(sa.text("UPDATE code_embeddings SET vector = :v"), {"v": b"\x00\x00"})
     with pytest.raises(DatabaseError, match=r"corrupt embedding row ICD10CM:E11\.9"):
         cache.load("fp")
 
 
-def test_existing_table_with_other_columns_is_refused(tmp_path):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+def test_existing_table_with_other_columns_is_refused(backend_url):
+    engine = open_database(backend_url, must_exist=False)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE code_embeddings (a INTEGER)"))
     with pytest.raises(SchemaError, match="lacks columns"):

@@ -1,50 +1,51 @@
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from ehrfeat.errors import SchemaError
 from ehrfeat.store import EventReadReport, detect_schema, distinct_codes, iter_events, open_database, patient_ids
+from tests.helpers import backend_of, execute, insert_rows
 
 
-def _codes(path: Path, systems: list[str] | None = None) -> tuple[dict[tuple[str, str], object], object]:
-    engine = open_database(path)
+def _codes(url: str, systems: list[str] | None = None) -> tuple[dict[tuple[str, str], object], object]:
+    engine = open_database(url)
     codes, skipped = distinct_codes(engine, detect_schema(engine), systems)
     return {(c.system, c.code): c for c in codes}, skipped
 
 
-def test_odd_forms_merged_with_exact_patient_counts(native_db: Path) -> None:
-    codes, _ = _codes(native_db)
+def test_odd_forms_merged_with_exact_patient_counts(native_url: str) -> None:
+    codes, _ = _codes(native_url)
     e119 = codes[("ICD10CM", "E11.9")]
     assert (e119.n_events, e119.n_patients) == (5, 3)  # five raw forms, patients 1, 1, 2, 2, 3
     assert codes[("ICD10CM", "I10")].n_patients == 1
     assert codes[("HPO", "HP:0000819")].n_events == 1
 
 
-def test_texts_come_from_the_vocabulary_table(native_db: Path) -> None:
-    codes, _ = _codes(native_db)
+def test_texts_come_from_the_vocabulary_table(native_url: str) -> None:
+    codes, _ = _codes(native_url)
     assert codes[("LOINC", "4548-4")].text == "Hemoglobin A1c"
     assert codes[("LOCAL", "ZZ-1")].text is None  # vocabulary says "local": a different system name
     assert codes[("ICD10CM", "E11.9")].text is None and codes[("ICD10CM", "E11.9")].domain is None
 
 
-def test_malformed_codes_reported_with_examples(native_db: Path) -> None:
-    codes, skipped = _codes(native_db)
+def test_malformed_codes_reported_with_examples(native_url: str) -> None:
+    codes, skipped = _codes(native_url)
     assert skipped.counts == {"malformed code (rows)": 2}
     assert set(skipped.examples["malformed code (rows)"]) == {"ICD10CM:NOT-A-CODE!", "ICD10CM:??"}
     assert sum(c.n_events for c in codes.values()) == 10
 
 
-def test_null_codes_and_patients_are_reported(tmp_path: Path) -> None:
-    path = tmp_path / "loose.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE Events (Patient_ID, Time, Code_System, Code, Value)")
-        conn.executemany("INSERT INTO Events VALUES (?, ?, ?, ?, NULL)", [
-            (1, "2020-01-01", "ICD10CM", None), (1, "2020-01-01", None, "E11.9"), (None, "2020-01-01", "ICD10CM", "I10"),
-            (2, "2020-01-01", "ICD10CM", "I10"), ("3", "2020-01-01", "ICD10CM", "I10")])
+def test_null_codes_and_patients_are_reported(backend_url: str) -> None:
+    path = backend_url
+    # SQLite: an untyped column keeps 1, 2 and '3' as given; elsewhere a TEXT column holds integer-like text
+    id_type = "" if backend_of(path) == "sqlite" else "TEXT"
+    execute(path, f"CREATE TABLE Events (Patient_ID {id_type}, Time TEXT, Code_System TEXT, Code TEXT, Value REAL)")
+    rows = [(1, "2020-01-01", "ICD10CM", None), (1, "2020-01-01", None, "E11.9"), (None, "2020-01-01", "ICD10CM", "I10"),
+            (2, "2020-01-01", "ICD10CM", "I10"), ("3", "2020-01-01", "ICD10CM", "I10")]
+    if id_type:
+        rows = [(None if p is None else str(p), *rest) for p, *rest in rows]
+    execute(path, "INSERT INTO Events VALUES (:p, :t, :s, :c, NULL)", [dict(zip("ptsc", r, strict=True)) for r in rows])
     codes, skipped = _codes(path)
     assert skipped.counts == {"null code (rows)": 1, "null code system (rows)": 1, "null patient_id (rows)": 1}
     assert (codes[("ICD10CM", "I10")].n_events, codes[("ICD10CM", "I10")].n_patients) == (2, 2)
@@ -56,26 +57,24 @@ def test_null_codes_and_patients_are_reported(tmp_path: Path) -> None:
     assert patient_ids(engine, detect_schema(engine)).tolist() == [1, 2, 3]  # no patients table: from events
 
 
-def test_text_patient_ids_are_refused_with_a_fix(tmp_path: Path) -> None:
-    path = tmp_path / "text_ids.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE events (patient_id, time, code_system, code)")
-        conn.execute("INSERT INTO events VALUES ('MRN-0042', '2020-01-01', 'ICD10CM', 'I10')")
-    engine = open_database(path)
+def test_text_patient_ids_are_refused_with_a_fix(backend_url: str) -> None:
+    execute(backend_url, "CREATE TABLE events (patient_id TEXT, time TEXT, code_system TEXT, code TEXT)")
+    insert_rows(backend_url, "events", [("MRN-0042", "2020-01-01", "ICD10CM", "I10")])
+    engine = open_database(backend_url)
     with pytest.raises(SchemaError, match="MRN-0042") as info:
         list(iter_events(engine, detect_schema(engine)))
     assert "ROW_NUMBER" in (info.value.fix or "")
 
 
-def test_systems_filter_accepts_aliases(native_db: Path) -> None:
-    codes, skipped = _codes(native_db, ["icd-10-cm"])
+def test_systems_filter_accepts_aliases(native_url: str) -> None:
+    codes, skipped = _codes(native_url, ["icd-10-cm"])
     assert {s for s, _ in codes} == {"ICD10CM"} and skipped.counts["malformed code (rows)"] == 2
-    codes, skipped = _codes(native_db, ["loinc", "hp"])
+    codes, skipped = _codes(native_url, ["loinc", "hp"])
     assert set(codes) == {("LOINC", "4548-4"), ("HPO", "HP:0000819")} and not skipped.counts
 
 
-def test_tiny_chunks_yield_every_row_exactly_once(native_db: Path) -> None:
-    engine = open_database(native_db)
+def test_tiny_chunks_yield_every_row_exactly_once(native_url: str) -> None:
+    engine = open_database(native_url)
     schema = detect_schema(engine)
     report = EventReadReport()
     chunks = list(iter_events(engine, schema, chunk_size=3, report=report))
@@ -92,8 +91,8 @@ def test_tiny_chunks_yield_every_row_exactly_once(native_db: Path) -> None:
     assert set(report.examples["malformed code"]) == {"ICD10CM:NOT-A-CODE!", "ICD10CM:??"}
 
 
-def test_event_chunk_columns(native_db: Path) -> None:
-    engine = open_database(native_db)
+def test_event_chunk_columns(native_url: str) -> None:
+    engine = open_database(native_url)
     (chunk,) = list(iter_events(engine, detect_schema(engine), systems=["LOINC"]))
     assert chunk.patient_id.dtype == np.int64 and chunk.time.dtype == np.dtype("datetime64[s]")
     assert chunk.value.dtype == np.float64 and chunk.system.dtype == object
@@ -102,14 +101,14 @@ def test_event_chunk_columns(native_db: Path) -> None:
     assert chunk.domain.tolist() == ["LOINC", "LOINC"]
 
 
-def test_native_patient_ids(native_db: Path) -> None:
-    engine = open_database(native_db)
+def test_native_patient_ids(native_url: str) -> None:
+    engine = open_database(native_url)
     ids = patient_ids(engine, detect_schema(engine))
     assert ids.dtype == np.int64 and ids.tolist() == [1, 2, 3]
 
 
-def test_omop_codes_through_concept_with_fallback_and_unmapped(omop_db: Path) -> None:
-    codes, skipped = _codes(omop_db)
+def test_omop_codes_through_concept_with_fallback_and_unmapped(omop_url: str) -> None:
+    codes, skipped = _codes(omop_url)
     snomed = codes[("SNOMED", "44054006")]
     assert (snomed.n_events, snomed.n_patients, snomed.concept_id, snomed.domain) == (3, 2, 201826, "condition")
     assert snomed.text == "Type 2 diabetes mellitus"
@@ -123,8 +122,8 @@ def test_omop_codes_through_concept_with_fallback_and_unmapped(omop_db: Path) ->
     assert skipped.examples["malformed code (rows)"] == ("ICD10CM:???",)
 
 
-def test_omop_events_with_numeric_dates(omop_db: Path) -> None:
-    engine = open_database(omop_db)
+def test_omop_events_with_numeric_dates(omop_url: str) -> None:
+    engine = open_database(omop_url)
     schema = detect_schema(engine)
     report = EventReadReport()
     chunks = list(iter_events(engine, schema, chunk_size=2, report=report))
@@ -142,11 +141,10 @@ def test_omop_events_with_numeric_dates(omop_db: Path) -> None:
     assert sum(len(c) for c in only_loinc) == 2
 
 
-def test_omop_concept_in_two_domains_is_one_code_with_exact_patients(omop_db: Path) -> None:
-    with sqlite3.connect(omop_db) as conn:
-        conn.execute("CREATE TABLE observation (observation_id INTEGER, person_id INTEGER, observation_concept_id INTEGER, "
-                     "observation_date TEXT, value_as_number REAL)")
-        conn.executemany("INSERT INTO observation VALUES (?, ?, 201826, '2010-01-01', NULL)", [(1, 1), (2, 3)])
-    codes, _ = _codes(omop_db)
+def test_omop_concept_in_two_domains_is_one_code_with_exact_patients(omop_url: str) -> None:
+    execute(omop_url, "CREATE TABLE observation (observation_id INTEGER, person_id INTEGER, observation_concept_id INTEGER, "
+                      "observation_date TEXT, value_as_number REAL)")
+    insert_rows(omop_url, "observation", [(1, 1, 201826, "2010-01-01", None), (2, 3, 201826, "2010-01-01", None)])
+    codes, _ = _codes(omop_url)
     snomed = codes[("SNOMED", "44054006")]
     assert (snomed.n_events, snomed.n_patients, snomed.domain) == (5, 3, "condition")  # patients 1, 2 + 1, 3

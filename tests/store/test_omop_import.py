@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from ehrfeat.cli import import_omop as import_omop_cli
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store import detect_schema, distinct_codes, import_omop, open_database
+from tests.helpers import insert_rows
 
 PERSON = "person_id,gender_concept_id,year_of_birth,birth_datetime\n1,8507,1998,1998-04-09 00:00:00\n2,8532,2014,\n"
 CONDITIONS = ("condition_occurrence_id,person_id,condition_concept_id,condition_start_date,condition_source_value,"
@@ -138,16 +139,15 @@ def test_synthea_import_detect_and_count(shared_data: Path, tmp_path: Path) -> N
     assert by_code[("LOINC", "8480-6")].n_patients == 28
 
 
-def test_duplicate_concept_ids_are_an_error_that_names_them(omop_db: Path) -> None:
+def test_duplicate_concept_ids_are_an_error_that_names_them(omop_url: str) -> None:
     """Was: events mapped to either row's code and counted twice, exit 0, without a word."""
     from ehrfeat.store import distinct_codes as codes_of
 
-    engine = open_database(omop_db)
+    engine = open_database(omop_url)
     assert codes_of(engine, detect_schema(engine))[0]  # clean: reads
     engine.dispose()
-    with sqlite3.connect(omop_db) as con:
-        con.execute("INSERT INTO concept VALUES (201826, 'Other name', 'Condition', 'ICD10CM', 'E11.9')")
-    engine = open_database(omop_db)
+    insert_rows(omop_url, "CONCEPT", [(201826, "Other name", "Condition", "ICD10CM", "E11.9")])
+    engine = open_database(omop_url)
     with pytest.raises(InputError, match="E1222") as info:
         codes_of(engine, detect_schema(engine))
     assert "201826" in str(info.value) and "DELETE FROM" in str(info.value) and "--duplicate-concepts" in str(info.value)
