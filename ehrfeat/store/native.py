@@ -100,7 +100,8 @@ def code_groups(
 def _raw_groups(engine: Engine, schema: PatientSchema) -> Iterator[tuple[object, object, int, int, int]]:
     """``(system, code, rows, rows with a patient, distinct patients)`` per raw pair: packed on SQLite, else a GROUP BY."""
     ev, cols = _events(engine, schema)
-    if engine.dialect.name == "sqlite" and all(cols.get(c) == c for c in ("patient_id", "code_system", "code")):
+    if (engine.dialect.name == "sqlite" and all(cols.get(c) == c for c in ("patient_id", "code_system", "code"))
+            and _has_pyarrow()):  # embed-codes is core: without pyarrow (an extra) the GROUP BY counts
         from ehrfeat.store.coded_counts import raw_code_counts
         from ehrfeat.store.coded_events import Unsupported
 
@@ -113,6 +114,14 @@ def _raw_groups(engine: Engine, schema: PatientSchema) -> Iterator[tuple[object,
     query = sa.select(sys_c, code_c, sa.func.count(), sa.func.count(pid_c), sa.func.count(sa.distinct(pid_c)))
     with engine.connect() as conn:
         yield from conn.execute(query.group_by(sys_c, code_c))
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _system_of(system: object) -> str | None:

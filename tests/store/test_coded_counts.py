@@ -70,6 +70,20 @@ def test_discovery_reads_alike_either_way(tmp_path, monkeypatch):
     assert {(c.system, c.code, c.n_events, c.n_patients) for c in packed[0]} >= {("ICD10CM", "E11.9", 12, 3)}
 
 
+def test_without_pyarrow_discovery_counts_with_the_group_by(tmp_path, monkeypatch):
+    """embed-codes is core and pyarrow an extra: without it, the GROUP BY gives the same codes (no E1301)."""
+    import sys
+
+    path = _db(tmp_path)
+    engine = open_database(path)
+    packed = distinct_codes(engine, detect_schema(engine))
+    calls = []
+    monkeypatch.setattr(coded_counts, "raw_code_counts", lambda *a, **k: calls.append(a) or [])
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
+    assert distinct_codes(engine, detect_schema(engine)) == packed
+    assert calls == []  # the packed pass was not even tried
+
+
 @pytest.mark.parametrize("odd", [("p1", "2019-01-01", "ICD10CM", "I10"), (-1, "2019-01-01", "ICD10CM", "I10"),
                                  (1, "2019-01-01", "ICD10CM", "I\x1e10")])
 def test_what_it_cannot_pack_is_refused(tmp_path, odd):
