@@ -19,8 +19,9 @@ vectors already cached in ``code_embeddings``. Then, each in a fresh process:
   GROUP BY in a pandas + DuckDB script.
 
 Seconds are wall time of the work inside the process (imports excluded), ``cpu_s``
-the process's CPU (imports included; on a shared machine compare ``cpu_speedup``),
-peak memory the process's own VmHWM. Prints one JSON line. PostgreSQL runs when
+the process's CPU and its reader processes' (imports included; on a shared machine compare ``cpu_speedup``),
+peak memory the process's own VmHWM (plus, with SQLite's reader processes, an upper bound
+for them: their number times the largest one's peak). Prints one JSON line. PostgreSQL runs when
 ``--engines`` names it: a throw-away server is started from Debian's binaries.
 """
 
@@ -186,8 +187,13 @@ def child(args: argparse.Namespace) -> None:
     else:
         out = {"ehrfeat": run_ehrfeat, "peer": run_peer}[args.side](args)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    out["peak_rss_mb"] = _peak_mb() or usage.ru_maxrss / 1024
-    out["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole process, imports included
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # reader processes (SQLite), joined by now
+    from ehrfeat.store.sqlite_workers import WORKERS
+
+    # Upper bound with reader processes: this process's peak plus WORKERS times the largest child's
+    # (a forked child's peak also counts the pages it shares with this process).
+    out["peak_rss_mb"] = (_peak_mb() or usage.ru_maxrss / 1024) + (WORKERS * kids.ru_maxrss / 1024 if kids.ru_maxrss else 0)
+    out["cpu_s"] = usage.ru_utime + usage.ru_stime + kids.ru_utime + kids.ru_stime  # imports and reader processes included
     print(json.dumps(out))
 
 

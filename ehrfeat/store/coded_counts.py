@@ -24,8 +24,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.store.coded_events import PID_NULL, Unsupported
 from ehrfeat.store.coded_keys import Known, decode_key, split_keys
-from ehrfeat.store.coded_sqlite import _KEY, _PID, PID_BAD, ROWS_PER_QUERY, WORKERS, _rowids, _Worker
+from ehrfeat.store.coded_sqlite import _KEY, _PID, PID_BAD, ROWS_PER_QUERY, _rowids
 from ehrfeat.store.records import sorted_unique
+from ehrfeat.store.sqlite_workers import Worker as _Worker
+from ehrfeat.store.sqlite_workers import reader_team
 
 __all__ = ["raw_code_counts"]
 
@@ -48,7 +50,8 @@ def _counts_range(_: _Worker, conn: Connection, query: str, start: int, stop: in
 
 def raw_code_counts(engine: Engine, events: str, workers: int | None = None) -> list[tuple[object, object, int, int, int]]:
     """``(code_system, code, rows, rows with a patient, distinct patients)`` per distinct raw pair of ``events`` (quoted)."""
-    team = [_Worker(engine) for _ in range(max(1, workers or WORKERS))]
+    first = _Worker(engine)
+    team: list[Any] = [first]
     known = Known()
     ids: dict[str, int] = {}
 
@@ -58,7 +61,8 @@ def raw_code_counts(engine: Engine, events: str, workers: int | None = None) -> 
     rows_all, rows_pid = np.zeros(0, np.int64), np.zeros(0, np.int64)
     packed: list[np.ndarray] = []
     try:
-        low, high = team[0].submit(_rowids, events).result()
+        low, high = first.submit(_rowids, events).result()
+        team = reader_team(engine, high - low + 1, first, workers)
         query = f"SELECT group_concat({_PID}, ','), group_concat({_KEY}, char(30)) FROM {events} e NOT INDEXED WHERE e.rowid >= ? AND e.rowid < ?"
         parts: deque[Future[tuple[np.ndarray, np.ndarray, np.ndarray, Any]]] = deque()
         starts = list(range(low, high + 1, ROWS_PER_QUERY))
@@ -76,7 +80,7 @@ def raw_code_counts(engine: Engine, events: str, workers: int | None = None) -> 
             rows_pid = np.bincount(code[~nulls], minlength=size) + np.pad(rows_pid, (0, size - len(rows_pid)))
             packed.append(sorted_unique((code[~nulls] << _PID_BITS) | pids[~nulls]))
     finally:
-        for worker in team:
+        for worker in {id(w): w for w in (first, *team)}.values():
             worker.close()
     pairs = sorted_unique(np.concatenate(packed)) if packed else np.zeros(0, np.int64)
     patients = np.bincount(pairs >> _PID_BITS, minlength=len(ids))

@@ -17,10 +17,9 @@ table, no join.
 from __future__ import annotations
 
 import logging
-import os
 from collections import deque
 from collections.abc import Callable, Collection, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -48,43 +47,18 @@ from ehrfeat.store.dates import null_mask, parse_times
 from ehrfeat.store.iso_bytes import plain_iso_seconds
 from ehrfeat.store.native import CodeNormalizer, _system_of
 from ehrfeat.store.records import EventReadReport, Key, SkipReason
+from ehrfeat.store.sqlite_workers import Worker as _Worker
+from ehrfeat.store.sqlite_workers import reader_team
 
 __all__ = ["iter_coded_sqlite"]
 
 logger = logging.getLogger(__name__)
 
 ROWS_PER_QUERY = 250_000
-WORKERS = max(1, min(4, os.cpu_count() or 1))  # connections reading in parallel
 PID_BAD = PID_NULL + 1  # a patient id that is not an integer
 _KEY = ("CASE WHEN typeof(e.code_system) = 'text' AND typeof(e.code) = 'text' THEN e.code_system || char(31) || e.code "
         "ELSE char(1) || quote(e.code_system) || char(31) || quote(e.code) END")
 _PID = f"CASE typeof(e.patient_id) WHEN 'integer' THEN e.patient_id WHEN 'null' THEN {PID_NULL} ELSE {PID_BAD} END"
-
-
-class _Worker:
-    """One thread with its own connection: SQLite reads in parallel, one statement per connection."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.pool = ThreadPoolExecutor(1)
-        self.conn: Connection | None = None
-        self.times: dict[object, int] = {}  # raw time -> seconds (marker values), per connection
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        return self.pool.submit(self._run, fn, args)
-
-    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-        if self.conn is None:
-            self.conn = self.engine.connect()
-        return fn(self, self.conn, *args)
-
-    def close(self) -> None:
-        def close(_: _Worker, conn: Connection) -> None:
-            conn.close()
-
-        if self.conn is not None:
-            self.submit(close).result()
-        self.pool.shutdown()
 
 
 def _rowids(_: _Worker, conn: Connection, events: str) -> tuple[int, int]:
@@ -199,7 +173,8 @@ def iter_coded_sqlite(
     chunk_size: int, report: EventReadReport, workers: int | None = None,
 ) -> Iterator[CodedChunk]:
     """As :func:`ehrfeat.store.coded_events.iter_coded_events`, for a native SQLite table ``events`` (quoted)."""
-    team = [_Worker(engine) for _ in range(max(1, workers or WORKERS))]
+    first = _Worker(engine)
+    team: list[Any] = [first]
     norm, columns, known = CodeNormalizer(), dict[str, int](), Known()
 
     def column(key: str) -> int:
@@ -219,10 +194,11 @@ def iter_coded_sqlite(
         return found
 
     try:
-        raw_systems = team[0].submit(_raw_systems, events, systems).result()
+        raw_systems = first.submit(_raw_systems, events, systems).result()
         where = f" AND e.code_system IN ({', '.join('?' * len(raw_systems))})" if raw_systems is not None else ""
         params = tuple(raw_systems or ())
-        low, high = team[-1].submit(_rowids, events).result()
+        low, high = first.submit(_rowids, events).result()
+        team = reader_team(engine, high - low + 1, first, workers)
         rows = f"FROM {events} e NOT INDEXED WHERE e.rowid >= ? AND e.rowid < ?{where}"
         query = (f"SELECT group_concat(({_PID}) || ',' || ({sql_time_seconds('e.time', 'e.rowid')}), ','), "
                  f"group_concat({_KEY}, char(30)) {rows}")
@@ -244,5 +220,5 @@ def iter_coded_sqlite(
         if len(pending):
             yield _read(pending, report)
     finally:
-        for worker in team:
+        for worker in {id(w): w for w in (first, *team)}.values():
             worker.close()

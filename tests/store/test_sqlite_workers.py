@@ -1,0 +1,73 @@
+"""Reader processes for large SQLite tables: the same vectors, skip counts and code counts as one thread.
+
+``PROCESS_ROWS`` is lowered so that the small fixtures take the process path (two forked
+processes with their own connections) and ``ROWS_PER_QUERY`` so that many
+ranges are spread over them; everything must equal the per-event path and the thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from ehrfeat.patients.vectors import patient_vectors
+from ehrfeat.store import coded_counts, coded_sqlite, open_database, sqlite_workers
+from ehrfeat.store.coded_counts import raw_code_counts
+from ehrfeat.store.coded_events import Unsupported
+from ehrfeat.store.sqlite_workers import ProcessWorker, Worker, reader_team
+from tests.patients.test_vectors_database_path import MODES, _db, _same
+from tests.store.test_coded_counts import _db as _codes_db
+from tests.store.test_coded_counts import _group_by
+
+pytestmark = pytest.mark.sqlite_only
+
+
+@pytest.fixture
+def processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_workers, "PROCESS_ROWS", 0)
+    monkeypatch.setattr(sqlite_workers, "WORKERS", 2)
+    monkeypatch.setattr(coded_sqlite, "ROWS_PER_QUERY", 3)
+    monkeypatch.setattr(coded_counts, "ROWS_PER_QUERY", 3)
+
+
+def test_team_is_one_thread_for_small_tables_and_processes_for_large(tmp_path, monkeypatch) -> None:
+    engine = open_database(_codes_db(tmp_path))
+    first = Worker(engine)
+    assert reader_team(engine, 10, first) == [first]
+    monkeypatch.setattr(sqlite_workers, "PROCESS_ROWS", 5)
+    team = reader_team(engine, 10, first, workers=2)
+    try:
+        assert len(team) == 2 and all(isinstance(w, ProcessWorker) for w in team)
+    finally:
+        for worker in (first, *team):
+            worker.close()
+    memory = open_database("sqlite://")  # no file another process could open: one thread
+    alone = Worker(memory)
+    assert reader_team(memory, 10**9, alone, workers=2) == [alone]
+    alone.close()
+
+
+@pytest.mark.parametrize("weighting", ["mean", "count", "idf", "time-decay"])
+@pytest.mark.parametrize("mode", MODES[:6], ids=[",".join(f"{k}={v}" for k, v in m.items()) or "no-as-of" for m in MODES[:6]])
+def test_processes_read_as_the_per_event_path(tmp_path, processes, weighting, mode) -> None:
+    db = _db(tmp_path)
+    fast = patient_vectors(db, weighting=weighting, half_life="30d", aggregate="database", **mode)
+    slow = patient_vectors(db, weighting=weighting, half_life="30d", aggregate="events", **mode)
+    assert fast.report.path == "database"
+    _same(fast, slow)
+
+
+def test_processes_count_codes_as_the_group_by(tmp_path, processes) -> None:
+    path = _codes_db(tmp_path)
+    assert sorted(raw_code_counts(open_database(path), '"events"'), key=repr) == _group_by(path)
+
+
+def test_what_a_process_refuses_reaches_the_caller(tmp_path, processes) -> None:
+    path = _codes_db(tmp_path)
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO events VALUES ('p1', '2019-01-01', 'ICD10CM', 'I10', NULL)")
+    con.commit()
+    con.close()
+    with pytest.raises(Unsupported):
+        raw_code_counts(open_database(path), '"events"')
