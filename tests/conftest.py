@@ -107,9 +107,8 @@ def tiny_shipped(tiny_bert: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 # -- databases ----------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def postgresql_server() -> Iterator[object]:
-    """The session's throw-away PostgreSQL server (see the module docstring)."""
+def _started_postgres() -> Iterator[object]:
+    """A new throw-away server, stopped afterwards; skipped when it cannot start (fails with EHRFEAT_REQUIRE_POSTGRES=1)."""
     from tests.pg_server import PostgresUnavailable, start_postgres
 
     try:
@@ -122,6 +121,12 @@ def postgresql_server() -> Iterator[object]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[object]:
+    """The session's throw-away PostgreSQL server (see the module docstring)."""
+    yield from _started_postgres()
 
 
 @pytest.fixture
@@ -148,18 +153,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def own_server() -> Iterator[object]:
     """A PostgreSQL server of this test only, to kill and restart (the session's server must not be killed)."""
-    from tests.pg_server import PostgresUnavailable, start_postgres
-
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as exc:
-        if os.environ.get("EHRFEAT_REQUIRE_POSTGRES") == "1":
-            raise
-        pytest.skip(str(exc))
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _started_postgres()
 
 
 BACKENDS = ("sqlite", "postgresql", "duckdb")

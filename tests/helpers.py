@@ -4,9 +4,11 @@ backend-neutral row writers (``execute``, ``insert_rows``) for tests that run on
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 __all__ = ["NATIVE_DDL", "READER_PASSWORD", "backend_of", "execute", "fetch_all", "has_table", "insert_rows", "make_native_db", "make_native_url",
            "read_only_cdm", "sqlite_path"]
@@ -150,3 +152,13 @@ def read_only_cdm(postgresql_url: str, csv_folder: Path, extra_sql: Sequence[str
     engine.dispose()
     reader = sa.engine.make_url(postgresql_url).set(username=role, password=READER_PASSWORD)
     return postgresql_url, reader.render_as_string(hide_password=False)
+
+
+def packaging_script(name: str) -> ModuleType:
+    """``packaging/NAME.py`` (a script, not a package module) loaded as a module."""
+    path = Path(__file__).resolve().parents[1] / "packaging" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import zipfile
 from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import packaging_script
+
 MODEL = "ehrfeat/models/hiprbert-mini"
 
 
 def _check_dist() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_dist", ROOT / "packaging" / "check_dist.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return packaging_script("check_dist")
 
 
 def _wheel(path: Path, *, extra: dict[str, bytes] | None = None, graph: bytes = b"graph", requires: str = "onnxruntime>=1.18") -> Path:

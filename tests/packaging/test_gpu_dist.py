@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -14,16 +13,13 @@ import pytest
 
 from ehrfeat.onnx.gpu import SWAP_TO_GPU, gpu_verdict, runtime_report
 from ehrfeat.onnx.providers import CPU, CUDA, TENSORRT
+from tests.helpers import packaging_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _gpu_dist() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gpu_dist", ROOT / "packaging" / "gpu_dist.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return packaging_script("gpu_dist")
 
 
 def test_gpu_pyproject_swaps_the_runtime_and_renames_the_distribution() -> None:
