@@ -80,7 +80,7 @@ def raw_code_counts(engine: Engine, events: str, workers: int | None = None) -> 
             rows_pid = np.bincount(code[~nulls], minlength=size) + np.pad(rows_pid, (0, size - len(rows_pid)))
             packed.append(sorted_unique((code[~nulls] << _PID_BITS) | pids[~nulls]))
     finally:
-        for worker in {id(w): w for w in (first, *team)}.values():
+        for worker in (first, *team):  # close is idempotent: first may be in team
             worker.close()
     pairs = sorted_unique(np.concatenate(packed)) if packed else np.zeros(0, np.int64)
     patients = np.bincount(pairs >> _PID_BITS, minlength=len(ids))

@@ -220,5 +220,5 @@ def iter_coded_sqlite(
         if len(pending):
             yield _read(pending, report)
     finally:
-        for worker in {id(w): w for w in (first, *team)}.values():
+        for worker in (first, *team):  # close is idempotent: first may be in team
             worker.close()

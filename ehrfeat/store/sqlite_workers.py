@@ -31,11 +31,12 @@ PROCESS_ROWS = 2_000_000  # rows from which processes pay for their start (about
 
 
 class Worker:
-    """One thread with its own connection: ``submit(fn, *args)`` runs ``fn(worker, conn, *args)`` there."""
+    """One thread with its own connection: ``submit(fn, *args)`` runs ``fn(worker, conn, *args)`` there.
+    ``thread=False``: no thread, for a reader process, which runs the calls itself."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, thread: bool = True) -> None:
         self.engine = engine
-        self.pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1)
+        self.pool: ThreadPoolExecutor | None = ThreadPoolExecutor(1) if thread else None
         self.conn: Connection | None = None
         self.times: dict[object, int] = {}  # raw time -> seconds (marker values), per connection
 
@@ -65,9 +66,7 @@ def _start_child(path: str) -> None:
     global _CHILD
     from ehrfeat.store.database import open_database
 
-    _CHILD = Worker(open_database(path))
-    assert _CHILD.pool is not None
-    _CHILD.pool.shutdown()
+    _CHILD = Worker(open_database(path), thread=False)
 
 
 def _run_child(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
