@@ -178,9 +178,8 @@ def one_row_per_concept(concept: Any, rule: str, name: str) -> tuple[Any, dict[s
     if rule == "first":
         rank = F.row_number().over(Window.partitionBy("cid").orderBy("voc", "ccode"))
         kept = concept.withColumn("ehrfeat_rank", rank).where(F.col("ehrfeat_rank") == 1).drop("ehrfeat_rank")
-    else:
-        once = concept.groupBy("cid").count().where(F.col("count") == 1).select("cid")
-        kept = concept.join(once, "cid", "left_semi")
+    else:  # the repeated ids found above, dropped
+        kept = concept.join(groups, "cid", "left_anti")
     return kept, {repeated.reason(rule): repeated.ids}
 
 
