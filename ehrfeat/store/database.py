@@ -26,6 +26,7 @@ from ehrfeat.store.locks import begin_listener
 __all__ = [
     "IN_BATCH",
     "SQLITE_HEADER",
+    "add_bad_text",
     "bad_text_count",
     "column_names",
     "connection_errors",
@@ -139,6 +140,12 @@ _BAD_TEXT: weakref.WeakKeyDictionary[Engine, list[int]] = weakref.WeakKeyDiction
 def bad_text_count(engine: Engine) -> int:
     """Text values read so far through ``engine`` that were not valid UTF-8 (decoded with replacement)."""
     return _BAD_TEXT.get(engine, [0])[0]
+
+
+def add_bad_text(engine: Engine, n: int) -> None:
+    """Count ``n`` undecodable text values read for ``engine`` elsewhere (by a reader process on its file)."""
+    if n:
+        _BAD_TEXT.setdefault(engine, [0])[0] += n
 
 
 def _configure_sqlite(engine: Engine, where: str) -> None:

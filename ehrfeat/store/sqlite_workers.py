@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from ehrfeat.store.database import add_bad_text, bad_text_count, open_database
+
 __all__ = ["PROCESS_ROWS", "WORKERS", "ProcessWorker", "Worker", "reader_team"]
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # reader processes for a large table
@@ -64,26 +66,39 @@ _CHILD: Worker | None = None  # in a reader process: its worker (run inline, no 
 
 def _start_child(path: str) -> None:
     global _CHILD
-    from ehrfeat.store.database import open_database
-
     _CHILD = Worker(open_database(path), thread=False)
 
 
-def _run_child(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+def _run_child(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, int]:
+    """``fn``'s result, and the undecodable text values it read (for the caller's engine to count)."""
     assert _CHILD is not None, "reader process not started"
-    return _CHILD._run(fn, args)
+    before = bad_text_count(_CHILD.engine)
+    result = _CHILD._run(fn, args)
+    return result, bad_text_count(_CHILD.engine) - before
 
 
 class ProcessWorker:
     """One process with its own connection to the SQLite file ``path``; the interface of :class:`Worker`."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, engine: Engine, path: str) -> None:
+        self.engine = engine  # undecodable text the process reads is counted on it, as on a thread
         self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
             1, mp_context=mp.get_context("fork"), initializer=_start_child, initargs=(path,))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         assert self.pool is not None, "worker closed"
-        return self.pool.submit(_run_child, fn, args)
+        inner, outer = self.pool.submit(_run_child, fn, args), Future[Any]()
+
+        def done(f: Future[tuple[Any, int]]) -> None:
+            if (error := f.exception()) is not None:
+                outer.set_exception(error)
+                return
+            result, bad_text = f.result()
+            add_bad_text(self.engine, bad_text)
+            outer.set_result(result)
+
+        inner.add_done_callback(done)
+        return outer
 
     def close(self) -> None:
         if self.pool is not None:
@@ -107,4 +122,4 @@ def reader_team(engine: Engine, rows: int, first: Worker, workers: int | None = 
     if path is None or rows < PROCESS_ROWS or n == 1 or sys.platform != "linux":
         return [first]
     first.close()
-    return [ProcessWorker(path) for _ in range(n)]
+    return [ProcessWorker(engine, path) for _ in range(n)]

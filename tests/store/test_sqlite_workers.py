@@ -71,3 +71,21 @@ def test_what_a_process_refuses_reaches_the_caller(tmp_path, processes) -> None:
     con.close()
     with pytest.raises(Unsupported):
         raw_code_counts(open_database(path), '"events"')
+
+
+def test_undecodable_text_read_by_a_process_is_counted_as_on_a_thread(tmp_path, monkeypatch) -> None:
+    from ehrfeat.patients.vectors import BAD_TEXT
+
+    db = _db(tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE events SET time = CAST(X'323031392dff30312d3031' AS TEXT) WHERE rowid IN (1, 4)")
+    con.commit()
+    con.close()
+    monkeypatch.setattr(coded_sqlite, "ROWS_PER_QUERY", 3)  # the same ranges on both
+    monkeypatch.setattr(sqlite_workers, "WORKERS", 2)
+    monkeypatch.setattr(sqlite_workers, "PROCESS_ROWS", 10**9)
+    thread = patient_vectors(db, aggregate="database")
+    monkeypatch.setattr(sqlite_workers, "PROCESS_ROWS", 0)
+    processes = patient_vectors(db, aggregate="database")
+    assert thread.report.read_issues.get(BAD_TEXT, 0) > 0
+    _same(processes, thread)
