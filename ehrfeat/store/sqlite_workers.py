@@ -64,9 +64,24 @@ class Worker:
 _CHILD: Worker | None = None  # in a reader process: its worker (run inline, no thread)
 
 
-def _start_child(path: str) -> None:
+def _start_child(path: str, parent: int) -> None:
     global _CHILD
+    _die_with_parent(parent)
     _CHILD = Worker(open_database(path), thread=False)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux for SIGTERM when the parent dies (a killed caller leaves no reader behind)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl: the reader ends when its queue closes
+        return
+    if os.getppid() != parent:  # the parent died before the request
+        os._exit(1)
 
 
 def _run_child(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, int]:
@@ -83,7 +98,7 @@ class ProcessWorker:
     def __init__(self, engine: Engine, path: str) -> None:
         self.engine = engine  # undecodable text the process reads is counted on it, as on a thread
         self.pool: ProcessPoolExecutor | None = ProcessPoolExecutor(
-            1, mp_context=mp.get_context("fork"), initializer=_start_child, initargs=(path,))
+            1, mp_context=mp.get_context("fork"), initializer=_start_child, initargs=(path, os.getpid()))
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         assert self.pool is not None, "worker closed"

@@ -89,3 +89,34 @@ def test_undecodable_text_read_by_a_process_is_counted_as_on_a_thread(tmp_path, 
     processes = patient_vectors(db, aggregate="database")
     assert thread.report.read_issues.get(BAD_TEXT, 0) > 0
     _same(processes, thread)
+
+
+def test_reader_processes_end_when_the_caller_is_killed(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = _codes_db(tmp_path)
+    script = (
+        "import sys, time\n"
+        "from ehrfeat.store import open_database, sqlite_workers\n"
+        "from ehrfeat.store.coded_sqlite import _rowids\n"
+        "sqlite_workers.PROCESS_ROWS = 0\n"
+        f"engine = open_database({str(path)!r})\n"
+        "team = sqlite_workers.reader_team(engine, 10, sqlite_workers.Worker(engine), workers=2)\n"
+        "[w.submit(_rowids, '\"events\"').result() for w in team]\n"
+        "print(' '.join(str(p) for w in team for p in w.pool._processes), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    caller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert caller.stdout is not None
+    readers = [int(p) for p in caller.stdout.readline().split()]
+    assert len(readers) == 2
+    os.kill(caller.pid, signal.SIGKILL)
+    caller.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in readers):
+        time.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{p}") for p in readers)  # no orphan keeps reading
