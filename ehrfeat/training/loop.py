@@ -125,7 +125,7 @@ def _init_folder(cfg: TrainConfig) -> str:
     init = cfg.model.init
     if init and not Path(init).is_dir():
         raise ConfigError(f"model.init: folder {init} does not exist", fix="train that model first (e.g. `ehrfeat train hiprbert-mini-v2`) "
-                          "or point model.init at a model folder", code="E406")
+                          "or point model.init at a model folder", code="E1721")
     return init
 
 
