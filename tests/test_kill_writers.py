@@ -120,7 +120,7 @@ def link_index(tiny_onnx: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return save_index(build_index(vocab, load_encoder(tiny_onnx), source="kill test"), tmp_path_factory.mktemp("kidx") / "idx")
 
 
-@pytest.mark.parametrize(("mode", "where", "count"), [("insert", "note_nlp", 2), ("after", "ehrfeat.linking.notes:_write_batch", 2)])
+@pytest.mark.parametrize(("mode", "where", "count"), [("insert", "note_nlp", 2), ("after", "ehrfeat.linking.notes:write_batch", 2)])
 def test_link_notes_killed_then_rerun(mode: str, where: str, count: int, tiny_onnx: Path, link_index: Path, tmp_path: Path) -> None:
     clean, killed = _notes_db(tmp_path / "clean.db"), _notes_db(tmp_path / "killed.db")
     args = ["--model", str(tiny_onnx), "--index", str(link_index), "--threshold", "0", "--batch-size", "3"]
