@@ -23,8 +23,6 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-import sys
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -42,6 +40,7 @@ from ehrfeat.errors import ConfigError
 from ehrfeat.linking.clinical import ClinicalNotes  # registers the context and abbreviation extensions
 from ehrfeat.linking.code_index import LinkingIndex, load_index, save_index
 from ehrfeat.linking.extensions import LinkedCode, register_extensions
+from ehrfeat.linking.mention_vectors import MentionVectors
 from ehrfeat.linking.mentions import Abbreviation, DictionaryMatcher, expand_abbreviations, scispacy_detector
 from ehrfeat.linking.rerank import RERANK_POOL
 from ehrfeat.linking.rerank import rerank as _rerank
@@ -56,7 +55,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MENTIONS_KEY = "ehrfeat_mentions"
-_VECTOR_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -81,32 +79,21 @@ class EhrfeatLinker:
         self.name = name
         self.spec: IndexSpec = parse_index_spec(self.settings.index)
         self._index: LinkingIndex | None = None
-        self._encoder: Encoder | None = None
-        self._encoder_pid = 0
+        self._mention_vectors = MentionVectors(self.settings.model)
         self._matcher: DictionaryMatcher | None = None
         self._abbreviations: Callable[[Doc], list[Abbreviation]] | None = None
         self._clinical: Any = None
         self._terms: Any = None
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     # -- lazy state -----------------------------------------------------------
     @property
     def encoder(self) -> Encoder:
         """The encoder, loaded on first use (and again in a forked worker process)."""
-        if self._encoder is None or self._encoder_pid != os.getpid():
-            from ehrfeat.models.loader import load_encoder
-
-            if self._encoder is not None:
-                _after_fork(self._encoder)
-
-            self._encoder = load_encoder(self.model)
-            self._encoder_pid = os.getpid()
-        return self._encoder
+        return self._mention_vectors.encoder
 
     def set_encoder(self, encoder: Encoder) -> None:
         """Use an encoder object already in memory (it must match the index)."""
-        self._encoder, self._encoder_pid = encoder, os.getpid()
-        self._vectors.clear()
+        self._mention_vectors.set_encoder(encoder)
 
     @property
     def index(self) -> LinkingIndex:
@@ -128,7 +115,7 @@ class EhrfeatLinker:
 
     def set_index(self, index: LinkingIndex) -> None:
         self._index, self._matcher, self._clinical, self._terms = index, None, None, None
-        self._vectors.clear()
+        self._mention_vectors.clear()
 
     @property
     def matcher(self) -> DictionaryMatcher:
@@ -266,21 +253,7 @@ class EhrfeatLinker:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Vectors of ``texts``; each distinct text is encoded once per process (a bounded cache)."""
-        index = self.index
-        todo = [t for t in texts if t not in self._vectors]
-        if todo:
-            encoder = self.encoder
-            index.check_encoder(encoder)
-            fresh = encoder.encode(todo, batch_size=self.batch_size)
-            for text, vector in zip(todo, fresh, strict=True):
-                self._vectors[text] = vector
-            while len(self._vectors) > _VECTOR_CACHE_SIZE:
-                self._vectors.popitem(last=False)
-        out = np.empty((len(texts), index.embeddings.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            out[i] = self._vectors[text]
-            self._vectors.move_to_end(text)
-        return out
+        return self._mention_vectors.encode(texts, self.index, self.batch_size)
 
     def _find_abbreviations(self, doc: Doc) -> list[Abbreviation]:
         if self._abbreviations is None:
@@ -302,29 +275,12 @@ class EhrfeatLinker:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.update(_encoder=None, _encoder_pid=0, _matcher=None, _abbreviations=None, _vectors=OrderedDict(),
-                     _clinical=None, _terms=None)
+        state.update(_matcher=None, _abbreviations=None, _clinical=None, _terms=None)  # the encoder: MentionVectors
         return state
 
 
 def _covered(spans: Iterable[Span]) -> set[int]:
     return {i for span in spans for i in range(span.start, span.end)}
-
-
-_INHERITED: list[Encoder] = []
-
-
-def _after_fork(inherited: Encoder) -> None:
-    """In a forked worker: keep the parent's encoder alive, and torch (if the parent used it) off its OpenMP pool.
-
-    Both would deadlock: freeing an onnxruntime session waits on the thread pool of the
-    parent, whose threads do not exist in the child (``nlp.pipe(n_process=2)`` hung once
-    the parent had encoded anything), and torch's inherited OpenMP pool is in the same state.
-    """
-    _INHERITED.append(inherited)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
 
 
 def make_linker(nlp: Language, name: str, **config: Any) -> EhrfeatLinker:

@@ -181,9 +181,9 @@ def test_component_pickles_without_its_encoder(linker_config):
     nlp = _nlp(linker_config)
     nlp(NOTE)
     linker = nlp.get_pipe("ehrfeat_linker")
-    assert linker._encoder is not None
+    assert linker._mention_vectors._encoder is not None
     clone = pickle.loads(pickle.dumps(linker))
-    assert isinstance(clone, EhrfeatLinker) and clone._encoder is None and clone._matcher is None
+    assert isinstance(clone, EhrfeatLinker) and clone._mention_vectors._encoder is None and clone._matcher is None
     assert len(clone.index) == len(linker.index)
 
 

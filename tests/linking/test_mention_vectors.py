@@ -1,0 +1,70 @@
+"""MentionVectors: a text encoded once per process, a bounded cache, never pickled with its encoder."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+import ehrfeat.linking.mention_vectors as mv
+from ehrfeat.errors import ModelError
+from ehrfeat.linking.code_index import build_index
+from ehrfeat.linking.mention_vectors import MentionVectors
+from ehrfeat.vocab import Vocabulary
+from tests.omop_data import HashEncoder
+
+
+class CountingEncoder(HashEncoder):
+    def __init__(self, dim: int = 16) -> None:
+        super().__init__(dim)
+        self.seen: list[str] = []
+
+    def encode(self, texts, **kwargs):  # type: ignore[no-untyped-def]
+        self.seen.extend(texts)
+        return super().encode(texts, **kwargs)
+
+
+def test_each_text_is_encoded_once_and_vectors_match_the_encoder(small_vocab: Vocabulary) -> None:
+    index = build_index(small_vocab, HashEncoder())
+    encoder = CountingEncoder()
+    vectors = MentionVectors(None)
+    vectors.set_encoder(encoder)
+    assert vectors.encoder is encoder
+    first = vectors.encode(["chest pain", "fever"], index, batch_size=8)  # the linker passes distinct texts
+    again = vectors.encode(["fever", "cough"], index, batch_size=8)
+    assert encoder.seen == ["chest pain", "fever", "cough"]
+    assert first.dtype == np.float32 and first.shape == (2, index.embeddings.dim)
+    np.testing.assert_array_equal(first[1], again[0])
+    np.testing.assert_allclose(again, HashEncoder().encode(["fever", "cough"]), rtol=1e-6)
+    vectors.clear()
+    vectors.encode(["fever"], index, batch_size=8)
+    assert encoder.seen[-1] == "fever"  # forgotten by clear()
+
+
+def test_the_cache_drops_the_least_recently_used(small_vocab: Vocabulary, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mv, "VECTOR_CACHE_SIZE", 2)
+    index = build_index(small_vocab, HashEncoder())
+    encoder = CountingEncoder()
+    vectors = MentionVectors(None)
+    vectors.set_encoder(encoder)
+    vectors.encode(["a", "b"], index, batch_size=8)
+    vectors.encode(["a"], index, batch_size=8)
+    vectors.encode(["c"], index, batch_size=8)  # "b" is the least recently used: dropped
+    vectors.encode(["a"], index, batch_size=8)
+    vectors.encode(["b"], index, batch_size=8)
+    assert encoder.seen == ["a", "b", "c", "b"]
+
+
+def test_an_encoder_of_another_space_is_refused_and_never_pickled(small_vocab: Vocabulary) -> None:
+    index = build_index(small_vocab, HashEncoder(dim=16))
+    vectors = MentionVectors("some-model")
+    vectors.set_encoder(HashEncoder(dim=8))
+    with pytest.raises(ModelError, match="was built with encoder hash-16"):
+        vectors.encode(["fever"], index, batch_size=8)
+    vectors.set_encoder(HashEncoder(dim=16))
+    vectors.encode(["fever"], index, batch_size=8)
+    copy = pickle.loads(pickle.dumps(vectors))
+    assert copy.model == "some-model"
+    assert copy.__dict__["_encoder"] is None and len(copy.__dict__["_vectors"]) == 0
+    assert vectors.__dict__["_encoder"] is not None  # the original keeps its own
