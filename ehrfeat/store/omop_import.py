@@ -3,7 +3,7 @@
 * File names are matched case-insensitively (``CONCEPT.csv`` -> table ``concept``);
   ``__MACOSX/`` entries and dot files are ignored; files whose name is not a
   valid table name are listed in :attr:`ImportReport.skipped_files`.
-* Comma- or tab-separated is detected from the header line. Tab-separated
+* Comma- or tab-separated is detected from the header line (:mod:`ehrfeat.store.omop_csv_files`). Tab-separated
   files (OMOP Athena vocabularies) are read without quote processing, as
   Athena writes them.
 * Bytes that are not UTF-8 are decoded as U+FFFD (never a failed import);
@@ -25,17 +25,14 @@
 from __future__ import annotations
 
 import csv
-import functools
-import io
 import itertools
 import logging
 import os
 import re
-import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -43,6 +40,7 @@ from sqlalchemy.engine import Engine
 from ehrfeat.errors import DatabaseError, InputError
 from ehrfeat.store.database import masked_url, open_database, table_names, validate_identifier
 from ehrfeat.store.locks import write_transaction
+from ehrfeat.store.omop_csv_files import CsvMember, csv_members, csv_rows
 from ehrfeat.store.omop_import_duckdb import load_with_duckdb
 from ehrfeat.store.search_path import in_schemas
 
@@ -50,7 +48,6 @@ __all__ = ["ImportReport", "import_omop"]
 
 logger = logging.getLogger(__name__)
 
-_SUFFIXES = (".csv", ".tsv")
 _DATE = re.compile(r"_(date|datetime|time)$")
 _TEXT = re.compile(r"_(code|value|name|string|reason|text|title|version|abbreviation|reference|description|holder)$")
 _INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
@@ -74,13 +71,6 @@ class ImportReport:
         return sum(self.tables.values())
 
 
-@dataclass(frozen=True)
-class _Member:
-    name: str
-    table: str
-    open: Callable[[], IO[bytes]]
-
-
 def import_omop(
     source: str | os.PathLike[str], target_db: str | os.PathLike[str], *, chunk_size: int = 50_000, replace: bool = False,
     schema: str | None = None,
@@ -89,7 +79,7 @@ def import_omop(
     ``schema`` when given; see the module doc."""
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, not {chunk_size}", fix="use e.g. 50_000", code="E105")
-    members, skipped = _members(Path(source))
+    members, skipped = csv_members(Path(source))
     created = _new_file(target_db)
     engine = in_schemas(open_database(target_db, must_exist=False), schema)
     try:
@@ -118,7 +108,7 @@ def _new_file(target: str | os.PathLike[str]) -> Path | None:
     return None if path.exists() else path
 
 
-def _import(engine: Engine, members: list[_Member], skipped: dict[str, str], target_db: str | os.PathLike[str],
+def _import(engine: Engine, members: list[CsvMember], skipped: dict[str, str], target_db: str | os.PathLike[str],
             chunk_size: int, replace: bool) -> ImportReport:
     _refuse_existing(engine, [m.table for m in members], replace)
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
@@ -139,60 +129,6 @@ def _import(engine: Engine, members: list[_Member], skipped: dict[str, str], tar
     return ImportReport(masked_url(target_db), tables, decode_errors, skipped, nul_removed)
 
 
-def _members(source: Path) -> tuple[list[_Member], dict[str, str]]:
-    if not source.exists():
-        raise InputError(f"{source} does not exist", fix="give a folder of OMOP CSV files or a .zip of them", code="E106")
-    found: list[tuple[str, Callable[[], IO[bytes]]]] = []
-    if source.is_dir():
-        for path in sorted(source.rglob("*")):
-            if path.is_file():
-                found.append((path.relative_to(source).as_posix(), functools.partial(_open_file, path)))
-    elif zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as zf:
-            names = [i.filename for i in zf.infolist() if not i.is_dir()]
-        found = [(n, functools.partial(_open_zip_member, source, n)) for n in sorted(names)]
-    else:
-        raise InputError(f"{source} is neither a folder nor a .zip file", fix="give a folder of OMOP CSV files or a .zip of them",
-                         code="E106")
-    members: list[_Member] = []
-    skipped: dict[str, str] = {}
-    for name, opener in found:
-        parts = name.split("/")
-        if "__MACOSX" in parts or any(p.startswith(".") for p in parts) or not name.lower().endswith(_SUFFIXES):
-            continue
-        table = parts[-1].rsplit(".", 1)[0].lower()
-        try:
-            validate_identifier(table)
-        except InputError:
-            skipped[name] = "file name is not a valid table name"
-            continue
-        if any(m.table == table for m in members):
-            raise InputError(f"{source} holds two files for table {table!r} ({name} and another)",
-                             fix="keep one file per OMOP table", code="E106")
-        members.append(_Member(name, table, opener))
-    if not members:
-        raise InputError(f"{source} holds no .csv or .tsv files", fix="give a folder of OMOP CSV files or a .zip of them",
-                         code="E106")
-    return members, skipped
-
-
-def _open_file(path: Path) -> IO[bytes]:
-    return path.open("rb")
-
-
-def _open_zip_member(source: Path, name: str) -> IO[bytes]:
-    zf = zipfile.ZipFile(source)
-    raw = zf.open(name)
-    close = raw.close
-
-    def close_both() -> None:
-        close()
-        zf.close()
-
-    raw.close = close_both  # type: ignore[method-assign]
-    return raw
-
-
 def _refuse_existing(engine: sa.Engine, tables: list[str], replace: bool) -> None:
     existing = table_names(engine)
     full = []
@@ -206,21 +142,9 @@ def _refuse_existing(engine: sa.Engine, tables: list[str], replace: bool) -> Non
                             code="E206")
 
 
-def _rows(raw: IO[bytes], name: str) -> tuple[list[str], Iterator[list[str]], Callable[[], int]]:
-    text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-    header_line = text.readline()
-    tab = header_line.count("\t") > header_line.count(",")
-    reader = csv.reader(itertools.chain([header_line], text), delimiter="\t" if tab else ",",
-                        quoting=csv.QUOTE_NONE if tab else csv.QUOTE_MINIMAL)
-    header = next(reader, None)
-    if not header:
-        raise InputError(f"{name} is empty (no header line)", fix="remove the file or export it with its header", code="E107")
-    return header, reader, lambda: reader.line_num
-
-
-def _load(conn: sa.Connection, member: _Member, chunk_size: int, replace: bool) -> tuple[int, int, int]:
+def _load(conn: sa.Connection, member: CsvMember, chunk_size: int, replace: bool) -> tuple[int, int, int]:
     with member.open() as raw:
-        header, reader, line_num = _rows(raw, member.name)
+        header, reader, line_num = csv_rows(raw, member.name)
         columns = [c.strip().lower() for c in header]
         for col in columns:
             try:
@@ -292,12 +216,12 @@ def create_table(conn: sa.Connection, name: str, columns: list[str], kinds: list
     return table
 
 
-def _kinds(member: _Member, columns: list[str]) -> list[str]:
+def _kinds(member: CsvMember, columns: list[str]) -> list[str]:
     """First pass over the whole file: each column's kind, and every line's width checked before any insert."""
     n = len(columns)
     all_int, all_float, zero, seen = [True] * n, [True] * n, [False] * n, [False] * n
     with member.open() as raw:
-        _, reader, line_num = _rows(raw, member.name)
+        _, reader, line_num = csv_rows(raw, member.name)
         for row in reader:
             if not row:
                 continue
