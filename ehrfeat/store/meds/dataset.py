@@ -27,6 +27,7 @@ import numpy as np
 
 from ehrfeat.errors import InputError, SchemaError
 from ehrfeat.report import reason_lines
+from ehrfeat.store.meds.columns import NAT, check_shard_schema, time_us
 from ehrfeat.store.records import SkipCollector
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ CODES_FILE = "metadata/codes.parquet"
 SPLITS_FILE = "metadata/subject_splits.parquet"
 DATASET_FILE = "metadata/dataset.json"
 EMBEDDINGS_FILE = "metadata/ehrfeat_code_embeddings.parquet"
-NAT = np.iinfo(np.int64).min
-_FIX_SCHEMA = "write shards with the MEDS data schema (meds.DataSchema): subject_id int64, time timestamp[us], code string"
 
 NULL_SUBJECT = "null subject_id (rows skipped)"
 NULL_CODE = "null or blank code (rows skipped)"
@@ -198,7 +197,7 @@ def open_meds(root: str | Path) -> MedsDataset:
         except Exception as exc:
             raise SchemaError(f"MEDS shard {shard} is not a parquet file: {exc}",
                               fix="remove it from data/ or rewrite it as parquet", code="E1503") from exc
-        _check_schema(shard, schema)
+        check_shard_schema(shard, schema)
     if skipped:
         logger.warning("%d files under %s are not .parquet and are skipped", len(skipped), data)
     meta: dict[str, Any] = {}
@@ -208,43 +207,6 @@ def open_meds(root: str | Path) -> MedsDataset:
         except (OSError, ValueError) as exc:
             logger.warning("cannot read %s (%s); continuing without it", base / DATASET_FILE, exc)
     return MedsDataset(base, shards, skipped, meta if isinstance(meta, dict) else {})
-
-
-def _check_schema(shard: Path, schema: Any) -> None:
-    import pyarrow as pa
-
-    checks = {
-        "subject_id": (pa.types.is_integer, "int64"),
-        "time": (lambda t: pa.types.is_timestamp(t) or pa.types.is_date(t), "timestamp[us]"),
-        "code": (lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)
-                 or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)), "string"),
-        "numeric_value": (lambda t: pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_null(t), "float32"),
-    }
-    for name, (ok, expected) in checks.items():
-        if name not in schema.names:
-            if name == "numeric_value":
-                continue
-            raise SchemaError(f"MEDS shard {shard} has no column {name!r} (it has: {', '.join(schema.names)})",
-                              fix=_FIX_SCHEMA, code="E1504")
-        found = schema.field(name).type
-        if not ok(found):
-            raise SchemaError(f"MEDS shard {shard}: column {name!r} is {found}, not {expected}",
-                              fix=f"cast it to {expected}; {_FIX_SCHEMA}", code="E1504")
-
-
-def time_us(column: Any) -> np.ndarray:
-    """A pyarrow time column (timestamp of any unit, or date) as int64 microseconds, ``NAT`` where null."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_date(column.type):
-        column = column.cast(pa.timestamp("us"))
-    if pa.types.is_timestamp(column.type) and (column.type.unit != "us" or column.type.tz is not None):
-        column = column.cast(pa.timestamp("us"), safe=False)
-    ints = column.cast(pa.int64())
-    return np.asarray(pc.fill_null(ints, NAT).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _shard_batches(root: Path, shard: Path, report: MedsReadReport, batch_size: int, values: bool) -> Iterator[MedsBatch]:

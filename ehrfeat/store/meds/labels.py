@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.errors import InputError
-from ehrfeat.store.meds.dataset import NAT, time_us
+from ehrfeat.store.meds.columns import NAT, time_us
 
 __all__ = ["NULL_PREDICTION_TIME", "NULL_SUBJECT", "REPEATED", "UNKNOWN_SUBJECT", "PredictionTimes", "read_labels"]
 
