@@ -17,7 +17,7 @@ import numpy as np
 
 from ehrfeat.codes import Code, canonical_system
 from ehrfeat.errors import InputError
-from ehrfeat.spark.readers import table
+from ehrfeat.spark.source import table
 from ehrfeat.store.embeddings import DEFAULT_TABLE, CodeEmbeddings
 
 __all__ = ["EMBEDDING_SCHEMA", "load_code_embeddings"]

@@ -26,7 +26,7 @@ from ehrfeat.patients.as_of import (
     REPEATED,
     UNKNOWN_PATIENT,
 )
-from ehrfeat.spark.readers import SparkSource, table
+from ehrfeat.spark.source import SparkSource, table
 
 __all__ = ["SparkCohort", "known_patients", "spark_cohort"]
 

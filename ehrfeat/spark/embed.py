@@ -27,8 +27,9 @@ from ehrfeat.errors import ModelError
 from ehrfeat.spark.code_table import EMBEDDING_SCHEMA
 from ehrfeat.spark.events import canonical_events
 from ehrfeat.spark.output import check_format, write_frame
-from ehrfeat.spark.readers import SparkSource, read_source
+from ehrfeat.spark.readers import read_source
 from ehrfeat.spark.session import check_session, ship_folder, shipped_folder
+from ehrfeat.spark.source import SparkSource
 from ehrfeat.store.records import CodeCount, SkipReason
 
 __all__ = ["distinct_codes", "embed_codes"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ehrfeat.codes import canonical_system
 from ehrfeat.errors import EhrfeatError
-from ehrfeat.spark.readers import SparkSource
+from ehrfeat.spark.source import SparkSource
 
 __all__ = ["CANONICAL_SCHEMA", "canonical_events", "normalize_batch"]
 
@@ -39,7 +39,7 @@ def _system_of(value: object) -> str | None:
 
 
 def normalize_batch(frame: Any, wanted: frozenset[str] | None, normalizer: Any = None, classifier: Any = None) -> Any:
-    """One pandas batch of raw events (:data:`~ehrfeat.spark.readers.RAW_COLUMNS`) in canonical form.
+    """One pandas batch of raw events (:data:`~ehrfeat.spark.source.RAW_COLUMNS`) in canonical form.
 
     ``classifier`` (a :class:`~ehrfeat.store.source_values.SourceClassifier`) keys the OMOP rows
     without a known concept by their source value, as :mod:`ehrfeat.store.omop` does.

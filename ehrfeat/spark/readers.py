@@ -4,7 +4,8 @@ Every reader returns a :class:`SparkSource` whose ``events`` frame has the raw
 columns ``patient_id, time, code_system, code, domain, text, unmapped`` (codes and
 times as stored; :mod:`ehrfeat.spark.events` normalises them with the one-machine
 rules). A table may be given as a Spark DataFrame (JDBC included:
-``spark.read.jdbc(...)``), a Spark table name (``cdm.person``), or a parquet path.
+``spark.read.jdbc(...)``), a Spark table name (``cdm.person``), or a parquet path
+(:func:`ehrfeat.spark.source.table`).
 
 * native: ``events(patient_id, time, code_system, code)``, optional ``patients`` and ``vocabulary``;
 * OMOP CDM 5.3/5.4: ``person``, the clinical tables, optional ``concept`` (codes are
@@ -18,70 +19,16 @@ rules). A table may be given as a Spark DataFrame (JDBC included:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ehrfeat.errors import InputError, SchemaError
+from ehrfeat.spark.source import RAW_COLUMNS, SparkSource, catalog_has, column_names, need_columns, table
 from ehrfeat.store.schema import OMOP_DOMAIN_TABLES, check_duplicate_rule, omop_event_columns
 
 __all__ = ["RAW_COLUMNS", "SparkSource", "read_meds", "read_native", "read_omop", "read_source", "table"]
 
-RAW_COLUMNS = ("patient_id", "time", "code_system", "code", "domain", "text", "unmapped", "source_value")
 MEDS_DEFAULT_SYSTEM = "MEDS"
-
-
-@dataclass(frozen=True)
-class SparkSource:
-    """One patient database as Spark frames: raw ``events``, optional ``patients`` ids and code ``texts``."""
-
-    kind: str  # "native", "omop" or "meds"
-    events: Any  # DataFrame with RAW_COLUMNS
-    patients: Any | None = None  # DataFrame(patient_id), or None: the events' patients
-    texts: Any | None = None  # DataFrame(code_system, code, description) of raw codes, or None
-    name: str = ""
-    source_systems: Any = None  # OMOP: SourceSystems for rows without a known concept (None: the defaults)
-    handled: Mapping[str, int] = field(default_factory=dict)  # rows a --duplicate-concepts rule handled, by reason
-
-
-def table(spark: Any, ref: Any, what: str = "table") -> Any:
-    """A DataFrame from a DataFrame, a parquet path (file or folder), a Delta folder or a Spark table name."""
-    if hasattr(ref, "schema") and hasattr(ref, "select"):
-        return ref
-    text = str(ref)
-    path = Path(text).expanduser()
-    if (path / "_delta_log").is_dir():
-        return spark.read.format("delta").load(str(path))
-    if path.exists():
-        return spark.read.parquet(str(path))
-    if _catalog_has(spark, "tableExists", text):
-        return spark.table(text)
-    raise InputError(
-        f"{what} {text!r} is neither a parquet path nor a Spark table",
-        fix="pass a parquet file or folder, a table name the Spark catalog knows, or a DataFrame",
-        code="E1605",
-    )
-
-
-def _catalog_has(spark: Any, check: str, name: str) -> bool:
-    """``spark.catalog.tableExists(name)`` (or ``databaseExists``), False for names the catalog cannot parse."""
-    try:
-        return bool(getattr(spark.catalog, check)(name))
-    except Exception:  # pyspark raises ParseException and others for names such as paths
-        return False
-
-
-def _columns(frame: Any) -> dict[str, str]:
-    return {name.lower(): name for name in frame.columns}
-
-
-def _need(frame: Any, names: tuple[str, ...], what: str, fix: str) -> dict[str, str]:
-    cols = _columns(frame)
-    missing = [n for n in names if n not in cols]
-    if missing:
-        raise SchemaError(f"{what} has no column {', '.join(missing)} (it has: {', '.join(frame.columns)})", fix=fix,
-                          code="E1606")
-    return cols
 
 
 def read_native(spark: Any, events: Any, patients: Any = None, vocabulary: Any = None) -> SparkSource:
@@ -89,7 +36,7 @@ def read_native(spark: Any, events: Any, patients: Any = None, vocabulary: Any =
     from pyspark.sql import functions as F
 
     ev = table(spark, events, "events table")
-    cols = _need(ev, ("patient_id", "time", "code_system", "code"), "events table",
+    cols = need_columns(ev, ("patient_id", "time", "code_system", "code"), "events table",
                  "the native events table needs patient_id, time, code_system, code")
     raw = ev.select(
         F.col(cols["patient_id"]).alias("patient_id"), F.col(cols["time"]).alias("time"),
@@ -100,12 +47,12 @@ def read_native(spark: Any, events: Any, patients: Any = None, vocabulary: Any =
     people = None
     if patients is not None:
         frame = table(spark, patients, "patients table")
-        pc = _need(frame, ("patient_id",), "patients table", "patients(patient_id, birth_date, sex)")
+        pc = need_columns(frame, ("patient_id",), "patients table", "patients(patient_id, birth_date, sex)")
         people = frame.select(F.col(pc["patient_id"]).alias("patient_id")).where(F.col("patient_id").isNotNull())
     texts = None
     if vocabulary is not None:
         frame = table(spark, vocabulary, "vocabulary table")
-        vc = _need(frame, ("code_system", "code", "description"), "vocabulary table",
+        vc = need_columns(frame, ("code_system", "code", "description"), "vocabulary table",
                    "the native vocabulary table is vocabulary(code_system, code, description)")
         texts = frame.select(*(F.col(vc[c]).cast("string").alias(c) for c in ("code_system", "code", "description")))
     return SparkSource("native", raw, people, texts, str(events) if isinstance(events, str | Path) else "")
@@ -128,10 +75,10 @@ def read_omop(spark: Any, tables: Mapping[str, Any], source_systems: Any = None,
     if "person" not in frames:
         raise SchemaError("the OMOP tables lack person", fix="pass the person table too", code="E1606")
     person = frames["person"]
-    pc = _need(person, ("person_id",), "OMOP person table", "load PERSON with its CDM columns")
+    pc = need_columns(person, ("person_id",), "OMOP person table", "load PERSON with its CDM columns")
     concept = frames.get("concept")
     if concept is not None:
-        cc = _need(concept, ("concept_id", "vocabulary_id", "concept_code"), "OMOP concept table",
+        cc = need_columns(concept, ("concept_id", "vocabulary_id", "concept_code"), "OMOP concept table",
                    "load CONCEPT with the OMOP CDM columns")
         name_col = F.col(cc["concept_name"]).cast("string") if "concept_name" in cc else F.lit(None).cast("string")
         concept = concept.select(F.col(cc["concept_id"]).cast("long").alias("cid"), F.col(cc["vocabulary_id"]).cast("string").alias("voc"),
@@ -187,7 +134,7 @@ def _omop_domain(frame: Any, domain: str, logical: str, concept: Any) -> Any:
     from pyspark.sql import functions as F
 
     concept_col, date_col = omop_event_columns(logical)
-    cols = _need(frame, ("person_id", concept_col, date_col), f"OMOP table {logical}",
+    cols = need_columns(frame, ("person_id", concept_col, date_col), f"OMOP table {logical}",
                  "load the table with the OMOP CDM 5.3/5.4 column names")
     source_col = concept_col.replace("_concept_id", "_source_concept_id")
     datetime_col = date_col.replace("_date", "_datetime")
@@ -233,7 +180,7 @@ def read_meds(spark: Any, root: str | Path) -> SparkSource:
         raise InputError(f"{folder} holds no MEDS shards (data/**/*.parquet)", fix="give the MEDS dataset root folder",
                          code="E1607")
     frame = spark.read.parquet(*shards)
-    cols = _need(frame, ("subject_id", "time", "code"), "MEDS data", "MEDS shards have subject_id, time, code")
+    cols = need_columns(frame, ("subject_id", "time", "code"), "MEDS data", "MEDS shards have subject_id, time, code")
     code = F.col(cols["code"]).cast("string")
     events = frame.select(F.col(cols["subject_id"]).alias("patient_id"), F.col(cols["time"]).alias("time"),
                           *_split_meds(code), F.lit(None).cast("string").alias("domain"),
@@ -243,7 +190,7 @@ def read_meds(spark: Any, root: str | Path) -> SparkSource:
     meta = folder / "metadata" / "codes.parquet"
     if meta.exists():
         codes = spark.read.parquet(str(meta))
-        mc = _columns(codes)
+        mc = column_names(codes)
         if "code" in mc and "description" in mc:
             texts = codes.select(*_split_meds(F.col(mc["code"]).cast("string")),
                                  F.col(mc["description"]).cast("string").alias("description"))
@@ -276,7 +223,7 @@ def read_source(spark: Any, source: Any, duplicate_concepts: str = "error") -> S
     if isinstance(source, SparkSource):
         return source
     if hasattr(source, "schema"):
-        cols = _columns(source)
+        cols = column_names(source)
         if "subject_id" in cols:
             raise InputError("a MEDS DataFrame cannot be read directly", fix="give the MEDS root folder", code="E1607")
         return read_native(spark, source)
@@ -293,7 +240,7 @@ def read_source(spark: Any, source: Any, duplicate_concepts: str = "error") -> S
         if found["events"] is not None:
             return read_native(spark, str(found["events"]), *(str(found[k]) if found[k] else None
                                                                 for k in ("patients", "vocabulary")))
-    elif not path.exists() and _catalog_has(spark, "databaseExists", str(source)):
+    elif not path.exists() and catalog_has(spark, "databaseExists", str(source)):
         names = {t.name.lower(): f"{source}.{t.name}" for t in spark.catalog.listTables(str(source))}
         if "person" in names:
             return read_omop(spark, {k: v for k, v in names.items() if k in ("person", "concept", *OMOP_DOMAIN_TABLES.values())},

@@ -28,20 +28,11 @@ import numpy as np
 from ehrfeat.codes import canonical_system
 from ehrfeat.patients.as_of_rule import check_rule
 from ehrfeat.patients.timing import parse_duration
-from ehrfeat.patients.vectors import READ_ISSUES, PatientVectors, VectorReport, embedding_columns
-from ehrfeat.patients.weights import (
-    AFTER_AS_OF,
-    BEFORE_WINDOW,
-    DUPLICATE,
-    FUTURE,
-    NO_PATIENT,
-    NO_TIME,
-    UNKNOWN_CODE,
-    WeightOptions,
-    smooth_idf_from_counts,
-)
+from ehrfeat.patients.vectors import PatientVectors, VectorReport, embedding_columns
+from ehrfeat.patients.weights import WeightOptions, smooth_idf_from_counts
 from ehrfeat.spark.code_table import load_code_embeddings
 from ehrfeat.spark.cohort import SparkCohort, known_patients, spark_cohort
+from ehrfeat.spark.event_counts import aggregate_events, summarize_events
 from ehrfeat.spark.events import canonical_events
 from ehrfeat.spark.output import write_frame
 from ehrfeat.spark.readers import read_source
@@ -50,9 +41,6 @@ from ehrfeat.spark.session import check_session
 __all__ = ["SparkPatientVectors", "patient_vectors"]
 
 logger = logging.getLogger(__name__)
-
-_KEYS = ("issue", "time_issue", "reason", "pid", "block", "col", "t", "as_of")
-
 
 @dataclass(frozen=True)
 class SparkPatientVectors:
@@ -137,8 +125,8 @@ def patient_vectors(
         shifted = cohort.frame.select("patient_id", (F.col("as_of_s") + 1).alias("as_of_s"))
         cohort = SparkCohort(shifted, cohort.now_s, cohort.explicit, cohort.issues)
     codes = spark.createDataFrame([(c.system, c.code, i) for i, c in enumerate(emb.codes)], "system string, code string, col int")
-    aggregate = _aggregate(events, cohort, codes, options, now_s).persist()
-    summary = _summary(aggregate)
+    aggregate = aggregate_events(events, cohort, codes, options, now_s).persist()
+    summary = summarize_events(aggregate)
     kept = aggregate.where(F.col("issue").isNull() & F.col("reason").isNull())
     blocks = tuple(sorted(summary.blocks)) if by_system else ("all",)
     pairs = _pairs(kept, options)
@@ -168,70 +156,6 @@ def patient_vectors(
         "by_system": by_system, "as_of_rule": as_of_rule, "blocks": list(blocks),
     }
     return SparkPatientVectors(frame, columns, report, params, aggregate)
-
-
-def _aggregate(events: Any, cohort: Any, codes: Any, options: WeightOptions, now_s: int) -> Any:
-    """One row per distinct (issue, time issue, reason, patient, block, code, time) with its count ``n``."""
-    from pyspark.sql import functions as F
-
-    people = cohort.frame.select("patient_id", F.lit(True).alias("in_cohort"),
-                                 F.least(F.coalesce(F.col("as_of_s"), F.lit(now_s)), F.lit(now_s)).alias("as_of_eff"))
-    joined = events.join(people, "patient_id", "left").join(F.broadcast(codes), ["system", "code"], "left")
-    t, has_t, as_of = F.col("t"), F.col("t").isNotNull(), F.col("as_of_eff")
-    reason = F.when(F.col("issue").isNotNull(), F.lit(None)).when(F.col("in_cohort").isNull(), F.lit(NO_PATIENT))
-    reason = reason.when(F.col("col").isNull(), F.lit(UNKNOWN_CODE))
-    if cohort.explicit or options.needs_time:
-        reason = reason.when(~has_t, F.lit(NO_TIME))
-    reason = reason.when(has_t & (t >= now_s), F.lit(FUTURE)).when(has_t & (t >= as_of), F.lit(AFTER_AS_OF))
-    if options.window_s is not None:
-        reason = reason.when(has_t & (t < as_of - F.lit(options.window_s)), F.lit(BEFORE_WINDOW))
-    block = F.coalesce(F.col("domain"), F.lit("unknown")) if options.by_system else F.lit("all")
-    tagged = joined.select("issue", "time_issue", reason.cast("string").alias("reason"), F.col("patient_id").alias("pid"),
-                           block.alias("block"), "col", "t", F.col("as_of_eff").alias("as_of"))
-    kept = F.col("issue").isNull() & F.col("reason").isNull()
-    tagged = tagged.select("issue", F.when(F.col("issue").isNull(), F.col("time_issue")).alias("time_issue"), "reason",
-                           *(F.when(kept, F.col(c)).alias(c) for c in ("pid", "block", "col", "t", "as_of")))
-    return tagged.groupBy(*_KEYS).agg(F.count(F.lit(1)).alias("n"))
-
-
-@dataclass(frozen=True)
-class _Summary:
-    events_read: int
-    events_used: int
-    skipped: dict[str, int]
-    read_issues: dict[str, int]
-    blocks: set[str]
-
-
-def _summary(aggregate: Any) -> _Summary:
-    from pyspark.sql import functions as F
-
-    kept = F.col("issue").isNull() & F.col("reason").isNull()
-    dups = F.when(kept & F.col("t").isNotNull(), F.col("n") - 1).otherwise(0)
-    rows = aggregate.groupBy("issue", "time_issue", "reason", "block").agg(
-        F.sum("n").alias("n"), F.sum(dups).alias("dups")).collect()
-    read, used, duplicates = 0, 0, 0
-    skipped: dict[str, int] = {}
-    issues: dict[str, int] = {}
-    blocks: set[str] = set()
-    for row in rows:
-        n = int(row["n"])
-        if row["issue"] is not None:
-            issues[READ_ISSUES[row["issue"]]] = issues.get(READ_ISSUES[row["issue"]], 0) + n
-            continue
-        read += n
-        if row["time_issue"] is not None:
-            label = READ_ISSUES[row["time_issue"]]
-            issues[label] = issues.get(label, 0) + n
-        if row["reason"] is not None:
-            skipped[row["reason"]] = skipped.get(row["reason"], 0) + n
-        else:
-            used += n - int(row["dups"])
-            duplicates += int(row["dups"])
-            blocks.add(row["block"])
-    if duplicates:
-        skipped[DUPLICATE] = duplicates
-    return _Summary(read, used, skipped, issues, blocks)
 
 
 def _pairs(kept: Any, options: WeightOptions) -> Any:
