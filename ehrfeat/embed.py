@@ -13,16 +13,15 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ehrfeat.codes import Code, canonical_system
+from ehrfeat.embed_report import CodeRunReport, EmbedReport
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.extras import pip_command
 from ehrfeat.reasons import ReasonCounter
-from ehrfeat.report import Summary, write_json
 from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
@@ -30,7 +29,7 @@ from ehrfeat.store.omop import add_repeated_concepts
 from ehrfeat.store.schema import check_duplicate_rule, detect_schema
 from ehrfeat.store.search_path import in_schemas, writable
 from ehrfeat.store.source_values import parse_source_systems
-from ehrfeat.store.usage import ValueUsage, coverage_lines, coverage_report
+from ehrfeat.store.usage import ValueUsage, coverage_report
 from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries
 
 __all__ = ["CodeRunReport", "EmbedReport", "embed_codes", "in_batches", "resolve_texts"]
@@ -39,66 +38,6 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-
-
-@dataclass(frozen=True, kw_only=True)
-class CodeRunReport:
-    """What every embed-codes run counts (databases and MEDS): codes found, embedded now, cached, unresolved."""
-
-    target: str
-    fingerprint: str
-    codes_found: int
-    embedded_now: int
-    already_cached: int
-    unresolved: dict[str, int] = field(default_factory=dict)
-    unresolved_examples: dict[str, list[str]] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-
-    def _start(self, *head: tuple[str, object]) -> Summary:
-        """The summary's first lines: ``head``, then codes found, embedded now and already cached."""
-        return Summary(20).fields([*head, ("codes found", self.codes_found), ("embedded now", self.embedded_now),
-                                   ("already cached", self.already_cached)])
-
-
-@dataclass(frozen=True, kw_only=True)
-class EmbedReport(CodeRunReport):
-    """What one run did; ``unresolved`` and ``skipped`` give counts by reason, with examples."""
-
-    database: str
-    skipped: dict[str, int] = field(default_factory=dict)
-    skipped_examples: dict[str, list[str]] = field(default_factory=dict)
-    text_sources: dict[str, int] = field(default_factory=dict)
-    encode_s: float = 0.0
-    coverage: dict[str, Any] | None = None  # OMOP: per domain table, see ehrfeat.store.usage.coverage_report
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as JSON-ready data (``--report FILE``)."""
-        data = dataclasses.asdict(self)
-        data["codes_per_s"] = self.codes_per_s
-        return data
-
-    def write_json(self, path: str | Path) -> None:
-        write_json(path, self.to_json(), code="E1404")
-
-    @property
-    def codes_per_s(self) -> float:
-        return self.embedded_now / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    def lines(self) -> list[str]:
-        """A human-readable summary."""
-        out = self._start().field("unresolved", sum(self.unresolved.values()))
-        out.reasons(self.unresolved, self.unresolved_examples)
-        if self.skipped:
-            out.field("skipped rows/codes", sum(self.skipped.values())).reasons(self.skipped, self.skipped_examples)
-        sources = ", ".join(f"{k} {v}" for k, v in sorted(self.text_sources.items()))
-        out.fields([("text sources", sources or "-"), ("encoder", self.fingerprint), ("written to", self.target),
-                    ("elapsed", f"{self.elapsed_s:.1f} s ({self.codes_per_s:.0f} codes/s overall)")])
-        if self.embedded_now:
-            rate = self.embedded_now / self.encode_s if self.encode_s > 0 else 0.0
-            out.field("encoding + writing", f"{self.encode_s:.1f} s ({rate:.0f} codes/s)")
-        if self.coverage is not None:
-            out.text(*coverage_lines(self.coverage))
-        return out.lines
 
 
 def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str, int], dict[str, list[str]], Counter[str]]:

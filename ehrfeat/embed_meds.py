@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from ehrfeat.codes import canonical_system
-from ehrfeat.embed import CodeRunReport, in_batches
+from ehrfeat.embed import in_batches
+from ehrfeat.embed_report import CodeRunReport
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
 from ehrfeat.paths import check_output_file

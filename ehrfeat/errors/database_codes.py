@@ -36,5 +36,5 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     # MEDS datasets (issue 15)
     ErrorCode("E1502", _S, "A folder meant as MEDS has no data/ folder or no .parquet shards.", "Give the MEDS root, the folder holding data/*.parquet and metadata/.", ("store.meds.dataset",)),
     ErrorCode("E1503", _S, "A MEDS shard or codes.parquet is not a readable parquet file.", "Remove the file from data/ or rewrite it as parquet.", ("store.meds.dataset",)),
-    ErrorCode("E1504", _S, "A MEDS shard or codes.parquet lacks a column or has one of the wrong type.", "Cast the column to the MEDS schema's type (meds.DataSchema: subject_id int64, time timestamp[us], code string).", ("store.meds.dataset",)),
+    ErrorCode("E1504", _S, "A MEDS shard or codes.parquet lacks a column or has one of the wrong type.", "Cast the column to the MEDS schema's type (meds.DataSchema: subject_id int64, time timestamp[us], code string).", ("store.meds.columns", "store.meds.dataset")),
 )

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.codes import Code, canonical_system
-from ehrfeat.embed import EmbedReport, resolve_texts
+from ehrfeat.embed import resolve_texts
+from ehrfeat.embed_report import EmbedReport
 from ehrfeat.errors import ModelError
 from ehrfeat.spark.code_table import EMBEDDING_SCHEMA
 from ehrfeat.spark.events import canonical_events
