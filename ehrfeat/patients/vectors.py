@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 
 from ehrfeat.errors import InputError
 from ehrfeat.patients.as_of import AsOf, resolve_as_of
 from ehrfeat.patients.as_of_rule import apply_rule
+from ehrfeat.patients.product import combine
 from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
 from ehrfeat.patients.weights import CodeColumns, WeightAccumulator, WeightOptions, Weights, smooth_idf
 from ehrfeat.report import Summary
@@ -171,25 +171,6 @@ def accumulate_weights(
         accumulator.add(chunk)
     issues = {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
     return accumulator.finish(), issues
-
-
-def combine(weights: Weights, code_matrix: np.ndarray, weighting: str, idf: np.ndarray | None = None) -> np.ndarray:
-    """Patient x (blocks * dim) float32: per block, ``W @ E``, divided by the row weight unless ``count``."""
-    n = weights.matrix.shape[0]
-    e = np.asarray(code_matrix, dtype=np.float32)
-    parts = []
-    for b in range(len(weights.blocks)):
-        w = weights.matrix if len(weights.blocks) == 1 else weights.block(b)  # one block: no column slicing (a copy)
-        if idf is not None:
-            w = w @ sp.diags(idf[b * weights.n_codes : (b + 1) * weights.n_codes])
-        block = np.asarray(w.astype(np.float32) @ e)
-        if weighting != "count":
-            total = np.asarray(w.sum(axis=1)).ravel()
-            np.divide(block, np.where(total > 0, total, 1.0).astype(np.float32)[:, None], out=block)
-        parts.append(block)
-    if len(parts) == 1:  # no copy of a large single block
-        return parts[0]
-    return np.hstack(parts) if parts else np.zeros((n, 0), np.float32)
 
 
 def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None = None) -> tuple[Any, Any, CodeEmbeddings]:
