@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from ehrfeat.codes import Code
 from ehrfeat.errors import InputError
 from ehrfeat.patients.distinct import DistinctEvents
+from ehrfeat.patients.sums import count_sorted, reduce_sorted
 from ehrfeat.patients.timing import NAT, to_seconds
 
 __all__ = ["WEIGHTINGS", "CodeColumns", "EventsLike", "WeightAccumulator", "WeightOptions", "Weights", "smooth_idf", "smooth_idf_from_counts"]
@@ -237,7 +238,7 @@ class WeightAccumulator:
             if not timed.all():  # never duplicates; weight 1 (decay and windows need a time)
                 key, r = key[~timed], r[~timed]
                 self.n_events += np.bincount(r, minlength=len(self.ids))
-                self._add_pairs(_reduce_sorted(np.sort(key), np.ones(len(key), np.float64)))
+                self._add_pairs(count_sorted(np.sort(key)))
             return
         order = np.argsort(key)  # not stable: only the order of summing equal keys differs (rounding)
         key, tt, r = key[order], tt[order], r[order]
@@ -245,12 +246,12 @@ class WeightAccumulator:
 
     def _add_events(self, r: np.ndarray, key: np.ndarray, tt: np.ndarray) -> None:
         """Events used (rows ``r``, pair keys sorted, times): their weights summed per pair."""
+        self.n_events += np.bincount(r, minlength=len(self.ids))
         if self.options.weighting == "time-decay":
             w = np.exp2(-(self.as_of[r] - tt).astype(np.float64) / float(self.options.half_life_s or 1))
-        else:
-            w = np.ones(len(r), np.float64)
-        self.n_events += np.bincount(r, minlength=len(self.ids))
-        self._add_pairs(_reduce_sorted(key, w))
+            self._add_pairs(reduce_sorted(key, w))
+        else:  # every event weighs 1: the number of events of each pair
+            self._add_pairs(count_sorted(key))
 
     def _add_pairs(self, part: tuple[np.ndarray, np.ndarray]) -> None:
         self._parts.append(part)
@@ -303,7 +304,7 @@ class WeightAccumulator:
         if len(self._parts) > 1:
             keys, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
             order = np.argsort(keys)
-            self._parts = [_reduce_sorted(keys[order], data[order])]
+            self._parts = [reduce_sorted(keys[order], data[order])]
         elif not self._parts:
             self._parts = [(np.zeros(0, np.int64), np.zeros(0, np.float64))]
         self._pending = self._consolidated = len(self._parts[0][0])
@@ -342,15 +343,3 @@ def smooth_idf_from_counts(df: np.ndarray, n: int) -> np.ndarray:
     """``ln((1 + n) / (1 + df)) + 1`` of document frequencies ``df`` over ``n`` patients (ones when ``n`` is 0)."""
     df = np.asarray(df, dtype=np.float64)
     return np.log((1.0 + n) / (1.0 + df)) + 1.0 if n else np.ones(len(df))
-
-
-def _reduce_sorted(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique sorted ``keys`` with the summed ``weights`` of each."""
-    if len(keys) < 2:
-        return keys, weights
-    first = np.empty(len(keys), bool)
-    first[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    if first.all():  # most chunks: every key once
-        return keys, weights
-    return keys[first], np.bincount(np.cumsum(first) - 1, weights=weights)
