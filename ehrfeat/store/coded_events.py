@@ -14,11 +14,12 @@ that work for the common case and Python sees only integers:
 * **rows**: SQLite packs each range of rows into text values (``group_concat``)
   that numpy and pyarrow parse in C: no Python object per event
   (:mod:`ehrfeat.store.coded_sqlite`); DuckDB hands over Arrow batches
-  (:mod:`ehrfeat.store.coded_duckdb`).
+  (:mod:`ehrfeat.store.coded_duckdb`); PostgreSQL groups exact repeats on the server and
+  streams the groups through a named cursor (:mod:`ehrfeat.store.coded_postgresql`).
 
 The results are those of the per-event reader, row for row and in the same order
 (a SQLite table is scanned in rowid order either way), with the same read issues.
-Native schema on SQLite and DuckDB only; :class:`Unsupported` says why anything else is not.
+Native schema on SQLite, DuckDB and PostgreSQL only; :class:`Unsupported` says why anything else is not.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def sql_time_seconds(t: str, rowid: str) -> str:
 
 
 def _supported(engine: Engine, schema: PatientSchema) -> None:
-    if engine.dialect.name not in ("sqlite", "duckdb"):
+    if engine.dialect.name not in ("sqlite", "duckdb", "postgresql"):
         raise Unsupported(f"no database path for {engine.dialect.name} yet")
     if schema.kind != "native":
         raise Unsupported(f"no database path for the {schema.kind} schema yet")
@@ -127,6 +128,11 @@ def iter_coded_events(
         from ehrfeat.store.coded_duckdb import iter_coded_duckdb
 
         yield from iter_coded_duckdb(engine, schema, column_of, systems=systems, chunk_size=chunk_size, report=report)
+        return
+    if engine.dialect.name == "postgresql":  # the server maps, reads and groups; a named cursor streams the groups
+        from ehrfeat.store.coded_postgresql import iter_coded_postgresql
+
+        yield from iter_coded_postgresql(engine, schema, column_of, systems=systems, chunk_size=chunk_size, report=report)
         return
     from ehrfeat.store.coded_sqlite import iter_coded_sqlite
 

@@ -34,8 +34,32 @@ class Batch:
         return len(self.pairs) or len(self.terms)
 
 
-def pair_batches(pairs: PairSet, batch_size: int, rng: random.Random) -> list[Batch]:
-    """The source's pairs, shuffled, in batches of ``batch_size`` (a last batch of one pair is dropped)."""
+def _anchor_order(pairs: PairSet, batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Pair indices grouped by anchor, groups shuffled and packed whole into chunks of at most ``batch_size``."""
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs.pairs):
+        groups.setdefault(p.anchor, []).append(i)
+    order = list(groups.values())
+    rng.shuffle(order)
+    chunks: list[list[int]] = [[]]
+    for group in order:
+        for start in range(0, len(group), batch_size):  # an anchor with more pairs than a batch is split
+            part = group[start : start + batch_size]
+            if len(chunks[-1]) + len(part) > batch_size:
+                chunks.append([])
+            chunks[-1].extend(part)
+    return chunks
+
+
+def pair_batches(pairs: PairSet, batch_size: int, rng: random.Random, by_anchor: bool = False) -> list[Batch]:
+    """The source's pairs, shuffled, in batches of ``batch_size`` (a last batch of one pair is dropped).
+
+    ``by_anchor`` keeps every anchor's pairs in one batch (anchors shuffled, not pairs),
+    so a per-anchor loss sees all of an anchor's categories together.
+    """
+    if by_anchor:
+        chunks = _anchor_order(pairs, batch_size, rng)
+        return [Batch(pairs.source, pairs=tuple(pairs.pairs[i] for i in c)) for c in chunks if len(c) >= 2]
     order = list(range(len(pairs.pairs)))
     rng.shuffle(order)
     out = []
@@ -76,19 +100,21 @@ def plan_batches(
     epochs: int = 1,
     seed: int = 0,
     max_steps: int = 0,
+    by_anchor: bool = False,
 ) -> list[Batch]:
     """Weighted round-robin over the sources' loaders (synonyms being one of them).
 
     With equal weights the loaders take turns; a loader of weight 2 takes two turns
     for one of a loader of weight 1 (smooth weighted round-robin). A loader that
     runs out starts over, reshuffled, until every loader has made ``epochs`` passes.
+    ``by_anchor`` batches pairs whole anchors at a time (for the rank loss).
     """
     rng = random.Random(f"{seed}|plan")
     makers: list[tuple[float, Callable[[], list[Batch]]]] = []
     for ps in pair_sets:
         w = weights.get(ps.source, 1.0)
         if w > 0 and len(ps.pairs) >= 2:
-            makers.append((w, functools.partial(pair_batches, ps, batch_size, rng)))
+            makers.append((w, functools.partial(pair_batches, ps, batch_size, rng, by_anchor)))
     if synonyms is not None and len(synonyms.groups) >= 2 and synonym_weight > 0:
         makers.append((synonym_weight, functools.partial(synonym_batches, synonyms, batch_size, rng)))
     loaders = [make() for _, make in makers]

@@ -31,7 +31,7 @@ __all__ = [
     "with_max_steps",
 ]
 
-RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2")
+RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2", "hiprbert-mini-v3")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class ModelConfig:
     max_length: int = 25
     tiny_hidden: int = 32
     tiny_layers: int = 2
+    init: str = ""  # a model folder to start the weights from; ``base`` stays the distillation teacher, merge target and comparison
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class LossConfig:
     synonym_beta: float = 60.0
     synonym_base: float = 0.5
     miner_margin: float = 0.2
+    rank_weight: float = 0.0  # > 0: add w * RankLoss (per anchor, closer categories above farther ones); batches keep an anchor's pairs together
+    rank_margin: float = 0.05  # in s = (cos + 1) / 2
+    rank_gamma: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,15 @@ def _resolve_paths(args: dict[str, Any], base_dir: Path, where: str) -> dict[str
     return out
 
 
+def _resolve_dir(value: str, base_dir: Path) -> Path:
+    """``model.init`` against the config's folder (its existence is checked when training starts)."""
+    expanded = os.path.expandvars(os.path.expanduser(value))
+    if "$" in expanded:
+        raise ConfigError(f"model.init = {value!r} names an unset environment variable", fix="export the variable or write the path out", code="E405")
+    path = Path(expanded)
+    return (path if path.is_absolute() else base_dir / path).resolve()
+
+
 def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str = "") -> TrainConfig:
     """Validate a config mapping (as read from TOML) and resolve its paths against ``base_dir``."""
     unknown = sorted(set(data) - _TOP)
@@ -225,6 +238,16 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
         )
     if training.distill_weight < 0:
         raise ConfigError(f"training.distill_weight must be >= 0, got {training.distill_weight}", fix="0 turns distillation off", code="E404")
+    loss_cfg: LossConfig = sections["loss"]
+    if loss_cfg.rank_weight < 0 or loss_cfg.rank_margin < 0 or loss_cfg.rank_gamma <= 0:
+        raise ConfigError(
+            f"loss.rank_weight and loss.rank_margin must be >= 0 and loss.rank_gamma > 0; got {loss_cfg.rank_weight}, "
+            f"{loss_cfg.rank_margin}, {loss_cfg.rank_gamma}",
+            fix="e.g. rank_weight = 1.0, rank_margin = 0.05, rank_gamma = 20.0 (rank_weight = 0 turns the rank loss off)",
+            code="E404",
+        )
+    if model.init:
+        sections["model"] = replace(model, init=str(_resolve_dir(model.init, base)))
     if not 0.0 <= sections["pairs"].heldout_fraction < 1.0:
         raise ConfigError("pairs.heldout_fraction must be in [0, 1)", code="E404")
     return TrainConfig(sources=tuple(sources), name=str(data.get("name", "ehrfeat")), origin=origin, **sections)

@@ -38,7 +38,7 @@ from ehrfeat.training.checkpoint import (
 )
 from ehrfeat.training.config import TrainConfig, load_config
 from ehrfeat.training.data_sources import TrainingData, build_training_data
-from ehrfeat.training.losses import DistillLoss, SynonymLoss, TreeLoss
+from ehrfeat.training.losses import DistillLoss, RankLoss, SynonymLoss, TreeLoss
 from ehrfeat.training.merge import interpolate_with_base
 from ehrfeat.training.model import TermModel
 from ehrfeat.vocab import VocabSource
@@ -83,8 +83,8 @@ class Distiller:
 
 
 def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss, synonym_loss: SynonymLoss,
-               distiller: Distiller | None = None) -> torch.Tensor:
-    """The loss of one planned batch (each distinct string encoded once)."""
+               distiller: Distiller | None = None, rank: tuple[RankLoss, float] | None = None) -> torch.Tensor:
+    """The loss of one planned batch (each distinct string encoded once); ``rank``: the rank loss and its weight."""
     if batch.source == SYNONYMS:
         texts = list(batch.terms)
         raw = model(texts)
@@ -98,7 +98,11 @@ def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss, synonym_loss
         a = emb[[row[p.anchor] for p in batch.pairs]]
         b = emb[[row[p.other] for p in batch.pairs]]
         cats = torch.tensor([p.category for p in batch.pairs], device=model.device)
-        loss = tree_loss((a * b).sum(dim=-1), cats)
+        cosine = (a * b).sum(dim=-1)
+        loss = tree_loss(cosine, cats)
+        if rank is not None and rank[1] > 0:
+            anchors = torch.tensor([row[p.anchor] for p in batch.pairs], device=model.device)
+            loss = loss + rank[1] * rank[0](cosine, cats, anchors)
     if distiller is not None:
         distinct = list(dict.fromkeys(texts))
         if len(distinct) < len(texts):  # synonym batches may repeat a string
@@ -114,6 +118,15 @@ def _device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("training.device = 'cuda' but no CUDA device is available", fix="use 'auto' or 'cpu'", code="E413")
     return torch.device(name)
+
+
+def _init_folder(cfg: TrainConfig) -> str:
+    """``model.init`` (the folder the weights start from), checked; "" when the weights start from the base."""
+    init = cfg.model.init
+    if init and not Path(init).is_dir():
+        raise ConfigError(f"model.init: folder {init} does not exist", fix="train that model first (e.g. `ehrfeat train hiprbert-mini-v2`) "
+                          "or point model.init at a model folder", code="E1721")
+    return init
 
 
 def _is_run_folder(folder: Path) -> bool:
@@ -145,12 +158,12 @@ def train(
     data = build_training_data(cfg, sources)
     base = prepare_base_model(cfg, data, out)
     plan = plan_batches(data.pair_sets, data.synonyms, batch_size=tc.batch_size, weights=data.weights, synonym_weight=tc.synonym_weight,
-                        epochs=tc.epochs, seed=tc.seed, max_steps=tc.max_steps)
+                        epochs=tc.epochs, seed=tc.seed, max_steps=tc.max_steps, by_anchor=cfg.loss.rank_weight > 0)
     if not plan:
         raise ConfigError("the sources give no batch to train on", fix="add data or lower training.batch_size", code="E412")
     state = load_trainer_state(out)
     device = _device(tc.device)
-    model = TermModel(out / LAST_CHECKPOINT if state else base, pooling=cfg.model.pooling, max_length=cfg.model.max_length)
+    model = TermModel(out / LAST_CHECKPOINT if state else _init_folder(cfg) or base, pooling=cfg.model.pooling, max_length=cfg.model.max_length)
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / len(plan)))
@@ -170,6 +183,7 @@ def train(
     lc = cfg.loss
     tree_loss = TreeLoss(lc.alpha, lc.beta, lc.lambdas or lc.lambda_)
     synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
+    rank = (RankLoss(lc.rank_margin, lc.rank_gamma), lc.rank_weight) if lc.rank_weight > 0 else None
     distiller = None
     if tc.distill_weight > 0:
         teacher = TermModel(base, pooling=cfg.model.pooling, max_length=cfg.model.max_length).to(device)
@@ -183,7 +197,7 @@ def train(
     for step in range(start, end):
         batch = plan[step]
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = batch_loss(model, batch, tree_loss, synonym_loss, distiller)
+            loss = batch_loss(model, batch, tree_loss, synonym_loss, distiller, rank)
         value = float(loss.detach())
         if not np.isfinite(value):
             raise FloatingPointError(f"non-finite loss {value} at step {step} ({batch.source})")

@@ -23,6 +23,16 @@ out): most pairs in a batch are unrelated terms, so this keeps the base's geomet
 on general term pairs while the tree and synonym losses move the related ones,
 a regulariser during training instead of only a merge with the base afterwards.
 
+Rank loss. For every anchor of a batch and every two of its pairs whose categories
+are ``i < j``, with ``s_i``, ``s_j`` their similarities in the same ``s`` scale::
+
+    (1/γ)·log(1 + exp(γ(s_j − s_i + m)))
+
+averaged over all such (anchor, closer pair, farther pair) triples: a smooth hinge
+that ranks an anchor's synonym above the same anchor's child or sibling, and that
+one above its parent, by a margin ``m``, which the absolute thresholds of the tree
+loss never ask for. Batches without two categories for one anchor give 0.
+
 Synonym loss. pytorch-metric-learning's ``MultiSimilarityLoss`` (α 1, β 60, base
 0.5) on the triplets its ``TripletMarginMiner`` (margin 0.2) finds, as in SapBERT.
 """
@@ -36,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["DistillLoss", "SynonymLoss", "TreeLoss"]
+__all__ = ["DistillLoss", "RankLoss", "SynonymLoss", "TreeLoss"]
 
 
 class TreeLoss(nn.Module):
@@ -77,6 +87,29 @@ class TreeLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, lambda_={self.lambda_}"
+
+
+class RankLoss(nn.Module):
+    """Per-anchor ranking of closer categories above farther ones (see the module doc)."""
+
+    def __init__(self, margin: float = 0.05, gamma: float = 20.0) -> None:
+        super().__init__()
+        if gamma <= 0 or margin < 0:
+            raise ValueError(f"gamma must be > 0 and margin >= 0, got {gamma}, {margin}")
+        self.margin, self.gamma = float(margin), float(gamma)
+
+    def forward(self, cosine: torch.Tensor, category: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:
+        """``cosine``, ``category``: (n,) as for :class:`TreeLoss`; ``anchor``: (n,) integer ids of the pairs' anchors."""
+        s = (cosine.float() + 1.0) / 2.0
+        # ordered[a, b]: pair a (closer) and pair b (farther) share an anchor and cat[a] < cat[b]
+        ordered = (anchor[:, None] == anchor[None, :]) & (category[:, None] < category[None, :])
+        if not bool(ordered.any()):
+            return s.sum() * 0.0
+        diff = s[None, :] - s[:, None] + self.margin  # s_far - s_close + m
+        return (F.softplus(self.gamma * diff[ordered]) / self.gamma).mean()
+
+    def extra_repr(self) -> str:
+        return f"margin={self.margin}, gamma={self.gamma}"
 
 
 class SynonymLoss(nn.Module):

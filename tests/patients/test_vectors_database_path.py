@@ -1,8 +1,7 @@
 """The database path (codes, times and filters in SQL) equals the per-event path: weights, skip counts, read issues.
 
 The database path is SQLite's (rowids, ``unixepoch``; marked ``sqlite_only``) and DuckDB's (the
-``duckdb`` tests). PostgreSQL has none yet: there ``auto`` reads every event in Python and must
-give what SQLite's database path gives (``test_postgresql_reads_every_event_as_sqlite_s_database_path``).
+``duckdb`` tests); PostgreSQL's is tested on a real server in ``test_vectors_database_path_postgresql.py``.
 """
 
 from __future__ import annotations
@@ -333,21 +332,6 @@ def test_odd_stored_values_read_alike(tmp_path, separators):
             assert fast.report.path == "database"
             _same(fast, patient_vectors(path, chunk_size=chunk_size, aggregate="events", **mode))
     assert fast.report.events_used > 0
-
-
-@pytest.mark.parametrize("mode", MODES, ids=[",".join(f"{k}={v}" for k, v in m.items()) or "no-as-of" for m in MODES])
-def test_postgresql_reads_every_event_as_sqlite_s_database_path(tmp_path, postgresql_url, mode):
-    """PostgreSQL has no database path: ``database`` is refused (E1902), ``auto`` reads every event and gives
-    what SQLite's database path gives on the same messy events."""
-    pg = _messy(postgresql_url)
-    sqlite_fast = patient_vectors(_db(tmp_path), weighting="idf", aggregate="database", **mode)
-    on_pg = patient_vectors(pg, weighting="idf", **mode)
-    assert on_pg.report.path == "events" and sqlite_fast.report.path == "database"
-    _same(on_pg, sqlite_fast)
-    if not mode:
-        with pytest.raises(InputError, match="database path") as err:
-            patient_vectors(pg, aggregate="database")
-        assert err.value.code == "E1902"
 
 
 def test_bytes_read_strict_iso_exactly_as_the_time_reader():

@@ -29,3 +29,23 @@ def test_weights_set_the_share_of_steps_and_max_steps_caps() -> None:
     capped = plan_batches([_pairs("x", 400)], None, batch_size=10, weights={}, max_steps=7)
     assert len(capped) == 7
     assert plan_batches([_pairs("x", 400)], None, batch_size=10, weights={"x": 0.0}) == []
+
+
+def test_by_anchor_keeps_each_anchors_pairs_in_one_batch() -> None:
+    pairs = PairSet("x", [TermPair(f"a{i % 13}", f"o{i}", i % 4) for i in range(13 * 6)])  # 13 anchors x 6 pairs
+    plan = plan_batches([pairs], None, batch_size=20, weights={}, seed=3, by_anchor=True)
+    home: dict[str, int] = {}
+    for n, batch in enumerate(plan):
+        assert len(batch) <= 20
+        for p in batch.pairs:
+            assert home.setdefault(p.anchor, n) == n  # never split across batches
+    assert len(home) == 13 and sum(len(b) for b in plan) == 13 * 6  # every pair, once
+    assert [len(b) for b in plan] == [18, 18, 18, 18, 6]  # whole anchors of 6 packed into 20
+    shuffled = plan_batches([pairs], None, batch_size=20, weights={}, seed=3)
+    assert any(len({p.anchor for p in b.pairs}) > 4 for b in shuffled)  # without it, anchors scatter
+
+
+def test_by_anchor_splits_an_anchor_larger_than_a_batch() -> None:
+    pairs = PairSet("x", [TermPair("big", f"o{i}", i % 4) for i in range(25)])
+    plan = plan_batches([pairs], None, batch_size=10, weights={}, by_anchor=True)
+    assert [len(b) for b in plan] == [10, 10, 5]

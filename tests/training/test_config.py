@@ -87,3 +87,28 @@ def test_recipes_ship_in_the_package(shared_data: Path, monkeypatch: pytest.Monk
     v2 = load_config("hiprbert-mini-v2")
     assert v2.model.max_length >= 64 and v2.training.distill_weight > 0 and len(v2.loss.lambdas) == 3
     assert [s.name for s in v2.sources] == [s.name for s in mini.sources]  # same data, same held-out split
+
+
+def test_rank_loss_and_init_keys(tmp_path: Path) -> None:
+    src = [{"name": "a", "reader": "icd10cm"}]
+    off = parse_config({"sources": src})
+    assert off.loss.rank_weight == 0.0 and off.model.init == ""  # old recipes: no rank loss, weights from the base
+    on = parse_config({"sources": src, "loss": {"rank_weight": 1, "rank_margin": 0.1, "rank_gamma": 10}, "model": {"init": "runs/v2"}}, tmp_path)
+    assert (on.loss.rank_weight, on.loss.rank_margin, on.loss.rank_gamma) == (1.0, 0.1, 10.0)
+    assert on.model.init == str((tmp_path / "runs/v2").resolve())  # resolved like data paths, checked when training starts
+    assert on.to_dict()["loss"]["rank_weight"] == 1.0
+    for bad in ({"rank_weight": -1.0}, {"rank_margin": -0.1}, {"rank_gamma": 0.0}):
+        with pytest.raises(ConfigError, match="rank_"):
+            parse_config({"sources": src, "loss": bad})
+    with pytest.raises(ConfigError, match=r"loss\.rank_weight must be float"):
+        parse_config({"sources": src, "loss": {"rank_weight": "yes"}})
+
+
+def test_v3_recipe_continues_v2_with_the_rank_loss(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    v2, v3 = load_config("hiprbert-mini-v2"), load_config("hiprbert-mini-v3")
+    assert v3.loss.rank_weight > 0 and v3.model.init == str(root / "runs" / "hiprbert-mini-v2")
+    assert v3.model.base == v2.model.base == "minilm" and v3.training.distill_weight == v2.training.distill_weight
+    # the same sources, seed and held-out fraction: the same held-out groups and evaluation rows as v2
+    assert v3.sources == v2.sources and v3.training.seed == v2.training.seed and v3.pairs == v2.pairs

@@ -127,3 +127,43 @@ def test_distillation_keeps_the_trained_model_closer_to_its_base(tmp_path: Path,
 def test_a_negative_distill_weight_is_a_config_error(tiny_bert: Path) -> None:
     with pytest.raises(ConfigError, match="distill_weight"):
         _config(tiny_bert, distill_weight=-1.0)
+
+
+def test_rank_weight_zero_gives_exactly_the_old_loss(tiny_bert: Path) -> None:
+    from ehrfeat.training.batching import Batch
+    from ehrfeat.training.loop import batch_loss
+    from ehrfeat.training.losses import RankLoss, SynonymLoss, TreeLoss
+    from ehrfeat.training.model import TermModel
+    from ehrfeat.training.pairs import TermPair
+
+    model = TermModel(tiny_bert, max_length=16).eval()
+    batch = Batch("x", pairs=(TermPair("fever", "pyrexia", 0), TermPair("fever", "chills", 1), TermPair("fever", "cough", 3),
+                              TermPair("anemia", "low blood", 0), TermPair("anemia", "fracture", 3)))
+    tree, syn = TreeLoss(), SynonymLoss()
+    with torch.no_grad():
+        old = batch_loss(model, batch, tree, syn)
+        off = batch_loss(model, batch, tree, syn, rank=(RankLoss(), 0.0))
+        on = batch_loss(model, batch, tree, syn, rank=(RankLoss(), 2.0))
+        emb = torch.nn.functional.normalize(model(["fever", "pyrexia", "chills", "cough", "anemia", "low blood", "fracture"]), dim=-1)
+    assert torch.equal(old, off)
+    cos = torch.stack([emb[0] @ emb[i] for i in (1, 2, 3)] + [emb[4] @ emb[i] for i in (5, 6)])
+    expected = RankLoss()(cos, torch.tensor([0, 1, 3, 0, 3]), torch.tensor([0, 0, 0, 1, 1]))
+    assert (on - old).item() == pytest.approx(2.0 * expected.item(), rel=1e-4)
+
+
+def test_init_starts_the_weights_from_a_folder_and_keeps_the_base(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    first = train(_config(tiny_bert, epochs=1), tmp_path / "first", sources=[toy_factory()], evaluate=False, progress=False)
+    cfg = parse_config({
+        "name": "toy", "sources": [{"name": "toy", "reader": "icd10cm"}],
+        "model": {"base": str(tiny_bert), "max_length": 16, "init": str(first)},
+        "training": {"lr": 0.0, "batch_size": 16, "epochs": 1, "seed": 0, "distill_weight": 1.0},
+        "loss": {"rank_weight": 1.0}, "pairs": {"heldout_fraction": 0.3},
+    })
+    out = train(cfg, tmp_path / "second", sources=[toy_factory()], evaluate=False, progress=False)
+    a, b = _weights(first), _weights(out)
+    for key in a:  # lr 0: the weights are the init folder's, not the base's
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    assert json.loads((out / MANIFEST).read_text())["base_model"] == str(tiny_bert)
+    missing = parse_config({"sources": [{"name": "toy", "reader": "icd10cm"}], "model": {"base": str(tiny_bert), "init": str(tmp_path / "nope")}})
+    with pytest.raises(ConfigError, match=r"model\.init"):
+        train(missing, tmp_path / "third", sources=[toy_factory()], evaluate=False, progress=False)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ehrfeat.training.losses import DistillLoss, SynonymLoss, TreeLoss
+from ehrfeat.training.losses import DistillLoss, RankLoss, SynonymLoss, TreeLoss
 
 
 def pull(s: float, alpha: float = 2.0, lam: float = 0.5) -> float:
@@ -141,3 +141,55 @@ def test_distill_loss_is_zero_for_the_same_geometry_and_keeps_a_graph() -> None:
 def test_distill_loss_refuses_mismatched_batches() -> None:
     with pytest.raises(ValueError, match="different numbers"):
         DistillLoss()(torch.zeros(3, 2), torch.zeros(2, 2))
+
+
+def test_rank_loss_by_hand() -> None:
+    # anchor 0: categories 0, 1, 2 at s = 0.8, 0.85, 0.6; anchor 1: categories 1, 3 at s = 0.5, 0.7.
+    # triples (s_far - s_close + 0.05): (0,1) 0.1, (0,2) -0.15, (1,2) -0.2, anchor 1 (1,3) 0.25.
+    # ln(1+e^2)/20 = 0.106346, ln(1+e^-3)/20 = 0.002429, ln(1+e^-4)/20 = 0.000907, ln(1+e^5)/20 = 0.250336
+    cos = torch.tensor([0.6, 0.7, 0.2, 0.0, 0.4])
+    loss = RankLoss(margin=0.05, gamma=20.0)(cos, torch.tensor([0, 1, 2, 1, 3]), torch.tensor([0, 0, 0, 1, 1]))
+    assert loss.item() == pytest.approx((0.106346 + 0.002429 + 0.000907 + 0.250336) / 4, abs=2e-6)
+
+
+def test_rank_loss_matches_a_loop_over_anchors() -> None:
+    # pytorch-metric-learning's way: the vectorised loss against a plain loop on random batches.
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        cos = torch.rand(40, generator=gen) * 2 - 1
+        cats = torch.randint(0, 4, (40,), generator=gen)
+        anchors = torch.randint(0, 6, (40,), generator=gen)
+        terms = []
+        for a in range(40):
+            for b in range(40):
+                if anchors[a] == anchors[b] and cats[a] < cats[b]:
+                    x = (cos[b].item() + 1) / 2 - (cos[a].item() + 1) / 2 + 0.1
+                    terms.append(math.log(1 + math.exp(5.0 * x)) / 5.0)
+        loss = RankLoss(margin=0.1, gamma=5.0)(cos, cats, anchors)
+        assert loss.item() == pytest.approx(sum(terms) / len(terms), rel=1e-5)
+
+
+def test_rank_loss_ignores_other_anchors_and_gives_zero_with_a_graph() -> None:
+    cos = torch.tensor([0.9, -0.9, 0.1], requires_grad=True)
+    # categories only differ across anchors (and anchor 2 has one category): no triple
+    loss = RankLoss()(cos, torch.tensor([0, 3, 1]), torch.tensor([0, 1, 2]))
+    assert loss.item() == 0.0
+    loss.backward()
+    assert cos.grad is not None
+
+
+def test_rank_loss_orders_an_anchors_categories() -> None:
+    cos = torch.zeros(3, requires_grad=True)
+    opt = torch.optim.SGD([cos], lr=1.0)
+    for _ in range(200):
+        opt.zero_grad()
+        RankLoss(margin=0.05)(cos, torch.tensor([0, 1, 2]), torch.tensor([7, 7, 7])).backward()
+        opt.step()
+    assert cos[0] > cos[1] > cos[2]
+
+
+def test_rank_loss_rejects_bad_settings() -> None:
+    with pytest.raises(ValueError, match="gamma"):
+        RankLoss(gamma=0.0)
+    with pytest.raises(ValueError, match="margin"):
+        RankLoss(margin=-0.1)

@@ -1,0 +1,198 @@
+"""The database path on PostgreSQL: codes mapped, times read and exact repeats counted on the server.
+
+The same rules as :mod:`ehrfeat.store.coded_events` (SQLite) and
+:mod:`ehrfeat.store.coded_duckdb`:
+
+* **codes**: the distinct raw ``(code_system, code)`` pairs are canonicalised once in
+  Python and copied into a TEMPORARY mapping table (an ``unnest`` of arrays in a
+  read-only transaction), joined to the events on the server;
+* **times**: ``timestamp``, ``timestamptz`` and ``date`` columns by ``date_part('epoch')``;
+  strict ISO text (``YYYY-MM-DD[[ T]HH:MM[:SS]]``, years 1800-2099, a real day and
+  clock, checked field by field so an impossible date is never cast) by a cast;
+  every other distinct value (offsets, ``20200304``, numbers, blanks) by
+  :func:`ehrfeat.store.dates.parse_times`, through a temporary time map;
+* **rows**: ``GROUP BY (patient, column, seconds)`` with ``count(*)``: exact repeats
+  leave the server once, fetched in batches through a server-side (named) cursor,
+  so memory stays bounded; numpy repeats each group ``count`` times.
+
+The chunks hold the very rows the per-event reader yields (in another order: neither
+path orders them), and the weights never depend on the order or the cut
+(:class:`ehrfeat.patients.weights.WeightAccumulator`); skip counts and read issues
+are those of the per-event path. Native schema, psycopg 3, integer patient ids and
+text codes only; :class:`~ehrfeat.store.coded_events.Unsupported` says why anything else is not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy.engine import Engine
+
+from ehrfeat.store.coded_events import (
+    _MAX_S,
+    _MIN_S,
+    BAD_T,
+    MALFORMED,
+    NULL_CODE,
+    NULL_T,
+    PID_NULL,
+    CodedChunk,
+    Unsupported,
+    _cut,
+    _read,
+)
+from ehrfeat.store.database import column_names
+from ehrfeat.store.dates import null_mask, parse_times
+from ehrfeat.store.native import CodeNormalizer, _system_of
+from ehrfeat.store.records import EventReadReport, Key, SkipReason
+from ehrfeat.store.schema import PatientSchema
+
+__all__ = ["CURSOR_NAME", "iter_coded_postgresql", "pg_strict_iso", "pg_time_seconds"]
+
+logger = logging.getLogger(__name__)
+
+NAT = np.iinfo(np.int64).min
+FETCH_ROWS = 200_000  # groups per FETCH from the server-side cursor
+CURSOR_NAME = "ehrfeat_coded_events"
+_TYPED = ("timestamp without time zone", "timestamp with time zone", "date")
+_NUMBERS = ("smallint", "integer", "bigint", "real", "double precision", "numeric")
+_TEXT = ("text", "character varying")
+_INTEGERS = ("smallint", "integer", "bigint")
+_SHAPE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$"
+
+
+def pg_strict_iso(t: str) -> str:
+    """PostgreSQL boolean: ``t`` is strict ISO text with a real date and clock, years 1800-2099 (never errors)."""
+    y, m, d = (f"substr({t}, {at}, {n})::int" for at, n in ((1, 4), (6, 2), (9, 2)))
+    leap = f"(mod({y}, 4) = 0 AND (mod({y}, 100) <> 0 OR mod({y}, 400) = 0))"
+    days = f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
+    clock = (f"(length({t}) = 10 OR (substr({t}, 12, 2)::int < 24 AND substr({t}, 15, 2)::int < 60 "
+             f"AND (length({t}) = 16 OR substr({t}, 18, 2)::int < 60)))")
+    return (f"(CASE WHEN {t} ~ '{_SHAPE}' THEN {y} BETWEEN 1800 AND 2099 AND {m} BETWEEN 1 AND 12 "
+            f"AND {d} BETWEEN 1 AND {days} AND {clock} ELSE false END)")
+
+
+def pg_time_seconds(t: str, kind: str, mapped: str | None) -> str:
+    """PostgreSQL expression: epoch seconds of ``t`` (a column of type ``kind``), with the ``NULL_T``/``BAD_T`` markers."""
+    if kind in _TYPED:
+        s = f"date_part('epoch', {t})"
+        return f"CASE WHEN {t} IS NULL THEN {NULL_T} WHEN {s} >= {_MIN_S} AND {s} < {_MAX_S} THEN floor({s})::bigint ELSE {BAD_T} END"
+    other = f"coalesce({mapped}, {BAD_T})" if mapped else str(BAD_T)
+    if kind not in _TEXT:
+        return f"CASE WHEN {t} IS NULL THEN {NULL_T} ELSE {other} END"
+    value = f"floor(date_part('epoch', ({t})::timestamp))::bigint"
+    return f"CASE WHEN {t} IS NULL THEN {NULL_T} WHEN {pg_strict_iso(t)} THEN {value} ELSE {other} END"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _types(cur: Any, table: str) -> dict[str, str]:
+    cur.execute("SELECT lower(attname), format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                "AND attnum > 0 AND NOT attisdropped", (_quote(table),))
+    return {str(name): str(kind) for name, kind in cur.fetchall()}
+
+
+def _code_rows(pairs: list[tuple[object, object]], column_of: Callable[[Key], int],
+               report: EventReadReport) -> list[tuple[object, object, int]]:
+    """``(system, code, column)`` of each raw pair with a column or a malformed code (the rest: no code)."""
+    norm, rows = CodeNormalizer(), []
+    for system, code in pairs:
+        key = norm(system, code)
+        if isinstance(key, SkipReason):
+            if key in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM):
+                report.add_example(SkipReason.MALFORMED_CODE, f"{system}:{code}")
+                rows.append((system, code, MALFORMED))
+            continue
+        rows.append((system, code, column_of(key)))
+    return rows
+
+
+def _reader_seconds(values: list[object]) -> np.ndarray:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    secs = parse_times(arr).times.view(np.int64)
+    return np.where(null_mask(values), NULL_T, np.where(secs == NAT, BAD_T, secs))
+
+
+def _load(cur: Any, name: str, columns: str, rows: Sequence[tuple[object, ...]], temporary: bool) -> tuple[str, dict[str, object]]:
+    """A relation holding ``rows`` and its parameters: a temporary table filled by COPY, else an ``unnest`` of
+    arrays (a read-only transaction may create no table)."""
+    names, kinds = zip(*(c.split(maxsplit=1) for c in columns.split(", ")), strict=True)
+    if temporary:
+        cur.execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
+        with cur.copy(f"COPY {name} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"ANALYZE {name}")
+        return name, {}
+    arrays = ", ".join(f"%({name}_{n})s::{k}[]" for n, k in zip(names, kinds, strict=True))
+    params: dict[str, object] = {f"{name}_{n}": [row[i] for row in rows] for i, n in enumerate(names)}
+    return f"(SELECT * FROM unnest({arrays}) AS u({', '.join(names)}))", params
+
+
+def iter_coded_postgresql(
+    engine: Engine, schema: PatientSchema, column_of: Callable[[Key], int], *, systems: Collection[str] | None,
+    chunk_size: int, report: EventReadReport,
+) -> Iterator[CodedChunk]:
+    """As :func:`ehrfeat.store.coded_events.iter_coded_events`, for a native database on PostgreSQL."""
+    if engine.dialect.driver != "psycopg":
+        raise Unsupported(f"the database path needs psycopg 3, not {engine.dialect.driver}")
+    table = schema.tables["events"]
+    names = column_names(engine, table)
+    if any(c not in names for c in ("patient_id", "time", "code_system", "code")):
+        raise Unsupported(f"{table} lacks one of patient_id, time, code_system, code")
+    pid_c, time_c, sys_c, code_c = (f"e.{_quote(names[c])}" for c in ("patient_id", "time", "code_system", "code"))
+    with engine.connect() as conn:
+        raw: Any = conn.connection.dbapi_connection
+        try:
+            with raw.cursor() as cur:
+                types = _types(cur, table)
+                if types.get("patient_id") not in _INTEGERS:
+                    raise Unsupported(f"{table}.patient_id is {types.get('patient_id')}, not an integer type")
+                if types.get("code_system") not in _TEXT or types.get("code") not in _TEXT:
+                    raise Unsupported(f"{table}.code_system and code are not both text")
+                kind = types.get("time", "")
+                if kind not in _TYPED + _NUMBERS + _TEXT:
+                    raise Unsupported(f"{table}.time is {kind}")
+                cur.execute("SHOW transaction_read_only")
+                temporary = cur.fetchone()[0] == "off"
+                events = _quote(table)
+                params: dict[str, object] = {}
+                where = ""
+                if systems is not None:
+                    cur.execute(f"SELECT DISTINCT {sys_c} FROM {events} e")
+                    params["systems"] = [s for (s,) in cur.fetchall() if s is not None and _system_of(s) in systems]
+                    where = f" WHERE {sys_c} = ANY(%(systems)s::text[])"
+                cur.execute(f"SELECT DISTINCT {sys_c}, {code_c} FROM {events} e{where}", params)
+                codes = _code_rows(cur.fetchall(), column_of, report)
+                code_map, more = _load(cur, "ehrfeat_code_map", "s text, c text, col bigint", codes, temporary)
+                params.update(more)
+                joins, mapped = f" LEFT JOIN {code_map} m ON m.s = {sys_c} AND m.c = {code_c}", None
+                if kind not in _TYPED:
+                    cond = f"{time_c} IS NOT NULL" + (f" AND NOT {pg_strict_iso(time_c)}" if kind in _TEXT else "")
+                    cur.execute(f"SELECT DISTINCT {time_c} FROM {events} e{where or ' WHERE true'} AND {cond}", params)
+                    values = [v for (v,) in cur.fetchall()]
+                    if values:
+                        times = list(zip(values, _reader_seconds(values).tolist(), strict=True))
+                        time_map, more = _load(cur, "ehrfeat_time_map", f"v {kind}, secs bigint", times, temporary)
+                        params.update(more)
+                        joins, mapped = joins + f" LEFT JOIN {time_map} tm ON tm.v = {time_c}", "tm.secs"
+            query = (f"SELECT pid, col, t, count(*) FROM (SELECT coalesce({pid_c}::bigint, {PID_NULL}) AS pid, "
+                     f"coalesce(m.col, {NULL_CODE}) AS col, {pg_time_seconds(time_c, kind, mapped)} AS t "
+                     f"FROM {events} e{joins}{where}) x GROUP BY pid, col, t")
+            pending = np.zeros((0, 3), np.int64)
+            with raw.cursor(name=CURSOR_NAME) as stream:
+                stream.execute(query, params)
+                while groups := stream.fetchmany(FETCH_ROWS):
+                    block = np.asarray(groups, dtype=np.int64)
+                    rows = np.repeat(block[:, :3], block[:, 3], axis=0)
+                    pending = yield from _cut(np.concatenate([pending, rows]), chunk_size, report)
+            if len(pending):
+                yield _read(pending, report)
+        finally:
+            raw.rollback()  # drops the temporary tables (ON COMMIT DROP, or with the transaction)
