@@ -71,8 +71,14 @@ def pair_batches(pairs: PairSet, batch_size: int, rng: random.Random, by_anchor:
 
 
 def synonym_batches(synonyms: SynonymSet, batch_size: int, rng: random.Random, per_group: int = 2) -> list[Batch]:
-    """Batches of ``per_group`` terms from each of ``batch_size // per_group`` groups."""
+    """Batches of ``per_group`` terms from each of ``batch_size // per_group`` groups.
+
+    A group of weight ``w`` is drawn ``int(w)`` times per pass, and once more with
+    chance ``w - int(w)`` (unweighted sets draw every group once, as before).
+    """
     order = list(range(len(synonyms.groups)))
+    if synonyms.weights:
+        order = [g for g, w in enumerate(synonyms.weights) for _ in range(int(w) + (w != int(w) and rng.random() < w - int(w)))]
     rng.shuffle(order)
     groups_per_batch = max(2, batch_size // per_group)
     out = []

@@ -93,6 +93,7 @@ class SourceConfig:
     weight: float = 1.0
     hierarchy: bool = True
     synonyms: bool = True
+    synonym_weight: float = 1.0  # draws per pass of each synonym group holding this source's concepts (fractions by chance)
     args: dict[str, Any] = field(default_factory=dict)
 
 
@@ -200,8 +201,8 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
         src = _build(SourceConfig, raw, where)
         if not isinstance(src.args, dict):
             raise ConfigError(f"{where}.args must be a table of reader arguments", fix=f"write [sources.args] under {where}", code="E404")
-        if src.weight < 0:
-            raise ConfigError(f"{where}.weight must be >= 0, got {src.weight}", code="E404")
+        if src.weight < 0 or src.synonym_weight < 0:
+            raise ConfigError(f"{where}.weight and {where}.synonym_weight must be >= 0, got {src.weight}, {src.synonym_weight}", code="E404")
         sources.append(SourceConfig(**{**asdict(src), "args": _resolve_paths(dict(src.args), base, where)}))
     names = [s.name for s in sources]
     if len(set(names)) != len(names):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ehrfeat.codes import PHECODE
+from ehrfeat.codes import PHECODE, Code
 from ehrfeat.errors import ConfigError, EhrfeatError
 from ehrfeat.training.config import TrainConfig
 from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs
@@ -142,10 +142,15 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     weights: dict[str, float] = {}
     syn_concepts: list[Concept] = []
     syn_mappings: list[CodeMapping] = []
+    weighted = any(s.synonym_weight != 1.0 for s in config.sources)
+    syn_weights: dict[Code, float] | None = {} if weighted else None
     for src_cfg, source in zip(config.sources, sources, strict=True):
         if src_cfg.synonyms:
             syn_concepts.extend(source.vocabulary)
             syn_mappings.extend(source.mappings)
+            if syn_weights is not None:
+                for concept in source.vocabulary:
+                    syn_weights[concept.ref] = max(syn_weights.get(concept.ref, 0.0), src_cfg.synonym_weight)
         if not src_cfg.hierarchy:
             continue
         try:
@@ -166,7 +171,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
             raise
     if not any(ps.pairs for ps in train_sets) and not syn_concepts:
         raise ConfigError("the sources give no training pairs and no synonyms", fix="check the [[sources]] of the config", code="E412")
-    synonyms = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, seed=seed)
+    synonyms = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, seed=seed, concept_weights=syn_weights)
     eval_syn = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, max_groups=pc.eval_max_synonym_groups, seed=seed)
     summaries = [s.summary() for s in sources]
     for ps in train_sets:

@@ -4,14 +4,16 @@ A group is the terms of one concept (preferred name, synonyms, inclusion terms),
 merged across systems by exact-match mappings (MONDO ``exactMatch`` ICD-10-CM,
 UMLS CUIs). A string is kept in the first group it appears in; a later
 occurrence under another concept is counted, not used, so no string has two
-labels. Torch-free.
+labels. A group may carry a weight (the largest of its concepts' source
+``synonym_weight``): how many times one pass of the synonym loader draws it, so a
+source of lay or entry-term synonyms (MeSH, HPO) can be weighted up. Torch-free.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ehrfeat.codes import Code
@@ -25,17 +27,24 @@ EXACT_PREDICATES = ("exactMatch", "skos:exactMatch", "sameAs", "SY")
 
 @dataclass
 class SynonymSet:
-    """Groups of at least two distinct strings; the group index is the label."""
+    """Groups of at least two distinct strings; the group index is the label.
+
+    ``weights`` (one per group, or empty: all 1) are the draws per pass of each group.
+    """
 
     groups: list[tuple[str, ...]] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    weights: list[float] = field(default_factory=list)
 
     @property
     def terms(self) -> int:
         return sum(len(g) for g in self.groups)
 
     def summary(self) -> dict[str, object]:
-        return {"groups": len(self.groups), "terms": self.terms, "skipped": dict(self.skipped)}
+        out: dict[str, object] = {"groups": len(self.groups), "terms": self.terms, "skipped": dict(self.skipped)}
+        if self.weights:
+            out["weighted_groups"] = sum(w != 1.0 for w in self.weights)
+        return out
 
 
 class _UnionFind:
@@ -65,11 +74,13 @@ def build_synonym_groups(
     heldout: bool = False,
     max_groups: int = 0,
     seed: int = 0,
+    concept_weights: Mapping[Code, float] | None = None,
 ) -> SynonymSet:
     """Group ``concepts`` (merged by exact-match ``mappings``) into synonym groups.
 
     ``vocabulary`` supplies the text of mapped codes. With a ``split``, a group is
-    held out when any of its codes is; ``heldout`` picks that side.
+    held out when any of its codes is; ``heldout`` picks that side. ``concept_weights``
+    (by concept, default 1) weight each group by the largest weight of its concepts.
     """
     result = SynonymSet()
     uf = _UnionFind()
@@ -109,9 +120,14 @@ def build_synonym_groups(
                 terms.append(term)
         if len(terms) >= 2:
             result.groups.append(tuple(terms))
+            if concept_weights is not None:
+                result.weights.append(max(concept_weights.get(r, 1.0) for r in refs))
+    if concept_weights is not None and all(w == 1.0 for w in result.weights):
+        result.weights = []
     if max_groups and len(result.groups) > max_groups:
         rng = random.Random(f"{seed}|synonyms|{heldout}")
         keep = sorted(rng.sample(range(len(result.groups)), max_groups))
         result.groups = [result.groups[i] for i in keep]
+        result.weights = [result.weights[i] for i in keep] if result.weights else []
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
     return result

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from ehrfeat.training.batching import SYNONYMS, plan_batches
+import random
+
+from ehrfeat.training.batching import SYNONYMS, plan_batches, synonym_batches
 from ehrfeat.training.pairs import PairSet, TermPair
 from ehrfeat.training.synonyms import SynonymSet
 
@@ -49,3 +51,17 @@ def test_by_anchor_splits_an_anchor_larger_than_a_batch() -> None:
     pairs = PairSet("x", [TermPair("big", f"o{i}", i % 4) for i in range(25)])
     plan = plan_batches([pairs], None, batch_size=10, weights={}, by_anchor=True)
     assert [len(b) for b in plan] == [10, 10, 5]
+
+
+def test_synonym_group_weights_set_the_draws_per_pass() -> None:
+    groups = [(f"s{i}", f"t{i}") for i in range(6)]
+    weighted = SynonymSet(groups, weights=[3.0, 1.0, 1.0, 0.0, 1.0, 2.0])
+    batches = plan_batches([], weighted, batch_size=4, weights={}, seed=2)
+    drawn = [label for b in batches for label in b.labels]
+    assert len(drawn) == 2 * 8 and drawn.count(0) == 2 * 3 and 3 not in drawn  # 8 draws of 2 strings; group 3 never
+    plain = plan_batches([], SynonymSet(groups), batch_size=4, weights={}, seed=2)
+    ones = plan_batches([], SynonymSet(groups, weights=[1.0] * 6), batch_size=4, weights={}, seed=2)
+    assert ones == plain  # weights of 1 change nothing, not even the shuffle
+    halves = SynonymSet([(f"s{i}", f"t{i}") for i in range(600)], weights=[0.5] * 600)
+    drawn_once = {label for b in synonym_batches(halves, 4, random.Random(0)) for label in b.labels}
+    assert 255 < len(drawn_once) < 345  # each group drawn with chance 0.5: about 300 of 600 (sd 12)

@@ -45,3 +45,13 @@ def test_icd10cm_slice() -> None:
     assert src.vocabulary.get("ICD10CM", "I10") is not None
     with pytest.raises(ConfigError, match="not an ICD-10-CM block"):
         read_icd10cm_slice(["Z99-Z99X"])
+
+
+def test_source_synonym_weight_weights_its_groups(toy_source: VocabSource) -> None:
+    data = build_training_data(_cfg({"name": "toy", "reader": "icd10cm", "synonym_weight": 2.5}), [toy_source])
+    assert data.synonyms.weights == [2.5] * len(data.synonyms.groups) and data.synonyms.groups
+    assert data.eval_synonyms.weights == []  # evaluation is never weighted
+    plain = build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}), [toy_source])
+    assert plain.synonyms.weights == [] and plain.synonyms.groups == data.synonyms.groups
+    with pytest.raises(ConfigError, match="synonym_weight must be >= 0"):
+        _cfg({"name": "toy", "reader": "icd10cm", "synonym_weight": -1.0})

@@ -37,3 +37,19 @@ def test_split_sides_are_disjoint() -> None:
     held = build_synonym_groups(list(v), v, split=split, heldout=True)
     assert not {t for g in train.groups for t in g} & {t for g in held.groups for t in g}
     assert len(train.groups) + len(held.groups) >= 2
+
+
+def test_group_weight_is_the_largest_of_its_concepts() -> None:
+    v = _vocab()
+    maps = [CodeMapping(Code("MONDO", "MONDO:0005044"), Code("ICD10CM", "I10"), "skos:exactMatch")]
+    weights = {Code("MONDO", "MONDO:0005044"): 3.0, Code("HPO", "HP:0000822"): 0.5}
+    syn = build_synonym_groups(list(v), v, maps, concept_weights=weights)
+    by_group = {frozenset(g): w for g, w in zip(syn.groups, syn.weights, strict=True)}
+    assert by_group[frozenset({"Essential (primary) hypertension", "hypertensive disorder", "HTN"})] == 3.0  # MONDO 3, ICD 1
+    assert by_group[frozenset({"Hypertension", "High blood pressure"})] == 0.5
+    assert syn.summary()["weighted_groups"] == 2
+    plain = build_synonym_groups(list(v), v, maps, concept_weights={Code("HPO", "HP:0000822"): 1.0})
+    assert plain.weights == [] and "weighted_groups" not in plain.summary()  # all 1: an unweighted set
+    capped = build_synonym_groups(list(v), v, maps, concept_weights=weights, max_groups=1)
+    assert len(capped.groups) == len(capped.weights) == 1
+    assert capped.weights[0] == by_group[frozenset(capped.groups[0])]  # weights follow their groups
