@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.errors import InputError
-from ehrfeat.patients.vectors import PatientVectors
+from ehrfeat.patients.results import PatientVectors
 
 __all__ = ["METHODS", "ClusterResult", "TopCode", "cluster_labels", "cluster_vectors", "lift_table", "map_2d"]
 

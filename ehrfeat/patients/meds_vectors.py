@@ -25,8 +25,9 @@ from ehrfeat.errors import InputError
 from ehrfeat.paths import atomic_file
 from ehrfeat.patients.as_of_rule import rule_line
 from ehrfeat.patients.prediction_weights import MedsColumns, meds_weights
+from ehrfeat.patients.product import combine
+from ehrfeat.patients.results import EventReport, embedding_columns
 from ehrfeat.patients.settings import VectorSettings, now_seconds
-from ehrfeat.patients.vectors import EventReport, combine, embedding_columns
 from ehrfeat.patients.weights import smooth_idf
 from ehrfeat.report import Summary
 from ehrfeat.store.meds.code_vectors import MedsCodeVectors, read_code_vectors

@@ -17,7 +17,7 @@ import numpy as np
 
 from ehrfeat.errors import InputError
 from ehrfeat.paths import atomic_file, check_output_file
-from ehrfeat.patients.vectors import PatientVectors
+from ehrfeat.patients.results import PatientVectors
 
 __all__ = ["check_vectors_target", "read_vectors", "write_vectors"]
 

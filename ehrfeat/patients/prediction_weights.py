@@ -32,6 +32,7 @@ import numpy as np
 
 from ehrfeat.errors import InputError
 from ehrfeat.patients.distinct import DistinctEvents
+from ehrfeat.patients.sums import reduce_sorted
 from ehrfeat.patients.weights import (
     AFTER_AS_OF,
     BEFORE_WINDOW,
@@ -41,7 +42,6 @@ from ehrfeat.patients.weights import (
     UNKNOWN_CODE,
     WeightOptions,
     Weights,
-    _reduce_sorted,
 )
 from ehrfeat.store.meds.dataset import MedsReadReport
 
@@ -164,7 +164,7 @@ class PredictionAccumulator:
                 else:
                     w = np.ones(total, np.float64)
                 order = np.argsort(key, kind="stable")
-                keys, sums = _reduce_sorted(key[order], w[order])
+                keys, sums = reduce_sorted(key[order], w[order])
                 part_rows, part_cols = np.divmod(keys, self.width)
                 self._parts.append((part_rows.astype(np.int32), part_cols.astype(np.int32), sums.astype(np.float32)))
                 self.n_events += np.bincount(rows, minlength=len(self.n_events))

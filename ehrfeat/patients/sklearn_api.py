@@ -22,9 +22,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ehrfeat.errors import InputError
 from ehrfeat.patients.as_of import AsOf, cohort_from_rows
+from ehrfeat.patients.product import combine
+from ehrfeat.patients.results import embedding_columns
 from ehrfeat.patients.settings import DEFAULT_CHUNK, VectorSettings, now_seconds
 from ehrfeat.patients.timing import NAT, parse_as_of
-from ehrfeat.patients.vectors import combine, embedding_columns, open_inputs, patient_weights
+from ehrfeat.patients.vectors import open_inputs, patient_weights
 from ehrfeat.patients.weights import Weights, smooth_idf
 from ehrfeat.store.embeddings import DEFAULT_TABLE
 

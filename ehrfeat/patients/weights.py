@@ -28,9 +28,10 @@ from typing import Any, Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from ehrfeat.codes import Code
 from ehrfeat.errors import InputError
+from ehrfeat.patients.code_columns import CodeColumns
 from ehrfeat.patients.distinct import DistinctEvents
+from ehrfeat.patients.sums import count_sorted, reduce_sorted, smooth_idf, smooth_idf_from_counts
 from ehrfeat.patients.timing import NAT, to_seconds
 
 __all__ = ["WEIGHTINGS", "CodeColumns", "EventsLike", "WeightAccumulator", "WeightOptions", "Weights", "smooth_idf", "smooth_idf_from_counts"]
@@ -83,49 +84,6 @@ class WeightOptions:
     @property
     def needs_time(self) -> bool:
         return self.window_s is not None or self.weighting == "time-decay"
-
-
-class CodeColumns:
-    """Column index of each cached code; vectorised lookup of a chunk's (system, code) pairs."""
-
-    def __init__(self, codes: Sequence[Code]) -> None:
-        self.codes = tuple(codes)
-        by_system: dict[str, tuple[list[str], list[int]]] = {}
-        for i, c in enumerate(self.codes):
-            names, cols = by_system.setdefault(c.system, ([], []))
-            names.append(c.code)
-            cols.append(i)
-        self._by_system = by_system
-        self._indexes: dict[str, tuple[Any, np.ndarray]] = {}
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def _index(self, system: str) -> tuple[Any, np.ndarray] | None:
-        import pandas as pd
-
-        if system not in self._indexes and system in self._by_system:
-            names, cols = self._by_system[system]
-            self._indexes[system] = (pd.Index(names, dtype=object), np.asarray(cols, np.int64))
-        return self._indexes.get(system)
-
-    def lookup(self, systems: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        """int64 column of each event, ``-1`` for codes not cached: one hash probe per event, in C."""
-        import pandas as pd
-
-        out = np.full(len(codes), -1, np.int64)
-        if len(codes) == 0:
-            return out
-        sys_idx, sys_uniques = pd.factorize(systems, use_na_sentinel=False)
-        for i, system in enumerate(sys_uniques):
-            found = self._index(system) if isinstance(system, str) else None
-            if found is None:
-                continue
-            index, cols = found
-            where = np.flatnonzero(sys_idx == i) if len(sys_uniques) > 1 else slice(None)
-            pos = index.get_indexer(pd.Index(codes[where], dtype=object))  # object: no string-dtype inference
-            out[where] = np.where(pos >= 0, cols[pos], -1)
-        return out
 
 
 @dataclass(frozen=True)
@@ -237,7 +195,7 @@ class WeightAccumulator:
             if not timed.all():  # never duplicates; weight 1 (decay and windows need a time)
                 key, r = key[~timed], r[~timed]
                 self.n_events += np.bincount(r, minlength=len(self.ids))
-                self._add_pairs(_reduce_sorted(np.sort(key), np.ones(len(key), np.float64)))
+                self._add_pairs(count_sorted(np.sort(key)))
             return
         order = np.argsort(key)  # not stable: only the order of summing equal keys differs (rounding)
         key, tt, r = key[order], tt[order], r[order]
@@ -245,12 +203,12 @@ class WeightAccumulator:
 
     def _add_events(self, r: np.ndarray, key: np.ndarray, tt: np.ndarray) -> None:
         """Events used (rows ``r``, pair keys sorted, times): their weights summed per pair."""
+        self.n_events += np.bincount(r, minlength=len(self.ids))
         if self.options.weighting == "time-decay":
             w = np.exp2(-(self.as_of[r] - tt).astype(np.float64) / float(self.options.half_life_s or 1))
-        else:
-            w = np.ones(len(r), np.float64)
-        self.n_events += np.bincount(r, minlength=len(self.ids))
-        self._add_pairs(_reduce_sorted(key, w))
+            self._add_pairs(reduce_sorted(key, w))
+        else:  # every event weighs 1: the number of events of each pair
+            self._add_pairs(count_sorted(key))
 
     def _add_pairs(self, part: tuple[np.ndarray, np.ndarray]) -> None:
         self._parts.append(part)
@@ -303,7 +261,7 @@ class WeightAccumulator:
         if len(self._parts) > 1:
             keys, data = (np.concatenate(x) for x in zip(*self._parts, strict=True))
             order = np.argsort(keys)
-            self._parts = [_reduce_sorted(keys[order], data[order])]
+            self._parts = [reduce_sorted(keys[order], data[order])]
         elif not self._parts:
             self._parts = [(np.zeros(0, np.int64), np.zeros(0, np.float64))]
         self._pending = self._consolidated = len(self._parts[0][0])
@@ -330,27 +288,3 @@ class WeightAccumulator:
             matrix = matrix[:, perm].tocsr() if n else matrix
             names = [names[i] for i in order]
         return Weights(matrix.tocsr(), tuple(names), len(self.columns), self.n_events, dict(self.skipped), self.events_read)
-
-
-def smooth_idf(matrix: sp.csr_matrix) -> np.ndarray:
-    """scikit-learn's smooth idf per column: ``ln((1 + n) / (1 + df)) + 1`` over the rows of ``matrix``."""
-    df = np.bincount(matrix.indices[matrix.data > 0], minlength=matrix.shape[1])
-    return smooth_idf_from_counts(df, matrix.shape[0])
-
-
-def smooth_idf_from_counts(df: np.ndarray, n: int) -> np.ndarray:
-    """``ln((1 + n) / (1 + df)) + 1`` of document frequencies ``df`` over ``n`` patients (ones when ``n`` is 0)."""
-    df = np.asarray(df, dtype=np.float64)
-    return np.log((1.0 + n) / (1.0 + df)) + 1.0 if n else np.ones(len(df))
-
-
-def _reduce_sorted(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique sorted ``keys`` with the summed ``weights`` of each."""
-    if len(keys) < 2:
-        return keys, weights
-    first = np.empty(len(keys), bool)
-    first[0] = True
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    if first.all():  # most chunks: every key once
-        return keys, weights
-    return keys[first], np.bincount(np.cumsum(first) - 1, weights=weights)

@@ -61,7 +61,9 @@ _TYPED = ("timestamp without time zone", "timestamp with time zone", "date")
 _NUMBERS = ("smallint", "integer", "bigint", "real", "double precision", "numeric")
 _TEXT = ("text", "character varying")
 _INTEGERS = ("smallint", "integer", "bigint")
-_SHAPE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$"
+# years 1800-2099, months 01-12, days 01-31, hours 00-23, minutes and seconds 00-59: only days 29-31 need a look
+_SHAPE = ("^(18|19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+          "([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$")
 
 
 def pg_strict_iso(t: str) -> str:
@@ -69,10 +71,7 @@ def pg_strict_iso(t: str) -> str:
     y, m, d = (f"substr({t}, {at}, {n})::int" for at, n in ((1, 4), (6, 2), (9, 2)))
     leap = f"(mod({y}, 4) = 0 AND (mod({y}, 100) <> 0 OR mod({y}, 400) = 0))"
     days = f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
-    clock = (f"(length({t}) = 10 OR (substr({t}, 12, 2)::int < 24 AND substr({t}, 15, 2)::int < 60 "
-             f"AND (length({t}) = 16 OR substr({t}, 18, 2)::int < 60)))")
-    return (f"(CASE WHEN {t} ~ '{_SHAPE}' THEN {y} BETWEEN 1800 AND 2099 AND {m} BETWEEN 1 AND 12 "
-            f"AND {d} BETWEEN 1 AND {days} AND {clock} ELSE false END)")
+    return f"(CASE WHEN {t} ~ '{_SHAPE}' THEN substr({t}, 9, 2) COLLATE \"C\" <= '28' OR {d} <= {days} ELSE false END)"
 
 
 def pg_time_seconds(t: str, kind: str, mapped: str | None) -> str:

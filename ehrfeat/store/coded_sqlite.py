@@ -6,7 +6,7 @@ C), the raw code keys (pyarrow splits and dictionary-encodes them in C; only key
 not seen before reach Python, where each is canonicalised once, see
 :mod:`ehrfeat.store.coded_keys`) and the raw time texts. Strict ISO times are read
 from the Arrow bytes (:mod:`ehrfeat.store.iso_bytes`); every other value goes through
-the time reader once per distinct value. A range whose times are not all text or
+the time reader; each distinct time text of a range is read once. A range whose times are not all text or
 null (numbers, blobs), or hold a separator, is read again with the times converted
 in SQL (:func:`~ehrfeat.store.coded_events.sql_time_seconds`): values SQL cannot vouch
 for come back as a marker holding the rowid, and those rows alone are read again.
@@ -147,11 +147,13 @@ def _text_times(worker: _Worker, pid_text: str | None, times_text: str | None) -
     texts = pc.split_pattern(pa.array([times_text or ""], pa.large_string()), RS).flatten()
     if len(texts) != len(pids):
         return None
-    secs, ok = plain_iso_seconds(texts)
+    encoded = pc.dictionary_encode(texts)  # dates repeat: each distinct text is read once
+    values = encoded.dictionary
+    secs, ok = plain_iso_seconds(values)
     rest = np.flatnonzero(~ok)
-    if len(rest):  # the rest (blanks, offsets, other forms): the time reader, once per distinct value
-        secs[rest] = _reader_seconds(worker, texts.take(pa.array(rest)).to_pylist())
-    return np.column_stack([pids, secs])
+    if len(rest):  # the rest (blanks, offsets, other forms): the time reader
+        secs[rest] = _reader_seconds(worker, values.take(pa.array(rest)).to_pylist())
+    return np.column_stack([pids, secs[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp)]])
 
 
 def _reader_seconds(worker: _Worker, values: list[object]) -> np.ndarray:
