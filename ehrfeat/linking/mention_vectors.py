@@ -57,19 +57,19 @@ class MentionVectors:
 
     def encode(self, texts: list[str], index: LinkingIndex, batch_size: int) -> np.ndarray:
         """Vectors of ``texts`` (float32, ``index``'s width); each distinct text is encoded once per process."""
-        todo = [t for t in texts if t not in self._vectors]
+        todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if todo:
             encoder = self.encoder
             index.check_encoder(encoder)
             fresh = encoder.encode(todo, batch_size=batch_size)
             for text, vector in zip(todo, fresh, strict=True):
                 self._vectors[text] = vector
-            while len(self._vectors) > VECTOR_CACHE_SIZE:
-                self._vectors.popitem(last=False)
         out = np.empty((len(texts), index.embeddings.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             out[i] = self._vectors[text]
             self._vectors.move_to_end(text)
+        while len(self._vectors) > VECTOR_CACHE_SIZE:  # after the copy: this batch's texts are the most recent
+            self._vectors.popitem(last=False)
         return out
 
     def __getstate__(self) -> dict[str, Any]:

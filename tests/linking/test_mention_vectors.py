@@ -68,3 +68,18 @@ def test_an_encoder_of_another_space_is_refused_and_never_pickled(small_vocab: V
     assert copy.model == "some-model"
     assert copy.__dict__["_encoder"] is None and len(copy.__dict__["_vectors"]) == 0
     assert vectors.__dict__["_encoder"] is not None  # the original keeps its own
+
+
+def test_a_full_cache_serves_a_batch_of_old_and_new_texts(small_vocab: Vocabulary, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The least recently used text and new texts in one batch (evicting before the copy raised KeyError)."""
+    monkeypatch.setattr(mv, "VECTOR_CACHE_SIZE", 2)
+    index = build_index(small_vocab, HashEncoder())
+    encoder = CountingEncoder()
+    vectors = MentionVectors(None)
+    vectors.set_encoder(encoder)
+    vectors.encode(["a", "b"], index, batch_size=8)
+    out = vectors.encode(["a", "c", "d", "c"], index, batch_size=8)  # "a" is the oldest; three texts > the cache
+    assert out.shape == (4, index.embeddings.dim) and np.array_equal(out[1], out[3])
+    assert encoder.seen == ["a", "b", "c", "d"]  # "c" encoded once, though it came twice
+    assert np.array_equal(vectors.encode(["d"], index, batch_size=8)[0], out[2])
+    assert encoder.seen == ["a", "b", "c", "d"]  # "d", among the most recent, was kept
