@@ -25,7 +25,7 @@ from ehrfeat.reasons import ReasonCounter
 from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
-from ehrfeat.store.omop import add_repeated_concepts
+from ehrfeat.store.omop_concept_table import add_repeated_concepts
 from ehrfeat.store.schema import check_duplicate_rule, detect_schema
 from ehrfeat.store.search_path import in_schemas, writable
 from ehrfeat.store.source_values import parse_source_systems

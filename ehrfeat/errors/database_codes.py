@@ -23,7 +23,7 @@ DATABASE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1210", _D, "Another run held the database's write lock (SQLite) or the same job (PostgreSQL advisory lock) for longer than the lock timeout; nothing was written.", "Wait for the other run to finish and run again, or wait longer with EHRFEAT_LOCK_TIMEOUT=SECONDS.", ("store.locks",)),
     ErrorCode("E211", _S, "The database matches no supported schema (OMOP CDM 5.3/5.4 or ehrfeat's native schema).", "Import OMOP CSV files with `ehrfeat import-omop`, or create the native tables.", ("store.schema",)),
     ErrorCode("E212", _S, "A table of the native schema lacks a column.", "Create the native tables with the columns the message lists.", ("store.native", "store.schema")),
-    ErrorCode("E213", _S, "An OMOP table lacks a CDM column.", "Load the table with the OMOP CDM 5.3/5.4 column names (e.g. with `ehrfeat import-omop`).", ("store.omop", "store.schema")),
+    ErrorCode("E213", _S, "An OMOP table lacks a CDM column.", "Load the table with the OMOP CDM 5.3/5.4 column names (e.g. with `ehrfeat import-omop`).", ("store.omop", "store.omop_concept_table", "store.schema")),
     ErrorCode("E214", _S, "The notes table lacks a column.", "Add the column the message names.", ("linking.note_tables",)),
     ErrorCode("E215", _S, "The NOTE_NLP table lacks OMOP CDM 5.4 columns.", "Use the OMOP CDM 5.4 NOTE_NLP columns.", ("linking.note_tables",)),
     ErrorCode("E216", _S, "The embeddings table exists but lacks columns.", "Write the embeddings to another table (--table) or another database (--out).", ("store.embeddings",)),

@@ -69,7 +69,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1203", _I, "An output file path names a folder.", "Give a file name inside the folder.", ("paths",)),
     ErrorCode("E1220", _I, "A --systems name is not a code system of the database.", "Choose --systems among the systems the message lists.", ("embed",)),
     ErrorCode("E1221", _I, "The longest note to link (max_note_chars) is below 1.", "Pass --max-note-chars 1 or more, or leave it out (every note is linked; one over spaCy's 1,000,000 characters in windows).", ("linking.notes",)),
-    ErrorCode("E1222", _I, "The OMOP CONCEPT table lists a concept id more than once, which would map events to the wrong code and count them twice.", "Choose a rule with --duplicate-concepts first|skip (counted in the summary), keep one row per concept_id (the message shows a DELETE), or re-import CONCEPT.csv with --replace.", ("store.omop",)),
+    ErrorCode("E1222", _I, "The OMOP CONCEPT table lists a concept id more than once, which would map events to the wrong code and count them twice.", "Choose a rule with --duplicate-concepts first|skip (counted in the summary), keep one row per concept_id (the message shows a DELETE), or re-import CONCEPT.csv with --replace.", ("store.omop_concept_table",)),
     ErrorCode("E1233", _I, "A --duplicate-concepts rule is unknown.", "Use error, first or skip.", ("store.schema",)),
     ErrorCode("E1212", _I, "EHRFEAT_LOCK_TIMEOUT is not a number of seconds.", "Set EHRFEAT_LOCK_TIMEOUT to a number of seconds, e.g. 600.", ("store.locks",)),
     # linking

@@ -195,7 +195,7 @@ def patient_vectors(database: Any, settings: VectorSettings | None = None, **opt
     if bad_text := bad_text_count(engine) - bad_text_before:
         read_issues[BAD_TEXT] = bad_text
     if schema.kind == "omop":
-        from ehrfeat.store.omop import add_repeated_concepts
+        from ehrfeat.store.omop_concept_table import add_repeated_concepts
 
         add_repeated_concepts(engine, schema, read_issues)
     idf = smooth_idf(weights.matrix) if settings.weighting == "idf" else None

@@ -110,7 +110,7 @@ def one_row_per_concept(concept: Any, rule: str, name: str) -> tuple[Any, dict[s
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from ehrfeat.store.omop import RepeatedConcepts, repeated_concepts_error
+    from ehrfeat.store.omop_concept_table import RepeatedConcepts, repeated_concepts_error
 
     check_duplicate_rule(rule)
     groups = concept.groupBy("cid").count().where(F.col("count") > 1).select("cid").persist()

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.codes import OMOP, Code
 from ehrfeat.store.database import column_names, in_batches, sql_table, table_names
-from ehrfeat.store.omop import _key
+from ehrfeat.store.omop_concept_table import concept_key
 
 __all__ = ["ConceptIds"]
 
@@ -51,7 +51,7 @@ class ConceptIds:
             for batch in in_batches(raw):
                 query = sa.select(*c).where(c[2].in_(batch))
                 for row in conn.execute(query):
-                    raw_key = _key(row[1], row[2])
+                    raw_key = concept_key(row[1], row[2])
                     key = Code(*raw_key) if isinstance(raw_key, tuple) else None
                     if key is not None and key in todo:
                         found.setdefault(key, (int(row[0]), row[3] if len(row) > 3 else None))

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from ehrfeat.cli.main import app
 from ehrfeat.errors import InputError
 from ehrfeat.store import distinct_codes, open_database
-from ehrfeat.store.omop import add_repeated_concepts
+from ehrfeat.store.omop_concept_table import add_repeated_concepts
 from ehrfeat.store.schema import detect_schema
 from tests.helpers import insert_rows
 
