@@ -7,10 +7,11 @@ The same rules as :mod:`ehrfeat.store.coded_events` (SQLite) and
   Python and copied into a TEMPORARY mapping table (an ``unnest`` of arrays in a
   read-only transaction), joined to the events on the server;
 * **times**: ``timestamp``, ``timestamptz`` and ``date`` columns by ``date_part('epoch')``;
-  strict ISO text (``YYYY-MM-DD[[ T]HH:MM[:SS]]``, years 1800-2099, a real day and
-  clock, checked field by field so an impossible date is never cast) by a cast;
-  every other distinct value (offsets, ``20200304``, numbers, blanks) by
-  :func:`ehrfeat.store.dates.parse_times`, through a temporary time map;
+  text and number columns through a temporary time map of their distinct values, read
+  once each in Python (strict ISO text from the Arrow bytes, :mod:`ehrfeat.store.iso_bytes`;
+  everything else by :func:`ehrfeat.store.dates.parse_times`): dates repeat, so this is
+  cheaper than checking and casting every row on the server (1.6 s of 2.0 s per 1M rows),
+  and the time reader stays the one authority;
 * **rows**: ``GROUP BY (patient, column, seconds)`` with ``count(*)``: exact repeats
   leave the server once, fetched in batches through a server-side (named) cursor,
   so memory stays bounded; numpy repeats each group ``count`` times.
@@ -46,11 +47,12 @@ from ehrfeat.store.coded_events import (
 )
 from ehrfeat.store.database import column_names
 from ehrfeat.store.dates import null_mask, parse_times
+from ehrfeat.store.iso_bytes import plain_iso_seconds
 from ehrfeat.store.native import CodeNormalizer, _system_of
 from ehrfeat.store.records import EventReadReport, Key, SkipReason
 from ehrfeat.store.schema import PatientSchema
 
-__all__ = ["CURSOR_NAME", "iter_coded_postgresql", "pg_strict_iso", "pg_time_seconds"]
+__all__ = ["CURSOR_NAME", "iter_coded_postgresql", "pg_time_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,29 +63,14 @@ _TYPED = ("timestamp without time zone", "timestamp with time zone", "date")
 _NUMBERS = ("smallint", "integer", "bigint", "real", "double precision", "numeric")
 _TEXT = ("text", "character varying")
 _INTEGERS = ("smallint", "integer", "bigint")
-# years 1800-2099, months 01-12, days 01-31, hours 00-23, minutes and seconds 00-59: only days 29-31 need a look
-_SHAPE = ("^(18|19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-          "([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$")
-
-
-def pg_strict_iso(t: str) -> str:
-    """PostgreSQL boolean: ``t`` is strict ISO text with a real date and clock, years 1800-2099 (never errors)."""
-    y, m, d = (f"substr({t}, {at}, {n})::int" for at, n in ((1, 4), (6, 2), (9, 2)))
-    leap = f"(mod({y}, 4) = 0 AND (mod({y}, 100) <> 0 OR mod({y}, 400) = 0))"
-    days = f"CASE WHEN {m} = 2 THEN CASE WHEN {leap} THEN 29 ELSE 28 END WHEN {m} IN (4, 6, 9, 11) THEN 30 ELSE 31 END"
-    return f"(CASE WHEN {t} ~ '{_SHAPE}' THEN substr({t}, 9, 2) COLLATE \"C\" <= '28' OR {d} <= {days} ELSE false END)"
-
-
 def pg_time_seconds(t: str, kind: str, mapped: str | None) -> str:
     """PostgreSQL expression: epoch seconds of ``t`` (a column of type ``kind``), with the ``NULL_T``/``BAD_T`` markers."""
     if kind in _TYPED:
         s = f"date_part('epoch', {t})"
         return f"CASE WHEN {t} IS NULL THEN {NULL_T} WHEN {s} >= {_MIN_S} AND {s} < {_MAX_S} THEN floor({s})::bigint ELSE {BAD_T} END"
-    other = f"coalesce({mapped}, {BAD_T})" if mapped else str(BAD_T)
-    if kind not in _TEXT:
-        return f"CASE WHEN {t} IS NULL THEN {NULL_T} ELSE {other} END"
-    value = f"floor(date_part('epoch', ({t})::timestamp))::bigint"
-    return f"CASE WHEN {t} IS NULL THEN {NULL_T} WHEN {pg_strict_iso(t)} THEN {value} ELSE {other} END"
+    other = f"coalesce({mapped}, {BAD_T})" if mapped else str(BAD_T)  # text and numbers: through the time map
+    return f"CASE WHEN {t} IS NULL THEN {NULL_T} ELSE {other} END"
+
 
 
 def _quote(name: str) -> str:
@@ -118,6 +105,17 @@ def _reader_seconds(values: list[object]) -> np.ndarray:
     return np.where(null_mask(values), NULL_T, np.where(secs == NAT, BAD_T, secs))
 
 
+def _text_seconds(values: list[str]) -> np.ndarray:
+    """Seconds of distinct time texts: strict ISO read from the Arrow bytes, the rest by the time reader."""
+    import pyarrow as pa
+
+    secs, ok = plain_iso_seconds(pa.array(values, pa.large_string()))
+    rest = np.flatnonzero(~ok)
+    if len(rest):
+        secs[rest] = _reader_seconds([values[i] for i in rest])
+    return secs
+
+
 def _load(cur: Any, name: str, columns: str, rows: Sequence[tuple[object, ...]], temporary: bool) -> tuple[str, dict[str, object]]:
     """A relation holding ``rows`` and its parameters: a temporary table filled by COPY, else an ``unnest`` of
     arrays (a read-only transaction may create no table)."""
@@ -150,6 +148,8 @@ def iter_coded_postgresql(
         raw: Any = conn.connection.dbapi_connection
         try:
             with raw.cursor() as cur:
+                if raw.info.transaction_status == 0:  # idle: one snapshot for the distinct scans and the rows
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 types = _types(cur, table)
                 if types.get("patient_id") not in _INTEGERS:
                     raise Unsupported(f"{table}.patient_id is {types.get('patient_id')}, not an integer type")
@@ -172,12 +172,12 @@ def iter_coded_postgresql(
                 code_map, more = _load(cur, "ehrfeat_code_map", "s text, c text, col bigint", codes, temporary)
                 params.update(more)
                 joins, mapped = f" LEFT JOIN {code_map} m ON m.s = {sys_c} AND m.c = {code_c}", None
-                if kind not in _TYPED:
-                    cond = f"{time_c} IS NOT NULL" + (f" AND NOT {pg_strict_iso(time_c)}" if kind in _TEXT else "")
-                    cur.execute(f"SELECT DISTINCT {time_c} FROM {events} e{where or ' WHERE true'} AND {cond}", params)
+                if kind not in _TYPED:  # every distinct value read once in Python: dates repeat, a per-row check costs more
+                    cur.execute(f"SELECT DISTINCT {time_c} FROM {events} e{where or ' WHERE true'} AND {time_c} IS NOT NULL", params)
                     values = [v for (v,) in cur.fetchall()]
                     if values:
-                        times = list(zip(values, _reader_seconds(values).tolist(), strict=True))
+                        seconds = _text_seconds(values) if kind in _TEXT else _reader_seconds(values)
+                        times = list(zip(values, seconds.tolist(), strict=True))
                         time_map, more = _load(cur, "ehrfeat_time_map", f"v {kind}, secs bigint", times, temporary)
                         params.update(more)
                         joins, mapped = joins + f" LEFT JOIN {time_map} tm ON tm.v = {time_c}", "tm.secs"

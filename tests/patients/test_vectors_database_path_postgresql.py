@@ -103,31 +103,32 @@ def test_postgresql_auto_takes_the_database_path_and_equals_sqlite_s(tmp_path, p
     _same(on_pg, sqlite_fast)
 
 
-def test_postgresql_reads_strict_iso_exactly_as_the_time_reader(postgresql_url):
-    """Every text value the server reads itself gets the reader's seconds; the rest go to the reader."""
-    from ehrfeat.store.coded_postgresql import pg_strict_iso, pg_time_seconds
+def test_postgresql_text_times_are_read_as_the_time_reader_reads_them(postgresql_url):
+    """Every distinct text time goes through the time map: strict ISO from the Arrow bytes, the rest by the reader."""
+    from ehrfeat.store.coded_postgresql import _text_seconds
 
     values = [v for v in _edge_values() if isinstance(v, str)]
-    values += ["", "  ", " 2020-03-04", "2020-03-04 ", "2020-03-04x10:00", "２０２０-03-04", "2020-03-04 10:00:00.5", None,
+    values += ["", "  ", " 2020-03-04", "2020-03-04 ", "2020-03-04x10:00", "２０２０-03-04", "2020-03-04 10:00:00.5",
                "0000-01-01", "2020-1-04", "2019-02-29", "2020-02-29", "1900-02-29", "2000-02-29 23:59:59"]
+    values = list(dict.fromkeys(values))
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    parsed = parse_times(arr).times.view(np.int64)
+    want = np.where([not v.strip() for v in values], NULL_T, np.where(parsed == NAT, BAD_T, parsed))
+    assert _text_seconds(values).tolist() == want.tolist()
+    assert (want == BAD_T).sum() > 5 and (want == NULL_T).sum() >= 2 and (want > NULL_T).sum() > 300
+    # and on the server: a table of those values reads each one to the same seconds
     engine = open_database(postgresql_url)
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (time TEXT)")
-        conn.execute(sa.text("INSERT INTO t VALUES (:v)"), [{"v": v} for v in values])
-        rows = conn.exec_driver_sql(f"SELECT time, {pg_strict_iso('time')}, {pg_time_seconds('time', 'text', None)} FROM t").all()
-    arr = np.empty(len(rows), dtype=object)
-    arr[:] = [r[0] for r in rows]
-    want = parse_times(arr).times.view(np.int64)
-    in_sql = 0
-    for (value, strict, got), expected in zip(rows, want.tolist(), strict=True):
-        if value is None:
-            assert got == NULL_T
-        elif strict:
-            in_sql += 1
-            assert got == expected != NAT, value
-        else:
-            assert got == BAD_T  # no map given: the server never guesses
-    assert 300 < in_sql < len(values) - 20
+        conn.exec_driver_sql("CREATE TABLE events (patient_id BIGINT, time TEXT, code_system TEXT, code TEXT, value DOUBLE PRECISION)")
+        conn.execute(sa.text("INSERT INTO events VALUES (:p, :t, 'ICD10CM', 'I10', NULL)"),
+                     [{"p": i, "t": v} for i, v in enumerate(values)])
+    seen, report = {}, EventReadReport()
+    for chunk in iter_coded_events(engine, detect_schema(engine), lambda key: 0, systems=None, chunk_size=1000, report=report):
+        seen.update(zip(chunk.patient_id.tolist(), chunk.time.tolist(), strict=True))
+    assert [seen[i] for i in range(len(values))] == np.where(want <= NULL_T, NAT, want).tolist()  # chunks: NaT for no time
+    assert (report.null_time, report.unparsable_time) == (int((want == NULL_T).sum()), int((want == BAD_T).sum()))
+    engine.dispose()
 
 
 def test_postgresql_time_cases_and_odd_codes_read_alike(postgresql_url):
