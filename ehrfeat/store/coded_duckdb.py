@@ -21,7 +21,6 @@ from ehrfeat.store.coded_events import (
     _MAX_S,
     _MIN_S,
     BAD_T,
-    MALFORMED,
     NULL_CODE,
     NULL_T,
     PID_NULL,
@@ -29,10 +28,11 @@ from ehrfeat.store.coded_events import (
     Unsupported,
     _cut,
     _read,
+    code_rows,
+    reader_seconds,
 )
-from ehrfeat.store.dates import null_mask, parse_times
-from ehrfeat.store.native import _Normalizer, _system_of
-from ehrfeat.store.records import EventReadReport, Key, SkipReason
+from ehrfeat.store.native import _system_of
+from ehrfeat.store.records import EventReadReport, Key
 from ehrfeat.store.schema import PatientSchema
 
 __all__ = ["duckdb_time_seconds", "iter_coded_duckdb"]
@@ -88,16 +88,7 @@ def iter_coded_duckdb(
         where = " WHERE e.code_system IN (SELECT unnest(?::VARCHAR[]))" if raw_systems is not None else ""
         params = [raw_systems] if raw_systems is not None else []
         pairs = raw.execute(f"SELECT DISTINCT e.code_system, e.code FROM {events} e{where}", params).fetchall()
-        norm, rows = _Normalizer(), []
-        for system, code in pairs:
-            key = norm(system, code)
-            if isinstance(key, SkipReason):
-                if key in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM):
-                    report.add_example(SkipReason.MALFORMED_CODE, f"{system}:{code}")
-                    rows.append((system, code, MALFORMED))
-                continue
-            rows.append((system, code, column_of(key)))
-        code_map = pd.DataFrame(rows, columns=["code_system", "code", "col"]).astype({"col": "int64"})
+        code_map = pd.DataFrame(code_rows(pairs, column_of, report), columns=["code_system", "code", "col"]).astype({"col": "int64"})
         kind = types.get("time", "")
         join, mapped = "", None
         time_map = None
@@ -108,9 +99,7 @@ def iter_coded_duckdb(
             if values:
                 arr = np.empty(len(values), dtype=object)
                 arr[:] = values
-                secs = parse_times(arr).times.view(np.int64)
-                secs = np.where(null_mask(values), NULL_T, np.where(secs == NAT, BAD_T, secs))
-                time_map = pd.DataFrame({"raw": arr, "secs": secs})
+                time_map = pd.DataFrame({"raw": arr, "secs": reader_seconds(values)})
                 join, mapped = " LEFT JOIN ehrfeat_time_map tm ON tm.raw = e.time", "tm.secs"
         raw.register("ehrfeat_code_map", code_map)
         if time_map is not None:

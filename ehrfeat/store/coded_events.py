@@ -26,18 +26,22 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Collection, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.errors import DatabaseError
-from ehrfeat.store.records import EventReadReport, Key
+from ehrfeat.store.dates import null_mask, parse_times
+from ehrfeat.store.iso_bytes import plain_iso_seconds
+from ehrfeat.store.native import CodeNormalizer
+from ehrfeat.store.records import EventReadReport, Key, SkipReason
 from ehrfeat.store.schema import PatientSchema
 
-__all__ = ["CodedChunk", "Unsupported", "iter_coded_events", "sql_time_seconds"]
+__all__ = ["CodedChunk", "Unsupported", "code_rows", "iter_coded_events", "reader_seconds", "sql_time_seconds", "text_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +153,40 @@ def iter_coded_events(
             notes.append(made)
     yield from iter_coded_sqlite(engine, events, column_of, systems=systems, chunk_size=chunk_size, report=report,
                                  workers=workers)
+
+
+def code_rows(pairs: Iterable[tuple[object, object]], column_of: Callable[[Key], int],
+              report: EventReadReport) -> list[tuple[object, object, int]]:
+    """``(system, code, column)`` of each distinct raw pair with a column or a malformed code (the rest: no code)."""
+    norm, rows = CodeNormalizer(), []
+    for system, code in pairs:
+        key = norm(system, code)
+        if isinstance(key, SkipReason):
+            if key in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM):
+                report.add_example(SkipReason.MALFORMED_CODE, f"{system}:{code}")
+                rows.append((system, code, MALFORMED))
+            continue
+        rows.append((system, code, column_of(key)))
+    return rows
+
+
+def reader_seconds(values: Sequence[object]) -> np.ndarray:
+    """The time reader's seconds of raw values: ``NULL_T`` where null or blank, ``BAD_T`` where unparsable."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    parsed = parse_times(arr).times.view(np.int64)
+    return np.where(null_mask(list(values)), NULL_T, np.where(parsed == NAT, BAD_T, parsed))
+
+
+def text_seconds(texts: Any, read_rest: Callable[[list[Any]], np.ndarray] = reader_seconds) -> np.ndarray:
+    """Seconds of an Arrow ``large_string`` array: strict ISO read from its bytes, every other value by ``read_rest``."""
+    import pyarrow as pa
+
+    secs, ok = plain_iso_seconds(texts)
+    rest = np.flatnonzero(~ok)
+    if len(rest):  # blanks, offsets, other forms: the time reader
+        secs[rest] = read_rest(texts.take(pa.array(rest)).to_pylist())
+    return secs
 
 
 def _cut(rows: np.ndarray, chunk_size: int, report: EventReadReport) -> Generator[CodedChunk, None, np.ndarray]:

@@ -36,7 +36,6 @@ from ehrfeat.store.coded_events import (
     _MAX_S,
     _MIN_S,
     BAD_T,
-    MALFORMED,
     NULL_CODE,
     NULL_T,
     PID_NULL,
@@ -44,12 +43,13 @@ from ehrfeat.store.coded_events import (
     Unsupported,
     _cut,
     _read,
+    code_rows,
+    reader_seconds,
+    text_seconds,
 )
 from ehrfeat.store.database import column_names
-from ehrfeat.store.dates import null_mask, parse_times
-from ehrfeat.store.iso_bytes import plain_iso_seconds
-from ehrfeat.store.native import CodeNormalizer, _system_of
-from ehrfeat.store.records import EventReadReport, Key, SkipReason
+from ehrfeat.store.native import _system_of
+from ehrfeat.store.records import EventReadReport, Key
 from ehrfeat.store.schema import PatientSchema
 
 __all__ = ["CURSOR_NAME", "iter_coded_postgresql", "pg_time_seconds"]
@@ -81,39 +81,6 @@ def _types(cur: Any, table: str) -> dict[str, str]:
     cur.execute("SELECT lower(attname), format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = to_regclass(%s) "
                 "AND attnum > 0 AND NOT attisdropped", (_quote(table),))
     return {str(name): str(kind) for name, kind in cur.fetchall()}
-
-
-def _code_rows(pairs: list[tuple[object, object]], column_of: Callable[[Key], int],
-               report: EventReadReport) -> list[tuple[object, object, int]]:
-    """``(system, code, column)`` of each raw pair with a column or a malformed code (the rest: no code)."""
-    norm, rows = CodeNormalizer(), []
-    for system, code in pairs:
-        key = norm(system, code)
-        if isinstance(key, SkipReason):
-            if key in (SkipReason.MALFORMED_CODE, SkipReason.INVALID_SYSTEM):
-                report.add_example(SkipReason.MALFORMED_CODE, f"{system}:{code}")
-                rows.append((system, code, MALFORMED))
-            continue
-        rows.append((system, code, column_of(key)))
-    return rows
-
-
-def _reader_seconds(values: list[object]) -> np.ndarray:
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    secs = parse_times(arr).times.view(np.int64)
-    return np.where(null_mask(values), NULL_T, np.where(secs == NAT, BAD_T, secs))
-
-
-def _text_seconds(values: list[str]) -> np.ndarray:
-    """Seconds of distinct time texts: strict ISO read from the Arrow bytes, the rest by the time reader."""
-    import pyarrow as pa
-
-    secs, ok = plain_iso_seconds(pa.array(values, pa.large_string()))
-    rest = np.flatnonzero(~ok)
-    if len(rest):
-        secs[rest] = _reader_seconds([values[i] for i in rest])
-    return secs
 
 
 def _load(cur: Any, name: str, columns: str, rows: Sequence[tuple[object, ...]], temporary: bool) -> tuple[str, dict[str, object]]:
@@ -168,7 +135,7 @@ def iter_coded_postgresql(
                     params["systems"] = [s for (s,) in cur.fetchall() if s is not None and _system_of(s) in systems]
                     where = f" WHERE {sys_c} = ANY(%(systems)s::text[])"
                 cur.execute(f"SELECT DISTINCT {sys_c}, {code_c} FROM {events} e{where}", params)
-                codes = _code_rows(cur.fetchall(), column_of, report)
+                codes = code_rows(cur.fetchall(), column_of, report)
                 code_map, more = _load(cur, "ehrfeat_code_map", "s text, c text, col bigint", codes, temporary)
                 params.update(more)
                 joins, mapped = f" LEFT JOIN {code_map} m ON m.s = {sys_c} AND m.c = {code_c}", None
@@ -176,7 +143,12 @@ def iter_coded_postgresql(
                     cur.execute(f"SELECT DISTINCT {time_c} FROM {events} e{where or ' WHERE true'} AND {time_c} IS NOT NULL", params)
                     values = [v for (v,) in cur.fetchall()]
                     if values:
-                        seconds = _text_seconds(values) if kind in _TEXT else _reader_seconds(values)
+                        if kind in _TEXT:
+                            import pyarrow as pa
+
+                            seconds = text_seconds(pa.array(values, pa.large_string()))
+                        else:
+                            seconds = reader_seconds(values)
                         times = list(zip(values, seconds.tolist(), strict=True))
                         time_map, more = _load(cur, "ehrfeat_time_map", f"v {kind}, secs bigint", times, temporary)
                         params.update(more)

@@ -27,24 +27,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ehrfeat.store.coded_events import (
-    BAD_T,
     MALFORMED,
     MAX_ROWID,
-    NAT,
     NOT_CACHED,
     NULL_CODE,
-    NULL_T,
     PID_NULL,
     TIME_MARK,
     CodedChunk,
     Unsupported,
     _cut,
     _read,
+    reader_seconds,
     sql_time_seconds,
+    text_seconds,
 )
 from ehrfeat.store.coded_keys import RS, Known, decode_key, split_keys, typed_key
-from ehrfeat.store.dates import null_mask, parse_times
-from ehrfeat.store.iso_bytes import plain_iso_seconds
 from ehrfeat.store.native import CodeNormalizer, _system_of
 from ehrfeat.store.records import EventReadReport, Key, SkipReason
 from ehrfeat.store.sqlite_workers import Worker as _Worker
@@ -148,11 +145,7 @@ def _text_times(worker: _Worker, pid_text: str | None, times_text: str | None) -
     if len(texts) != len(pids):
         return None
     encoded = pc.dictionary_encode(texts)  # dates repeat: each distinct text is read once
-    values = encoded.dictionary
-    secs, ok = plain_iso_seconds(values)
-    rest = np.flatnonzero(~ok)
-    if len(rest):  # the rest (blanks, offsets, other forms): the time reader
-        secs[rest] = _reader_seconds(worker, values.take(pa.array(rest)).to_pylist())
+    secs = text_seconds(encoded.dictionary, lambda rest: _reader_seconds(worker, rest))
     return np.column_stack([pids, secs[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp)]])
 
 
@@ -162,11 +155,7 @@ def _reader_seconds(worker: _Worker, values: list[object]) -> np.ndarray:
         worker.times.clear()
     new = [v for v in dict.fromkeys(values) if v not in worker.times]
     if new:
-        arr = np.empty(len(new), dtype=object)
-        arr[:] = new
-        parsed = parse_times(arr).times.view(np.int64)
-        secs = np.where(null_mask(new), NULL_T, np.where(parsed == NAT, BAD_T, parsed))
-        worker.times.update(zip(new, secs.tolist(), strict=True))
+        worker.times.update(zip(new, reader_seconds(new).tolist(), strict=True))
     return np.fromiter((worker.times[v] for v in values), np.int64, len(values))
 
 

@@ -74,9 +74,6 @@ _ROW_OF_ANOTHER_SYSTEM = (SkipReason.NULL_CODE, SkipReason.MALFORMED_CODE)
 _NULL = (SkipReason.NULL_CODE, SkipReason.NULL_SYSTEM)
 
 
-_Normalizer = CodeNormalizer  # the former private name, kept for modules written against it
-
-
 def code_groups(
     engine: Engine, schema: PatientSchema, systems: Collection[str] | None, skips: SkipCollector, usage: object = None
 ) -> list[RawGroup]:

@@ -105,7 +105,9 @@ def test_postgresql_auto_takes_the_database_path_and_equals_sqlite_s(tmp_path, p
 
 def test_postgresql_text_times_are_read_as_the_time_reader_reads_them(postgresql_url):
     """Every distinct text time goes through the time map: strict ISO from the Arrow bytes, the rest by the reader."""
-    from ehrfeat.store.coded_postgresql import _text_seconds
+    import pyarrow as pa
+
+    from ehrfeat.store.coded_events import text_seconds
 
     values = [v for v in _edge_values() if isinstance(v, str)]
     values += ["", "  ", " 2020-03-04", "2020-03-04 ", "2020-03-04x10:00", "２０２０-03-04", "2020-03-04 10:00:00.5",
@@ -115,7 +117,7 @@ def test_postgresql_text_times_are_read_as_the_time_reader_reads_them(postgresql
     arr[:] = values
     parsed = parse_times(arr).times.view(np.int64)
     want = np.where([not v.strip() for v in values], NULL_T, np.where(parsed == NAT, BAD_T, parsed))
-    assert _text_seconds(values).tolist() == want.tolist()
+    assert text_seconds(pa.array(values, pa.large_string())).tolist() == want.tolist()
     assert (want == BAD_T).sum() > 5 and (want == NULL_T).sum() >= 2 and (want > NULL_T).sum() > 300
     # and on the server: a table of those values reads each one to the same seconds
     engine = open_database(postgresql_url)
