@@ -9,7 +9,7 @@ import pytest
 
 import ehrfeat.linking.mention_vectors as mv
 from ehrfeat.errors import ModelError
-from ehrfeat.linking.code_index import build_index
+from ehrfeat.linking.code_index import LinkingIndex, build_index
 from ehrfeat.linking.mention_vectors import MentionVectors
 from ehrfeat.vocab import Vocabulary
 from tests.omop_data import HashEncoder
@@ -42,12 +42,17 @@ def test_each_text_is_encoded_once_and_vectors_match_the_encoder(small_vocab: Vo
     assert encoder.seen[-1] == "fever"  # forgotten by clear()
 
 
-def test_the_cache_drops_the_least_recently_used(small_vocab: Vocabulary, monkeypatch: pytest.MonkeyPatch) -> None:
+def _cache_of_two(vocab: Vocabulary, monkeypatch: pytest.MonkeyPatch) -> tuple[LinkingIndex, CountingEncoder, MentionVectors]:
+    """An index, a counting encoder and mention vectors whose cache holds two texts."""
     monkeypatch.setattr(mv, "VECTOR_CACHE_SIZE", 2)
-    index = build_index(small_vocab, HashEncoder())
     encoder = CountingEncoder()
     vectors = MentionVectors(None)
     vectors.set_encoder(encoder)
+    return build_index(vocab, HashEncoder()), encoder, vectors
+
+
+def test_the_cache_drops_the_least_recently_used(small_vocab: Vocabulary, monkeypatch: pytest.MonkeyPatch) -> None:
+    index, encoder, vectors = _cache_of_two(small_vocab, monkeypatch)
     vectors.encode(["a", "b"], index, batch_size=8)
     vectors.encode(["a"], index, batch_size=8)
     vectors.encode(["c"], index, batch_size=8)  # "b" is the least recently used: dropped
@@ -72,11 +77,7 @@ def test_an_encoder_of_another_space_is_refused_and_never_pickled(small_vocab: V
 
 def test_a_full_cache_serves_a_batch_of_old_and_new_texts(small_vocab: Vocabulary, monkeypatch: pytest.MonkeyPatch) -> None:
     """The least recently used text and new texts in one batch (evicting before the copy raised KeyError)."""
-    monkeypatch.setattr(mv, "VECTOR_CACHE_SIZE", 2)
-    index = build_index(small_vocab, HashEncoder())
-    encoder = CountingEncoder()
-    vectors = MentionVectors(None)
-    vectors.set_encoder(encoder)
+    index, encoder, vectors = _cache_of_two(small_vocab, monkeypatch)
     vectors.encode(["a", "b"], index, batch_size=8)
     out = vectors.encode(["a", "c", "d", "c"], index, batch_size=8)  # "a" is the oldest; three texts > the cache
     assert out.shape == (4, index.embeddings.dim) and np.array_equal(out[1], out[3])
