@@ -129,7 +129,7 @@ def run_ehrfeat(args: argparse.Namespace) -> dict[str, object]:
         made = patient_vectors(args.db, create_indexes=True)
         index_s = time.perf_counter() - t
     t = time.perf_counter()
-    vectors = patient_vectors(args.db, weighting="mean")
+    vectors = patient_vectors(args.db, weighting="mean", aggregate=args.aggregate)
     spent = time.perf_counter() - t
     np.save(args.result, vectors.matrix)
     assert vectors.report is not None
@@ -211,8 +211,9 @@ def _peak_mb() -> float | None:
     return None
 
 
-def _spawn(side: str, db: str, result: Path, indexed: bool = False) -> dict[str, object]:
-    argv = [sys.executable, __file__, "--side", side, "--db", db, "--result", str(result)] + (["--indexed"] if indexed else [])
+def _spawn(side: str, db: str, result: Path, indexed: bool = False, aggregate: str = "auto") -> dict[str, object]:
+    argv = [sys.executable, __file__, "--side", side, "--db", db, "--result", str(result), "--aggregate", aggregate]
+    argv += ["--indexed"] if indexed else []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     t = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
@@ -260,9 +261,9 @@ def _rounds(run: Callable[[], dict[str, dict[str, object]]]) -> dict[str, dict[s
 
 
 def compare(n: int, engine: str, db: str, tmp: Path, discovery: bool, server: object = None) -> dict[str, object]:
-    def spawn(side: str, db: str, result: Path, indexed: bool = False) -> dict[str, object]:
+    def spawn(side: str, db: str, result: Path, indexed: bool = False, aggregate: str = "auto") -> dict[str, object]:
         before = _server_cpu(server)
-        out = _spawn(side, db, result, indexed)
+        out = _spawn(side, db, result, indexed, aggregate)
         if before is not None and "error" not in out:  # PostgreSQL: the server's share of the work, and the sum
             out["server_cpu_s"] = (_server_cpu(server) or 0.0) - before
             out["cpu_s_with_server"] = float(out["cpu_s"]) + out["server_cpu_s"]  # type: ignore[arg-type]
@@ -272,8 +273,12 @@ def compare(n: int, engine: str, db: str, tmp: Path, discovery: bool, server: ob
     runs = _rounds(lambda: {"ehrfeat": spawn("ehrfeat", db, tmp / "ehrfeat.npy"), "peer": spawn("peer", db, tmp / "peer.npy")})
     if engine == "sqlite":
         runs["ehrfeat_indexed"] = spawn("ehrfeat", db, tmp / "indexed.npy", indexed=True)
+    else:  # the (patient, code) counts computed by the engine (--aggregate counts), one round
+        runs["ehrfeat_counts"] = spawn("ehrfeat", db, tmp / "counts.npy", aggregate="counts")
     out: dict[str, object] = {name: run if "error" in run else _summary(n, run) for name, run in runs.items()}
-    for name in ("ehrfeat", "ehrfeat_indexed"):
+    if "error" not in runs.get("ehrfeat_counts", {"error": 1}) and "error" not in runs["ehrfeat"]:
+        out["max_abs_diff_counts_vs_database"] = float(np.abs(np.load(tmp / "counts.npy") - np.load(tmp / "ehrfeat.npy")).max())
+    for name in ("ehrfeat", "ehrfeat_indexed", "ehrfeat_counts"):
         if name in runs and "error" not in runs[name] and "error" not in runs["peer"]:
             out[f"speedup_{name}_vs_peer"] = _ratio(runs["peer"], runs[name], "seconds")
             out[f"memory_{name}_over_peer"] = _ratio(runs[name], runs["peer"], "peak_rss_mb")
@@ -327,6 +332,7 @@ def main() -> None:
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--indexed", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--aggregate", default="auto", help=argparse.SUPPRESS)
     args = parser.parse_args()
     global ROUNDS
     ROUNDS = max(1, args.rounds)

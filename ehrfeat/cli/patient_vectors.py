@@ -42,7 +42,8 @@ def patient_vectors_command(
     output_format: Annotated[str, typer.Option("--format", help="--engine spark: parquet or delta (needs delta-spark and Delta's jars).")] = "parquet",
     single_file: Annotated[bool, typer.Option(help="--engine spark: one parquet file at --out (written atomically), not a folder.")] = False,
     aggregate: Annotated[str, typer.Option(
-        help="database: count (patient, code) pairs in SQL; events: stream every event; auto: database where possible.",
+        help="database: codes and times mapped in SQL, integer rows streamed; counts: (patient, code) counts in SQL "
+             "(PostgreSQL, DuckDB; for slow links); events: every event in Python; auto: database where possible.",
     )] = "auto",
     create_indexes: Annotated[bool, typer.Option(
         help="Let ehrfeat create a SQLite index on events(code_system, code, patient_id): faster --systems (reported; it stays).",

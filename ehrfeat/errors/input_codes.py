@@ -63,6 +63,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1802", _I, "A line of an annotated-sentences file cannot be read.", "Write domain|text|mention=CODE:flags;... with each mention as it appears in the text.", ("evaluation.note_context",)),
     ErrorCode("E1901", _I, "The patient-vector aggregate mode is unknown.", "Use one of the modes the message lists.", ("patients.settings",)),
     ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
+    ErrorCode("E1904", _I, "--aggregate counts was asked for, but this database cannot count (patient, code) pairs in SQL (SQLite, or a schema the database path cannot read).", "Use --aggregate database or auto (counts in SQL run on native PostgreSQL and DuckDB databases).", ("patients.vectors",)),
     # outputs and locks (issue 12)
     ErrorCode("E1201", _I, "An output folder is a file, or is not empty and was not written by this ehrfeat command; ehrfeat never deletes or overwrites what it did not create.", "Choose a new or empty folder (the message suggests one).", ("paths",)),
     ErrorCode("E1202", _I, "An output file or folder cannot be written (read-only place, or a file where a folder should be); found before any work starts.", "Choose a writable place for the output.", ("paths",)),

@@ -42,7 +42,7 @@ class VectorReport(EventReport):
     patients: int
     patients_without_codes: int
     as_of_issues: dict[str, int] = field(default_factory=dict)
-    path: str = "events"  # database: codes, times and filters in SQL; events: every event read in Python
+    path: str = "events"  # database: codes and times in SQL, rows streamed; counts: pair counts in SQL; events: Python
     notes: tuple[str, ...] = ()  # what the database path did to the database (indexes created)
 
     def lines(self) -> list[str]:

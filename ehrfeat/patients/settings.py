@@ -24,7 +24,7 @@ from ehrfeat.store.source_values import parse_source_systems
 __all__ = ["AGGREGATE_MODES", "DEFAULT_CHUNK", "VectorSettings", "now_seconds"]
 
 DEFAULT_CHUNK = 200_000
-AGGREGATE_MODES = ("auto", "database", "events")
+AGGREGATE_MODES = ("auto", "database", "counts", "events")
 
 
 def now_seconds() -> int:
@@ -36,9 +36,13 @@ def now_seconds() -> int:
 class VectorSettings:
     """How patient vectors are built; see :func:`ehrfeat.patients.vectors.patient_vectors` for the rules.
 
-    ``aggregate``: ``database`` counts (patient, code) pairs in SQL and streams only
-    those; ``events`` streams every event into Python; ``auto`` takes ``database``
-    wherever the engine and schema allow it. ``create_indexes`` lets ehrfeat create
+    ``aggregate``: ``database`` has the database map codes and times (and, on
+    PostgreSQL, group exact repeats) and streams integer rows; ``counts`` has the
+    database (PostgreSQL, DuckDB) also apply the as-of, window and duplicate rules
+    and stream only (patient, code) counts; ``events`` streams every event into
+    Python; ``auto`` takes ``database`` wherever the engine and schema allow it (it
+    was the faster of the two database modes at 10M events on all three engines,
+    see ``benchmarks/patient_vectors_e2e.py``). ``create_indexes`` lets ehrfeat create
     the SQLite index that speeds up ``systems`` on the ``database`` path (consent; it is reported).
     """
 

@@ -140,7 +140,7 @@ def patient_weights(
     """
     cohort = apply_rule(cohort, settings.as_of_rule)
     columns = CodeColumns(embeddings.codes)
-    if settings.aggregate != "events":
+    if settings.aggregate in ("auto", "database"):
         from ehrfeat.store.coded_events import Unsupported
 
         try:
@@ -150,9 +150,26 @@ def patient_weights(
                 raise InputError(f"the database path cannot read this database: {exc}",
                                  fix="use --aggregate events (or auto)", code="E1902") from exc
             logger.info("reading every event in Python: %s", exc)
+    if settings.aggregate == "counts":
+        return _counted(engine, schema, cohort, columns, settings, blocks)
     weights, issues = accumulate_weights(engine, schema, cohort, columns, settings.options(),
                                          systems=settings.wanted_systems, chunk_size=settings.chunk_size, blocks=blocks)
     return WeightsRead(weights, issues, "events", ())
+
+
+def _counted(
+    engine: Any, schema: Any, cohort: AsOf, columns: CodeColumns, settings: VectorSettings, blocks: Sequence[str] | None,
+) -> WeightsRead:
+    from ehrfeat.patients.counted import counted_weights
+    from ehrfeat.store.coded_events import Unsupported
+
+    try:
+        weights, read = counted_weights(engine, schema, cohort, columns, settings, blocks)
+    except Unsupported as exc:
+        raise InputError(f"the database cannot count (patient, code) pairs here: {exc}",
+                         fix="use --aggregate database or auto (counts in SQL need PostgreSQL or DuckDB)", code="E1904") from exc
+    issues = {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
+    return WeightsRead(weights, issues, "counts", ())
 
 
 def _database_weights(

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -33,10 +32,9 @@ from ehrfeat.patients.code_columns import CodeColumns
 from ehrfeat.patients.distinct import DistinctEvents
 from ehrfeat.patients.sums import count_sorted, reduce_sorted, smooth_idf, smooth_idf_from_counts
 from ehrfeat.patients.timing import NAT, to_seconds
+from ehrfeat.patients.weight_types import WEIGHTINGS, EventsLike, WeightOptions, Weights
 
 __all__ = ["WEIGHTINGS", "CodeColumns", "EventsLike", "WeightAccumulator", "WeightOptions", "Weights", "smooth_idf", "smooth_idf_from_counts"]
-
-WEIGHTINGS = ("mean", "count", "idf", "time-decay")
 
 NO_PATIENT = "patient not in the cohort (patients table or as-of table)"
 UNKNOWN_CODE = "code not in the embedding cache"
@@ -46,59 +44,6 @@ AFTER_AS_OF = "at or after the patient's as-of time"
 BEFORE_WINDOW = "before the window"
 UNSEEN_BLOCK = "code system/domain not seen when fitting"
 DUPLICATE = "duplicate event (same patient, code and time; events without a time are never duplicates)"
-
-
-class EventsLike(Protocol):
-    """What a chunk of events offers (``ehrfeat.store.events.EventChunk`` does)."""
-
-    @property
-    def patient_id(self) -> np.ndarray: ...
-    @property
-    def time(self) -> np.ndarray: ...
-    @property
-    def system(self) -> np.ndarray: ...
-    @property
-    def code(self) -> np.ndarray: ...
-    @property
-    def domain(self) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class WeightOptions:
-    """How events become weights: ``weighting`` one of :data:`WEIGHTINGS`; durations in seconds."""
-
-    weighting: str = "mean"
-    window_s: int | None = None
-    half_life_s: int | None = None
-    by_system: bool = False
-    dedupe: bool = True
-
-    def __post_init__(self) -> None:
-        if self.weighting not in WEIGHTINGS:
-            raise InputError(
-                f"unknown weighting {self.weighting!r}", fix=f"use one of {', '.join(WEIGHTINGS)}", code="E132"
-            )
-        if self.weighting == "time-decay" and not self.half_life_s:
-            raise InputError("time-decay weighting needs a half-life", fix="pass --half-life 180d", code="E133")
-
-    @property
-    def needs_time(self) -> bool:
-        return self.window_s is not None or self.weighting == "time-decay"
-
-
-@dataclass(frozen=True)
-class Weights:
-    """``matrix[p, b * n_codes + c]``: summed weight of code ``c`` in block ``b`` for patient ``p``."""
-
-    matrix: sp.csr_matrix
-    blocks: tuple[str, ...]
-    n_codes: int
-    n_events: np.ndarray  # events used per patient
-    skipped: dict[str, int]
-    events_read: int
-
-    def block(self, b: int) -> sp.csr_matrix:
-        return self.matrix[:, b * self.n_codes : (b + 1) * self.n_codes]
 
 
 class WeightAccumulator:
@@ -200,6 +145,35 @@ class WeightAccumulator:
         order = np.argsort(key)  # not stable: only the order of summing equal keys differs (rounding)
         key, tt, r = key[order], tt[order], r[order]
         self._add_events(r, key, tt)
+
+    def add_counted(self, pid: np.ndarray, cols: np.ndarray, rows: np.ndarray, skipped: dict[str, np.ndarray],
+                    used: np.ndarray, duplicates: np.ndarray, weight: np.ndarray, domain: Any = None) -> None:
+        """Pairs the database counted (:mod:`ehrfeat.store.pair_counts`): one per distinct (patient, code column).
+
+        ``rows``: the events of each pair; ``skipped``: reason -> the events of each pair
+        the time rules skip for it; ``used`` and ``duplicates``: the rest; ``weight``: the used events' summed weight.
+        """
+        self.events_read += int(rows.sum())
+        r, known = self._rows(pid)
+        inside = known & (cols >= 0)
+        for reason, n in ((NO_PATIENT, rows[~known]), (UNKNOWN_CODE, rows[known & (cols < 0)]),
+                          *((reason, n[inside]) for reason, n in skipped.items())):
+            if total := int(n.sum()):
+                self.skipped[reason] += total
+        keep = inside & (used + duplicates > 0)
+        key = r * self._stride + np.maximum(cols, 0)
+        if self.options.by_system:
+            block = self._block_of(np.asarray(domain, dtype=object), keep)
+            if unseen := int((used + duplicates)[keep & (block < 0)].sum()):
+                self.skipped[UNSEEN_BLOCK] += unseen
+            keep &= block >= 0
+            key += np.maximum(block, 0) * len(self.columns)
+        if dropped := int(duplicates[keep].sum()):
+            self.skipped[DUPLICATE] += dropped
+        idx = np.flatnonzero(keep & (used > 0))
+        self.n_events += np.bincount(r[idx], weights=used[idx], minlength=len(self.ids)).astype(np.int64)
+        order = np.argsort(key[idx])
+        self._add_pairs((key[idx][order], np.asarray(weight, np.float64)[idx][order]))
 
     def _add_events(self, r: np.ndarray, key: np.ndarray, tt: np.ndarray) -> None:
         """Events used (rows ``r``, pair keys sorted, times): their weights summed per pair."""

@@ -28,7 +28,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -41,7 +41,10 @@ from ehrfeat.store.native import CodeNormalizer
 from ehrfeat.store.records import EventReadReport, Key, SkipReason
 from ehrfeat.store.schema import PatientSchema
 
-__all__ = ["CodedChunk", "Unsupported", "code_rows", "iter_coded_events", "reader_seconds", "sql_time_seconds", "text_seconds"]
+if TYPE_CHECKING:
+    from ehrfeat.store.pair_counts import CountRules, PairCounts
+
+__all__ = ["CodedChunk", "Unsupported", "code_rows", "iter_coded_counts", "iter_coded_events", "reader_seconds", "sql_time_seconds", "text_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +156,29 @@ def iter_coded_events(
             notes.append(made)
     yield from iter_coded_sqlite(engine, events, column_of, systems=systems, chunk_size=chunk_size, report=report,
                                  workers=workers)
+
+
+def iter_coded_counts(
+    engine: Engine, schema: PatientSchema, column_of: Callable[[Key], int], rules: CountRules, *,
+    systems: Collection[str] | None, report: EventReadReport,
+) -> Iterator[PairCounts]:
+    """The (patient, code) counts of :mod:`ehrfeat.store.pair_counts`, computed by the engine (PostgreSQL, DuckDB).
+
+    ``report`` gets the malformed-code examples here; the caller counts the read
+    issues from the pairs (their markers). SQLite has no count path: its row stream
+    reads ranges on parallel connections, which a single-threaded GROUP BY cannot match.
+    """
+    _supported(engine, schema)
+    if engine.dialect.name == "duckdb":
+        from ehrfeat.store.coded_duckdb import iter_counted_duckdb
+
+        yield from iter_counted_duckdb(engine, schema, column_of, rules, systems=systems, report=report)
+    elif engine.dialect.name == "postgresql":
+        from ehrfeat.store.coded_postgresql import iter_counted_postgresql
+
+        yield from iter_counted_postgresql(engine, schema, column_of, rules, systems=systems, report=report)
+    else:
+        raise Unsupported(f"no (patient, code) counts in SQL on {engine.dialect.name}: its database path streams rows")
 
 
 def code_rows(pairs: Iterable[tuple[object, object]], column_of: Callable[[Key], int],

@@ -130,17 +130,19 @@ def test_database_path_equals_per_event_path(tmp_path, weighting, mode):
     _same(fast, slow)
 
 
-@pytest.mark.parametrize("weighting", ["mean", "idf", "time-decay"])
+@pytest.mark.parametrize("weighting", ["mean", "count", "idf", "time-decay"])
 @pytest.mark.parametrize("mode", MODES, ids=[",".join(f"{k}={v}" for k, v in m.items()) or "no-as-of" for m in MODES])
 @pytest.mark.parametrize("time_type", ["VARCHAR", "TIMESTAMP"])
-def test_duckdb_database_path_equals_per_event_path(tmp_path, weighting, mode, time_type):
+@pytest.mark.parametrize("aggregate", ["database", "counts"])
+def test_duckdb_database_path_equals_per_event_path(tmp_path, weighting, mode, time_type, aggregate):
     db = _duckdb(tmp_path, time_type=time_type)
-    fast = patient_vectors(db, weighting=weighting, half_life="30d", aggregate="database", **mode)
+    fast = patient_vectors(db, weighting=weighting, half_life="30d", aggregate=aggregate, **mode)
     slow = patient_vectors(db, weighting=weighting, half_life="30d", aggregate="events", **mode)
-    assert fast.report.path == "database" and slow.report.path == "events"
+    assert fast.report.path == aggregate and slow.report.path == "events"
+    assert sum(fast.report.skipped.values()) > 0 and fast.report.read_issues
     _same(fast, slow)
     for chunk_size in (1, 3):
-        _same(patient_vectors(db, chunk_size=chunk_size, aggregate="database", **mode),
+        _same(patient_vectors(db, chunk_size=chunk_size, aggregate=aggregate, **mode),
               patient_vectors(db, chunk_size=chunk_size, aggregate="events", **mode))
 
 
@@ -377,3 +379,19 @@ def test_text_times_take_the_packed_path_and_read_alike(tmp_path, monkeypatch):
             used.append(fast.report.events_used)
     assert calls
     assert min(used) > 50 and fast.report.skipped
+
+
+@pytest.mark.sqlite_only
+def test_counts_in_sql_are_refused_on_sqlite_with_the_fix(tmp_path):
+    """SQLite has no counts mode (its row stream reads ranges on parallel connections): E1904, on the command line too."""
+    from typer.testing import CliRunner
+
+    from ehrfeat.cli.main import app
+
+    db = _db(tmp_path)
+    with pytest.raises(InputError, match="cannot count") as err:
+        patient_vectors(db, aggregate="counts")
+    assert err.value.code == "E1904" and "--aggregate database" in str(err.value)
+    out = tmp_path / "v.parquet"
+    done = CliRunner().invoke(app, ["patient-vectors", str(db), "--out", str(out), "--aggregate", "counts"])
+    assert done.exit_code == 2 and "E1904" in done.output and not out.exists()

@@ -66,22 +66,23 @@ def _messy_typed(url: str, kind: str) -> str:
     return url
 
 
-def _both(url: str, **mode: object) -> None:
-    fast = patient_vectors(url, aggregate="database", **mode)
+def _both(url: str, aggregate: str = "database", **mode: object) -> None:
+    fast = patient_vectors(url, aggregate=aggregate, **mode)
     slow = patient_vectors(url, aggregate="events", **mode)
-    assert fast.report.path == "database" and slow.report.path == "events"
+    assert fast.report.path == aggregate and slow.report.path == "events"
     _same(fast, slow)
 
 
 @pytest.mark.parametrize("weighting", ["mean", "count", "idf", "time-decay"])
 @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
-def test_postgresql_database_path_equals_per_event_path(postgresql_url, weighting, mode):
+@pytest.mark.parametrize("aggregate", ["database", "counts"])
+def test_postgresql_database_path_equals_per_event_path(postgresql_url, weighting, mode, aggregate):
     pg = _messy(postgresql_url)
-    fast = patient_vectors(pg, weighting=weighting, half_life="30d", aggregate="database", **mode)
+    fast = patient_vectors(pg, weighting=weighting, half_life="30d", aggregate=aggregate, **mode)
     assert sum(fast.report.skipped.values()) > 0 and fast.report.read_issues
-    _both(pg, weighting=weighting, half_life="30d", **mode)
+    _both(pg, aggregate, weighting=weighting, half_life="30d", **mode)
     for chunk_size in (1, 3):  # the cut changes nothing: duplicates are found across chunks
-        _both(pg, chunk_size=chunk_size, weighting=weighting, half_life="30d", **mode)
+        _both(pg, aggregate, chunk_size=chunk_size, weighting=weighting, half_life="30d", **mode)
 
 
 @pytest.mark.parametrize("kind", ["timestamp", "timestamptz", "date", "double precision"])
@@ -89,7 +90,8 @@ def test_postgresql_database_path_equals_per_event_path(postgresql_url, weightin
 def test_postgresql_typed_times_read_alike(postgresql_url, kind, mode):
     pg = _messy_typed(postgresql_url, kind)
     for weighting in ("mean", "time-decay"):
-        _both(pg, weighting=weighting, half_life="30d", **mode)
+        for aggregate in ("database", "counts"):
+            _both(pg, aggregate, weighting=weighting, half_life="30d", **mode)
     assert patient_vectors(pg, aggregate="database", **mode).report.events_used > 0
 
 
@@ -157,20 +159,21 @@ def test_postgresql_read_only_transactions_map_codes_without_a_table(postgresql_
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
     for mode in ({}, {"as_of_table": "cohort", "window": "60d"}, {"systems": ("icd10cm",)}):
-        fast = patient_vectors(engine, aggregate="database", **mode)
-        assert fast.report.path == "database"
-        _same(fast, patient_vectors(pg, aggregate="events", **mode))
+        for aggregate in ("database", "counts"):  # counts: the cohort's as-of times travel as arrays too
+            fast = patient_vectors(engine, aggregate=aggregate, **mode)
+            assert fast.report.path == aggregate
+            _same(fast, patient_vectors(pg, aggregate="events", **mode))
 
 
-def test_postgresql_streams_groups_through_a_server_side_cursor(postgresql_url, monkeypatch):
-    """The rows come by FETCH from a named cursor, a few groups at a time: while the first chunk is used the
-    server still holds the rest. Exact repeats leave the server once (as one group with its count)."""
-    from ehrfeat.store import coded_postgresql
+def test_postgresql_streams_groups_through_a_binary_copy(postgresql_url, monkeypatch):
+    """The groups come by one binary COPY of the grouping query, parsed a few rows at a time: the first chunk
+    is used before the stream is read to its end. Exact repeats leave the server once (one group, its count)."""
+    from ehrfeat.store import pg_copy
 
     events = [(p, f"2019-01-{d:02d}", "ICD10CM", "I10", None) for p in range(1, 21) for d in range(1, 11)]
     pg = make_native_url(postgresql_url, events * 3)  # every event three times
     write_vectors(pg)
-    monkeypatch.setattr(coded_postgresql, "FETCH_ROWS", 7)  # groups per FETCH: a real, smaller batch
+    monkeypatch.setattr(pg_copy, "BLOCK_BYTES", 100)  # parse about 2 groups (38 bytes each) at a time
     engine = open_database(pg)
     watcher = open_database(pg)
     report = EventReadReport()
@@ -179,18 +182,19 @@ def test_postgresql_streams_groups_through_a_server_side_cursor(postgresql_url, 
     with watcher.connect() as conn:
         state, query = conn.exec_driver_sql(
             "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND query LIKE 'FETCH%%'").one()
-    assert state == "idle in transaction" and coded_postgresql.CURSOR_NAME in query and "FETCH FORWARD 7" in query
-    assert len(first.patient_id) == 5 and report.rows_read == 5
+            "AND query LIKE 'COPY%%'").one()
+    assert state in ("active", "idle in transaction") and "GROUP BY pid, col, t" in query and "FORMAT BINARY" in query
+    assert len(first.patient_id) == 5 and report.rows_read == 5  # 2 groups of 3 repeats parsed, 5 rows cut
     rest = list(chunks)
     assert report.rows_read == report.rows_yielded == 600 == 5 + sum(len(c.patient_id) for c in rest)
     with watcher.connect() as conn:  # the reader's transaction ended: its temporary tables are gone
         states = conn.exec_driver_sql("SELECT state FROM pg_stat_activity WHERE datname = current_database() "
                                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalars().all()
     assert "idle in transaction" not in states
-    fast = patient_vectors(pg, aggregate="database", weighting="count")
-    assert fast.report.skipped.get(next(k for k in fast.report.skipped if k.startswith("duplicate"))) == 400
-    _same(fast, patient_vectors(pg, aggregate="events", weighting="count"))
+    for aggregate in ("database", "counts"):
+        fast = patient_vectors(pg, aggregate=aggregate, weighting="count")
+        assert fast.report.skipped.get(next(k for k in fast.report.skipped if k.startswith("duplicate"))) == 400
+        _same(fast, patient_vectors(pg, aggregate="events", weighting="count"))
 
 
 def test_postgresql_aggregate_database_on_the_command_line(postgresql_url, tmp_path):
@@ -207,4 +211,9 @@ def test_postgresql_aggregate_database_on_the_command_line(postgresql_url, tmp_p
     assert "E1902" not in done.output and "database path" in done.output
     frame = pd.read_parquet(out)
     want = patient_vectors(pg, aggregate="events").to_frame()
+    np.testing.assert_allclose(frame[list(want.columns)].to_numpy(float), want.to_numpy(float), rtol=1e-6, atol=1e-6)
+    counted = tmp_path / "c.parquet"
+    done = CliRunner().invoke(app, ["patient-vectors", pg, "--out", str(counted), "--aggregate", "counts"])
+    assert done.exit_code == 0 and "counts path" in done.output, done.output
+    frame = pd.read_parquet(counted)
     np.testing.assert_allclose(frame[list(want.columns)].to_numpy(float), want.to_numpy(float), rtol=1e-6, atol=1e-6)
