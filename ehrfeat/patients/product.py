@@ -5,14 +5,19 @@ memory, not arithmetic: for every row, scipy adds up the ``dim``-wide vectors of
 that row's codes. Measured on 10M events, 20,000 codes and 384 dims (2 cores), one
 call took 0.9-2.4 s; the same product in column blocks of ``E`` (96 columns, so a
 block of ``E`` stays in the cache) on two threads (scipy's kernel releases the GIL)
-took 0.33 s, written straight into one preallocated output. Every value is the
-same sum, in the same order, as one call's: the results are identical, bit for bit.
+took 0.33 s, written straight into one preallocated output. Each thread reuses one
+buffer for its blocks through scipy's own kernel (``csr_matvecs``): a new 192 MB array per
+block cost page faults (on a fresh machine, 1.4 s for the product instead of 0.8 s).
+Every value is the same sum, in the same order, as one call's: the results are
+identical, bit for bit.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,6 +39,17 @@ def product_threads() -> int:
     return max(1, min(4, cpus))
 
 
+def _kernel(w: sp.csr_matrix, e: np.ndarray) -> Any:
+    """scipy's own kernel of ``w @ x`` (``csr_matvecs``: ``y += w @ x`` into a given output), where it applies."""
+    if w.dtype != e.dtype or e.dtype != np.float32:
+        return None
+    try:
+        from scipy.sparse._sparsetools import csr_matvecs
+    except ImportError:  # a private module of scipy: without it, w @ x (the same numbers, a new array per block)
+        return None
+    return csr_matvecs
+
+
 def sparse_times_dense(
     w: sp.csr_matrix, e: np.ndarray, out: np.ndarray, divisor: np.ndarray | None = None, threads: int | None = None,
 ) -> None:
@@ -42,13 +58,23 @@ def sparse_times_dense(
     if w.shape != (rows, e.shape[0]) or e.shape[1] != dim:
         raise ValueError(f"shapes do not match: {w.shape} @ {e.shape} into {out.shape}")
     threads = product_threads() if threads is None else max(1, threads)
+    kernel = _kernel(w, e)
+    buffers: dict[int, np.ndarray] = {}  # one per thread, reused for its blocks: fresh memory costs page faults
 
     def block(start: int) -> None:
         stop = min(start + BLOCK_COLUMNS, dim)
-        part = w @ np.ascontiguousarray(e[:, start:stop])
+        x = np.ascontiguousarray(e[:, start:stop])
+        if kernel is None:
+            part = w @ x
+        else:
+            flat = buffers.setdefault(threading.get_ident(), np.empty(rows * BLOCK_COLUMNS, out.dtype))
+            part = flat[: rows * (stop - start)].reshape(rows, stop - start)
+            part.fill(0)
+            kernel(rows, w.shape[1], stop - start, w.indptr, w.indices, w.data, x.ravel(), part.ravel())
         if divisor is not None:
-            part /= divisor[:, None]
-        out[:, start:stop] = part
+            np.divide(part, divisor[:, None], out=out[:, start:stop])
+        else:
+            out[:, start:stop] = part
 
     starts = range(0, dim, BLOCK_COLUMNS)
     if threads == 1 or w.nnz * dim < SMALL_PRODUCT or len(starts) == 1:

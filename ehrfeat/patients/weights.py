@@ -84,7 +84,7 @@ class WeightAccumulator:
         self._parts: list[tuple[np.ndarray, np.ndarray]] = []  # (pair key, summed weight), keys sorted per part
         self._pending = 0
         self._consolidated = 0
-        self._events = DistinctEvents(self.CONSOLIDATE_AT)  # dedupe: the distinct (pair key, time) of timed events
+        self._events = DistinctEvents(4 * self.CONSOLIDATE_AT)  # dedupe: the distinct (pair key, time) of timed events
         # pair key = row * stride + block * n_codes + code: one int64 sort key per (patient, block, code)
         self._stride = self.MAX_BLOCKS * max(len(columns), 1)
         span = int(self.ids[-1] - self.ids[0]) + 1 if len(self.ids) else 0

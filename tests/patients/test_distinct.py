@@ -47,3 +47,26 @@ def test_extreme_values_hash_alike():
     time = np.array([big.min, big.max, big.min, 0], np.int64)
     k, t = drop_duplicates(key, time)
     assert list(zip(k.tolist(), t.tolist(), strict=True)) == [(big.max, big.min), (big.min, big.max), (0, 0)]
+
+
+@pytest.mark.parametrize("few_copies", [0, 3, 10_000])  # 0: sort again; 3: both ways by count; 10,000: take copies out
+@pytest.mark.parametrize("with_time", [True, False])
+def test_the_key_sort_beside_the_duplicate_search_equals_a_set(monkeypatch, few_copies, with_time):
+    """Large stores sort the keys on a second thread while duplicates are looked for, then take the copies out."""
+    monkeypatch.setattr(distinct, "PARALLEL_AT", 1)
+    monkeypatch.setattr(distinct, "FEW_COPIES", few_copies)
+    rng = np.random.default_rng(few_copies)
+    store, keys, times = DistinctEvents(10**9), [], []  # never merged before finish
+    for size in (300, 5, 120):
+        k = rng.integers(0, 30, size).astype(np.int64)
+        t = rng.integers(0, 4, size).astype(np.int64)
+        store.add(k, t)
+        keys.append(k)
+        times.append(t)
+    key, time, duplicates = store.finish(with_time=with_time)
+    want = _reference(np.concatenate(keys), np.concatenate(times))
+    assert duplicates == 425 - len(want) and (np.diff(key) >= 0).all()
+    if with_time:
+        assert sorted(zip(key.tolist(), time.tolist(), strict=True)) == want
+    else:
+        assert key.tolist() == sorted(k for k, _ in want) and len(time) == 0
