@@ -55,6 +55,9 @@ ROWS_PER_QUERY = 250_000
 PID_BAD = PID_NULL + 1  # a patient id that is not an integer
 _KEY = ("CASE WHEN typeof(e.code_system) = 'text' AND typeof(e.code) = 'text' THEN e.code_system || char(31) || e.code "
         "ELSE char(1) || quote(e.code_system) || char(31) || quote(e.code) END")
+NOT_TEXT = "\x02"  # stands for a time that is neither text nor null: SQL reads that range's times
+# A time as text: null as '' (blank, as the time reader reads it); anything else (numbers, blobs) marks its range.
+_TIME_TEXT = "CASE typeof(e.time) WHEN 'text' THEN e.time WHEN 'null' THEN '' ELSE char(2) END"
 _PID = f"CASE typeof(e.patient_id) WHEN 'integer' THEN e.patient_id WHEN 'null' THEN {PID_NULL} ELSE {PID_BAD} END"
 
 
@@ -93,8 +96,8 @@ class _Range:
 def _read_range(worker: _Worker, conn: Connection, queries: tuple[str, str], again: str, where: tuple[object, ...],
                 start: int, stop: int) -> _Range:
     fast, query = queries
-    pid_text, keys_text, times_text, other = conn.exec_driver_sql(fast, (start, stop, *where)).one()
-    numbers = None if other else _text_times(worker, pid_text, times_text)
+    pid_text, keys_text, times_text = conn.exec_driver_sql(fast, (start, stop, *where)).one()
+    numbers = None if times_text and NOT_TEXT in times_text else _text_times(worker, pid_text, times_text)
     if numbers is None:  # times that are not text, or a separator inside one: SQL reads the times
         numbers_text, keys_text = conn.exec_driver_sql(query, (start, stop, *where)).one()
         numbers = (np.fromstring(numbers_text, dtype=np.int64, sep=",").reshape(-1, 2) if numbers_text
@@ -193,8 +196,7 @@ def iter_coded_sqlite(
         rows = f"FROM {events} e NOT INDEXED WHERE e.rowid >= ? AND e.rowid < ?{where}"
         query = (f"SELECT group_concat(({_PID}) || ',' || ({sql_time_seconds('e.time', 'e.rowid')}), ','), "
                  f"group_concat({_KEY}, char(30)) {rows}")
-        fast = (f"SELECT group_concat({_PID}, ','), group_concat({_KEY}, char(30)), group_concat(ifnull(e.time, ''), char(30)), "
-                f"total(typeof(e.time) NOT IN ('text', 'null')) {rows}")
+        fast = f"SELECT group_concat({_PID}, ','), group_concat({_KEY}, char(30)), group_concat({_TIME_TEXT}, char(30)) {rows}"
         again = "SELECT {what} " + rows
         parts: deque[Future[_Range]] = deque()
         pending = np.zeros((0, 3), np.int64)

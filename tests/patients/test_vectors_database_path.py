@@ -320,6 +320,7 @@ def test_odd_stored_values_read_alike(tmp_path, separators):
         (2, "2019-03-01", "ICD10CM", b"I10"),  # a blob code
         (2, "2019-03-01 10:00", "LOINC", 23457),  # an integer code
         (2, b"2019-03-01", "ICD10CM", "J44.1"),  # a blob time
+        (1, "2019-02-01\x02", "ICD10CM", "E11.9"),  # the not-text mark of the packed times inside a text time
         (2, "2019-03-01", "LOINC", "2345-7"),
     ]
     con.executemany("INSERT INTO patients VALUES (?, NULL, NULL)", [(1,), (2,)])
