@@ -56,6 +56,7 @@ from ehrfeat.store.database import column_names
 from ehrfeat.store.native import _system_of
 from ehrfeat.store.pair_counts import CountRules, PairCounts, pair_count_query
 from ehrfeat.store.pg_copy import copy_columns
+from ehrfeat.store.pg_csv import csv_rows
 from ehrfeat.store.records import EventReadReport, Key
 from ehrfeat.store.schema import PatientSchema
 
@@ -107,9 +108,13 @@ def load_rows(cur: Any, name: str, columns: str, rows: Sequence[tuple[object, ..
 @contextmanager
 def _postgresql_rows(
     engine: Engine, schema: PatientSchema, column_of: Callable[[Key], int], systems: Collection[str] | None,
-    report: EventReadReport,
-) -> Iterator[tuple[Any, str, dict[str, object], bool]]:
-    """The raw connection, the SQL of the ``(pid, col, t)`` rows, its parameters, and whether temporary tables may be made.
+    report: EventReadReport, text_times: bool = False,
+) -> Iterator[tuple[Any, str, dict[str, object], bool, bool]]:
+    """The raw connection, the SQL of the ``(pid, col, t)`` rows, its parameters, and whether ``t`` is raw text.
+
+    With ``text_times`` a text time column comes as it is stored (the caller reads it);
+    else every time is epoch seconds with the markers. Temporary tables are made where
+    the session may write (else the maps travel as arrays).
 
     One transaction (REPEATABLE READ where it starts one) holds the maps; it is
     rolled back at the end, which drops them.
@@ -149,7 +154,8 @@ def _postgresql_rows(
                 code_map, more = load_rows(cur, "ehrfeat_code_map", "s text, c text, col bigint", codes, temporary)
                 params.update(more)
                 joins, mapped = f" LEFT JOIN {code_map} m ON m.s = {sys_c} AND m.c = {code_c}", None
-                if kind not in _TYPED:  # every distinct value read once in Python: dates repeat, a per-row check costs more
+                raw_text = text_times and kind in _TEXT
+                if kind not in _TYPED and not raw_text:  # each distinct value read once in Python: dates repeat
                     cur.execute(f"SELECT DISTINCT {time_c} FROM {events} e{where or ' WHERE true'} AND {time_c} IS NOT NULL", params)
                     values = [v for (v,) in cur.fetchall()]
                     if values:
@@ -163,8 +169,9 @@ def _postgresql_rows(
                         time_map, more = load_rows(cur, "ehrfeat_time_map", f"v {kind}, secs bigint", times, temporary)
                         params.update(more)
                         joins, mapped = joins + f" LEFT JOIN {time_map} tm ON tm.v = {time_c}", "tm.secs"
+            t = time_c if raw_text else pg_time_seconds(time_c, kind, mapped)
             yield raw, (f"SELECT coalesce({pid_c}::bigint, {PID_NULL}) AS pid, coalesce(m.col, {NULL_CODE}) AS col, "
-                        f"{pg_time_seconds(time_c, kind, mapped)} AS t FROM {events} e{joins}{where}"), params, temporary
+                        f"{t} AS t FROM {events} e{joins}{where}"), params, temporary, raw_text
         finally:
             raw.rollback()  # drops the temporary tables (ON COMMIT DROP, or with the transaction)
 
@@ -174,13 +181,10 @@ def iter_coded_postgresql(
     chunk_size: int, report: EventReadReport,
 ) -> Iterator[CodedChunk]:
     """As :func:`ehrfeat.store.coded_events.iter_coded_events`, for a native database on PostgreSQL."""
-    with _postgresql_rows(engine, schema, column_of, systems, report) as (raw, rows, params, _):
+    with _postgresql_rows(engine, schema, column_of, systems, report, text_times=True) as (raw, rows, params, _, text):
         pending = np.zeros((0, 3), np.int64)
-        query = f"SELECT pid, col, t, count(*) FROM ({rows}) x GROUP BY pid, col, t"
-        with raw.cursor() as cur:
-            for block in copy_columns(cur, query, params, ints=4):
-                expanded = np.repeat(block.ints[:, :3], block.ints[:, 3], axis=0)
-                pending = yield from _cut(np.concatenate([pending, expanded]), chunk_size, report)
+        for block in csv_rows(raw, rows, params, text_times=text):
+            pending = yield from _cut(np.concatenate([pending, block]), chunk_size, report)
         if len(pending):
             yield _read(pending, report)
 
@@ -190,11 +194,11 @@ def iter_counted_postgresql(
     systems: Collection[str] | None, report: EventReadReport,
 ) -> Iterator[PairCounts]:
     """As :func:`ehrfeat.store.coded_events.iter_coded_counts`, for a native database on PostgreSQL."""
-    with _postgresql_rows(engine, schema, column_of, systems, report) as (raw, rows, params, temporary), raw.cursor() as cur:
+    with _postgresql_rows(engine, schema, column_of, systems, report) as (raw, rows, params, temporary, _), raw.cursor() as cur:
         cohort = None
         if rules.global_as_of is None:
             people = list(zip(np.asarray(rules.patient_ids).tolist(), np.asarray(rules.as_of_s).tolist(), strict=True))
             cohort, more = load_rows(cur, "ehrfeat_cohort", "pid bigint, a bigint", people, temporary)
             params.update(more)
-        for block in copy_columns(cur, pair_count_query(rows, rules, cohort), params, ints=9, floats=1):
+        for block in copy_columns(raw, pair_count_query(rows, rules, cohort), params, ints=9, floats=1):
             yield PairCounts.from_columns([block.ints[:, i] for i in range(9)], block.floats[:, 0])

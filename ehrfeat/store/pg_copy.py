@@ -53,27 +53,28 @@ def _parse(buffer: bytes | bytearray | memoryview, layout: np.dtype, ints: int, 
     return CopyBlock(as_int, as_float)
 
 
-def copy_columns(cur: Any, query: str, params: Any = None, *, ints: int, floats: int = 0) -> Iterator[CopyBlock]:
+def copy_columns(conn: Any, query: str, params: Any = None, *, ints: int, floats: int = 0) -> Iterator[CopyBlock]:
     """Blocks of ``query``'s rows: its first ``ints`` columns ``bigint``, the next ``floats`` ``double precision``, no NULLs.
 
-    ``cur`` is a psycopg 3 cursor; ``params`` are bound by psycopg as for ``execute``.
+    ``conn`` is a psycopg 3 connection; ``params`` are bound on the client (:func:`~ehrfeat.store.pg_stream.copy_blocks`).
     """
+    from ehrfeat.store import pg_stream
+
     layout = _layout(ints, floats)
     size = layout.itemsize
     buffer = bytearray()
     started = False
-    with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)", params) as copy:
-        for data in copy:
-            buffer += data
-            if not started and len(buffer) >= _HEADER:
-                if bytes(buffer[: len(SIGNATURE)]) != SIGNATURE:
-                    raise ValueError("not a PostgreSQL binary COPY stream")
-                del buffer[:_HEADER]
-                started = True
-            if started and len(buffer) >= BLOCK_BYTES:
-                whole = len(buffer) // size * size
-                yield _parse(memoryview(buffer)[:whole].tobytes(), layout, ints, floats)
-                del buffer[:whole]
+    for data in pg_stream.copy_blocks(conn, query, params, copy_options="(FORMAT BINARY)", block_bytes=BLOCK_BYTES):
+        buffer += data
+        if not started and len(buffer) >= _HEADER:
+            if bytes(buffer[: len(SIGNATURE)]) != SIGNATURE:
+                raise ValueError("not a PostgreSQL binary COPY stream")
+            del buffer[:_HEADER]
+            started = True
+        if started and len(buffer) >= BLOCK_BYTES:
+            whole = len(buffer) // size * size
+            yield _parse(memoryview(buffer)[:whole].tobytes(), layout, ints, floats)
+            del buffer[:whole]
     if not started:
         raise ValueError("the COPY stream ended before its header")
     if bytes(buffer[-2:]) != b"\xff\xff":  # the trailer: a field count of -1

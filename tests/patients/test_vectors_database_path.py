@@ -396,3 +396,26 @@ def test_counts_in_sql_are_refused_on_sqlite_with_the_fix(tmp_path):
     out = tmp_path / "v.parquet"
     done = CliRunner().invoke(app, ["patient-vectors", str(db), "--out", str(out), "--aggregate", "counts"])
     assert done.exit_code == 2 and "E1904" in done.output and not out.exists()
+
+
+@pytest.mark.parametrize("aggregate", ["database", "counts"])
+@pytest.mark.parametrize("weighting", ["count", "time-decay"])
+def test_duckdb_blocks_fixed_at_fit_skip_unseen_systems_alike(tmp_path, aggregate, weighting):
+    """With the blocks of a fit (ICD10CM only), LOINC events are skipped as unseen, duplicates of them included."""
+    from ehrfeat.patients.as_of import resolve_as_of
+    from ehrfeat.patients.settings import VectorSettings
+    from ehrfeat.patients.vectors import open_inputs, patient_weights
+    from ehrfeat.patients.weights import UNSEEN_BLOCK
+
+    db = _duckdb(tmp_path, events=[*MESSY, (5, "2018-12-31 23:59:59", "LOINC", "2345-7", None)])  # a LOINC duplicate
+    got = {}
+    for mode in (aggregate, "events"):
+        settings = VectorSettings(weighting=weighting, half_life="30d", by_system=True, aggregate=mode, as_of="2020-01-01")
+        engine, schema, embeddings = open_inputs(db, settings)
+        cohort = resolve_as_of(engine, schema, as_of="2020-01-01", now_s=fast_now())
+        got[mode] = patient_weights(engine, schema, cohort, embeddings, settings, blocks=("ICD10CM",))
+    fast, slow = got[aggregate], got["events"]
+    assert fast.path == aggregate and fast.weights.skipped[UNSEEN_BLOCK] == 5  # LOINC: 1 + 2 + 1, and the copy (blocks come before duplicates)
+    assert fast.weights.skipped == slow.weights.skipped and fast.read_issues == slow.read_issues
+    np.testing.assert_allclose(fast.weights.matrix.toarray(), slow.weights.matrix.toarray(), rtol=1e-9)
+    np.testing.assert_array_equal(fast.weights.n_events, slow.weights.n_events)

@@ -165,15 +165,15 @@ def test_postgresql_read_only_transactions_map_codes_without_a_table(postgresql_
             _same(fast, patient_vectors(pg, aggregate="events", **mode))
 
 
-def test_postgresql_streams_groups_through_a_binary_copy(postgresql_url, monkeypatch):
-    """The groups come by one binary COPY of the grouping query, parsed a few rows at a time: the first chunk
-    is used before the stream is read to its end. Exact repeats leave the server once (one group, its count)."""
-    from ehrfeat.store import pg_copy
+def test_postgresql_streams_rows_through_a_csv_copy(postgresql_url, monkeypatch):
+    """The rows come by one CSV COPY of the scan (codes mapped on the server, nothing grouped), parsed a few rows at
+    a time: the first chunk is used before the stream is read to its end. Repeats are dropped in Python, as always."""
+    from ehrfeat.store import pg_stream
 
     events = [(p, f"2019-01-{d:02d}", "ICD10CM", "I10", None) for p in range(1, 21) for d in range(1, 11)]
     pg = make_native_url(postgresql_url, events * 3)  # every event three times
     write_vectors(pg)
-    monkeypatch.setattr(pg_copy, "BLOCK_BYTES", 100)  # parse about 2 groups (38 bytes each) at a time
+    monkeypatch.setattr(pg_stream, "BLOCK_BYTES", 40)  # a block of 2 rows (about 20 bytes each)
     engine = open_database(pg)
     watcher = open_database(pg)
     report = EventReadReport()
@@ -183,8 +183,8 @@ def test_postgresql_streams_groups_through_a_binary_copy(postgresql_url, monkeyp
         state, query = conn.exec_driver_sql(
             "SELECT state, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
             "AND query LIKE 'COPY%%'").one()
-    assert state in ("active", "idle in transaction") and "GROUP BY pid, col, t" in query and "FORMAT BINARY" in query
-    assert len(first.patient_id) == 5 and report.rows_read == 5  # 2 groups of 3 repeats parsed, 5 rows cut
+    assert state in ("active", "idle in transaction") and "FORMAT csv" in query and "GROUP BY" not in query
+    assert len(first.patient_id) == 5 and report.rows_read == 5
     rest = list(chunks)
     assert report.rows_read == report.rows_yielded == 600 == 5 + sum(len(c.patient_id) for c in rest)
     with watcher.connect() as conn:  # the reader's transaction ended: its temporary tables are gone
@@ -195,6 +195,41 @@ def test_postgresql_streams_groups_through_a_binary_copy(postgresql_url, monkeyp
         fast = patient_vectors(pg, aggregate=aggregate, weighting="count")
         assert fast.report.skipped.get(next(k for k in fast.report.skipped if k.startswith("duplicate"))) == 400
         _same(fast, patient_vectors(pg, aggregate="events", weighting="count"))
+
+
+def test_postgresql_stream_left_early_is_cancelled_and_the_connection_reused(postgresql_url, monkeypatch):
+    """A consumer that stops after the first chunk cancels the COPY; the same pooled connection then works."""
+    from ehrfeat.store import pg_stream
+
+    pg = make_native_url(postgresql_url, [(p, "2019-01-01", "ICD10CM", "I10", None) for p in range(1, 2001)])
+    write_vectors(pg)
+    monkeypatch.setattr(pg_stream, "BLOCK_BYTES", 64)
+    engine = open_database(pg)
+    chunks = iter_coded_events(engine, detect_schema(engine), lambda key: 0, systems=None, chunk_size=3,
+                               report=EventReadReport())
+    assert len(next(chunks).patient_id) == 3
+    chunks.close()  # the generator's finally: cancel, drain, roll back
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM events").scalar() == 2000
+    _same(patient_vectors(engine, aggregate="database"), patient_vectors(pg, aggregate="events"))
+
+
+def test_postgresql_copy_errors_come_with_the_servers_message(postgresql_url):
+    """An error raised by the server in the middle of a COPY reaches the caller as that error, and the connection
+    is usable after a rollback."""
+    import psycopg
+
+    from ehrfeat.store.pg_stream import copy_blocks
+
+    with psycopg.connect(postgresql_url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            list(copy_blocks(conn, "SELECT 1 / (g - 5000) FROM generate_series(1, 10000) g", block_bytes=16))
+        conn.rollback()
+        assert conn.execute("SELECT 41 + 1").fetchone() == (42,)
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            list(copy_blocks(conn, "SELECT * FROM no_such_table"))
+        conn.rollback()
+        assert b"".join(copy_blocks(conn, "SELECT %(x)s::text", {"x": "it's"})) == b"it's\n"
 
 
 def test_postgresql_aggregate_database_on_the_command_line(postgresql_url, tmp_path):
