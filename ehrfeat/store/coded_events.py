@@ -14,8 +14,9 @@ that work for the common case and Python sees only integers:
 * **rows**: SQLite packs each range of rows into text values (``group_concat``)
   that numpy and pyarrow parse in C: no Python object per event
   (:mod:`ehrfeat.store.coded_sqlite`); DuckDB hands over Arrow batches
-  (:mod:`ehrfeat.store.coded_duckdb`); PostgreSQL groups exact repeats on the server and
-  streams the groups through a named cursor (:mod:`ehrfeat.store.coded_postgresql`).
+  (:mod:`ehrfeat.store.coded_duckdb`); PostgreSQL sends the scan as CSV by COPY, parsed by
+  pyarrow (:mod:`ehrfeat.store.coded_postgresql`). :func:`iter_coded_counts` has PostgreSQL or
+  DuckDB count (patient, code) pairs instead (:mod:`ehrfeat.store.pair_counts`).
 
 The results are those of the per-event reader, row for row and in the same order
 (a SQLite table is scanned in rowid order either way), with the same read issues.
