@@ -37,7 +37,8 @@ def csv_rows(conn: Any, query: str, params: Any, *, text_times: bool) -> Iterato
     time_type = pa.large_string() if text_times else pa.int64()
     read = csv.ReadOptions(column_names=["pid", "col", "t"], use_threads=True)
     parse = csv.ParseOptions(newlines_in_values=True)  # a quoted text time may hold a newline
-    convert = csv.ConvertOptions(column_types={"pid": pa.int64(), "col": pa.int64(), "t": time_type},
+    # NULL is PostgreSQL's unquoted empty field and nothing else: pyarrow would also take "NULL", "NA", "nan" ... for null
+    convert = csv.ConvertOptions(column_types={"pid": pa.int64(), "col": pa.int64(), "t": time_type}, null_values=[""],
                                  strings_can_be_null=True, quoted_strings_can_be_null=False)
     known: dict[object, int] = {}
 

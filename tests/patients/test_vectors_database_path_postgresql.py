@@ -114,6 +114,9 @@ def test_postgresql_text_times_are_read_as_the_time_reader_reads_them(postgresql
     values = [v for v in _edge_values() if isinstance(v, str)]
     values += ["", "  ", " 2020-03-04", "2020-03-04 ", "2020-03-04x10:00", "２０２０-03-04", "2020-03-04 10:00:00.5",
                "0000-01-01", "2020-1-04", "2019-02-29", "2020-02-29", "1900-02-29", "2000-02-29 23:59:59"]
+    # what CSV must quote or might take for NULL: each read as stored, as the per-event path reads it
+    values += ["2020-03-04,10:00", '"2020-03-04"', '2020-03-04 "10:00"', "2020-03-04\n", "2020-03-04\r\n10:00",
+               "\t2020-03-04", "2020-03-04\\", "\\N", "NULL", "NA", "nan", "N/A", ",", '""', "2020-03-04;x"]
     values = list(dict.fromkeys(values))
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
