@@ -1,23 +1,22 @@
 """(patient, code) counts computed in SQL: the database applies the as-of, window and duplicate rules and sends counts.
 
 The row stream of :mod:`ehrfeat.store.coded_events` sends one integer row per event
-and leaves every rule to :class:`ehrfeat.patients.weights.WeightAccumulator`. Here
-the engine (PostgreSQL, DuckDB) decides, for every event row, the one reason it is
-not used, in the accumulator's order, and groups:
+and leaves every rule to :class:`ehrfeat.patients.weights.WeightAccumulator`. Here the
+engine (PostgreSQL, DuckDB) sends one row per ``(pid, col)`` pair, with the pair's
+events split as the accumulator splits them (the columns of :data:`COLUMNS`):
 
-* **used events** by ``(patient, code column)``: distinct timed events, all timed
-  events (their difference: the duplicates), events with a null and with an unparsable
-  time (used only when no as-of, window or decay applies), and with ``time-decay`` the
-  summed decay weight of the distinct timed events (``2 ** ((t - as_of) / half-life)``);
-* **every other row** by ``(reason, patient)``, so that the patients outside the
-  cohort are found in Python (a global as-of needs no cohort table on the server)
-  and the read issues (null patient, malformed or null code, null or unparsable time)
-  are counted as the row stream counts them.
+* **used**: timed events before the as-of (and inside the window), counted once per
+  distinct time (``used_distinct``; ``used`` counts the duplicates too), and with
+  ``time-decay`` their summed weight ``2 ** ((t - as_of) / half-life)`` over distinct times;
+* **null_time**, **bad_time**: events with a null or an unparsable time (used when no
+  as-of, window or decay applies, else skipped as "no usable time": Python decides);
+* **future**, **after_as_of**, **before_window**: the timed events skipped, by reason.
 
-:func:`pair_count_query` builds that query over any relation of ``(pid, col, t)``
-rows with the markers of :mod:`ehrfeat.store.coded_events`; both engines run it.
-Result columns (all BIGINT but the weight): reason, pid, col, distinct timed, timed,
-null time, unparsable time, weight (DOUBLE PRECISION, 0 without decay).
+The pairs keep the markers of :mod:`ehrfeat.store.coded_events` (a null patient, a
+malformed or null code, a code without a cached vector), so the read issues and the
+cohort check are done in Python on the pairs (:mod:`ehrfeat.patients.counted`); a
+global as-of needs no cohort table on the server, a per-patient one joins ``(pid, a)``.
+:func:`pair_count_query` builds the query over any relation of ``(pid, col, t)`` rows.
 """
 
 from __future__ import annotations
