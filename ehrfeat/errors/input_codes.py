@@ -33,8 +33,8 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     # patient vectors
     ErrorCode("E130", _I, "A duration (window, half-life) cannot be read or is not positive.", "Write a positive number and a unit: 365d, 26w, 12h, 1y.", ("patients.timing",)),
     ErrorCode("E131", _I, "An as-of date is empty or cannot be read.", "Use an ISO date such as 2020-01-01.", ("patients.timing",)),
-    ErrorCode("E132", _I, "The weighting is unknown.", "Use one of the weightings the message lists.", ("patients.weights",)),
-    ErrorCode("E133", _I, "Time-decay weighting was asked for without a half-life.", "Pass --half-life, e.g. 180d.", ("patients.weights",)),
+    ErrorCode("E132", _I, "The weighting is unknown.", "Use one of the weightings the message lists.", ("patients.weight_types",)),
+    ErrorCode("E133", _I, "Time-decay weighting was asked for without a half-life.", "Pass --half-life, e.g. 180d.", ("patients.weight_types",)),
     ErrorCode("E134", _I, "Patient ids are not sorted and unique.", "Pass sorted, unique patient ids.", ("patients.weights",)),
     ErrorCode("E135", _I, "No cached code embeddings (of the chosen systems) are in the database.", "Run `ehrfeat embed-codes DB` (with the same --systems) first.", ("patients.vectors",)),
     ErrorCode("E136", _I, "Both an as-of date and an as-of table were given.", "Drop --as-of or --as-of-table.", ("patients.as_of", "patients.settings")),
