@@ -45,7 +45,7 @@ from ehrfeat.store.schema import PatientSchema
 if TYPE_CHECKING:
     from ehrfeat.store.pair_counts import CountRules, PairCounts
 
-__all__ = ["CodedChunk", "Unsupported", "code_rows", "iter_coded_counts", "iter_coded_events", "reader_seconds", "sql_time_seconds", "text_seconds"]
+__all__ = ["CodedChunk", "Unsupported", "cached_reader_seconds", "code_rows", "dictionary_seconds", "iter_coded_counts", "iter_coded_events", "reader_seconds", "sql_time_seconds", "text_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +203,26 @@ def reader_seconds(values: Sequence[object]) -> np.ndarray:
     arr[:] = values
     parsed = parse_times(arr).times.view(np.int64)
     return np.where(null_mask(list(values)), NULL_T, np.where(parsed == NAT, BAD_T, parsed))
+
+
+def cached_reader_seconds(cache: dict[object, int], values: Sequence[object], limit: int = 1_000_000) -> np.ndarray:
+    """:func:`reader_seconds` of ``values``, each distinct value read once and kept in ``cache`` (emptied past ``limit``)."""
+    if len(cache) > limit:  # a cache, not a copy of the column
+        cache.clear()
+    new = [v for v in dict.fromkeys(values) if v not in cache]
+    if new:
+        cache.update(zip(new, reader_seconds(new).tolist(), strict=True))
+    return np.fromiter((cache[v] for v in values), np.int64, len(values))
+
+
+def dictionary_seconds(texts: Any, cache: dict[object, int]) -> np.ndarray:
+    """Seconds of an Arrow string array whose values repeat (dates): each distinct text read once (:func:`text_seconds`),
+    the values the time reader must read through ``cache``."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(texts)
+    secs = text_seconds(encoded.dictionary, lambda rest: cached_reader_seconds(cache, rest))
+    return secs[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp)]
 
 
 def text_seconds(texts: Any, read_rest: Callable[[list[Any]], np.ndarray] = reader_seconds) -> np.ndarray:

@@ -37,9 +37,9 @@ from ehrfeat.store.coded_events import (
     Unsupported,
     _cut,
     _read,
-    reader_seconds,
+    cached_reader_seconds,
+    dictionary_seconds,
     sql_time_seconds,
-    text_seconds,
 )
 from ehrfeat.store.coded_keys import RS, Known, decode_key, split_keys, typed_key
 from ehrfeat.store.native import CodeNormalizer, _system_of
@@ -126,7 +126,7 @@ def _resolve_times(worker: _Worker, conn: Connection, again: str, where: tuple[o
     rows = conn.exec_driver_sql(again.replace("{what}", "e.rowid, e.time") + f" AND ({expr}) BETWEEN "
                                 f"{TIME_MARK - MAX_ROWID} AND {TIME_MARK + MAX_ROWID}", (start, stop, *where)).all()
     rowid = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-    value = _reader_seconds(worker, [r[1] for r in rows])
+    value = cached_reader_seconds(worker.times, [r[1] for r in rows])
     order = np.argsort(rowid)
     rowid, value = rowid[order], value[order]
     want = TIME_MARK - t[marked]
@@ -147,19 +147,7 @@ def _text_times(worker: _Worker, pid_text: str | None, times_text: str | None) -
     texts = pc.split_pattern(pa.array([times_text or ""], pa.large_string()), RS).flatten()
     if len(texts) != len(pids):
         return None
-    encoded = pc.dictionary_encode(texts)  # dates repeat: each distinct text is read once
-    secs = text_seconds(encoded.dictionary, lambda rest: _reader_seconds(worker, rest))
-    return np.column_stack([pids, secs[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp)]])
-
-
-def _reader_seconds(worker: _Worker, values: list[object]) -> np.ndarray:
-    """The time reader's seconds of raw values (``NULL_T`` null or blank, ``BAD_T`` unparsable), cached per worker."""
-    if len(worker.times) > 1_000_000:  # a cache, not a copy of the column
-        worker.times.clear()
-    new = [v for v in dict.fromkeys(values) if v not in worker.times]
-    if new:
-        worker.times.update(zip(new, reader_seconds(new).tolist(), strict=True))
-    return np.fromiter((worker.times[v] for v in values), np.int64, len(values))
+    return np.column_stack([pids, dictionary_seconds(texts, worker.times)])  # dates repeat: each distinct text read once
 
 
 def iter_coded_sqlite(

@@ -17,12 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from ehrfeat.store.coded_events import reader_seconds, text_seconds
+from ehrfeat.store.coded_events import dictionary_seconds
 from ehrfeat.store.pg_stream import copy_blocks
 
 __all__ = ["csv_rows"]
-
-CACHE_LIMIT = 1_000_000  # distinct odd time texts kept between blocks
 
 
 def csv_rows(conn: Any, query: str, params: Any, *, text_times: bool) -> Iterator[np.ndarray]:
@@ -40,24 +38,12 @@ def csv_rows(conn: Any, query: str, params: Any, *, text_times: bool) -> Iterato
     # NULL is PostgreSQL's unquoted empty field and nothing else: pyarrow would also take "NULL", "NA", "nan" ... for null
     convert = csv.ConvertOptions(column_types={"pid": pa.int64(), "col": pa.int64(), "t": time_type}, null_values=[""],
                                  strings_can_be_null=True, quoted_strings_can_be_null=False)
-    known: dict[object, int] = {}
-
-    def rest(values: list[Any]) -> np.ndarray:  # odd time texts (offsets, blanks, numbers): the time reader, each once
-        if len(known) > CACHE_LIMIT:
-            known.clear()
-        new = [v for v in dict.fromkeys(values) if v not in known]
-        if new:
-            known.update(zip(new, reader_seconds(new).tolist(), strict=True))
-        return np.fromiter((known[v] for v in values), np.int64, len(values))
-
+    known: dict[object, int] = {}  # odd time texts (offsets, blanks, numbers) read by the time reader, across blocks
     for data in copy_blocks(conn, query, params, copy_options="(FORMAT csv)"):
         table = csv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse, convert_options=convert)
         pid = table.column("pid").to_numpy()
         col = table.column("col").to_numpy()
         times = table.column("t").combine_chunks()
-        if text_times:
-            encoded = pc.dictionary_encode(pc.fill_null(times, ""))  # dates repeat: each distinct text is read once
-            secs = text_seconds(encoded.dictionary, rest)[np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.intp)]
-        else:
-            secs = times.to_numpy()
+        # a NULL text time is blank, as the time reader reads it
+        secs = dictionary_seconds(pc.fill_null(times, ""), known) if text_times else times.to_numpy()
         yield np.column_stack([pid, col, secs]).astype(np.int64, copy=False)
