@@ -28,9 +28,16 @@ class CodeColumns:
             cols.append(i)
         self._by_system = by_system
         self._indexes: dict[str, tuple[Any, np.ndarray]] = {}
+        self._columns: dict[tuple[str, str], int] | None = None
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    def column(self, key: tuple[str, str]) -> int:
+        """Column of one canonical ``(system, code)``, ``-1`` when not cached (the database paths' code maps)."""
+        if self._columns is None:
+            self._columns = {(c.system, c.code): i for i, c in enumerate(self.codes)}
+        return self._columns.get(key, -1)
 
     def _index(self, system: str) -> tuple[Any, np.ndarray] | None:
         import pandas as pd

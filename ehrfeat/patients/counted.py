@@ -40,8 +40,7 @@ def add_pairs(accumulator: WeightAccumulator, pairs: PairCounts, read: EventRead
     read.null_patient += int(rows[~has_pid].sum())
     read.malformed_code += int(rows[has_pid & (pairs.col == MALFORMED)].sum())
     read.null_code += int(rows[has_pid & (pairs.col == NULL_CODE)].sum())
-    yielded = np.flatnonzero(has_pid & (pairs.col >= NOT_CACHED))
-    p = PairCounts(*(np.asarray(getattr(pairs, f))[yielded] for f in PairCounts.__dataclass_fields__))
+    p = pairs.take(np.flatnonzero(has_pid & (pairs.col >= NOT_CACHED)))
     read.rows_yielded += int(p.rows.sum())
     read.null_time += int(p.null_time.sum())
     read.unparsable_time += int(p.bad_time.sum())
@@ -70,9 +69,8 @@ def counted_weights(
     )
     rules = CountRules(accumulator.ids, accumulator.as_of, accumulator.now_s, window_s=options.window_s,
                        half_life_s=options.half_life_s if options.weighting == "time-decay" else None, dedupe=options.dedupe)
-    index = {(c.system, c.code): i for i, c in enumerate(columns.codes)}
     domains = np.asarray([c.system for c in columns.codes], dtype=object) if options.by_system else None
     read = EventReadReport()
-    for pairs in iter_coded_counts(engine, schema, lambda key: index.get(key, -1), rules, systems=settings.systems, report=read):
+    for pairs in iter_coded_counts(engine, schema, columns.column, rules, systems=settings.systems, report=read):
         add_pairs(accumulator, pairs, read, domains)
     return accumulator.finish(), read

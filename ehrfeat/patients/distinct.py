@@ -65,9 +65,9 @@ def _copies(key: np.ndarray, time: np.ndarray) -> np.ndarray:
     return cand[order][copy]
 
 
-def drop_duplicates(key: np.ndarray, time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(key, time)`` pairs each once (the first of each), in their order."""
-    copies = _copies(key, time)
+def drop_duplicates(key: np.ndarray, time: np.ndarray, copies: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(key, time)`` pairs each once (the first of each), in their order; ``copies``: :func:`_copies`, if known."""
+    copies = _copies(key, time) if copies is None else copies
     if len(copies) == 0:
         return key, time
     keep = np.ones(len(key), bool)
@@ -172,7 +172,7 @@ class DistinctEvents:
                     done = early.result()
                 if len(copies):  # rare: take the copies out of the sorted result (few), or sort again
                     less = _without(done, keys[copies], times[copies], with_time)
-                    done = less if less is not None else _sorted(*drop_duplicates(keys, times), with_time)
+                    done = less if less is not None else _sorted(*drop_duplicates(keys, times, copies), with_time)
         out = Distinct(done[0], done[1], self.added - len(done[0]))
         self._parts, self._pending, self._merged, self.added = [], 0, 0, 0
         return out

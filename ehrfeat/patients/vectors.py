@@ -58,6 +58,11 @@ READ_ISSUES = {
 }
 
 
+def _read_issues(read: Any) -> dict[str, int]:
+    """The store's read issues that happened (an ``EventReadReport``), by their reason."""
+    return {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
+
+
 def load_embeddings(
     engine: Any, *, table: str = DEFAULT_TABLE, fingerprint: str | None = None, model: str | Path | None = None,
     systems: Sequence[str] | None = None,
@@ -92,8 +97,7 @@ def accumulate_weights(
     read = EventReadReport()
     for chunk in iter_events(engine, schema, systems=systems, chunk_size=chunk_size, report=read):
         accumulator.add(chunk)
-    issues = {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
-    return accumulator.finish(), issues
+    return accumulator.finish(), _read_issues(read)
 
 
 def open_inputs(database: Any, settings: VectorSettings, fingerprint: str | None = None) -> tuple[Any, Any, CodeEmbeddings]:
@@ -168,8 +172,7 @@ def _counted(
     except Unsupported as exc:
         raise InputError(f"the database cannot count (patient, code) pairs here: {exc}",
                          fix="use --aggregate database or auto (counts in SQL need PostgreSQL or DuckDB)", code="E1904") from exc
-    issues = {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
-    return WeightsRead(weights, issues, "counts", ())
+    return WeightsRead(weights, _read_issues(read), "counts", ())
 
 
 def _database_weights(
@@ -182,17 +185,15 @@ def _database_weights(
     accumulator = WeightAccumulator(
         cohort.patient_ids, cohort.as_of_s, columns, options, now_s=cohort.now_s, blocks=blocks, explicit_as_of=cohort.explicit
     )
-    index = {(c.system, c.code): i for i, c in enumerate(columns.codes)}
     domains = np.asarray([c.system for c in columns.codes] + [""], dtype=object)  # native blocks: the code system
     read, notes = EventReadReport(), list[str]()
     for chunk in iter_coded_events(
-        engine, schema, lambda key: index.get(key, -1), systems=settings.systems, chunk_size=settings.chunk_size,
+        engine, schema, columns.column, systems=settings.systems, chunk_size=settings.chunk_size,
         report=read, create_indexes=settings.create_indexes, notes=notes,
     ):
         domain = domains[chunk.column] if options.by_system else None
         accumulator.add_columns(chunk.patient_id, chunk.column, chunk.time, domain)
-    issues = {reason: int(getattr(read, name)) for name, reason in READ_ISSUES.items() if getattr(read, name, 0)}
-    return WeightsRead(accumulator.finish(), issues, "database", tuple(notes))
+    return WeightsRead(accumulator.finish(), _read_issues(read), "database", tuple(notes))
 
 
 def patient_vectors(database: Any, settings: VectorSettings | None = None, **options: Any) -> PatientVectors:

@@ -79,6 +79,10 @@ class PairCounts:
         fields = {name: np.asarray(c, np.int64) for name, c in zip(COLUMNS, ints, strict=False)}
         return cls(**fields, weight=np.asarray(weight, np.float64))
 
+    def take(self, index: np.ndarray) -> PairCounts:
+        """The pairs at ``index``."""
+        return PairCounts(**{name: getattr(self, name)[index] for name in COLUMNS})
+
     @property
     def rows(self) -> np.ndarray:
         """Event rows behind each pair."""
