@@ -31,7 +31,7 @@ __all__ = [
     "with_max_steps",
 ]
 
-RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2", "hiprbert-mini-v3")
+RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2", "hiprbert-mini-v3", "hiprbert-mini-v4")
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,18 @@ interpolated model keeps most of the first and little of the second, because the
 losses are not linear in the weights. ``training.merge_with_base = w`` applies it
 to the final model only (checkpoints hold the fine-tuned weights, so a resumed run
 merges the same way). 1.0 keeps the fine-tuned weights.
+
+``python -m ehrfeat.training.merge RUN OUT --weight W`` merges a finished, unmerged run
+into a new folder (its held-out set and manifest with it), which is what training with
+``merge_with_base = W`` writes, without training again; ``RUN`` is left as it is.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
+import shutil
 from pathlib import Path
 
 import torch
@@ -20,7 +27,7 @@ from ehrfeat.errors import ModelError
 from ehrfeat.models.loader import resolve_model
 from ehrfeat.training.model import TermModel
 
-__all__ = ["interpolate_with_base"]
+__all__ = ["interpolate_with_base", "merge_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,3 +57,36 @@ def interpolate_with_base(model: TermModel, base: str | Path, weight: float) -> 
             changed += 1
     logger.info("WiSE-FT: %d tensors set to base + %.2f x (fine-tuned - base)", changed, weight)
     return changed
+
+
+def merge_run(run: str | Path, out: str | Path, weight: float) -> Path:
+    """Write ``run`` (a finished run with ``merge_with_base = 1``) merged at ``weight`` into the new folder ``out``."""
+    from ehrfeat.evaluation import HELDOUT_FILE
+    from ehrfeat.paths import check_output_folder
+    from ehrfeat.training.checkpoint import MANIFEST, write_manifest
+
+    run = Path(run)
+    manifest = json.loads((run / MANIFEST).read_text(encoding="utf-8")) if (run / MANIFEST).is_file() else None
+    if manifest is None or float(manifest.get("merge_with_base", 1.0)) != 1.0:
+        raise ModelError(f"{run} is not a finished training run with unmerged weights (no {MANIFEST}, or merge_with_base is not 1 in it)",
+                         fix="merge the folder `ehrfeat train` wrote with merge_with_base = 1.0", code="E1722")
+    target = check_output_folder(out, lambda folder: (folder / MANIFEST).exists(), "merged model folder", example="runs/merged")
+    model = TermModel(run, pooling=manifest["pooling"], max_length=int(manifest["max_length"]))
+    interpolate_with_base(model, manifest["base_model"], weight)
+    model.save(target)
+    if (run / HELDOUT_FILE).is_file():
+        shutil.copy2(run / HELDOUT_FILE, target / HELDOUT_FILE)
+    manifest["merge_with_base"] = weight
+    manifest["merged_from"] = str(run)
+    manifest["evaluation"] = {}
+    write_manifest(target, manifest)
+    return target
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m ehrfeat.training.merge", description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--weight", type=float, required=True, help="w in base + w x (fine-tuned - base), in [0, 1]")
+    args = parser.parse_args()
+    print(merge_run(args.run, args.out, args.weight))

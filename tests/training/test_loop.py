@@ -87,6 +87,33 @@ def test_merge_with_base_interpolates_the_final_weights(tmp_path: Path, tiny_ber
     assert json.loads((out / MANIFEST).read_text())["merge_with_base"] == 0.5
 
 
+def test_merge_run_writes_what_training_with_the_merge_writes(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    from ehrfeat.errors import InputError, ModelError
+    from ehrfeat.evaluation import HELDOUT_FILE
+    from ehrfeat.training.merge import merge_run
+
+    plain = train(_config(tiny_bert, epochs=1), tmp_path / "a", sources=[toy_factory()], evaluate=False, progress=False)
+    trained = train(_config(tiny_bert, epochs=1, merge_with_base=0.5), tmp_path / "b", sources=[toy_factory()], evaluate=False, progress=False)
+    before = _weights(plain)
+    out = merge_run(plain, tmp_path / "merged", 0.5)
+    merged, expected = _weights(out), _weights(trained)
+    for key in expected:
+        torch.testing.assert_close(merged[key], expected[key], rtol=0, atol=1e-6)
+    assert all(torch.equal(before[k], v) for k, v in _weights(plain).items())  # the run is left as it was
+    assert (out / HELDOUT_FILE).read_text() == (plain / HELDOUT_FILE).read_text()
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["merge_with_base"] == 0.5 and manifest["merged_from"] == str(plain)
+    with pytest.raises(ModelError) as err:  # merging a merged model again would compound the weight
+        merge_run(out, tmp_path / "twice", 0.5)
+    assert err.value.code == "E1722"
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(InputError):
+        merge_run(plain, foreign, 0.5)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
 class _Payload:
     """Unpickling this runs code: it writes a marker file."""
 
