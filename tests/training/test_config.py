@@ -112,3 +112,14 @@ def test_v3_recipe_continues_v2_with_the_rank_loss(shared_data: Path, monkeypatc
     assert v3.model.base == v2.model.base == "minilm" and v3.training.distill_weight == v2.training.distill_weight
     # the same sources, seed and held-out fraction: the same held-out groups and evaluation rows as v2
     assert v3.sources == v2.sources and v3.training.seed == v2.training.seed and v3.pairs == v2.pairs
+
+
+def test_v4_recipe_trains_from_the_base_in_one_run_on_v2s_held_out_groups(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    v2, v4 = load_config("hiprbert-mini-v2"), load_config("hiprbert-mini-v4")
+    assert v4.model.init == "" and v4.model.base == "minilm" and v4.model.max_length >= 64
+    assert list(v4.loss.lambdas) == sorted(v4.loss.lambdas, reverse=True) and v4.loss.rank_weight > 0
+    weights = {s.name: s.synonym_weight for s in v4.sources}
+    assert weights["mesh"] > 1 and weights["hpo"] > 1  # entry terms and layperson synonyms drawn more often
+    # the same sources, seed and held-out fraction as v2: the same held-out groups and evaluation rows
+    assert [s.name for s in v4.sources] == [s.name for s in v2.sources] and v4.pairs == v2.pairs and v4.training.seed == v2.training.seed
