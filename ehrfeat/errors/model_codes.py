@@ -20,6 +20,7 @@ MODEL_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E306", _M, "The model cannot be loaded.", "Check the folder holds config.json, tokenizer files and weights; a hub id needs internet.", ("encoders.transformer", "export.exporter", "training.model")),
     ErrorCode("E308", _M, "The encoder backend is unknown.", "Use one of the backends the message lists.", ("models.loader",)),
     ErrorCode("E309", _M, "A fine-tuned model cannot be merged with its base (a weight is missing or shaped differently).", "Merge only with the model the run was fine-tuned from, or set merge_with_base = 1.0.", ("training.merge",)),
+    ErrorCode("E1722", _M, "The folder to merge is not a finished training run with unmerged weights.", "Merge the folder `ehrfeat train` wrote with merge_with_base = 1.0.", ("training.merge",)),
     ErrorCode("E318", _M, "A training checkpoint is missing or cannot be read.", "Pass a folder written by `ehrfeat train`, or delete it to start over.", ("training.checkpoint",)),
     # ONNX exports
     ErrorCode("E310", _M, "The ONNX model folder does not exist or is not an ehrfeat export.", "Run `ehrfeat export MODEL OUT_DIR` once and load OUT_DIR.", ("onnx.manifest",)),
