@@ -19,11 +19,12 @@ import argparse
 import json
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 import torch
 
-from ehrfeat.errors import ModelError
+from ehrfeat.errors import EhrfeatError, ModelError
 from ehrfeat.models.loader import resolve_model
 from ehrfeat.training.model import TermModel
 
@@ -89,4 +90,8 @@ if __name__ == "__main__":
     parser.add_argument("out", type=Path)
     parser.add_argument("--weight", type=float, required=True, help="w in base + w x (fine-tuned - base), in [0, 1]")
     args = parser.parse_args()
-    print(merge_run(args.run, args.out, args.weight))
+    try:
+        sys.stdout.write(f"{merge_run(args.run, args.out, args.weight)}\n")
+    except EhrfeatError as exc:  # bad input: the message names the folder and the fix
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(2) from None

@@ -106,6 +106,12 @@ def test_merge_run_writes_what_training_with_the_merge_writes(tmp_path: Path, ti
     with pytest.raises(ModelError) as err:  # merging a merged model again would compound the weight
         merge_run(out, tmp_path / "twice", 0.5)
     assert err.value.code == "E1722"
+    import subprocess
+    import sys
+
+    cli = subprocess.run([sys.executable, "-m", "ehrfeat.training.merge", str(out), str(tmp_path / "cli"), "--weight", "0.5"],
+                         capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 2 and "E1722" in cli.stderr and str(out) in cli.stderr and not (tmp_path / "cli").exists()
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
