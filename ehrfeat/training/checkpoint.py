@@ -97,7 +97,13 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise ModelError(f"{folder} has no {MANIFEST}", fix="pass a folder written by `ehrfeat train`", code="E318")
-    return json.loads(path.read_text())  # type: ignore[no-any-return]
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{path} cannot be read: {exc}", fix="pass a folder written by `ehrfeat train`", code="E318") from None
+    if not isinstance(manifest, dict):
+        raise ModelError(f"{path} is not a training manifest (a JSON object)", fix="pass a folder written by `ehrfeat train`", code="E318")
+    return manifest
 
 
 def _model_card(m: dict[str, Any]) -> str:

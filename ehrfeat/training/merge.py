@@ -16,7 +16,6 @@ into a new folder (its held-out set and manifest with it), which is what trainin
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from ehrfeat.errors import EhrfeatError, ModelError
+from ehrfeat.errors import ConfigError, EhrfeatError, ModelError
 from ehrfeat.models.loader import resolve_model
 from ehrfeat.training.model import TermModel
 
@@ -61,17 +60,25 @@ def interpolate_with_base(model: TermModel, base: str | Path, weight: float) -> 
 
 
 def merge_run(run: str | Path, out: str | Path, weight: float) -> Path:
-    """Write ``run`` (a finished run with ``merge_with_base = 1``) merged at ``weight`` into the new folder ``out``."""
+    """Write ``run`` (a finished run with ``merge_with_base = 1``) merged at ``weight`` into the new folder ``out``.
+
+    ``out`` must be new, empty or a folder this function wrote (its manifest names ``merged_from``):
+    never the run itself or another run.
+    """
     from ehrfeat.evaluation import HELDOUT_FILE
     from ehrfeat.paths import check_output_folder
-    from ehrfeat.training.checkpoint import MANIFEST, write_manifest
+    from ehrfeat.training.checkpoint import read_manifest, write_manifest
 
+    if not 0.0 < weight <= 1.0:
+        raise ConfigError(f"merge weight must be in (0, 1], got {weight}",
+                          fix="1.0 keeps the fine-tuned weights; 0.6 moves them 40 % of the way back to the base", code="E1723")
     run = Path(run)
-    manifest = json.loads((run / MANIFEST).read_text(encoding="utf-8")) if (run / MANIFEST).is_file() else None
-    if manifest is None or float(manifest.get("merge_with_base", 1.0)) != 1.0:
-        raise ModelError(f"{run} is not a finished training run with unmerged weights (no {MANIFEST}, or merge_with_base is not 1 in it)",
+    manifest = read_manifest(run)
+    if float(manifest.get("merge_with_base", 1.0)) != 1.0:
+        raise ModelError(f"{run} is not a finished training run with unmerged weights (merge_with_base is "
+                         f"{manifest['merge_with_base']} in its manifest)",
                          fix="merge the folder `ehrfeat train` wrote with merge_with_base = 1.0", code="E1722")
-    target = check_output_folder(out, lambda folder: (folder / MANIFEST).exists(), "merged model folder", example="runs/merged")
+    target = check_output_folder(out, _merged_here, "merged model folder", example="runs/merged")
     model = TermModel(run, pooling=manifest["pooling"], max_length=int(manifest["max_length"]))
     interpolate_with_base(model, manifest["base_model"], weight)
     model.save(target)
@@ -83,6 +90,15 @@ def merge_run(run: str | Path, out: str | Path, weight: float) -> Path:
     write_manifest(target, manifest)
     return target
 
+
+def _merged_here(folder: Path) -> bool:
+    """A folder :func:`merge_run` wrote (so it may write it again)."""
+    from ehrfeat.training.checkpoint import read_manifest
+
+    try:
+        return "merged_from" in read_manifest(folder)
+    except ModelError:
+        return False
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m ehrfeat.training.merge", description=__doc__.splitlines()[0])

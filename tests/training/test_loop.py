@@ -118,6 +118,27 @@ def test_merge_run_writes_what_training_with_the_merge_writes(tmp_path: Path, ti
     with pytest.raises(InputError):
         merge_run(plain, foreign, 0.5)
     assert (foreign / "notes.txt").read_text() == "keep me"
+    for other in (plain, trained):  # the run itself, or another run: never written over
+        with pytest.raises(InputError):
+            merge_run(plain, other, 0.5)
+    assert all(torch.equal(before[k], v) for k, v in _weights(plain).items())
+    assert merge_run(plain, out, 0.25) == out  # a folder it wrote is its own
+    assert json.loads((out / MANIFEST).read_text())["merge_with_base"] == 0.25
+    from ehrfeat.errors import ConfigError
+
+    for weight in (0.0, 1.5, float("nan")):
+        with pytest.raises(ConfigError) as bad:
+            merge_run(plain, tmp_path / "w", weight)
+        assert bad.value.code == "E1723" and not (tmp_path / "w").exists()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / MANIFEST).write_bytes(b"\xff\xfe not json")
+    with pytest.raises(ModelError) as err:
+        merge_run(broken, tmp_path / "x", 0.5)
+    assert err.value.code == "E318" and not (tmp_path / "x").exists()
+    cli = subprocess.run([sys.executable, "-m", "ehrfeat.training.merge", str(plain), str(tmp_path / "y"), "--weight", "2"],
+                         capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 2 and "E1723" in cli.stderr and "Traceback" not in cli.stderr and not (tmp_path / "y").exists()
 
 
 class _Payload:
