@@ -94,6 +94,7 @@ class SourceConfig:
     hierarchy: bool = True
     synonyms: bool = True
     synonym_weight: float = 1.0  # draws per pass of each synonym group holding this source's concepts (fractions by chance)
+    lambdas: tuple[float, ...] = ()  # this source's own tree-loss bands (as loss.lambdas); () uses the loss's
     args: dict[str, Any] = field(default_factory=dict)
 
 
@@ -186,6 +187,24 @@ def _resolve_dir(value: str, base_dir: Path) -> Path:
     return (path if path.is_absolute() else base_dir / path).resolve()
 
 
+def _check_bands(lambdas: tuple[float, ...], where: str, far_categories: int) -> None:
+    """Tree-loss bands: thresholds in (0, 1], non-increasing, one per far category."""
+    if not lambdas:
+        return
+    if not all(0.0 < x <= 1.0 for x in lambdas) or list(lambdas) != sorted(lambdas, reverse=True):
+        raise ConfigError(
+            f"{where} must be thresholds in (0, 1], one per far category (1, 2, ...), non-increasing; got {list(lambdas)}",
+            fix="e.g. lambdas = [0.9, 0.8, 0.68]: synonyms above 0.9, category 1 between 0.8 and 0.9, ...",
+            code="E404",
+        )
+    if len(lambdas) != far_categories:
+        raise ConfigError(
+            f"{where} gives {len(lambdas)} thresholds; the pairs have {far_categories} far categories (1..{far_categories})",
+            fix=f"give one threshold per category 1..{far_categories}, or a single lambda",
+            code="E404",
+        )
+
+
 def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str = "") -> TrainConfig:
     """Validate a config mapping (as read from TOML) and resolve its paths against ``base_dir``."""
     unknown = sorted(set(data) - _TOP)
@@ -216,21 +235,11 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     training: TrainingConfig = sections["training"]
     if training.batch_size < 2 or training.epochs < 1 or training.max_steps < 0:
         raise ConfigError("training.batch_size must be >= 2, epochs >= 1 and max_steps >= 0", code="E404")
-    lambdas = sections["loss"].lambdas
-    if lambdas and (not all(0.0 < x <= 1.0 for x in lambdas) or list(lambdas) != sorted(lambdas, reverse=True)):
-        raise ConfigError(
-            f"loss.lambdas must be thresholds in (0, 1], one per far category (1, 2, ...), non-increasing; got {list(lambdas)}",
-            fix="e.g. lambdas = [0.9, 0.8, 0.68]: synonyms above 0.9, category 1 between 0.8 and 0.9, ...",
-            code="E404",
-        )
     pairs_cfg: PairsConfig = sections["pairs"]
     far_categories = pairs_cfg.depth_cap if pairs_cfg.depth_aware else 3
-    if lambdas and len(lambdas) != far_categories:
-        raise ConfigError(
-            f"loss.lambdas gives {len(lambdas)} thresholds; the pairs have {far_categories} far categories (1..{far_categories})",
-            fix=f"give one threshold per category 1..{far_categories}, or a single lambda",
-            code="E404",
-        )
+    _check_bands(sections["loss"].lambdas, "loss.lambdas", far_categories)
+    for i, src in enumerate(sources):
+        _check_bands(src.lambdas, f"sources[{i}].lambdas", far_categories)
     if not 0.0 < training.merge_with_base <= 1.0:
         raise ConfigError(
             f"training.merge_with_base must be in (0, 1], got {training.merge_with_base}",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ehrfeat.codes import PHECODE, Code
@@ -106,6 +106,7 @@ class TrainingData:
     eval_synonyms: SynonymSet
     weights: dict[str, float]
     source_summaries: list[dict[str, Any]]
+    bands: dict[str, tuple[float, ...]] = field(default_factory=dict)  # pair-set name -> its own tree-loss bands
 
     def terms(self) -> Iterator[str]:
         for ps in (*self.pair_sets, *self.eval_pairs):
@@ -118,7 +119,10 @@ class TrainingData:
     def manifest(self) -> list[dict[str, Any]]:
         """Per-source pair counts and skips, for the checkpoint manifest."""
         evals = {ps.source: ps.summary() for ps in self.eval_pairs}
-        rows = [{"name": ps.source, "weight": self.weights.get(ps.source, 1.0), "train": ps.summary(), "heldout": evals.get(ps.source)} for ps in self.pair_sets]
+        rows: list[dict[str, Any]] = []
+        for ps in self.pair_sets:
+            row = {"name": ps.source, "weight": self.weights.get(ps.source, 1.0), "train": ps.summary(), "heldout": evals.get(ps.source)}
+            rows.append({**row, "lambdas": list(self.bands[ps.source])} if ps.source in self.bands else row)
         rows.append({"name": "synonyms", "train": self.synonyms.summary(), "heldout": self.eval_synonyms.summary()})
         return rows
 
@@ -140,6 +144,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     train_sets: list[PairSet] = []
     eval_sets: list[PairSet] = []
     weights: dict[str, float] = {}
+    bands: dict[str, tuple[float, ...]] = {}
     syn_concepts: list[Concept] = []
     syn_mappings: list[CodeMapping] = []
     weighted = any(s.synonym_weight != 1.0 for s in config.sources)
@@ -159,6 +164,8 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 train_sets.append(build_phecode_pairs(merged, source.mappings, **kw))
                 eval_sets.append(build_phecode_pairs(merged, source.mappings, heldout=True, max_anchors=pc.eval_max_anchors, **kw))
                 weights[src_cfg.name] = src_cfg.weight
+                if src_cfg.lambdas:
+                    bands[src_cfg.name] = src_cfg.lambdas
                 continue
             for system, hierarchy in source.hierarchies.items():
                 name = src_cfg.name if len(source.hierarchies) == 1 else f"{src_cfg.name}/{system}"
@@ -166,6 +173,8 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
                 weights[name] = src_cfg.weight
+                if src_cfg.lambdas:
+                    bands[name] = src_cfg.lambdas
         except EhrfeatError as exc:
             exc.message = f"{src_cfg.name}: {exc.message}"
             raise
@@ -177,4 +186,4 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     for ps in train_sets:
         logger.info("pairs %s: %s", ps.source, ps.summary())
     logger.info("synonyms: %s (held out: %s)", synonyms.summary(), eval_syn.summary())
-    return TrainingData(train_sets, synonyms, eval_sets, eval_syn, weights, summaries)
+    return TrainingData(train_sets, synonyms, eval_sets, eval_syn, weights, summaries, bands)

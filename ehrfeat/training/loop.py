@@ -15,7 +15,7 @@ import logging
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +82,13 @@ class Distiller:
         return self.weight * self.loss(student, teacher)
 
 
-def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss, synonym_loss: SynonymLoss,
+def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss | Mapping[str, TreeLoss], synonym_loss: SynonymLoss,
                distiller: Distiller | None = None, rank: tuple[RankLoss, float] | None = None) -> torch.Tensor:
-    """The loss of one planned batch (each distinct string encoded once); ``rank``: the rank loss and its weight."""
+    """The loss of one planned batch (each distinct string encoded once); ``rank``: the rank loss and its weight.
+
+    ``tree_loss`` is one loss for every source, or one per source name (a source with
+    its own bands); a name the mapping lacks is a :class:`KeyError`.
+    """
     if batch.source == SYNONYMS:
         texts = list(batch.terms)
         raw = model(texts)
@@ -99,7 +103,8 @@ def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss, synonym_loss
         b = emb[[row[p.other] for p in batch.pairs]]
         cats = torch.tensor([p.category for p in batch.pairs], device=model.device)
         cosine = (a * b).sum(dim=-1)
-        loss = tree_loss(cosine, cats)
+        tree = tree_loss if isinstance(tree_loss, TreeLoss) else tree_loss[batch.source]
+        loss = tree(cosine, cats)
         if rank is not None and rank[1] > 0:
             anchors = torch.tensor([row[p.anchor] for p in batch.pairs], device=model.device)
             loss = loss + rank[1] * rank[0](cosine, cats, anchors)
@@ -181,7 +186,9 @@ def train(
         start = int(state["step"])
         logger.info("resuming from step %d of %d", start, len(plan))
     lc = cfg.loss
-    tree_loss = TreeLoss(lc.alpha, lc.beta, lc.lambdas or lc.lambda_)
+    shared_tree = TreeLoss(lc.alpha, lc.beta, lc.lambdas or lc.lambda_)
+    tree_loss = {ps.source: TreeLoss(lc.alpha, lc.beta, data.bands[ps.source]) if ps.source in data.bands else shared_tree
+                 for ps in data.pair_sets}
     synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
     rank = (RankLoss(lc.rank_margin, lc.rank_gamma), lc.rank_weight) if lc.rank_weight > 0 else None
     distiller = None

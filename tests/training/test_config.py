@@ -18,6 +18,10 @@ def test_defaults_and_sections() -> None:
     assert cfg.to_dict()["loss"]["lambda"] == 0.4 and cfg.loss.lambdas == ()
     banded = parse_config({"sources": [SOURCE], "loss": {"lambdas": [1, 0.85, 0.7]}})
     assert banded.loss.lambdas == (1.0, 0.85, 0.7) and banded.to_dict()["loss"]["lambdas"] == (1.0, 0.85, 0.7)
+    assert banded.sources[0].lambdas == ()
+    own = parse_config({"sources": [{**SOURCE, "lambdas": [0.76, 0.7, 0.62]}, {**SOURCE, "name": "other"}]})
+    assert own.sources[0].lambdas == (0.76, 0.7, 0.62) and own.sources[1].lambdas == ()
+    assert own.to_dict()["sources"][0]["lambdas"] == (0.76, 0.7, 0.62)
 
 
 @pytest.mark.parametrize(
@@ -36,6 +40,11 @@ def test_defaults_and_sections() -> None:
         ({"sources": [SOURCE], "loss": {"lambdas": [0.7, 0.8, 0.9]}}, "non-increasing"),
         ({"sources": [SOURCE], "loss": {"lambdas": [0.9, 0.8]}}, "gives 2 thresholds; the pairs have 3"),
         ({"sources": [SOURCE], "loss": {"lambdas": [0.9, 0.8, 0.7]}, "pairs": {"depth_aware": True, "depth_cap": 4}}, "have 4 far"),
+        ({"sources": [{**SOURCE, "lambdas": [0.7, 0.8, 0.6]}]}, r"sources\[0\].lambdas must be thresholds.*non-increasing"),
+        ({"sources": [{**SOURCE, "lambdas": [0.9, 0.8]}]}, r"sources\[0\].lambdas gives 2 thresholds"),
+        ({"sources": [{**SOURCE, "lambdas": [0.9, 0.8, 0.0]}]}, r"sources\[0\].lambdas must be thresholds in \(0, 1\]"),
+        ({"sources": [{**SOURCE, "lambdas": [0.9, True, 0.7]}]}, r"sources\[0\].lambdas must be a list of numbers"),
+        ({"sources": [{**SOURCE, "lambdas": 0.8}]}, r"sources\[0\].lambdas must be tuple"),
     ],
 )
 def test_bad_configs_name_the_key(data: dict, match: str) -> None:

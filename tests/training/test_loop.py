@@ -205,6 +205,42 @@ def test_rank_weight_zero_gives_exactly_the_old_loss(tiny_bert: Path) -> None:
     assert (on - old).item() == pytest.approx(2.0 * expected.item(), rel=1e-4)
 
 
+def test_a_source_with_its_own_bands_is_trained_with_them(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    from ehrfeat.training.batching import Batch
+    from ehrfeat.training.loop import batch_loss
+    from ehrfeat.training.losses import SynonymLoss, TreeLoss
+    from ehrfeat.training.model import TermModel
+    from ehrfeat.training.pairs import TermPair
+
+    model = TermModel(tiny_bert, max_length=16).eval()
+    batch = Batch("toy", pairs=(TermPair("fever", "pyrexia", 0), TermPair("fever", "chills", 1), TermPair("fever", "cough", 3)))
+    own, shared, syn = TreeLoss(lambda_=(0.9, 0.3, 0.1)), TreeLoss(lambda_=(0.99, 0.98, 0.97)), SynonymLoss()
+    with torch.no_grad():
+        picked = batch_loss(model, batch, {"toy": own, "other": shared}, syn)
+        assert torch.equal(picked, batch_loss(model, batch, own, syn))
+        assert not torch.equal(picked, batch_loss(model, batch, shared, syn))
+    with pytest.raises(KeyError):
+        batch_loss(model, batch, {"other": shared}, syn)
+
+    def run(name: str, loss_bands: list[float], source_bands: list[float] | None) -> Path:
+        source: dict[str, object] = {"name": "toy", "reader": "icd10cm"}
+        if source_bands is not None:
+            source["lambdas"] = source_bands
+        cfg = parse_config({"name": "toy", "sources": [source], "model": {"base": str(tiny_bert), "max_length": 16},
+                            "training": {"lr": 1e-3, "batch_size": 16, "epochs": 1, "seed": 0}, "loss": {"lambdas": loss_bands},
+                            "pairs": {"heldout_fraction": 0.3}})
+        return train(cfg, tmp_path / name, sources=[toy_factory()], evaluate=False, progress=False)
+
+    plain = _weights(run("plain", [0.9, 0.3, 0.1], None))
+    same = run("same", [0.99, 0.98, 0.97], [0.9, 0.3, 0.1])  # the source's bands override the loss's
+    other = _weights(run("other", [0.9, 0.3, 0.1], [0.99, 0.98, 0.97]))
+    for key in plain:
+        torch.testing.assert_close(plain[key], _weights(same)[key], rtol=0, atol=0)
+    assert any(not torch.equal(plain[key], other[key]) for key in plain)
+    rows = json.loads((same / MANIFEST).read_text())["data_sources"]
+    assert rows[0]["name"] == "toy" and rows[0]["lambdas"] == [0.9, 0.3, 0.1]
+
+
 def test_init_starts_the_weights_from_a_folder_and_keeps_the_base(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
     first = train(_config(tiny_bert, epochs=1), tmp_path / "first", sources=[toy_factory()], evaluate=False, progress=False)
     cfg = parse_config({
