@@ -70,17 +70,48 @@ def pair_batches(pairs: PairSet, batch_size: int, rng: random.Random, by_anchor:
     return out
 
 
-def synonym_batches(synonyms: SynonymSet, batch_size: int, rng: random.Random, per_group: int = 2) -> list[Batch]:
+def _sibling_order(synonyms: SynonymSet, draws: list[int], rng: random.Random, run: int) -> list[int]:
+    """``draws`` (group indices, a group once per draw) reordered so that groups of one
+    family come in runs of at most ``run``; each round holds a group once, so a group
+    drawn twice never meets itself in a batch."""
+    rounds: list[list[int]] = []
+    seen: dict[int, int] = {}
+    for g in draws:
+        r = seen[g] = seen.get(g, -1) + 1
+        if r == len(rounds):
+            rounds.append([])
+        rounds[r].append(g)
+    order: list[int] = []
+    for groups in rounds:
+        by_family: dict[str, list[int]] = {}
+        for g in groups:
+            family = synonyms.families[g]
+            by_family.setdefault(family or f"#{g}", []).append(g)
+        chunks: list[list[int]] = []
+        for members in by_family.values():
+            rng.shuffle(members)
+            chunks.extend(members[i : i + run] for i in range(0, len(members), run))
+        rng.shuffle(chunks)
+        order.extend(g for chunk in chunks for g in chunk)
+    return order
+
+
+def synonym_batches(synonyms: SynonymSet, batch_size: int, rng: random.Random, per_group: int = 2,
+                    siblings: bool = False) -> list[Batch]:
     """Batches of ``per_group`` terms from each of ``batch_size // per_group`` groups.
 
     A group of weight ``w`` is drawn ``int(w)`` times per pass, and once more with
     chance ``w - int(w)`` (unweighted sets draw every group once, as before).
+    ``siblings`` (for a set with families) puts groups of one family side by side, up
+    to a quarter of a batch, so the miner finds negatives among sibling concepts.
     """
     order = list(range(len(synonyms.groups)))
     if synonyms.weights:
         order = [g for g, w in enumerate(synonyms.weights) for _ in range(int(w) + (w != int(w) and rng.random() < w - int(w)))]
     rng.shuffle(order)
     groups_per_batch = max(2, batch_size // per_group)
+    if siblings and synonyms.families:
+        order = _sibling_order(synonyms, order, rng, max(2, groups_per_batch // 4))
     out = []
     for start in range(0, len(order), groups_per_batch):
         terms: list[str] = []
@@ -107,13 +138,15 @@ def plan_batches(
     seed: int = 0,
     max_steps: int = 0,
     by_anchor: bool = False,
+    sibling_synonyms: bool = False,
 ) -> list[Batch]:
     """Weighted round-robin over the sources' loaders (synonyms being one of them).
 
     With equal weights the loaders take turns; a loader of weight 2 takes two turns
     for one of a loader of weight 1 (smooth weighted round-robin). A loader that
     runs out starts over, reshuffled, until every loader has made ``epochs`` passes.
-    ``by_anchor`` batches pairs whole anchors at a time (for the rank loss).
+    ``by_anchor`` batches pairs whole anchors at a time (for the rank loss);
+    ``sibling_synonyms`` batches synonym groups of sibling concepts together.
     """
     rng = random.Random(f"{seed}|plan")
     makers: list[tuple[float, Callable[[], list[Batch]]]] = []
@@ -122,7 +155,7 @@ def plan_batches(
         if w > 0 and len(ps.pairs) >= 2:
             makers.append((w, functools.partial(pair_batches, ps, batch_size, rng, by_anchor)))
     if synonyms is not None and len(synonyms.groups) >= 2 and synonym_weight > 0:
-        makers.append((synonym_weight, functools.partial(synonym_batches, synonyms, batch_size, rng)))
+        makers.append((synonym_weight, functools.partial(synonym_batches, synonyms, batch_size, rng, 2, sibling_synonyms)))
     loaders = [make() for _, make in makers]
     keep = [i for i, batches in enumerate(loaders) if batches]
     makers, loaders = [makers[i] for i in keep], [loaders[i] for i in keep]

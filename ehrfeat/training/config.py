@@ -58,6 +58,7 @@ class TrainingConfig:
     num_threads: int = 0  # 0: leave torch's default
     merge_with_base: float = 1.0  # WiSE-FT: the final weights are base + w * (fine-tuned - base); 1.0 keeps them
     distill_weight: float = 0.0  # > 0: add w * DistillLoss against the frozen base on every batch
+    sibling_synonyms: bool = False  # synonym batches gather groups of sibling concepts (same parent): hard negatives
 
 
 @dataclass(frozen=True)

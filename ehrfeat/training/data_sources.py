@@ -27,7 +27,7 @@ from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
 from ehrfeat.vocab import CodeMapping, Concept, Hierarchy, VocabSource, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
-__all__ = ["READERS", "TrainingData", "build_training_data", "load_sources", "read_icd10cm_slice"]
+__all__ = ["READERS", "TrainingData", "build_training_data", "concept_families", "load_sources", "read_icd10cm_slice"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,17 @@ def _is_phecode_source(source: VocabSource) -> bool:
     return any(m.target.system == PHECODE and m.predicate in PHECODE_PREDICATES for m in source.mappings)
 
 
+def concept_families(source: VocabSource) -> dict[Code, str]:
+    """Each concept with a parent in its system's hierarchy -> ``SYSTEM:parent`` (the first parent in code order)."""
+    out: dict[Code, str] = {}
+    for concept in source.vocabulary:
+        hierarchy = source.hierarchies.get(concept.system)
+        parents = sorted(hierarchy.parents(concept.code)) if hierarchy is not None and concept.code in hierarchy else []
+        if parents:
+            out[concept.ref] = f"{concept.system}:{parents[0]}"
+    return out
+
+
 def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | None = None) -> TrainingData:
     """Pairs and synonym groups for ``config`` (``sources`` read from the config when not given)."""
     sources = list(sources) if sources is not None else load_sources(config)
@@ -149,10 +160,13 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     syn_mappings: list[CodeMapping] = []
     weighted = any(s.synonym_weight != 1.0 for s in config.sources)
     syn_weights: dict[Code, float] | None = {} if weighted else None
+    families: dict[Code, str] | None = {} if config.training.sibling_synonyms else None
     for src_cfg, source in zip(config.sources, sources, strict=True):
         if src_cfg.synonyms:
             syn_concepts.extend(source.vocabulary)
             syn_mappings.extend(source.mappings)
+            if families is not None:
+                families.update(concept_families(source))
             if syn_weights is not None:
                 for concept in source.vocabulary:
                     syn_weights[concept.ref] = max(syn_weights.get(concept.ref, 0.0), src_cfg.synonym_weight)
@@ -180,7 +194,8 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
             raise
     if not any(ps.pairs for ps in train_sets) and not syn_concepts:
         raise ConfigError("the sources give no training pairs and no synonyms", fix="check the [[sources]] of the config", code="E412")
-    synonyms = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, seed=seed, concept_weights=syn_weights)
+    synonyms = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, seed=seed, concept_weights=syn_weights,
+                                    family_of=families)
     eval_syn = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, max_groups=pc.eval_max_synonym_groups, seed=seed)
     summaries = [s.summary() for s in sources]
     for ps in train_sets:

@@ -163,7 +163,8 @@ def train(
     data = build_training_data(cfg, sources)
     base = prepare_base_model(cfg, data, out)
     plan = plan_batches(data.pair_sets, data.synonyms, batch_size=tc.batch_size, weights=data.weights, synonym_weight=tc.synonym_weight,
-                        epochs=tc.epochs, seed=tc.seed, max_steps=tc.max_steps, by_anchor=cfg.loss.rank_weight > 0)
+                        epochs=tc.epochs, seed=tc.seed, max_steps=tc.max_steps, by_anchor=cfg.loss.rank_weight > 0,
+                        sibling_synonyms=tc.sibling_synonyms)
     if not plan:
         raise ConfigError("the sources give no batch to train on", fix="add data or lower training.batch_size", code="E412")
     state = load_trainer_state(out)

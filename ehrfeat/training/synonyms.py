@@ -6,7 +6,9 @@ UMLS CUIs). A string is kept in the first group it appears in; a later
 occurrence under another concept is counted, not used, so no string has two
 labels. A group may carry a weight (the largest of its concepts' source
 ``synonym_weight``): how many times one pass of the synonym loader draws it, so a
-source of lay or entry-term synonyms (MeSH, HPO) can be weighted up. Torch-free.
+source of lay or entry-term synonyms (MeSH, HPO) can be weighted up. A group may
+also carry a family (the parent code of its concepts in their hierarchy), so the
+loader can put sibling concepts in one batch: hard negatives for the miner. Torch-free.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ EXACT_PREDICATES = ("exactMatch", "skos:exactMatch", "sameAs", "SY")
 class SynonymSet:
     """Groups of at least two distinct strings; the group index is the label.
 
-    ``weights`` (one per group, or empty: all 1) are the draws per pass of each group.
+    ``weights`` (one per group, or empty: all 1) are the draws per pass of each group;
+    ``families`` (one per group, or empty) name the parent its concepts share with
+    sibling groups ("" for a group without one).
     """
 
     groups: list[tuple[str, ...]] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     weights: list[float] = field(default_factory=list)
+    families: list[str] = field(default_factory=list)
 
     @property
     def terms(self) -> int:
@@ -44,6 +49,8 @@ class SynonymSet:
         out: dict[str, object] = {"groups": len(self.groups), "terms": self.terms, "skipped": dict(self.skipped)}
         if self.weights:
             out["weighted_groups"] = sum(w != 1.0 for w in self.weights)
+        if self.families:
+            out["families"] = len(set(self.families) - {""})
         return out
 
 
@@ -75,12 +82,14 @@ def build_synonym_groups(
     max_groups: int = 0,
     seed: int = 0,
     concept_weights: Mapping[Code, float] | None = None,
+    family_of: Mapping[Code, str] | None = None,
 ) -> SynonymSet:
     """Group ``concepts`` (merged by exact-match ``mappings``) into synonym groups.
 
     ``vocabulary`` supplies the text of mapped codes. With a ``split``, a group is
     held out when any of its codes is; ``heldout`` picks that side. ``concept_weights``
-    (by concept, default 1) weight each group by the largest weight of its concepts.
+    (by concept, default 1) weight each group by the largest weight of its concepts;
+    ``family_of`` (by concept) gives each group the first family of its concepts.
     """
     result = SynonymSet()
     uf = _UnionFind()
@@ -122,6 +131,8 @@ def build_synonym_groups(
             result.groups.append(tuple(terms))
             if concept_weights is not None:
                 result.weights.append(max(concept_weights.get(r, 1.0) for r in refs))
+            if family_of is not None:
+                result.families.append(next((family_of[r] for r in refs if r in family_of), ""))
     if concept_weights is not None and all(w == 1.0 for w in result.weights):
         result.weights = []
     if max_groups and len(result.groups) > max_groups:
@@ -129,5 +140,6 @@ def build_synonym_groups(
         keep = sorted(rng.sample(range(len(result.groups)), max_groups))
         result.groups = [result.groups[i] for i in keep]
         result.weights = [result.weights[i] for i in keep] if result.weights else []
+        result.families = [result.families[i] for i in keep] if result.families else []
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
     return result

@@ -65,3 +65,40 @@ def test_synonym_group_weights_set_the_draws_per_pass() -> None:
     halves = SynonymSet([(f"s{i}", f"t{i}") for i in range(600)], weights=[0.5] * 600)
     drawn_once = {label for b in synonym_batches(halves, 4, random.Random(0)) for label in b.labels}
     assert 255 < len(drawn_once) < 345  # each group drawn with chance 0.5: about 300 of 600 (sd 12)
+
+
+def _families(n_families: int, size: int, weights: list[float] | None = None) -> SynonymSet:
+    groups = [(f"s{f}.{i}", f"t{f}.{i}") for f in range(n_families) for i in range(size)]
+    return SynonymSet(groups, weights=weights or [], families=[f"P:{f}" for f in range(n_families) for _ in range(size)])
+
+
+def test_sibling_synonyms_put_sibling_groups_side_by_side() -> None:
+    syn = _families(10, 12)  # 120 groups, 12 siblings per parent
+    family = dict(enumerate(syn.families))
+    plain = synonym_batches(syn, 32, random.Random(1))
+    sibling = synonym_batches(syn, 32, random.Random(1), siblings=True)
+
+    def labels(batches: list) -> list[list[int]]:  # type: ignore[type-arg]
+        return [list(dict.fromkeys(b.labels)) for b in batches]
+
+    assert sorted(g for b in labels(sibling) for g in b) == list(range(120))  # every group once per pass, as before
+
+    def sibling_share(batches: list) -> float:  # type: ignore[type-arg]
+        pairs = [(a, b) for groups in labels(batches) for i, a in enumerate(groups) for b in groups[i + 1:]]
+        return sum(family[a] == family[b] for a, b in pairs) / len(pairs)
+
+    assert sibling_share(plain) < 0.2 < 0.25 < sibling_share(sibling)  # random: about 1/10 of pairs are siblings
+    full = [groups for groups in labels(sibling) if len(groups) == 16]
+    # siblings come in runs of at most a quarter of a batch (4 groups), so a family of 12 never fills a batch of 16
+    assert all(len({family[g] for g in groups}) >= 2 for groups in full)
+    assert sum(len({family[g] for g in groups}) for groups in full) / len(full) >= 3.5
+    assert synonym_batches(SynonymSet(syn.groups), 32, random.Random(1), siblings=True) == plain  # no families: as before
+
+
+def test_sibling_synonyms_keep_the_draws_of_weighted_groups() -> None:
+    syn = _families(4, 6, weights=[2.0] * 12 + [1.0] * 12)
+    batches = plan_batches([], syn, batch_size=8, weights={}, seed=3, sibling_synonyms=True)
+    drawn = [label for b in batches for label in b.labels]
+    assert all(drawn.count(g) == 2 * 2 for g in range(12)) and all(drawn.count(g) == 2 for g in range(12, 24))
+    assert plan_batches([], syn, batch_size=8, weights={}, seed=3) != batches
+    assert plan_batches([], syn, batch_size=8, weights={}, seed=3, sibling_synonyms=True) == batches  # a pure function of the seed

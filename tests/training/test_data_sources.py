@@ -55,3 +55,20 @@ def test_source_synonym_weight_weights_its_groups(toy_source: VocabSource) -> No
     assert plain.synonyms.weights == [] and plain.synonyms.groups == data.synonyms.groups
     with pytest.raises(ConfigError, match="synonym_weight must be >= 0"):
         _cfg({"name": "toy", "reader": "icd10cm", "synonym_weight": -1.0})
+
+
+def test_sibling_synonyms_give_groups_the_parent_of_their_code(toy_source: VocabSource) -> None:
+    from ehrfeat.codes import Code
+    from ehrfeat.training.data_sources import concept_families
+
+    families = concept_families(toy_source)
+    hierarchy = toy_source.hierarchies["ICD10CM"]
+    for concept in toy_source.vocabulary:
+        parents = sorted(hierarchy.parents(concept.code)) if concept.code in hierarchy else []
+        assert families.get(concept.ref) == (f"ICD10CM:{parents[0]}" if parents else None)
+    assert Code("ICD10CM", "I10") not in families  # a root: no family
+    cfg = parse_config({"sources": [{"name": "toy", "reader": "icd10cm"}], "pairs": {"heldout_fraction": 0.0},
+                        "training": {"sibling_synonyms": True}})
+    data = build_training_data(cfg, [toy_source])
+    assert len(data.synonyms.families) == len(data.synonyms.groups) and data.manifest()[-1]["train"]["families"] >= 1
+    assert build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}), [toy_source]).synonyms.families == []

@@ -53,3 +53,18 @@ def test_group_weight_is_the_largest_of_its_concepts() -> None:
     capped = build_synonym_groups(list(v), v, maps, concept_weights=weights, max_groups=1)
     assert len(capped.groups) == len(capped.weights) == 1
     assert capped.weights[0] == by_group[frozenset(capped.groups[0])]  # weights follow their groups
+
+
+def test_groups_carry_the_family_of_their_concepts() -> None:
+    v = _vocab()
+    maps = [CodeMapping(Code("MONDO", "MONDO:0005044"), Code("ICD10CM", "I10"), "skos:exactMatch")]
+    family_of = {Code("ICD10CM", "I10"): "ICD10CM:I10-I1A", Code("HPO", "HP:0000822"): "HPO:HP:0000818"}
+    syn = build_synonym_groups(list(v), v, maps, family_of=family_of)
+    by_group = {frozenset(g): f for g, f in zip(syn.groups, syn.families, strict=True)}
+    assert by_group[frozenset({"Essential (primary) hypertension", "hypertensive disorder", "HTN"})] == "ICD10CM:I10-I1A"
+    assert by_group[frozenset({"Hypertension", "High blood pressure"})] == "HPO:HP:0000818"
+    assert syn.summary()["families"] == 2 and build_synonym_groups(list(v), v, maps).families == []
+    lone = build_synonym_groups(list(v), v, maps, family_of={Code("HPO", "HP:0000822"): "HPO:x"})
+    assert "" in lone.families  # a group none of whose concepts has a parent
+    capped = build_synonym_groups(list(v), v, maps, family_of=family_of, max_groups=1)
+    assert capped.families == [by_group[frozenset(capped.groups[0])]]  # families follow their groups
