@@ -85,6 +85,7 @@ class PairsConfig:
     heldout_fraction: float = 0.1
     eval_max_anchors: int = 1500  # held-out anchor codes per source (their preferred term is the anchor)
     eval_max_synonym_groups: int = 2000
+    drop_phecode_siblings: bool = False  # training pairs of the ICD trees leave out category-1 partners under the anchor's phecode
 
 
 @dataclass(frozen=True)

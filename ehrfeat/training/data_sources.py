@@ -22,12 +22,12 @@ from ehrfeat.codes import PHECODE, Code
 from ehrfeat.errors import ConfigError, EhrfeatError
 from ehrfeat.training.config import TrainConfig
 from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs
-from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pairs
+from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pairs, phecode_of
 from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
 from ehrfeat.vocab import CodeMapping, Concept, Hierarchy, VocabSource, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
-__all__ = ["READERS", "TrainingData", "build_training_data", "concept_families", "load_sources", "read_icd10cm_slice"]
+__all__ = ["READERS", "TrainingData", "build_training_data", "concept_families", "load_sources", "phecode_groups", "read_icd10cm_slice"]
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,16 @@ def concept_families(source: VocabSource) -> dict[Code, str]:
     return out
 
 
+def phecode_groups(sources: Sequence[VocabSource]) -> dict[str, dict[str, str]]:
+    """system -> code -> the phecode it rolls up to, over every PheCode source."""
+    out: dict[str, dict[str, str]] = {}
+    for source in sources:
+        if _is_phecode_source(source):
+            for (system, code), phe in phecode_of(source.mappings).items():
+                out.setdefault(system, {})[code] = phe
+    return out
+
+
 def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | None = None) -> TrainingData:
     """Pairs and synonym groups for ``config`` (``sources`` read from the config when not given)."""
     sources = list(sources) if sources is not None else load_sources(config)
@@ -161,6 +171,10 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     weighted = any(s.synonym_weight != 1.0 for s in config.sources)
     syn_weights: dict[Code, float] | None = {} if weighted else None
     families: dict[Code, str] | None = {} if config.training.sibling_synonyms else None
+    groups = phecode_groups(sources) if pc.drop_phecode_siblings else {}
+    if pc.drop_phecode_siblings and not groups:
+        raise ConfigError("pairs.drop_phecode_siblings is on but no source maps codes to phecodes",
+                          fix="add the phecode source (reader = \"phecode\"), or turn the option off", code="E404")
     for src_cfg, source in zip(config.sources, sources, strict=True):
         if src_cfg.synonyms:
             syn_concepts.extend(source.vocabulary)
@@ -184,7 +198,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
             for system, hierarchy in source.hierarchies.items():
                 name = src_cfg.name if len(source.hierarchies) == 1 else f"{src_cfg.name}/{system}"
                 kw = {"source": name, "k": pc.k, "split": split, "seed": seed, "depth_aware": pc.depth_aware, "depth_cap": pc.depth_cap}
-                train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, **kw))
+                train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=groups.get(system), **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
                 weights[name] = src_cfg.weight
                 if src_cfg.lambdas:

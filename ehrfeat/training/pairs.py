@@ -125,12 +125,16 @@ def build_hierarchy_pairs(
     max_anchor_terms: int = 0,
     max_anchors: int = 0,
     seed: int = 0,
+    groups: Mapping[str, str] | None = None,
 ) -> PairSet:
     """Categorised pairs of one hierarchy.
 
     With a ``split``, ``heldout=False`` keeps pairs whose two codes are both outside
     held-out groups (training); ``heldout=True`` keeps pairs whose anchor is in a
     held-out group (evaluation). ``max_anchors`` caps the anchor codes (0: all).
+    ``groups`` (code -> group, e.g. the phecode it rolls up to) leaves out the
+    category-1 partners in the anchor's own group, counted in ``skipped``: another
+    source calls them one concept.
     """
     system = hierarchy.system
     result = PairSet(source=source)
@@ -192,6 +196,10 @@ def build_hierarchy_pairs(
         else:
             parents = [p for p in hierarchy.parents(code) if p in texts and allowed(p)]
             close = list(dict.fromkeys(c for c in (*hierarchy.children(code), *hierarchy.siblings(code)) if c in texts and allowed(c)))
+            if groups is not None and code in groups:
+                kept = [c for c in close if groups.get(c) != groups[code]]
+                result.skipped["close code in the anchor's group"] += len(close) - len(kept)
+                close = kept
             related = {code, *parents, *close}
             pools = {1: [texts[c] for c in close], 2: [texts[p] for p in parents]}
             cap_cat = 3

@@ -23,7 +23,7 @@ from ehrfeat.training.pairs import PairSet, sample_pairs_for_anchor
 from ehrfeat.vocab import CodeMapping, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
-__all__ = ["PHECODE_PREDICATES", "build_phecode_pairs", "phecode_category", "phecode_members"]
+__all__ = ["PHECODE_PREDICATES", "build_phecode_pairs", "phecode_category", "phecode_members", "phecode_of"]
 
 PHECODE_PREDICATES = ("rollsUpTo", "rolls_up_to", "mapsTo")
 
@@ -41,10 +41,8 @@ def phecode_category(a: str, b: str) -> int:
     return 2
 
 
-def phecode_members(
-    vocabulary: Vocabulary, mappings: Iterable[CodeMapping], skipped: Counter[str]
-) -> dict[str, list[tuple[str, ...]]]:
-    """phecode -> term lists of its members (its own name and the ICD codes rolling up to it)."""
+def phecode_of(mappings: Iterable[CodeMapping]) -> dict[tuple[str, str], str]:
+    """(system, code) -> the most specific phecode it rolls up to."""
     target: dict[tuple[str, str], str] = {}
     for m in mappings:
         if m.target.system != PHECODE or m.predicate not in PHECODE_PREDICATES:
@@ -53,6 +51,14 @@ def phecode_members(
         old = target.get(key)
         if old is None or len(m.target.code) > len(old):  # the most specific phecode wins
             target[key] = m.target.code
+    return target
+
+
+def phecode_members(
+    vocabulary: Vocabulary, mappings: Iterable[CodeMapping], skipped: Counter[str]
+) -> dict[str, list[tuple[str, ...]]]:
+    """phecode -> term lists of its members (its own name and the ICD codes rolling up to it)."""
+    target = phecode_of(mappings)
     members: dict[str, list[tuple[str, ...]]] = {}
     for phe_concept in vocabulary.concepts(PHECODE):
         members.setdefault(phe_concept.code, []).append(phe_concept.terms)

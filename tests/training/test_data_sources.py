@@ -72,3 +72,22 @@ def test_sibling_synonyms_give_groups_the_parent_of_their_code(toy_source: Vocab
     data = build_training_data(cfg, [toy_source])
     assert len(data.synonyms.families) == len(data.synonyms.groups) and data.manifest()[-1]["train"]["families"] >= 1
     assert build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}), [toy_source]).synonyms.families == []
+
+
+def test_drop_phecode_siblings_uses_the_phecode_roll_up(toy_source: VocabSource) -> None:
+    from ehrfeat.codes import Code
+    from ehrfeat.training.data_sources import phecode_groups
+    from ehrfeat.vocab import CodeMapping
+
+    maps = [CodeMapping(Code("ICD10CM", c), Code("PHECODE", phe), "rollsUpTo")
+            for c, phe in (("E11.21", "250.22"), ("E11.22", "250.22"), ("E11", "250.2"), ("E11", "250"))]
+    phe = VocabSource("phe", Vocabulary(), {}, mappings=tuple(maps))
+    assert phecode_groups([toy_source, phe]) == {"ICD10CM": {"E11.21": "250.22", "E11.22": "250.22", "E11": "250.2"}}
+    sources = [{"name": "toy", "reader": "icd10cm"}, {"name": "phe", "reader": "phecode", "hierarchy": False, "synonyms": False}]
+    on = build_training_data(_cfg(*sources, drop_phecode_siblings=True), [toy_source, phe])
+    off = build_training_data(_cfg(*sources), [toy_source, phe])
+    assert on.pair_sets[0].skipped["close code in the anchor's group"] == 2  # E11.21 and E11.22, each other's sibling
+    assert on.pair_sets[0].category_counts()[1] < off.pair_sets[0].category_counts()[1]
+    assert on.eval_pairs[0].pairs == off.eval_pairs[0].pairs  # the held-out pairs never change
+    with pytest.raises(ConfigError, match=r"drop_phecode_siblings.*no source maps codes to phecodes"):
+        build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}, drop_phecode_siblings=True), [toy_source])

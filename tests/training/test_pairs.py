@@ -119,3 +119,24 @@ def test_hierarchy_without_text_is_an_error() -> None:
     h = Hierarchy("ICD10CM", [("A01.1", "A01"), ("A01.2", "A01")])
     with pytest.raises(VocabularyError, match="have text"):
         build_hierarchy_pairs(Vocabulary(), h, source="notext")
+
+
+def test_groups_leave_out_close_codes_of_the_anchors_group(toy_source: VocabSource) -> None:
+    h = toy_source.hierarchies["ICD10CM"]
+    groups = {"E11.21": "250.22", "E11.22": "250.22", "E11.2": "250.2", "E11.9": "250.2", "E11": "250.2"}
+    kept = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", k=5, groups=groups)
+    plain = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", k=5)
+    code_of = _code_of(toy_source)
+    close = {(code_of[p.anchor], code_of[p.other]) for p in kept.pairs if p.category == 1}
+    assert ("E11.21", "E11.22") not in close and ("E11.22", "E11.21") not in close  # one phecode: left out
+    assert ("E11", "E11.9") not in close and ("E11", "E11.2") not in close and ("E11.2", "E11.9") not in close
+    assert ("E11.2", "E11.21") in close  # 250.2 and 250.22: kept
+    assert ("E10", "E10.9") in close  # codes without a group: as before
+    dropped = {(code_of[p.anchor], code_of[p.other]) for p in plain.pairs if p.category == 1} - close
+    assert dropped and all(groups.get(a) == groups.get(b) for a, b in dropped)
+    # per anchor code, its left-out partners: E11.21 (E11.22), E11.22 (E11.21), E11.2 (E11.9), E11.9 (E11.2), E11 (E11.2, E11.9)
+    assert kept.skipped["close code in the anchor's group"] == 6
+    def codes(ps, category: int) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+        return {(p.anchor, code_of[p.other]) for p in ps.pairs if p.category == category}
+
+    assert codes(plain, 0) == codes(kept, 0) and codes(plain, 2) == codes(kept, 2)  # synonyms and parents untouched
