@@ -132,3 +132,19 @@ def test_v4_recipe_trains_from_the_base_in_one_run_on_v2s_held_out_groups(shared
     assert weights["mesh"] > 1 and weights["hpo"] > 1  # entry terms and layperson synonyms drawn more often
     # the same sources, seed and held-out fraction as v2: the same held-out groups and evaluation rows
     assert [s.name for s in v4.sources] == [s.name for s in v2.sources] and v4.pairs == v2.pairs and v4.training.seed == v2.training.seed
+
+
+def test_every_run_config_in_the_results_loads_on_v4s_held_out_groups(shared_data: Path) -> None:
+    """The configs the model card links to rebuild their runs from anywhere (paths relative to the file)."""
+    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+    v4 = load_config(results / "hiprbert-mini-v5-run1.toml")  # v4 and the runs after it share v4's held-out groups
+    runs = sorted(results.glob("hiprbert-mini-v*.toml"))
+    assert len(runs) >= 5
+    for path in runs:
+        cfg = load_config(path)
+        assert [s.name for s in cfg.sources] == [s.name for s in v4.sources] and cfg.training.seed == v4.training.seed
+        assert cfg.pairs.heldout_fraction == v4.pairs.heldout_fraction, path.name
+    v8 = load_config(results / "hiprbert-mini-v8-run1.toml")
+    assert v8.training.sibling_synonyms and not v4.training.sibling_synonyms
+    assert load_config(results / "hiprbert-mini-v9-s100.toml").pairs.drop_phecode_siblings
+    assert load_config(results / "hiprbert-mini-v7-s100.toml").sources[2].lambdas == (0.76, 0.70, 0.62)
