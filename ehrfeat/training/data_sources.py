@@ -174,7 +174,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     groups = phecode_groups(sources) if pc.drop_phecode_siblings else {}
     if pc.drop_phecode_siblings and not groups:
         raise ConfigError("pairs.drop_phecode_siblings is on but no source maps codes to phecodes",
-                          fix="add the phecode source (reader = \"phecode\"), or turn the option off", code="E404")
+                          fix="add the phecode source (reader = \"phecode\"), or turn the option off", code="E1724")
     for src_cfg, source in zip(config.sources, sources, strict=True):
         if src_cfg.synonyms:
             syn_concepts.extend(source.vocabulary)

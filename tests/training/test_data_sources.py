@@ -89,5 +89,6 @@ def test_drop_phecode_siblings_uses_the_phecode_roll_up(toy_source: VocabSource)
     assert on.pair_sets[0].skipped["close code in the anchor's group"] == 2  # E11.21 and E11.22, each other's sibling
     assert on.pair_sets[0].category_counts()[1] < off.pair_sets[0].category_counts()[1]
     assert on.eval_pairs[0].pairs == off.eval_pairs[0].pairs  # the held-out pairs never change
-    with pytest.raises(ConfigError, match=r"drop_phecode_siblings.*no source maps codes to phecodes"):
+    with pytest.raises(ConfigError, match=r"drop_phecode_siblings.*no source maps codes to phecodes") as err:
         build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}, drop_phecode_siblings=True), [toy_source])
+    assert err.value.code == "E1724"
