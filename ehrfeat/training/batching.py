@@ -72,8 +72,9 @@ def pair_batches(pairs: PairSet, batch_size: int, rng: random.Random, by_anchor:
 
 def _sibling_order(synonyms: SynonymSet, draws: list[int], rng: random.Random, run: int) -> list[int]:
     """``draws`` (group indices, a group once per draw) reordered so that groups of one
-    family come in runs of at most ``run``; each round holds a group once, so a group
-    drawn twice never meets itself in a batch."""
+    family come in runs of at most ``run``. A group's draws go to successive rounds (a
+    round holds each group once), so its second draw comes a whole round after its
+    first, except where one round ends and the next begins within a batch."""
     rounds: list[list[int]] = []
     seen: dict[int, int] = {}
     for g in draws:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ehrfeat.codes import PHECODE, Code
 from ehrfeat.errors import ConfigError, EhrfeatError
-from ehrfeat.training.config import TrainConfig
+from ehrfeat.training.config import SourceConfig, TrainConfig
 from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs
 from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pairs, phecode_of
 from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
@@ -166,6 +166,13 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     eval_sets: list[PairSet] = []
     weights: dict[str, float] = {}
     bands: dict[str, tuple[float, ...]] = {}
+
+    def _register(pair_set: str, src_cfg: SourceConfig) -> None:
+        """A pair set's loader weight and, when its source gives them, its own bands."""
+        weights[pair_set] = src_cfg.weight
+        if src_cfg.lambdas:
+            bands[pair_set] = src_cfg.lambdas
+
     syn_concepts: list[Concept] = []
     syn_mappings: list[CodeMapping] = []
     weighted = any(s.synonym_weight != 1.0 for s in config.sources)
@@ -191,18 +198,14 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 kw: dict[str, Any] = {"source": src_cfg.name, "k": pc.k, "split": split, "seed": seed}
                 train_sets.append(build_phecode_pairs(merged, source.mappings, **kw))
                 eval_sets.append(build_phecode_pairs(merged, source.mappings, heldout=True, max_anchors=pc.eval_max_anchors, **kw))
-                weights[src_cfg.name] = src_cfg.weight
-                if src_cfg.lambdas:
-                    bands[src_cfg.name] = src_cfg.lambdas
+                _register(src_cfg.name, src_cfg)
                 continue
             for system, hierarchy in source.hierarchies.items():
                 name = src_cfg.name if len(source.hierarchies) == 1 else f"{src_cfg.name}/{system}"
                 kw = {"source": name, "k": pc.k, "split": split, "seed": seed, "depth_aware": pc.depth_aware, "depth_cap": pc.depth_cap}
                 train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=groups.get(system), **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
-                weights[name] = src_cfg.weight
-                if src_cfg.lambdas:
-                    bands[name] = src_cfg.lambdas
+                _register(name, src_cfg)
         except EhrfeatError as exc:
             exc.message = f"{src_cfg.name}: {exc.message}"
             raise

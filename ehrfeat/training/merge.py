@@ -100,6 +100,7 @@ def _merged_here(folder: Path) -> bool:
     except ModelError:
         return False
 
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m ehrfeat.training.merge", description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
