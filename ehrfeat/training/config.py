@@ -9,7 +9,6 @@ Named recipes shipped in the package (``smoke``, ``hiprbert-mini``) load the sam
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from importlib import resources
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.errors import ConfigError
+from ehrfeat.training.config_paths import resolve_dir, resolve_paths
 
 __all__ = [
     "RECIPES",
@@ -154,41 +154,6 @@ def _build(cls: type, data: Any, where: str) -> Any:
     return cls(**values)
 
 
-def _resolve_paths(args: dict[str, Any], base_dir: Path, where: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in args.items():
-        if isinstance(value, str) and (key.endswith(("_csv", "_tsv", "_rrf", "path", "_json")) or key in ("mrconso", "mrrel")):
-            expanded = os.path.expandvars(os.path.expanduser(value))
-            if "$" in expanded:
-                raise ConfigError(
-                    f"{where}.args.{key} = {value!r} names an unset environment variable",
-                    fix="export the variable (e.g. SHARED_DATA=/path/to/shared/data) or write the path out",
-                    code="E405",
-                )
-            path = Path(expanded)
-            path = path if path.is_absolute() else (base_dir / path)
-            path = path.resolve()
-            if not path.exists():
-                raise ConfigError(
-                    f"{where}.args.{key}: file {path} does not exist",
-                    fix=f"fix the path in the config (relative paths start at {base_dir})",
-                    code="E406",
-                )
-            out[key] = str(path)
-        else:
-            out[key] = value
-    return out
-
-
-def _resolve_dir(value: str, base_dir: Path) -> Path:
-    """``model.init`` against the config's folder (its existence is checked when training starts)."""
-    expanded = os.path.expandvars(os.path.expanduser(value))
-    if "$" in expanded:
-        raise ConfigError(f"model.init = {value!r} names an unset environment variable", fix="export the variable or write the path out", code="E405")
-    path = Path(expanded)
-    return (path if path.is_absolute() else base_dir / path).resolve()
-
-
 def _check_bands(lambdas: tuple[float, ...], where: str, far_categories: int) -> None:
     """Tree-loss bands: thresholds in (0, 1], non-increasing, one per far category."""
     if not lambdas:
@@ -200,11 +165,8 @@ def _check_bands(lambdas: tuple[float, ...], where: str, far_categories: int) ->
             code="E404",
         )
     if len(lambdas) != far_categories:
-        raise ConfigError(
-            f"{where} gives {len(lambdas)} thresholds; the pairs have {far_categories} far categories (1..{far_categories})",
-            fix=f"give one threshold per category 1..{far_categories}, or a single lambda",
-            code="E404",
-        )
+        raise ConfigError(f"{where} gives {len(lambdas)} thresholds; the pairs have {far_categories} far categories (1..{far_categories})",
+                          fix=f"give one threshold per category 1..{far_categories}, or a single lambda", code="E404")
 
 
 def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str = "") -> TrainConfig:
@@ -224,7 +186,7 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
             raise ConfigError(f"{where}.args must be a table of reader arguments", fix=f"write [sources.args] under {where}", code="E404")
         if src.weight < 0 or src.synonym_weight < 0:
             raise ConfigError(f"{where}.weight and {where}.synonym_weight must be >= 0, got {src.weight}, {src.synonym_weight}", code="E404")
-        sources.append(SourceConfig(**{**asdict(src), "args": _resolve_paths(dict(src.args), base, where)}))
+        sources.append(SourceConfig(**{**asdict(src), "args": resolve_paths(dict(src.args), base, where)}))
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"source names repeat: {names}", fix="give each [[sources]] a distinct name", code="E407")
@@ -240,6 +202,10 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     pairs_cfg: PairsConfig = sections["pairs"]
     far_categories = pairs_cfg.depth_cap if pairs_cfg.depth_aware else 3
     _check_bands(sections["loss"].lambdas, "loss.lambdas", far_categories)
+    if pairs_cfg.drop_phecode_siblings and pairs_cfg.depth_aware:
+        raise ConfigError("pairs.drop_phecode_siblings leaves out category-1 partners (children and siblings); with pairs.depth_aware "
+                          "the categories are hop distances and it would do nothing",
+                          fix="turn one of pairs.drop_phecode_siblings and pairs.depth_aware off", code="E404")
     for i, src in enumerate(sources):
         _check_bands(src.lambdas, f"sources[{i}].lambdas", far_categories)
     if not 0.0 < training.merge_with_base <= 1.0:
@@ -259,8 +225,8 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
             code="E404",
         )
     if model.init:
-        sections["model"] = replace(model, init=str(_resolve_dir(model.init, base)))
-    if not 0.0 <= sections["pairs"].heldout_fraction < 1.0:
+        sections["model"] = replace(model, init=str(resolve_dir(model.init, base)))
+    if not 0.0 <= pairs_cfg.heldout_fraction < 1.0:
         raise ConfigError("pairs.heldout_fraction must be in [0, 1)", code="E404")
     return TrainConfig(sources=tuple(sources), name=str(data.get("name", "ehrfeat")), origin=origin, **sections)
 
@@ -289,7 +255,12 @@ def _read(path_or_recipe: str | Path) -> tuple[str, Path, str]:
             fix=f"pass a TOML file or one of the recipes: {', '.join(RECIPES)}",
             code="E406",
         )
-    return path.read_text(encoding="utf-8"), path.resolve().parent, str(path.resolve())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          fix="save the config as UTF-8 (TOML files are UTF-8)", code="E401") from None
+    return text, path.resolve().parent, str(path.resolve())
 
 
 def with_max_steps(config: TrainConfig, max_steps: int | None) -> TrainConfig:

@@ -45,6 +45,8 @@ def test_defaults_and_sections() -> None:
         ({"sources": [{**SOURCE, "lambdas": [0.9, 0.8, 0.0]}]}, r"sources\[0\].lambdas must be thresholds in \(0, 1\]"),
         ({"sources": [{**SOURCE, "lambdas": [0.9, True, 0.7]}]}, r"sources\[0\].lambdas must be a list of numbers"),
         ({"sources": [{**SOURCE, "lambdas": 0.8}]}, r"sources\[0\].lambdas must be tuple"),
+        ({"sources": [SOURCE], "pairs": {"drop_phecode_siblings": True, "depth_aware": True}}, r"drop_phecode_siblings.*depth_aware"),
+        ({"sources": [SOURCE], "training": {"sibling_synonyms": "yes"}}, r"training.sibling_synonyms must be bool"),
     ],
 )
 def test_bad_configs_name_the_key(data: dict, match: str) -> None:
@@ -58,6 +60,14 @@ def test_missing_file_names_key_and_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"sources\[0\].args.map_csv.*nope.csv") as err:
         load_config(toml)
     assert str(tmp_path) in str(err.value)
+
+
+def test_a_config_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    toml = tmp_path / "cfg.toml"
+    toml.write_bytes(b"\xff\xfe[[sources]]\n")
+    with pytest.raises(ConfigError, match=r"cfg.toml is not UTF-8") as err:
+        load_config(toml)
+    assert err.value.code == "E401" and "UTF-8" in (err.value.fix or "")
 
 
 def test_relative_and_env_paths_resolve_against_the_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
