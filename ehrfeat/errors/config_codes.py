@@ -29,7 +29,8 @@ CONFIG_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E416", _C, "An icd10cm_slice block is not an ICD-10-CM block or chapter.", "Use block ids such as 'E08-E13'.", ("training.data_sources",)),
     ErrorCode("E1721", _C, "model.init names a folder that does not exist.", "Train that model first (e.g. `ehrfeat train hiprbert-mini-v2`), or point model.init at a model folder.", ("training.loop",)),
     ErrorCode("E1723", _C, "The merge weight is not in (0, 1].", "1.0 keeps the fine-tuned weights; 0.6 moves them 40 % of the way back to the base.", ("training.merge",)),
-    ErrorCode("E1724", _C, "pairs.drop_phecode_siblings is on but no source of the config maps codes to phecodes.", "Add the phecode source (reader = \"phecode\"), or turn the option off.", ("training.data_sources",)),
+    ErrorCode("E1724", _C, "pairs.drop_phecode_siblings or pairs.closer_phecode_siblings is on but no source of the config maps codes to phecodes.", "Add the phecode source (reader = \"phecode\"), or turn the option off.", ("training.data_sources",)),
+    ErrorCode("E1725", _C, "A pair set's bands (its source's lambdas, else loss.lambdas) do not give one threshold per far category of its pairs; pairs.closer_phecode_siblings gives the ICD trees four.", "Give that source's lambdas one threshold per far category, or use a single loss.lambda.", ("training.data_sources",)),
     # linker settings
     ErrorCode("E420", _C, "The linker's k is below 1.", "Set k >= 1.", ("linking.settings",)),
     ErrorCode("E421", _C, "The linker's threshold is not a cosine between -1 and 1.", "Set a threshold in [-1, 1].", ("linking.settings",)),

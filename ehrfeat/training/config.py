@@ -86,6 +86,7 @@ class PairsConfig:
     eval_max_anchors: int = 1500  # held-out anchor codes per source (their preferred term is the anchor)
     eval_max_synonym_groups: int = 2000
     drop_phecode_siblings: bool = False  # training pairs of the ICD trees leave out category-1 partners under the anchor's phecode
+    closer_phecode_siblings: bool = False  # ICD trees: category 1 = close codes under the anchor's phecode, 2 = other close, 3 = parents, 4 = random
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,20 @@ def _build(cls: type, data: Any, where: str) -> Any:
     return cls(**values)
 
 
-def _check_bands(lambdas: tuple[float, ...], where: str, far_categories: int) -> None:
+def _check_phecode_options(pairs_cfg: PairsConfig) -> None:
+    """The phecode options of [pairs]: one at a time, and only on the tree's own categories."""
+    if pairs_cfg.drop_phecode_siblings and pairs_cfg.closer_phecode_siblings:
+        raise ConfigError("pairs.drop_phecode_siblings leaves out the close codes under the anchor's phecode and "
+                          "pairs.closer_phecode_siblings gives them their own category; both cannot hold",
+                          fix="turn one of the two off", code="E404")
+    for option in ("drop_phecode_siblings", "closer_phecode_siblings"):
+        if getattr(pairs_cfg, option) and pairs_cfg.depth_aware:
+            raise ConfigError(f"pairs.{option} works on category 1 (children and siblings); with pairs.depth_aware "
+                              "the categories are hop distances and it would do nothing",
+                              fix=f"turn one of pairs.{option} and pairs.depth_aware off", code="E404")
+
+
+def _check_bands(lambdas: tuple[float, ...], where: str, far_categories: tuple[int, ...]) -> None:
     """Tree-loss bands: thresholds in (0, 1], non-increasing, one per far category."""
     if not lambdas:
         return
@@ -164,9 +178,10 @@ def _check_bands(lambdas: tuple[float, ...], where: str, far_categories: int) ->
             fix="e.g. lambdas = [0.9, 0.8, 0.68]: synonyms above 0.9, category 1 between 0.8 and 0.9, ...",
             code="E404",
         )
-    if len(lambdas) != far_categories:
-        raise ConfigError(f"{where} gives {len(lambdas)} thresholds; the pairs have {far_categories} far categories (1..{far_categories})",
-                          fix=f"give one threshold per category 1..{far_categories}, or a single lambda", code="E404")
+    if len(lambdas) not in far_categories:
+        counts = " or ".join(map(str, far_categories))
+        raise ConfigError(f"{where} gives {len(lambdas)} thresholds; the pairs have {counts} far categories",
+                          fix=f"give one threshold per far category ({counts} in all), or a single lambda", code="E404")
 
 
 def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str = "") -> TrainConfig:
@@ -201,13 +216,13 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
         raise ConfigError("training.batch_size must be >= 2, epochs >= 1 and max_steps >= 0", code="E404")
     pairs_cfg: PairsConfig = sections["pairs"]
     far_categories = pairs_cfg.depth_cap if pairs_cfg.depth_aware else 3
-    _check_bands(sections["loss"].lambdas, "loss.lambdas", far_categories)
-    if pairs_cfg.drop_phecode_siblings and pairs_cfg.depth_aware:
-        raise ConfigError("pairs.drop_phecode_siblings leaves out category-1 partners (children and siblings); with pairs.depth_aware "
-                          "the categories are hop distances and it would do nothing",
-                          fix="turn one of pairs.drop_phecode_siblings and pairs.depth_aware off", code="E404")
+    # closer_phecode_siblings gives the ICD trees one more far category; which sources those
+    # are is known once they are read (build_training_data checks each pair set's bands then).
+    allowed = (far_categories, far_categories + 1) if pairs_cfg.closer_phecode_siblings else (far_categories,)
+    _check_bands(sections["loss"].lambdas, "loss.lambdas", allowed)
+    _check_phecode_options(pairs_cfg)
     for i, src in enumerate(sources):
-        _check_bands(src.lambdas, f"sources[{i}].lambdas", far_categories)
+        _check_bands(src.lambdas, f"sources[{i}].lambdas", allowed)
     if not 0.0 < training.merge_with_base <= 1.0:
         raise ConfigError(
             f"training.merge_with_base must be in (0, 1], got {training.merge_with_base}",

@@ -152,6 +152,19 @@ def phecode_groups(sources: Sequence[VocabSource]) -> dict[str, dict[str, str]]:
     return out
 
 
+def _check_set_bands(pair_set: str, src_cfg: SourceConfig, config: TrainConfig, far_categories: int) -> None:
+    """A pair set's bands (its source's, else the loss's) give one threshold per far category of its pairs."""
+    own = bool(src_cfg.lambdas)
+    lambdas = src_cfg.lambdas or config.loss.lambdas
+    if lambdas and len(lambdas) != far_categories:
+        i = config.sources.index(src_cfg)
+        where = f"sources[{i}].lambdas" if own else "loss.lambdas"
+        extra = " (pairs.closer_phecode_siblings adds one to the ICD trees)" if config.pairs.closer_phecode_siblings else ""
+        raise ConfigError(f"the pairs of {pair_set} have {far_categories} far categories{extra}, and {where} gives {len(lambdas)} thresholds",
+                          fix=f"give sources[{i}].lambdas {far_categories} thresholds (non-increasing), or use a single loss.lambda",
+                          code="E1725")
+
+
 def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | None = None) -> TrainingData:
     """Pairs and synonym groups for ``config`` (``sources`` read from the config when not given)."""
     sources = list(sources) if sources is not None else load_sources(config)
@@ -167,20 +180,22 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     weights: dict[str, float] = {}
     bands: dict[str, tuple[float, ...]] = {}
 
-    def _register(pair_set: str, src_cfg: SourceConfig) -> None:
-        """A pair set's loader weight and, when its source gives them, its own bands."""
+    def _register(pair_set: str, src_cfg: SourceConfig, far_categories: int) -> None:
+        """A pair set's loader weight and, when its source gives them, its own bands (one per far category)."""
         weights[pair_set] = src_cfg.weight
         if src_cfg.lambdas:
             bands[pair_set] = src_cfg.lambdas
+        _check_set_bands(pair_set, src_cfg, config, far_categories)
 
     syn_concepts: list[Concept] = []
     syn_mappings: list[CodeMapping] = []
     weighted = any(s.synonym_weight != 1.0 for s in config.sources)
     syn_weights: dict[Code, float] | None = {} if weighted else None
     families: dict[Code, str] | None = {} if config.training.sibling_synonyms else None
-    groups = phecode_groups(sources) if pc.drop_phecode_siblings else {}
-    if pc.drop_phecode_siblings and not groups:
-        raise ConfigError("pairs.drop_phecode_siblings is on but no source maps codes to phecodes",
+    option = "drop_phecode_siblings" if pc.drop_phecode_siblings else "closer_phecode_siblings" if pc.closer_phecode_siblings else ""
+    groups = phecode_groups(sources) if option else {}
+    if option and not groups:
+        raise ConfigError(f"pairs.{option} is on but no source maps codes to phecodes",
                           fix="add the phecode source (reader = \"phecode\"), or turn the option off", code="E1724")
     for src_cfg, source in zip(config.sources, sources, strict=True):
         if src_cfg.synonyms:
@@ -198,14 +213,16 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 kw: dict[str, Any] = {"source": src_cfg.name, "k": pc.k, "split": split, "seed": seed}
                 train_sets.append(build_phecode_pairs(merged, source.mappings, **kw))
                 eval_sets.append(build_phecode_pairs(merged, source.mappings, heldout=True, max_anchors=pc.eval_max_anchors, **kw))
-                _register(src_cfg.name, src_cfg)
+                _register(src_cfg.name, src_cfg, 3)
                 continue
             for system, hierarchy in source.hierarchies.items():
                 name = src_cfg.name if len(source.hierarchies) == 1 else f"{src_cfg.name}/{system}"
                 kw = {"source": name, "k": pc.k, "split": split, "seed": seed, "depth_aware": pc.depth_aware, "depth_cap": pc.depth_cap}
-                train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=groups.get(system), **kw))
+                closer = pc.closer_phecode_siblings and system in groups
+                train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=groups.get(system),
+                                                        groups_closer=closer, **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
-                _register(name, src_cfg)
+                _register(name, src_cfg, (pc.depth_cap if pc.depth_aware else 3) + closer)
         except EhrfeatError as exc:
             exc.message = f"{src_cfg.name}: {exc.message}"
             raise

@@ -8,6 +8,12 @@ category are sampled:
 * 2: a string of a parent;
 * 3: a string of a random code of the same hierarchy, none of the above.
 
+With ``groups`` and ``groups_closer=True`` (the ICD trees against the phecode each code
+rolls up to) category 1 holds only the children and siblings in the anchor's own group,
+and every farther category moves one down: 2 is another child or sibling, 3 a parent,
+4 a random code. Another source calls codes of one group one concept, so they sit
+between synonyms and the other siblings instead of in the siblings' band.
+
 With ``depth_aware=True`` the category is instead the hop distance through the
 nearest common ancestor (1 = parent or child, 2 = sibling or grandparent, ...),
 and ``depth_cap`` is the category of random codes farther away or unrelated.
@@ -126,6 +132,7 @@ def build_hierarchy_pairs(
     max_anchors: int = 0,
     seed: int = 0,
     groups: Mapping[str, str] | None = None,
+    groups_closer: bool = False,
 ) -> PairSet:
     """Categorised pairs of one hierarchy.
 
@@ -134,7 +141,8 @@ def build_hierarchy_pairs(
     held-out group (evaluation). ``max_anchors`` caps the anchor codes (0: all).
     ``groups`` (code -> group, e.g. the phecode it rolls up to) leaves out the
     category-1 partners in the anchor's own group, counted in ``skipped``: another
-    source calls them one concept.
+    source calls them one concept. With ``groups_closer`` they are kept as category 1
+    and the other categories move one down (see the module doc).
     """
     system = hierarchy.system
     result = PairSet(source=source)
@@ -196,13 +204,19 @@ def build_hierarchy_pairs(
         else:
             parents = [p for p in hierarchy.parents(code) if p in texts and allowed(p)]
             close = list(dict.fromkeys(c for c in (*hierarchy.children(code), *hierarchy.siblings(code)) if c in texts and allowed(c)))
+            same: list[str] = []
             if groups is not None and code in groups:
-                kept = [c for c in close if groups.get(c) != groups[code]]
-                result.skipped["close code in the anchor's group"] += len(close) - len(kept)
-                close = kept
-            related = {code, *parents, *close}
-            pools = {1: [texts[c] for c in close], 2: [texts[p] for p in parents]}
-            cap_cat = 3
+                same = [c for c in close if groups.get(c) == groups[code]]
+                close = [c for c in close if groups.get(c) != groups[code]]
+                if not groups_closer:
+                    result.skipped["close code in the anchor's group"] += len(same)
+            related = {code, *parents, *close, *same}
+            if groups_closer:
+                pools = {1: [texts[c] for c in same], 2: [texts[c] for c in close], 3: [texts[p] for p in parents]}
+                cap_cat = 4
+            else:
+                pools = {1: [texts[c] for c in close], 2: [texts[p] for p in parents]}
+                cap_cat = 3
         for anchor in anchors:
             pools[0] = [(t,) for t in terms if t != anchor]
             pools[cap_cat] = far_codes(related, k)

@@ -22,6 +22,9 @@ def test_defaults_and_sections() -> None:
     own = parse_config({"sources": [{**SOURCE, "lambdas": [0.76, 0.7, 0.62]}, {**SOURCE, "name": "other"}]})
     assert own.sources[0].lambdas == (0.76, 0.7, 0.62) and own.sources[1].lambdas == ()
     assert own.to_dict()["sources"][0]["lambdas"] == (0.76, 0.7, 0.62)
+    closer = parse_config({"sources": [{**SOURCE, "lambdas": [0.82, 0.79, 0.76, 0.62]}, {**SOURCE, "name": "other"}],
+                           "loss": {"lambdas": [0.82, 0.76, 0.62]}, "pairs": {"closer_phecode_siblings": True}})
+    assert closer.sources[0].lambdas == (0.82, 0.79, 0.76, 0.62) and closer.pairs.closer_phecode_siblings
 
 
 @pytest.mark.parametrize(
@@ -46,6 +49,10 @@ def test_defaults_and_sections() -> None:
         ({"sources": [{**SOURCE, "lambdas": [0.9, True, 0.7]}]}, r"sources\[0\].lambdas must be a list of numbers"),
         ({"sources": [{**SOURCE, "lambdas": 0.8}]}, r"sources\[0\].lambdas must be tuple"),
         ({"sources": [SOURCE], "pairs": {"drop_phecode_siblings": True, "depth_aware": True}}, r"drop_phecode_siblings.*depth_aware"),
+        ({"sources": [SOURCE], "pairs": {"closer_phecode_siblings": True, "depth_aware": True}}, r"closer_phecode_siblings.*depth_aware"),
+        ({"sources": [SOURCE], "pairs": {"closer_phecode_siblings": True, "drop_phecode_siblings": True}}, "both cannot hold"),
+        ({"sources": [{**SOURCE, "lambdas": [0.9, 0.85, 0.8, 0.7]}]}, r"sources\[0\].lambdas gives 4 thresholds; the pairs have 3 far"),
+        ({"sources": [{**SOURCE, "lambdas": [0.9, 0.8]}], "pairs": {"closer_phecode_siblings": True}}, "the pairs have 3 or 4 far"),
         ({"sources": [SOURCE], "training": {"sibling_synonyms": "yes"}}, r"training.sibling_synonyms must be bool"),
     ],
 )

@@ -92,3 +92,45 @@ def test_drop_phecode_siblings_uses_the_phecode_roll_up(toy_source: VocabSource)
     with pytest.raises(ConfigError, match=r"drop_phecode_siblings.*no source maps codes to phecodes") as err:
         build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}, drop_phecode_siblings=True), [toy_source])
     assert err.value.code == "E1724"
+
+
+def test_closer_phecode_siblings_uses_the_phecode_roll_up_and_checks_the_bands(toy_source: VocabSource) -> None:
+    from ehrfeat.codes import Code
+    from ehrfeat.vocab import CodeMapping
+
+    maps = [CodeMapping(Code("ICD10CM", c), Code("PHECODE", phe), "rollsUpTo")
+            for c, phe in (("E11.21", "250.22"), ("E11.22", "250.22"), ("E11", "250.2"))]
+    phe = VocabSource("phe", Vocabulary(), {}, mappings=tuple(maps))
+    icd = {"name": "toy", "reader": "icd10cm", "lambdas": [0.82, 0.79, 0.76, 0.62]}
+    other = {"name": "phe", "reader": "phecode", "hierarchy": False, "synonyms": False}
+    on = build_training_data(_cfg(icd, other, closer_phecode_siblings=True), [toy_source, phe])
+    off = build_training_data(_cfg({**icd, "lambdas": [0.82, 0.76, 0.62]}, other), [toy_source, phe])
+    one = [p for p in on.pair_sets[0].pairs if p.category == 1]
+    nephropathy = {"Type 2 diabetes mellitus with diabetic nephropathy", "Type 2 diabetic nephropathy"}
+    ckd = "Type 2 diabetes mellitus with diabetic chronic kidney disease"
+    # E11.21 (two terms) and E11.22 roll up to 250.22: each other's only category-1 partner
+    assert sorted((p.anchor in nephropathy, p.other in nephropathy) for p in one) == [(False, True), (True, False), (True, False)]
+    assert all(ckd in (p.anchor, p.other) for p in one)
+    assert on.pair_sets[0].category_counts()[4] > 0 and max(off.pair_sets[0].category_counts()) == 3
+    assert on.bands == {"toy": (0.82, 0.79, 0.76, 0.62)}
+    assert on.eval_pairs[0].pairs == off.eval_pairs[0].pairs  # the held-out pairs never change
+    # the ICD tree has four far categories now: three bands are refused, naming the source and the fix
+    with pytest.raises(ConfigError, match=r"toy have 4 far categories.*sources\[0\].lambdas gives 3") as err:
+        build_training_data(_cfg({**icd, "lambdas": [0.82, 0.76, 0.62]}, other, closer_phecode_siblings=True), [toy_source, phe])
+    assert err.value.code == "E1725" and "give sources[0].lambdas 4 thresholds" in err.value.fix
+    # the loss's three bands are refused for the ICD tree too, and four would misplace another tree's random codes
+    three = parse_config({"sources": [{**icd, "lambdas": []}, other], "loss": {"lambdas": [0.82, 0.76, 0.62]},
+                          "pairs": {"heldout_fraction": 0.0, "closer_phecode_siblings": True}})
+    with pytest.raises(ConfigError, match=r"loss.lambdas gives 3"):
+        build_training_data(three, [toy_source, phe])
+    hp_vocab = Vocabulary()
+    for code, name in (("HP:1", "Abnormality of the eye"), ("HP:2", "Cataract"), ("HP:3", "Glaucoma"), ("HP:4", "Myopia")):
+        hp_vocab.add("HP", code, name, [])
+    hp = VocabSource("hp", hp_vocab, {"HP": Hierarchy("HP", [("HP:2", "HP:1"), ("HP:3", "HP:1"), ("HP:4", "HP:1")])})
+    four = parse_config({"sources": [{"name": "toy", "reader": "icd10cm"}, other, {"name": "hp", "reader": "hpo"}],
+                         "loss": {"lambdas": [0.82, 0.79, 0.76, 0.62]}, "pairs": {"heldout_fraction": 0.0, "closer_phecode_siblings": True}})
+    with pytest.raises(ConfigError, match=r"the pairs of hp have 3 far categories.*loss.lambdas gives 4") as err:
+        build_training_data(four, [toy_source, phe, hp])
+    assert err.value.code == "E1725" and "sources[2].lambdas" in err.value.fix
+    single = build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}, other, closer_phecode_siblings=True), [toy_source, phe])
+    assert max(single.pair_sets[0].category_counts()) == 4 and single.bands == {}  # a single loss.lambda serves every category

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ehrfeat.errors import VocabularyError
-from ehrfeat.training.pairs import build_hierarchy_pairs
+from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs
 from ehrfeat.vocab import Hierarchy, VocabSource, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
@@ -140,3 +140,24 @@ def test_groups_leave_out_close_codes_of_the_anchors_group(toy_source: VocabSour
         return {(p.anchor, code_of[p.other]) for p in ps.pairs if p.category == category}
 
     assert codes(plain, 0) == codes(kept, 0) and codes(plain, 2) == codes(kept, 2)  # synonyms and parents untouched
+
+
+def test_groups_closer_give_close_codes_of_the_anchors_group_their_own_category(toy_source: VocabSource) -> None:
+    h = toy_source.hierarchies["ICD10CM"]
+    groups = {"E11.21": "250.22", "E11.22": "250.22", "E11.2": "250.2", "E11.9": "250.2", "E11": "250.2"}
+    closer = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", k=5, groups=groups, groups_closer=True)
+    plain = build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", k=5)
+    code_of = _code_of(toy_source)
+
+    def codes(ps: PairSet, category: int) -> set[tuple[str, str]]:
+        return {(code_of[p.anchor], code_of[p.other]) for p in ps.pairs if p.category == category}
+
+    same = {("E11.21", "E11.22"), ("E11.22", "E11.21"), ("E11.2", "E11.9"), ("E11.9", "E11.2"), ("E11", "E11.2"), ("E11", "E11.9")}
+    assert codes(closer, 1) == same  # one phecode: just under synonyms
+    assert codes(closer, 2) == codes(plain, 1) - same and ("E11.2", "E11.21") in codes(closer, 2) and ("E10", "E10.9") in codes(closer, 2)
+    assert codes(closer, 3) == codes(plain, 2)  # parents move one down
+    assert codes(closer, 0) == codes(plain, 0)
+    assert set(closer.category_counts()) == {0, 1, 2, 3, 4} and len(codes(closer, 4)) > 0
+    related = codes(closer, 1) | codes(closer, 2) | codes(closer, 3)
+    assert not codes(closer, 4) & related  # a random code is never a related one
+    assert "close code in the anchor's group" not in closer.skipped  # nothing left out
