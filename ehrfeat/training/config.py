@@ -86,7 +86,7 @@ class PairsConfig:
     eval_max_anchors: int = 1500  # held-out anchor codes per source (their preferred term is the anchor)
     eval_max_synonym_groups: int = 2000
     drop_phecode_siblings: bool = False  # training pairs of the ICD trees leave out category-1 partners under the anchor's phecode
-    closer_phecode_siblings: bool = False  # ICD trees: category 1 = close codes under the anchor's phecode, 2 = other close, 3 = parents, 4 = random
+    closer_phecode_siblings: bool = False  # ICD trees: 1 = close codes under the anchor's phecode (inherited from the nearest mapped ancestor), 2 = other close, 3 = parents, 4 = random
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 from ehrfeat.codes import PHECODE, Code
 from ehrfeat.errors import ConfigError, EhrfeatError
 from ehrfeat.training.config import SourceConfig, TrainConfig
-from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs
+from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs, inherit_groups
 from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pairs, phecode_of
 from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
 from ehrfeat.vocab import CodeMapping, Concept, Hierarchy, VocabSource, Vocabulary
@@ -219,7 +219,8 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 name = src_cfg.name if len(source.hierarchies) == 1 else f"{src_cfg.name}/{system}"
                 kw = {"source": name, "k": pc.k, "split": split, "seed": seed, "depth_aware": pc.depth_aware, "depth_cap": pc.depth_cap}
                 closer = pc.closer_phecode_siblings and system in groups
-                train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=groups.get(system),
+                own = inherit_groups(hierarchy, groups[system]) if closer else groups.get(system)
+                train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=own,
                                                         groups_closer=closer, **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
                 _register(name, src_cfg, (pc.depth_cap if pc.depth_aware else 3) + closer)

@@ -35,7 +35,7 @@ from ehrfeat.errors import VocabularyError
 from ehrfeat.vocab import Hierarchy, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
-__all__ = ["PairSet", "TermPair", "build_hierarchy_pairs", "sample_pairs_for_anchor"]
+__all__ = ["PairSet", "TermPair", "build_hierarchy_pairs", "inherit_groups", "sample_pairs_for_anchor"]
 
 
 class TermPair(NamedTuple):
@@ -116,6 +116,24 @@ def _bounded_neighbours(hierarchy: Hierarchy, code: str, cap: int) -> dict[str, 
                 dist[node] = d
     dist.pop(code, None)
     return dist
+
+
+def inherit_groups(hierarchy: Hierarchy, groups: Mapping[str, str]) -> dict[str, str]:
+    """``groups`` over every node of ``hierarchy``: a node without its own takes its nearest grouped ancestor's.
+
+    Roll-ups such as ICD -> phecode map most codes but not all (ICD-10-CM's subsequent-encounter
+    codes often have none); below a mapped code the roll-up is the code's own unless mapped
+    otherwise. Ties between ancestors at one distance go to the first in code order.
+    """
+    out: dict[str, str] = {}
+    for node in hierarchy:
+        if node in groups:
+            out[node] = groups[node]
+            continue
+        grouped = sorted((d, a) for a, d in hierarchy.ancestors(node).items() if a in groups)
+        if grouped:
+            out[node] = groups[grouped[0][1]]
+    return out
 
 
 def build_hierarchy_pairs(

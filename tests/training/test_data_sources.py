@@ -106,11 +106,12 @@ def test_closer_phecode_siblings_uses_the_phecode_roll_up_and_checks_the_bands(t
     on = build_training_data(_cfg(icd, other, closer_phecode_siblings=True), [toy_source, phe])
     off = build_training_data(_cfg({**icd, "lambdas": [0.82, 0.76, 0.62]}, other), [toy_source, phe])
     one = [p for p in on.pair_sets[0].pairs if p.category == 1]
-    nephropathy = {"Type 2 diabetes mellitus with diabetic nephropathy", "Type 2 diabetic nephropathy"}
-    ckd = "Type 2 diabetes mellitus with diabetic chronic kidney disease"
-    # E11.21 (two terms) and E11.22 roll up to 250.22: each other's only category-1 partner
-    assert sorted((p.anchor in nephropathy, p.other in nephropathy) for p in one) == [(False, True), (True, False), (True, False)]
-    assert all(ckd in (p.anchor, p.other) for p in one)
+    code_of = {t: c.code for c in toy_source.vocabulary for t in c.terms}
+    # E11.21 and E11.22 roll up to 250.22; E11 to 250.2, and E11.2 and E11.9 (no roll-up of their own) take E11's
+    assert {(code_of[p.anchor], code_of[p.other]) for p in one} == {
+        ("E11.21", "E11.22"), ("E11.22", "E11.21"), ("E11", "E11.2"), ("E11", "E11.9"), ("E11.2", "E11.9"), ("E11.9", "E11.2")}
+    two = {(code_of[p.anchor], code_of[p.other]) for p in on.pair_sets[0].pairs if p.category == 2}
+    assert ("E11.2", "E11.21") in two and ("E10", "E10.9") in two  # another phecode; no phecode at all
     assert on.pair_sets[0].category_counts()[4] > 0 and max(off.pair_sets[0].category_counts()) == 3
     assert on.bands == {"toy": (0.82, 0.79, 0.76, 0.62)}
     assert on.eval_pairs[0].pairs == off.eval_pairs[0].pairs  # the held-out pairs never change

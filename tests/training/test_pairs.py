@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ehrfeat.errors import VocabularyError
-from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs
+from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs, inherit_groups
 from ehrfeat.vocab import Hierarchy, VocabSource, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
@@ -161,3 +161,16 @@ def test_groups_closer_give_close_codes_of_the_anchors_group_their_own_category(
     related = codes(closer, 1) | codes(closer, 2) | codes(closer, 3)
     assert not codes(closer, 4) & related  # a random code is never a related one
     assert "close code in the anchor's group" not in closer.skipped  # nothing left out
+
+
+def test_inherit_groups_takes_the_nearest_grouped_ancestors(toy_source: VocabSource) -> None:
+    h = toy_source.hierarchies["ICD10CM"]
+    groups = {"E11": "250.2", "E11.22": "250.22", "I11": "401.2"}
+    assert inherit_groups(h, groups) == {
+        "E11": "250.2", "E11.2": "250.2", "E11.9": "250.2", "E11.21": "250.2",  # under E11: E11's
+        "E11.22": "250.22",  # its own roll-up wins over its ancestor's
+        "I11": "401.2", "I11.0": "401.2", "I11.9": "401.2",
+    }  # E10, its children and I10 have no grouped ancestor: left without a group
+    two = Hierarchy("X", [("c", "b"), ("b", "a"), ("c", "z")])
+    assert inherit_groups(two, {"a": "far", "z": "near"})["c"] == "near"  # one hop beats two
+    assert inherit_groups(two, {"a": "A", "b": "B"}) == {"a": "A", "b": "B", "c": "B"}
