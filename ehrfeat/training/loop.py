@@ -156,17 +156,17 @@ def train(
     cfg = config if isinstance(config, TrainConfig) else load_config(config)
     tc = cfg.training
     out = check_output_folder(output, _is_run_folder, "training output folder", example="runs/my-run")
-    out.mkdir(parents=True, exist_ok=True)
     if tc.num_threads:
         torch.set_num_threads(tc.num_threads)
     _seed_everything(tc.seed)
     data = build_training_data(cfg, sources)
-    base = prepare_base_model(cfg, data, out)
     plan = plan_batches(data.pair_sets, data.synonyms, batch_size=tc.batch_size, weights=data.weights, synonym_weight=tc.synonym_weight,
                         epochs=tc.epochs, seed=tc.seed, max_steps=tc.max_steps, by_anchor=cfg.loss.rank_weight > 0,
                         sibling_synonyms=tc.sibling_synonyms)
     if not plan:
         raise ConfigError("the sources give no batch to train on", fix="add data or lower training.batch_size", code="E412")
+    out.mkdir(parents=True, exist_ok=True)  # only once the data are good: a refused run leaves no folder behind
+    base = prepare_base_model(cfg, data, out)
     state = load_trainer_state(out)
     device = _device(tc.device)
     model = TermModel(out / LAST_CHECKPOINT if state else _init_folder(cfg) or base, pooling=cfg.model.pooling, max_length=cfg.model.max_length)

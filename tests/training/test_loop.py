@@ -51,6 +51,18 @@ def test_resume_with_another_plan_is_refused(tmp_path: Path, tiny_bert: Path, to
         train(_config(tiny_bert, epochs=3), tmp_path, sources=[toy_factory()], evaluate=False, progress=False)
 
 
+def test_a_refused_run_leaves_no_folder_behind(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    cfg = parse_config({**_config(tiny_bert).to_dict(), "pairs": {"heldout_fraction": 0.3, "closer_phecode_siblings": True}})
+    with pytest.raises(ConfigError) as err:  # no source maps codes to phecodes
+        train(cfg, tmp_path / "new" / "run", sources=[toy_factory()], evaluate=False, progress=False)
+    assert err.value.code == "E1724" and not (tmp_path / "new").exists()
+    from ehrfeat.vocab import VocabSource, Vocabulary
+
+    with pytest.raises(ConfigError) as err:  # no pairs and no synonyms
+        train(_config(tiny_bert), tmp_path / "empty", sources=[VocabSource("toy", Vocabulary(), {})], evaluate=False, progress=False)
+    assert err.value.code == "E412" and not (tmp_path / "empty").exists()
+
+
 def test_checkpoint_folder_manifest_and_loaders(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
     out = train(_config(tiny_bert, epochs=1), tmp_path / "m", sources=[toy_factory()], progress=False)
     for name in ("config.json", "model.safetensors", "modules.json", "sentence_bert_config.json", "README.md",
