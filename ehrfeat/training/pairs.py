@@ -12,7 +12,9 @@ With ``groups`` and ``groups_closer=True`` (the ICD trees against the phecode ea
 rolls up to) category 1 holds only the children and siblings in the anchor's own group,
 and every farther category moves one down: 2 is another child or sibling, 3 a parent,
 4 a random code. Another source calls codes of one group one concept, so they sit
-between synonyms and the other siblings instead of in the siblings' band.
+between synonyms and the other siblings instead of in the siblings' band. A code
+without a group is in no one's group (``inherit_groups`` first fills what a roll-up
+implies: a code takes its nearest grouped ancestor's group).
 
 With ``depth_aware=True`` the category is instead the hop distance through the
 nearest common ancestor (1 = parent or child, 2 = sibling or grandparent, ...),
