@@ -165,3 +165,6 @@ def test_every_run_config_in_the_results_loads_on_v4s_held_out_groups(shared_dat
     assert v8.training.sibling_synonyms and not v4.training.sibling_synonyms
     assert load_config(results / "hiprbert-mini-v9-s100.toml").pairs.drop_phecode_siblings
     assert load_config(results / "hiprbert-mini-v7-s100.toml").sources[2].lambdas == (0.76, 0.70, 0.62)
+    v12 = load_config(results / "hiprbert-mini-v12-run1.toml")
+    assert v12.pairs.closer_phecode_siblings and v12.sources[0].lambdas == (0.82, 0.79, 0.76, 0.62)
+    assert load_config(results / "hiprbert-mini-v13-s100.toml").sources[4].lambdas == (0.82, 0.70, 0.60)
