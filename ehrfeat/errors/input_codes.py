@@ -65,6 +65,7 @@ INPUT_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E1902", _I, "--aggregate database was asked for, but the database path cannot read this database.", "Use --aggregate events (or auto, which falls back by itself).", ("patients.vectors",)),
     ErrorCode("E1904", _I, "--aggregate counts was asked for, but this database cannot count (patient, code) pairs in SQL (SQLite, or a schema the database path cannot read).", "Use --aggregate database or auto (counts in SQL run on native PostgreSQL and DuckDB databases).", ("patients.vectors",)),
     # outputs and locks (issue 12)
+    ErrorCode("E1726", _I, "Another ehrfeat train is writing to the training output folder (it holds the folder's lock); two runs into one folder would write over each other.", "Wait for that run to end (it resumes from its checkpoints if stopped), or train into another folder.", ("training.run_lock",)),
     ErrorCode("E1201", _I, "An output folder is a file, or is not empty and was not written by this ehrfeat command; ehrfeat never deletes or overwrites what it did not create.", "Choose a new or empty folder (the message suggests one).", ("paths",)),
     ErrorCode("E1202", _I, "An output file or folder cannot be written (read-only place, or a file where a folder should be); found before any work starts.", "Choose a writable place for the output.", ("paths",)),
     ErrorCode("E1203", _I, "An output file path names a folder.", "Give a file name inside the folder.", ("paths",)),

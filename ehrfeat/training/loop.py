@@ -41,6 +41,7 @@ from ehrfeat.training.data_sources import TrainingData, build_training_data
 from ehrfeat.training.losses import DistillLoss, RankLoss, SynonymLoss, TreeLoss
 from ehrfeat.training.merge import interpolate_with_base
 from ehrfeat.training.model import TermModel
+from ehrfeat.training.run_lock import LOCK_FILE, run_lock
 from ehrfeat.vocab import VocabSource
 
 __all__ = ["Distiller", "batch_loss", "evaluate_pair", "prepare_base_model", "train"]
@@ -135,8 +136,8 @@ def _init_folder(cfg: TrainConfig) -> str:
 
 
 def _is_run_folder(folder: Path) -> bool:
-    """A folder a training run wrote: it has a checkpoint, the base model copy, a manifest or a held-out set."""
-    return any((folder / name).exists() for name in (LAST_CHECKPOINT, "_base", MANIFEST, HELDOUT_FILE))
+    """A folder a training run wrote: it has a checkpoint, the base model copy, a manifest, a held-out set or a run's lock file."""
+    return any((folder / name).exists() for name in (LAST_CHECKPOINT, "_base", MANIFEST, HELDOUT_FILE, LOCK_FILE))
 
 
 def train(
@@ -166,6 +167,14 @@ def train(
     if not plan:
         raise ConfigError("the sources give no batch to train on", fix="add data or lower training.batch_size", code="E412")
     out.mkdir(parents=True, exist_ok=True)  # only once the data are good: a refused run leaves no folder behind
+    with run_lock(out):
+        return _train_locked(cfg, data, plan, out, stop_after=stop_after, evaluate=evaluate, progress=progress)
+
+
+def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: Path, *, stop_after: int | None, evaluate: bool,
+                  progress: bool) -> Path:
+    """The run itself, in ``out``, whose lock this process holds."""
+    tc = cfg.training
     base = prepare_base_model(cfg, data, out)
     state = load_trainer_state(out)
     device = _device(tc.device)
