@@ -20,7 +20,7 @@ from typing import Any
 
 from ehrfeat.codes import PHECODE, Code
 from ehrfeat.errors import ConfigError, EhrfeatError
-from ehrfeat.training.config import SourceConfig, TrainConfig
+from ehrfeat.training.config import TrainConfig
 from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs, inherit_groups
 from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pairs, phecode_of
 from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
@@ -152,16 +152,16 @@ def phecode_groups(sources: Sequence[VocabSource]) -> dict[str, dict[str, str]]:
     return out
 
 
-def _check_set_bands(pair_set: str, src_cfg: SourceConfig, config: TrainConfig, far_categories: int) -> None:
+def _check_set_bands(pair_set: PairSet, i: int, config: TrainConfig) -> None:
     """A pair set's bands (its source's, else the loss's) give one threshold per far category of its pairs."""
-    own = bool(src_cfg.lambdas)
-    lambdas = src_cfg.lambdas or config.loss.lambdas
-    if lambdas and len(lambdas) != far_categories:
-        i = config.sources.index(src_cfg)
+    own = config.sources[i].lambdas
+    lambdas = own or config.loss.lambdas
+    far = pair_set.far_categories
+    if lambdas and len(lambdas) != far:
         where = f"sources[{i}].lambdas" if own else "loss.lambdas"
         extra = " (pairs.closer_phecode_siblings adds one to the ICD trees)" if config.pairs.closer_phecode_siblings else ""
-        raise ConfigError(f"the pairs of {pair_set} have {far_categories} far categories{extra}, and {where} gives {len(lambdas)} thresholds",
-                          fix=f"give sources[{i}].lambdas {far_categories} thresholds (non-increasing), or use a single loss.lambda",
+        raise ConfigError(f"the pairs of {pair_set.source} have {far} far categories{extra}, and {where} gives {len(lambdas)} thresholds",
+                          fix=f"give sources[{i}].lambdas {far} thresholds (non-increasing), or use a single loss.lambda",
                           code="E1725")
 
 
@@ -180,12 +180,13 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     weights: dict[str, float] = {}
     bands: dict[str, tuple[float, ...]] = {}
 
-    def _register(pair_set: str, src_cfg: SourceConfig, far_categories: int) -> None:
-        """A pair set's loader weight and, when its source gives them, its own bands (one per far category)."""
-        weights[pair_set] = src_cfg.weight
+    def _register(pair_set: PairSet, i: int) -> None:
+        """A pair set's loader weight and, when its source (``config.sources[i]``) gives them, its own bands."""
+        src_cfg = config.sources[i]
+        weights[pair_set.source] = src_cfg.weight
         if src_cfg.lambdas:
-            bands[pair_set] = src_cfg.lambdas
-        _check_set_bands(pair_set, src_cfg, config, far_categories)
+            bands[pair_set.source] = src_cfg.lambdas
+        _check_set_bands(pair_set, i, config)
 
     syn_concepts: list[Concept] = []
     syn_mappings: list[CodeMapping] = []
@@ -197,7 +198,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     if option and not groups:
         raise ConfigError(f"pairs.{option} is on but no source maps codes to phecodes",
                           fix="add the phecode source (reader = \"phecode\"), or turn the option off", code="E1724")
-    for src_cfg, source in zip(config.sources, sources, strict=True):
+    for i, (src_cfg, source) in enumerate(zip(config.sources, sources, strict=True)):
         if src_cfg.synonyms:
             syn_concepts.extend(source.vocabulary)
             syn_mappings.extend(source.mappings)
@@ -213,7 +214,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 kw: dict[str, Any] = {"source": src_cfg.name, "k": pc.k, "split": split, "seed": seed}
                 train_sets.append(build_phecode_pairs(merged, source.mappings, **kw))
                 eval_sets.append(build_phecode_pairs(merged, source.mappings, heldout=True, max_anchors=pc.eval_max_anchors, **kw))
-                _register(src_cfg.name, src_cfg, 3)
+                _register(train_sets[-1], i)
                 continue
             for system, hierarchy in source.hierarchies.items():
                 name = src_cfg.name if len(source.hierarchies) == 1 else f"{src_cfg.name}/{system}"
@@ -223,7 +224,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=own,
                                                         groups_closer=closer, **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
-                _register(name, src_cfg, (pc.depth_cap if pc.depth_aware else 3) + closer)
+                _register(train_sets[-1], i)
         except EhrfeatError as exc:
             exc.message = f"{src_cfg.name}: {exc.message}"
             raise

@@ -54,6 +54,7 @@ class PairSet:
     pairs: list[TermPair] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     anchors: int = 0
+    far_categories: int = 3  # its pairs' categories are 0..far_categories; the last one is random codes
 
     def category_counts(self) -> dict[int, int]:
         return dict(sorted(Counter(p.category for p in self.pairs).items()))
@@ -132,9 +133,9 @@ def inherit_groups(hierarchy: Hierarchy, groups: Mapping[str, str]) -> dict[str,
         if node in groups:
             out[node] = groups[node]
             continue
-        grouped = sorted((d, a) for a, d in hierarchy.ancestors(node).items() if a in groups)
-        if grouped:
-            out[node] = groups[grouped[0][1]]
+        nearest = min(((d, a) for a, d in hierarchy.ancestors(node).items() if a in groups), default=None)
+        if nearest is not None:
+            out[node] = groups[nearest[1]]
     return out
 
 
@@ -165,7 +166,7 @@ def build_hierarchy_pairs(
     and the other categories move one down (see the module doc).
     """
     system = hierarchy.system
-    result = PairSet(source=source)
+    result = PairSet(source=source, far_categories=depth_cap if depth_aware else 4 if groups_closer else 3)
     if len(hierarchy) < 2:
         raise VocabularyError(
             f"source {source!r}: the {system} hierarchy has {len(hierarchy)} node(s); pairs need at least two",
@@ -220,7 +221,6 @@ def build_hierarchy_pairs(
                 by_cat.setdefault(d, []).append(texts[c])
             related = {code, *near}
             pools = {d: by_cat.get(d, []) for d in range(1, depth_cap)}
-            cap_cat = depth_cap
         else:
             parents = [p for p in hierarchy.parents(code) if p in texts and allowed(p)]
             close = list(dict.fromkeys(c for c in (*hierarchy.children(code), *hierarchy.siblings(code)) if c in texts and allowed(c)))
@@ -233,13 +233,11 @@ def build_hierarchy_pairs(
             related = {code, *parents, *close, *same}
             if groups_closer:
                 pools = {1: [texts[c] for c in same], 2: [texts[c] for c in close], 3: [texts[p] for p in parents]}
-                cap_cat = 4
             else:
                 pools = {1: [texts[c] for c in close], 2: [texts[p] for p in parents]}
-                cap_cat = 3
         for anchor in anchors:
             pools[0] = [(t,) for t in terms if t != anchor]
-            pools[cap_cat] = far_codes(related, k)
+            pools[result.far_categories] = far_codes(related, k)
             result.pairs.extend(sample_pairs_for_anchor(anchor, pools, k, rng, result.skipped))
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
     return result

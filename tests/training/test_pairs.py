@@ -158,6 +158,7 @@ def test_groups_closer_give_close_codes_of_the_anchors_group_their_own_category(
     assert codes(closer, 3) == codes(plain, 2)  # parents move one down
     assert codes(closer, 0) == codes(plain, 0)
     assert set(closer.category_counts()) == {0, 1, 2, 3, 4} and len(codes(closer, 4)) > 0
+    assert closer.far_categories == 4 and plain.far_categories == 3  # the bands a pair set needs
     related = codes(closer, 1) | codes(closer, 2) | codes(closer, 3)
     assert not codes(closer, 4) & related  # a random code is never a related one
     assert "close code in the anchor's group" not in closer.skipped  # nothing left out
