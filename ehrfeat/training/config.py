@@ -59,6 +59,7 @@ class TrainingConfig:
     merge_with_base: float = 1.0  # WiSE-FT: the final weights are base + w * (fine-tuned - base); 1.0 keeps them
     distill_weight: float = 0.0  # > 0: add w * DistillLoss against the frozen base on every batch
     sibling_synonyms: bool = False  # synonym batches gather groups of sibling concepts (same parent): hard negatives
+    synonym_family: str = "parent"  # with sibling_synonyms, a family is one parent ("parent") or one head word of the name ("head_word")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class PairsConfig:
     eval_max_synonym_groups: int = 2000
     drop_phecode_siblings: bool = False  # training pairs of the ICD trees leave out category-1 partners under the anchor's phecode
     closer_phecode_siblings: bool = False  # ICD trees: 1 = close codes under the anchor's phecode (inherited from the nearest mapped ancestor), 2 = other close, 3 = parents, 4 = random
+    phecode_members: int = 0  # with closer_phecode_siblings: codes drawn per ICD anchor from anywhere in its tree under its phecode, into category 1
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,10 @@ def _check_phecode_options(pairs_cfg: PairsConfig) -> None:
         raise ConfigError("pairs.drop_phecode_siblings leaves out the close codes under the anchor's phecode and "
                           "pairs.closer_phecode_siblings gives them their own category; both cannot hold",
                           fix="turn one of the two off", code="E404")
+    if pairs_cfg.phecode_members < 0 or (pairs_cfg.phecode_members and not pairs_cfg.closer_phecode_siblings):
+        raise ConfigError(f"pairs.phecode_members must be >= 0 and needs pairs.closer_phecode_siblings (its category 1), "
+                          f"got {pairs_cfg.phecode_members}", fix="turn pairs.closer_phecode_siblings on, or set phecode_members = 0",
+                          code="E404")
     for option in ("drop_phecode_siblings", "closer_phecode_siblings"):
         if getattr(pairs_cfg, option) and pairs_cfg.depth_aware:
             raise ConfigError(f"pairs.{option} works on category 1 (children and siblings); with pairs.depth_aware "
@@ -229,6 +235,11 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
             fix="1.0 keeps the fine-tuned weights; 0.6 moves them 40 % of the way back to the base",
             code="E404",
         )
+    if training.synonym_family not in ("parent", "head_word"):
+        raise ConfigError(f"training.synonym_family must be 'parent' or 'head_word', got {training.synonym_family!r}", code="E404")
+    if training.synonym_family != "parent" and not training.sibling_synonyms:
+        raise ConfigError("training.synonym_family chooses the families of training.sibling_synonyms, which is off",
+                          fix="turn training.sibling_synonyms on, or leave synonym_family out", code="E404")
     if training.distill_weight < 0:
         raise ConfigError(f"training.distill_weight must be >= 0, got {training.distill_weight}", fix="0 turns distillation off", code="E404")
     loss_cfg: LossConfig = sections["loss"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pai
 from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
 from ehrfeat.vocab import CodeMapping, Concept, Hierarchy, VocabSource, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
+
+_WORD = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more (no digits)
 
 __all__ = ["READERS", "TrainingData", "build_training_data", "concept_families", "load_sources", "phecode_groups", "read_icd10cm_slice"]
 
@@ -131,10 +134,21 @@ def _is_phecode_source(source: VocabSource) -> bool:
     return any(m.target.system == PHECODE and m.predicate in PHECODE_PREDICATES for m in source.mappings)
 
 
-def concept_families(source: VocabSource) -> dict[Code, str]:
-    """Each concept with a parent in its system's hierarchy -> ``SYSTEM:parent`` (the first parent in code order)."""
+def concept_families(source: VocabSource, by: str = "parent") -> dict[Code, str]:
+    """Each concept -> its family for sibling synonym batches.
+
+    ``by="parent"``: ``SYSTEM:parent`` (the first parent in code order) for concepts with a
+    parent in their system's hierarchy. ``by="head_word"``: ``head:word``, the last word of
+    the preferred name before any comma (MeSH's inverted "Anemia, Hemolytic" -> anemia;
+    "Eisenmenger Complex" -> complex), so names that share a generic head are negatives.
+    """
     out: dict[Code, str] = {}
     for concept in source.vocabulary:
+        if by == "head_word":
+            words = _WORD.findall(concept.terms[0].split(",", 1)[0].casefold()) if concept.terms else []
+            if words:
+                out[concept.ref] = f"head:{words[-1]}"
+            continue
         hierarchy = source.hierarchies.get(concept.system)
         parents = sorted(hierarchy.parents(concept.code)) if hierarchy is not None and concept.code in hierarchy else []
         if parents:
@@ -203,7 +217,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
             syn_concepts.extend(source.vocabulary)
             syn_mappings.extend(source.mappings)
             if families is not None:
-                families.update(concept_families(source))
+                families.update(concept_families(source, config.training.synonym_family))
             if syn_weights is not None:
                 for concept in source.vocabulary:
                     syn_weights[concept.ref] = max(syn_weights.get(concept.ref, 0.0), src_cfg.synonym_weight)
@@ -221,8 +235,10 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 kw = {"source": name, "k": pc.k, "split": split, "seed": seed, "depth_aware": pc.depth_aware, "depth_cap": pc.depth_cap}
                 closer = pc.closer_phecode_siblings and system in groups
                 own = inherit_groups(hierarchy, groups[system]) if closer else groups.get(system)
+                members = pc.phecode_members if closer else 0
+                closed = frozenset(g for g in set((own or {}).values()) if members and split.is_heldout(PHECODE, g))
                 train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=own,
-                                                        groups_closer=closer, **kw))
+                                                        groups_closer=closer, members=members, closed_groups=closed, **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
                 _register(train_sets[-1], i)
         except EhrfeatError as exc:

@@ -14,7 +14,11 @@ and every farther category moves one down: 2 is another child or sibling, 3 a pa
 4 a random code. Another source calls codes of one group one concept, so they sit
 between synonyms and the other siblings instead of in the siblings' band. A code
 without a group is in no one's group (``inherit_groups`` first fills what a roll-up
-implies: a code takes its nearest grouped ancestor's group).
+implies: a code takes its nearest grouped ancestor's group). ``members=n`` reaches past
+the close codes: each anchor also draws up to ``n`` codes from anywhere in the tree that
+share its group into category 1 (a phecode often gathers several ICD categories), never
+of a group in ``closed_groups`` (held out by the source that defines the groups), and
+random codes then never share the anchor's group.
 
 With ``depth_aware=True`` the category is instead the hop distance through the
 nearest common ancestor (1 = parent or child, 2 = sibling or grandparent, ...),
@@ -154,6 +158,8 @@ def build_hierarchy_pairs(
     seed: int = 0,
     groups: Mapping[str, str] | None = None,
     groups_closer: bool = False,
+    members: int = 0,
+    closed_groups: frozenset[str] = frozenset(),
 ) -> PairSet:
     """Categorised pairs of one hierarchy.
 
@@ -163,8 +169,11 @@ def build_hierarchy_pairs(
     ``groups`` (code -> group, e.g. the phecode it rolls up to) leaves out the
     category-1 partners in the anchor's own group, counted in ``skipped``: another
     source calls them one concept. With ``groups_closer`` they are kept as category 1
-    and the other categories move one down (see the module doc).
+    and the other categories move one down, and ``members`` draws more of the anchor's
+    group from anywhere in the tree (see the module doc).
     """
+    if members and not (groups_closer and groups is not None):
+        raise ValueError("members needs groups and groups_closer")
     system = hierarchy.system
     result = PairSet(source=source, far_categories=depth_cap if depth_aware else 4 if groups_closer else 3)
     if len(hierarchy) < 2:
@@ -198,22 +207,33 @@ def build_hierarchy_pairs(
     if max_anchors and len(anchor_codes) > max_anchors:
         anchor_codes = sorted(rng.sample(anchor_codes, max_anchors))
     partners = [c for c in usable if allowed(c)]
+    by_group: dict[str, list[str]] = {}
+    if members and groups is not None:
+        for c in partners:
+            if c in groups and groups[c] not in closed_groups:
+                by_group.setdefault(groups[c], []).append(c)
 
-    def far_codes(related: set[str], n: int) -> list[tuple[str, ...]]:
+    def far_codes(related: set[str], n: int, group: str | None) -> list[tuple[str, ...]]:
         picked: dict[str, None] = {}
         for _ in range(n * 8):
             if len(picked) >= n:
                 break
             cand = rng.choice(partners)
-            if cand not in related:
+            if cand not in related and (group is None or groups is None or groups.get(cand) != group):
                 picked[cand] = None
         return [texts[c] for c in picked]
+
+    def group_draw(code: str, related: set[str]) -> list[str]:
+        pool = by_group.get(groups[code], []) if groups is not None and code in groups else []
+        picked = [c for c in rng.sample(pool, min(len(pool), 2 * members + len(related))) if c not in related]
+        return picked[:members]
 
     for code in anchor_codes:
         terms = texts[code]
         anchors = terms[:max_anchor_terms] if max_anchor_terms else terms
         result.anchors += 1
         pools: dict[int, list[tuple[str, ...]]]
+        group = groups.get(code) if members and groups is not None else None
         if depth_aware:
             near = {c: d for c, d in _bounded_neighbours(hierarchy, code, depth_cap).items() if c in texts and allowed(c)}
             by_cat: dict[int, list[tuple[str, ...]]] = {}
@@ -231,13 +251,15 @@ def build_hierarchy_pairs(
                 if not groups_closer:
                     result.skipped["close code in the anchor's group"] += len(same)
             related = {code, *parents, *close, *same}
+            if group is not None:
+                same += group_draw(code, related)
             if groups_closer:
                 pools = {1: [texts[c] for c in same], 2: [texts[c] for c in close], 3: [texts[p] for p in parents]}
             else:
                 pools = {1: [texts[c] for c in close], 2: [texts[p] for p in parents]}
         for anchor in anchors:
             pools[0] = [(t,) for t in terms if t != anchor]
-            pools[result.far_categories] = far_codes(related, k)
+            pools[result.far_categories] = far_codes(related, k, group)
             result.pairs.extend(sample_pairs_for_anchor(anchor, pools, k, rng, result.skipped))
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
     return result

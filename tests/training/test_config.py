@@ -54,6 +54,11 @@ def test_defaults_and_sections() -> None:
         ({"sources": [{**SOURCE, "lambdas": [0.9, 0.85, 0.8, 0.7]}]}, r"sources\[0\].lambdas gives 4 thresholds; the pairs have 3 far"),
         ({"sources": [{**SOURCE, "lambdas": [0.9, 0.8]}], "pairs": {"closer_phecode_siblings": True}}, "the pairs have 3 or 4 far"),
         ({"sources": [SOURCE], "training": {"sibling_synonyms": "yes"}}, r"training.sibling_synonyms must be bool"),
+        ({"sources": [SOURCE], "training": {"synonym_family": "grandparent", "sibling_synonyms": True}}, r"synonym_family must be 'parent' or 'head_word'"),
+        ({"sources": [SOURCE], "training": {"synonym_family": "head_word"}}, r"synonym_family chooses the families of training.sibling_synonyms, which is off"),
+        ({"sources": [SOURCE], "pairs": {"phecode_members": 2}}, r"phecode_members must be >= 0 and needs pairs.closer_phecode_siblings"),
+        ({"sources": [{**SOURCE, "lambdas": [0.82, 0.79, 0.76, 0.62]}], "pairs": {"closer_phecode_siblings": True, "phecode_members": -1}},
+         r"phecode_members must be >= 0.*got -1"),
     ],
 )
 def test_bad_configs_name_the_key(data: dict, match: str) -> None:

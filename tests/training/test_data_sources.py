@@ -74,6 +74,27 @@ def test_sibling_synonyms_give_groups_the_parent_of_their_code(toy_source: Vocab
     assert build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}), [toy_source]).synonyms.families == []
 
 
+def test_head_word_families_gather_names_that_share_their_head(toy_source: VocabSource) -> None:
+    from ehrfeat.codes import Code
+    from ehrfeat.training.data_sources import concept_families
+
+    vocab = Vocabulary()
+    for code, name in (("D1", "Eisenmenger Complex"), ("D2", "Lutembacher Syndrome"), ("D3", "Noonan Syndrome"),
+                       ("D4", "Anemia, Hemolytic"), ("D5", "Anemia"), ("D6", "Diabetes Mellitus, Type 2"), ("D7", "5-HT2 receptor"),
+                       ("D8", "42")):
+        vocab.add("MeSH", code, name, ["a lay synonym"])
+    heads = concept_families(VocabSource("m", vocab, {}), "head_word")
+    assert heads == {Code("MeSH", "D1"): "head:complex", Code("MeSH", "D2"): "head:syndrome", Code("MeSH", "D3"): "head:syndrome",
+                     Code("MeSH", "D4"): "head:anemia", Code("MeSH", "D5"): "head:anemia",  # inverted names: the part before the comma
+                     Code("MeSH", "D6"): "head:mellitus", Code("MeSH", "D7"): "head:receptor"}  # "42": no word, no family
+    cfg = parse_config({"sources": [{"name": "toy", "reader": "icd10cm"}], "pairs": {"heldout_fraction": 0.0},
+                        "training": {"sibling_synonyms": True, "synonym_family": "head_word"}})
+    data = build_training_data(cfg, [toy_source])
+    by_text = {g[0]: f for g, f in zip(data.synonyms.groups, data.synonyms.families, strict=True)}
+    assert by_text["Type 2 diabetes mellitus"] == by_text["Type 1 diabetes mellitus"] == "head:mellitus"  # one batch run
+    assert by_text["Essential (primary) hypertension"] == "head:hypertension"
+
+
 def test_drop_phecode_siblings_uses_the_phecode_roll_up(toy_source: VocabSource) -> None:
     from ehrfeat.codes import Code
     from ehrfeat.training.data_sources import phecode_groups
@@ -135,3 +156,31 @@ def test_closer_phecode_siblings_uses_the_phecode_roll_up_and_checks_the_bands(t
     assert err.value.code == "E1725" and "sources[2].lambdas" in err.value.fix
     single = build_training_data(_cfg({"name": "toy", "reader": "icd10cm"}, other, closer_phecode_siblings=True), [toy_source, phe])
     assert max(single.pair_sets[0].category_counts()) == 4 and single.bands == {}  # a single loss.lambda serves every category
+
+
+def test_phecode_members_draw_only_from_phecodes_the_phecode_source_trains_on(toy_source: VocabSource) -> None:
+    from ehrfeat.codes import PHECODE, Code
+    from ehrfeat.vocab import CodeMapping
+    from ehrfeat.vocab.splits import HeldOutSplit
+
+    fraction = 0.3
+    split = HeldOutSplit(fraction)
+    assert not any(split.is_heldout("ICD10CM", c) for c in ("E10", "E11", "I10", "I11"))  # the toy tree is all training
+    held = next(str(n) for n in range(100, 999) if split.is_heldout_group(PHECODE, str(n)))
+    kept = next(str(n) for n in range(100, 999) if not split.is_heldout_group(PHECODE, str(n)))
+    maps = [CodeMapping(Code("ICD10CM", c), Code(PHECODE, phe), "rollsUpTo")
+            for c, phe in (("E11.21", f"{held}.1"), ("E10.9", f"{held}.1"), ("I10", f"{kept}.1"), ("I11.0", f"{kept}.1"))]
+    phe = VocabSource("phe", Vocabulary(), {}, mappings=tuple(maps))
+    icd = {"name": "toy", "reader": "icd10cm", "lambdas": [0.82, 0.79, 0.76, 0.62]}
+    other = {"name": "phe", "reader": "phecode", "hierarchy": False, "synonyms": False}
+    code_of = {t: c.code for c in toy_source.vocabulary for t in c.terms}
+
+    def ones(**pairs: object) -> set[tuple[str, str]]:
+        cfg = parse_config({"sources": [icd, other], "pairs": {"heldout_fraction": fraction, "closer_phecode_siblings": True, "k": 5, **pairs}})
+        data = build_training_data(cfg, [toy_source, phe])
+        return {(code_of[p.anchor], code_of[p.other]) for p in data.pair_sets[0].pairs if p.category == 1}
+
+    base, reach = ones(), ones(phecode_members=2)
+    assert {("I10", "I11.0"), ("I11.0", "I10")} <= reach - base  # a trained phecode: drawn across the tree
+    # the held-out phecode's ICD codes are evaluation pairs of the PheCode source: never drawn together
+    assert not {("E11.21", "E10.9"), ("E10.9", "E11.21")} & reach

@@ -164,6 +164,40 @@ def test_groups_closer_give_close_codes_of_the_anchors_group_their_own_category(
     assert "close code in the anchor's group" not in closer.skipped  # nothing left out
 
 
+def test_group_members_reach_past_the_close_codes_and_keep_random_codes_out_of_the_group(toy_source: VocabSource) -> None:
+    h = toy_source.hierarchies["ICD10CM"]
+    # one phecode gathers codes four hops apart (E11.21 and E10.9), as 250.2 gathers E10 and E11 categories
+    groups = {"E11.21": "250.2", "E10.9": "250.2", "E10.1": "250.2", "I11.0": "401", "I10": "401"}
+    code_of = _code_of(toy_source)
+
+    def codes(ps: PairSet, category: int) -> set[tuple[str, str]]:
+        return {(code_of[p.anchor], code_of[p.other]) for p in ps.pairs if p.category == category}
+
+    kw = {"source": "toy", "k": 5, "groups": groups, "groups_closer": True}
+    closer = build_hierarchy_pairs(toy_source.vocabulary, h, **kw)
+    reach = build_hierarchy_pairs(toy_source.vocabulary, h, members=3, **kw)
+    assert ("E11.21", "E10.9") not in codes(closer, 1) and ("I10", "I11.0") not in codes(closer, 1)
+    far_members = {("E11.21", "E10.9"), ("E11.21", "E10.1"), ("E10.9", "E11.21"), ("E10.1", "E11.21"), ("I10", "I11.0"), ("I11.0", "I10")}
+    assert far_members <= codes(reach, 1)  # drawn from anywhere in the tree into category 1
+    assert codes(reach, 1) - far_members == codes(closer, 1)  # E10.9-E10.1: close and one group, as before
+    assert codes(reach, 2) == codes(closer, 2) and codes(reach, 3) == codes(closer, 3) and reach.far_categories == 4
+    for seed in range(20):  # a random code never shares the anchor's group
+        randoms = codes(build_hierarchy_pairs(toy_source.vocabulary, h, members=3, seed=seed, **kw), 4)
+        assert not {(a, b) for a, b in randoms if a in groups and groups.get(b) == groups[a]}
+    # a closed group (held out by the source that defines it) gives no drawn members; its close codes stay
+    shut = build_hierarchy_pairs(toy_source.vocabulary, h, members=3, closed_groups=frozenset({"250.2"}), **kw)
+    assert codes(shut, 1) == codes(closer, 1) | {("I10", "I11.0"), ("I11.0", "I10")}
+    # members never come from held-out codes: E10 is held out with a split that holds out its category
+    split = next(s for s in (HeldOutSplit(0.5, salt=f"t{i}") for i in range(200))
+                 if s.is_heldout("ICD10CM", "E10.9") and not s.is_heldout("ICD10CM", "E11.21"))
+    train = build_hierarchy_pairs(toy_source.vocabulary, h, members=3, split=split, **kw)
+    assert all(not split.is_heldout("ICD10CM", code_of[p.other]) for p in train.pairs)
+    assert ("I10", "I11.0") in codes(train, 1) or split.is_heldout("ICD10CM", "I11.0") or split.is_heldout("ICD10CM", "I10")
+    assert not {pair for pair in codes(train, 1) if "E11.21" in pair}  # its only group-mates are held out
+    with pytest.raises(ValueError, match="members needs groups and groups_closer"):
+        build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", members=2, groups=groups)
+
+
 def test_inherit_groups_takes_the_nearest_grouped_ancestors(toy_source: VocabSource) -> None:
     h = toy_source.hierarchies["ICD10CM"]
     groups = {"E11": "250.2", "E11.22": "250.22", "I11": "401.2"}
