@@ -163,10 +163,12 @@ def _check_phecode_options(pairs_cfg: PairsConfig) -> None:
         raise ConfigError("pairs.drop_phecode_siblings leaves out the close codes under the anchor's phecode and "
                           "pairs.closer_phecode_siblings gives them their own category; both cannot hold",
                           fix="turn one of the two off", code="E404")
-    if pairs_cfg.phecode_members < 0 or (pairs_cfg.phecode_members and not pairs_cfg.closer_phecode_siblings):
-        raise ConfigError(f"pairs.phecode_members must be >= 0 and needs pairs.closer_phecode_siblings (its category 1), "
-                          f"got {pairs_cfg.phecode_members}", fix="turn pairs.closer_phecode_siblings on, or set phecode_members = 0",
-                          code="E404")
+    if pairs_cfg.phecode_members < 0:
+        raise ConfigError(f"pairs.phecode_members must be >= 0, got {pairs_cfg.phecode_members}",
+                          fix="give the codes to draw per ICD anchor (e.g. 2), or 0 for none", code="E404")
+    if pairs_cfg.phecode_members and not pairs_cfg.closer_phecode_siblings:
+        raise ConfigError("pairs.phecode_members draws into the category pairs.closer_phecode_siblings makes, which is off",
+                          fix="turn pairs.closer_phecode_siblings on, or set phecode_members = 0", code="E404")
     for option in ("drop_phecode_siblings", "closer_phecode_siblings"):
         if getattr(pairs_cfg, option) and pairs_cfg.depth_aware:
             raise ConfigError(f"pairs.{option} works on category 1 (children and siblings); with pairs.depth_aware "
