@@ -143,12 +143,13 @@ def concept_families(source: VocabSource, by: str = "parent") -> dict[Code, str]
     "Eisenmenger Complex" -> complex), so names that share a generic head are negatives.
     """
     out: dict[Code, str] = {}
-    for concept in source.vocabulary:
-        if by == "head_word":
+    if by == "head_word":
+        for concept in source.vocabulary:
             words = _WORD.findall(concept.terms[0].split(",", 1)[0].casefold()) if concept.terms else []
             if words:
                 out[concept.ref] = f"head:{words[-1]}"
-            continue
+        return out
+    for concept in source.vocabulary:
         hierarchy = source.hierarchies.get(concept.system)
         parents = sorted(hierarchy.parents(concept.code)) if hierarchy is not None and concept.code in hierarchy else []
         if parents:
@@ -236,7 +237,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 closer = pc.closer_phecode_siblings and system in groups
                 own = inherit_groups(hierarchy, groups[system]) if closer else groups.get(system)
                 members = pc.phecode_members if closer else 0
-                closed = frozenset(g for g in set((own or {}).values()) if members and split.is_heldout(PHECODE, g))
+                closed = frozenset(g for g in set(own.values()) if split.is_heldout(PHECODE, g)) if members and own else frozenset()
                 train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=own,
                                                         groups_closer=closer, members=members, closed_groups=closed, **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))

@@ -223,8 +223,8 @@ def build_hierarchy_pairs(
                 picked[cand] = None
         return [texts[c] for c in picked]
 
-    def group_draw(code: str, related: set[str]) -> list[str]:
-        pool = by_group.get(groups[code], []) if groups is not None and code in groups else []
+    def group_draw(group: str, related: set[str]) -> list[str]:
+        pool = by_group.get(group, [])
         picked = [c for c in rng.sample(pool, min(len(pool), 2 * members + len(related))) if c not in related]
         return picked[:members]
 
@@ -252,7 +252,7 @@ def build_hierarchy_pairs(
                     result.skipped["close code in the anchor's group"] += len(same)
             related = {code, *parents, *close, *same}
             if group is not None:
-                same += group_draw(code, related)
+                same += group_draw(group, related)
             if groups_closer:
                 pools = {1: [texts[c] for c in same], 2: [texts[c] for c in close], 3: [texts[p] for p in parents]}
             else:
