@@ -13,12 +13,15 @@ import importlib.metadata
 import json
 import platform
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 
-from ehrfeat.errors import ModelError
+from ehrfeat.errors import InputError, ModelError
 
 __all__ = [
     "LAST_CHECKPOINT",
@@ -29,6 +32,7 @@ __all__ = [
     "restore_rng",
     "save_trainer_state",
     "write_manifest",
+    "writing_output",
 ]
 
 LAST_CHECKPOINT = "last-checkpoint"
@@ -46,12 +50,41 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+@contextmanager
+def writing_output(output: Path, what: str, resumable: bool) -> Iterator[None]:
+    """Turn a failed write under ``output`` (disk full, file too large, read-only) into E1727.
+
+    torch and safetensors report a full disk as their own errors (``RuntimeError``,
+    ``SafetensorError``) rather than ``OSError``; all three name the folder and the fix.
+    """
+    try:
+        yield
+    except (OSError, RuntimeError, SafetensorError) as exc:
+        if isinstance(exc, RuntimeError) and not _is_write_failure(exc):
+            raise
+        detail = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0])[:200]
+        again = "run the same command again: it resumes from the last checkpoint" if resumable else "run the same command again"
+        raise InputError(
+            f"cannot write the {what} into {output}: {detail}",
+            fix=f"free space on the disk that holds {output} (or make it writable), then {again}",
+            code="E1727",
+        ) from exc
+
+
+def _is_write_failure(exc: RuntimeError) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("write", "space", "disk", "quota", "file too large", "unexpected pos"))
+
+
 def save_trainer_state(output: Path, model: Any, optimizer: Any, scheduler: Any, step: int, plan_length: int) -> Path:
-    """Write ``last-checkpoint`` atomically (a temporary folder renamed into place)."""
+    """Write ``last-checkpoint`` atomically (a temporary folder renamed into place).
+
+    A write that fails (a full disk) removes the temporary folder and raises E1727;
+    the previous checkpoint stays as it was, so the run resumes from it.
+    """
     final = output / LAST_CHECKPOINT
     tmp = output / f"{LAST_CHECKPOINT}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save(tmp)
     state = {
         "step": step,
         "plan_length": plan_length,
@@ -60,7 +93,13 @@ def save_trainer_state(output: Path, model: Any, optimizer: Any, scheduler: Any,
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
-    torch.save(state, tmp / _STATE)
+    try:
+        with writing_output(output, f"checkpoint of step {step}", resumable=True):
+            model.save(tmp)
+            torch.save(state, tmp / _STATE)
+    except InputError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     return final

@@ -18,18 +18,8 @@ from typing import Any
 from ehrfeat.errors import ConfigError
 from ehrfeat.training.config_paths import resolve_dir, resolve_paths
 
-__all__ = [
-    "RECIPES",
-    "LossConfig",
-    "ModelConfig",
-    "PairsConfig",
-    "SourceConfig",
-    "TrainConfig",
-    "TrainingConfig",
-    "load_config",
-    "parse_config",
-    "with_max_steps",
-]
+__all__ = ["RECIPES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
+           "parse_config", "with_max_steps"]
 
 RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2", "hiprbert-mini-v3", "hiprbert-mini-v4")
 
@@ -58,6 +48,7 @@ class TrainingConfig:
     num_threads: int = 0  # 0: leave torch's default
     merge_with_base: float = 1.0  # WiSE-FT: the final weights are base + w * (fine-tuned - base); 1.0 keeps them
     distill_weight: float = 0.0  # > 0: add w * DistillLoss against the frozen base on every batch
+    distill_shared_word: float = 0.0  # > 0: distillation weighs pairs that share a word (and are not trained together) 1 + this
     sibling_synonyms: bool = False  # synonym batches gather groups of sibling concepts (same parent): hard negatives
     synonym_family: str = "parent"  # with sibling_synonyms, a family is one parent ("parent") or one head word of the name ("head_word")
 
@@ -242,8 +233,9 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     if training.synonym_family != "parent" and not training.sibling_synonyms:
         raise ConfigError("training.synonym_family chooses the families of training.sibling_synonyms, which is off",
                           fix="turn training.sibling_synonyms on, or leave synonym_family out", code="E404")
-    if training.distill_weight < 0:
-        raise ConfigError(f"training.distill_weight must be >= 0, got {training.distill_weight}", fix="0 turns distillation off", code="E404")
+    if min(training.distill_weight, training.distill_shared_word) < 0 or (training.distill_shared_word and not training.distill_weight):
+        raise ConfigError(f"training.distill_weight and distill_shared_word must be >= 0 (the focus needs a weight), got "
+                          f"{training.distill_weight}, {training.distill_shared_word}", fix="0 turns distillation off", code="E404")
     loss_cfg: LossConfig = sections["loss"]
     if loss_cfg.rank_weight < 0 or loss_cfg.rank_margin < 0 or loss_cfg.rank_gamma <= 0:
         raise ConfigError(

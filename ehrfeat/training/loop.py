@@ -35,16 +35,18 @@ from ehrfeat.training.checkpoint import (
     restore_rng,
     save_trainer_state,
     write_manifest,
+    writing_output,
 )
 from ehrfeat.training.config import TrainConfig, load_config
 from ehrfeat.training.data_sources import TrainingData, build_training_data
-from ehrfeat.training.losses import DistillLoss, RankLoss, SynonymLoss, TreeLoss
+from ehrfeat.training.distill import Distiller
+from ehrfeat.training.losses import RankLoss, SynonymLoss, TreeLoss
 from ehrfeat.training.merge import interpolate_with_base
 from ehrfeat.training.model import TermModel
 from ehrfeat.training.run_lock import LOCK_FILE, run_lock
 from ehrfeat.vocab import VocabSource
 
-__all__ = ["Distiller", "batch_loss", "evaluate_pair", "prepare_base_model", "train"]
+__all__ = ["batch_loss", "evaluate_pair", "prepare_base_model", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,20 +71,6 @@ def prepare_base_model(config: TrainConfig, data: TrainingData, output: Path) ->
     return str(folder.resolve())
 
 
-class Distiller:
-    """The frozen base model and the weight of :class:`DistillLoss` against it."""
-
-    def __init__(self, teacher: TermModel, weight: float) -> None:
-        self.teacher = teacher.eval().requires_grad_(False)
-        self.weight = weight
-        self.loss = DistillLoss()
-
-    def __call__(self, texts: list[str], student: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            teacher = self.teacher(texts)
-        return self.weight * self.loss(student, teacher)
-
-
 def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss | Mapping[str, TreeLoss], synonym_loss: SynonymLoss,
                distiller: Distiller | None = None, rank: tuple[RankLoss, float] | None = None) -> torch.Tensor:
     """The loss of one planned batch (each distinct string encoded once); ``rank``: the rank loss and its weight.
@@ -95,26 +83,32 @@ def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss | Mapping[str
         raw = model(texts)
         labels = torch.tensor(batch.labels, device=model.device)
         loss = synonym_loss(raw, labels)
+        trained = labels[:, None] == labels[None, :]
     else:
         texts = list(dict.fromkeys(t for p in batch.pairs for t in (p.anchor, p.other)))
         row = {t: i for i, t in enumerate(texts)}
         raw = model(texts)
         emb = F.normalize(raw.float(), dim=-1)
-        a = emb[[row[p.anchor] for p in batch.pairs]]
-        b = emb[[row[p.other] for p in batch.pairs]]
+        anchor_rows = [row[p.anchor] for p in batch.pairs]
+        other_rows = [row[p.other] for p in batch.pairs]
+        a = emb[anchor_rows]
+        b = emb[other_rows]
+        trained = torch.zeros(len(texts), len(texts), dtype=torch.bool, device=model.device)
+        trained[anchor_rows, other_rows] = trained[other_rows, anchor_rows] = True
         cats = torch.tensor([p.category for p in batch.pairs], device=model.device)
         cosine = (a * b).sum(dim=-1)
         tree = tree_loss if isinstance(tree_loss, TreeLoss) else tree_loss[batch.source]
         loss = tree(cosine, cats)
         if rank is not None and rank[1] > 0:
-            anchors = torch.tensor([row[p.anchor] for p in batch.pairs], device=model.device)
+            anchors = torch.tensor(anchor_rows, device=model.device)
             loss = loss + rank[1] * rank[0](cosine, cats, anchors)
     if distiller is not None:
         distinct = list(dict.fromkeys(texts))
         if len(distinct) < len(texts):  # synonym batches may repeat a string
             first = {t: i for i, t in reversed(list(enumerate(texts)))}
-            raw = raw[[first[t] for t in distinct]]
-        loss = loss + distiller(distinct, raw)
+            keep = [first[t] for t in distinct]
+            raw, trained = raw[keep], trained[keep][:, keep]
+        loss = loss + distiller(distinct, raw, trained)
     return loss
 
 
@@ -204,7 +198,7 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
     distiller = None
     if tc.distill_weight > 0:
         teacher = TermModel(base, pooling=cfg.model.pooling, max_length=cfg.model.max_length).to(device)
-        distiller = Distiller(teacher, tc.distill_weight)
+        distiller = Distiller(teacher, tc.distill_weight, tc.distill_shared_word)
     end = len(plan) if stop_after is None else min(len(plan), stop_after)
     running: dict[str, float] = {}
     from tqdm.auto import tqdm
@@ -237,9 +231,10 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
         return out
     if tc.merge_with_base != 1.0:
         interpolate_with_base(model, base, tc.merge_with_base)
-    model.save(out)
     evalset = EvalSet.from_parts(data.eval_pairs, data.eval_synonyms.groups)
-    evalset.save(out / HELDOUT_FILE)
+    with writing_output(out, "trained model", resumable=True):
+        model.save(out)
+        evalset.save(out / HELDOUT_FILE)
     manifest: dict[str, Any] = {
         "name": cfg.name,
         "base_model": base if Path(base).exists() else cfg.model.base,
@@ -256,10 +251,12 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
         "versions": library_versions(),
         "evaluation": {},
     }
-    write_manifest(out, manifest)
+    with writing_output(out, "trained model", resumable=True):
+        write_manifest(out, manifest)
     if evaluate:
         manifest["evaluation"] = evaluate_pair(out, manifest["base_model"], evalset)
-        write_manifest(out, manifest)
+        with writing_output(out, "trained model", resumable=True):
+            write_manifest(out, manifest)
     shutil.rmtree(out / LAST_CHECKPOINT, ignore_errors=True)
     return out
 

@@ -129,16 +129,25 @@ class SynonymLoss(nn.Module):
 
 
 class DistillLoss(nn.Module):
-    """Mean squared difference of the student's and teacher's off-diagonal cosines."""
+    """Mean squared difference of the student's and teacher's off-diagonal cosines, optionally weighted per pair."""
 
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-        """``student``, ``teacher``: (n, d) vectors of the same n texts (any norm)."""
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """``student``, ``teacher``: (n, d) vectors of the same n texts (any norm); ``weights``: (n, n), default 1.
+
+        The loss is the mean over the ``n(n-1)`` off-diagonal pairs of ``weight * difference²``:
+        weights above 1 add pressure on their pairs without taking any from the others.
+        """
         n = student.shape[0]
         if teacher.shape[0] != n:
             raise ValueError(f"student and teacher embed different numbers of texts: {n} and {teacher.shape[0]}")
+        if weights is not None and tuple(weights.shape) != (n, n):
+            raise ValueError(f"distillation weights must be ({n}, {n}), got {tuple(weights.shape)}")
         if n < 2:
             return student.sum() * 0.0
         s = F.normalize(student.float(), dim=-1)
         t = F.normalize(teacher.float(), dim=-1)
         off = ~torch.eye(n, dtype=torch.bool, device=s.device)
-        return ((s @ s.T - t @ t.T)[off] ** 2).mean()
+        squared = (s @ s.T - t @ t.T) ** 2
+        if weights is not None:
+            squared = squared * weights.to(squared.dtype)
+        return squared[off].mean()

@@ -269,3 +269,38 @@ def test_init_starts_the_weights_from_a_folder_and_keeps_the_base(tmp_path: Path
     missing = parse_config({"sources": [{"name": "toy", "reader": "icd10cm"}], "model": {"base": str(tiny_bert), "init": str(tmp_path / "nope")}})
     with pytest.raises(ConfigError, match=r"model\.init"):
         train(missing, tmp_path / "third", sources=[toy_factory()], evaluate=False, progress=False)
+
+
+def test_shared_word_focus_skips_the_pairs_a_batch_trains(tiny_bert: Path) -> None:
+    from ehrfeat.training.batching import SYNONYMS, Batch
+    from ehrfeat.training.distill import Distiller
+    from ehrfeat.training.loop import batch_loss
+    from ehrfeat.training.losses import SynonymLoss, TreeLoss
+    from ehrfeat.training.model import TermModel
+    from ehrfeat.training.pairs import TermPair
+
+    teacher, model = TermModel(tiny_bert, max_length=16), TermModel(tiny_bert, max_length=16).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    tree, syn = TreeLoss(), SynonymLoss()
+    plain, focused = Distiller(teacher, 1.0), Distiller(teacher, 1.0, shared_word=5.0)
+    # the only pair sharing a word is the trained one: the focus changes nothing
+    trained_only = Batch("x", pairs=(TermPair("ulna fracture", "fracture of radius", 1), TermPair("fever", "cough", 3)))
+    # two concepts' synonyms share "syndrome": not trained together, so the focus weighs them up
+    synonyms = Batch(SYNONYMS, terms=("eisenmenger syndrome", "eisenmenger complex", "noonan syndrome", "noonan disease"),
+                     labels=(0, 0, 1, 1))
+    with torch.no_grad():
+        assert batch_loss(model, trained_only, tree, syn, focused).item() == pytest.approx(
+            batch_loss(model, trained_only, tree, syn, plain).item(), rel=1e-6)
+        assert batch_loss(model, synonyms, tree, syn, focused).item() > batch_loss(model, synonyms, tree, syn, plain).item()
+
+
+def test_distill_shared_word_is_checked_and_recorded(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    for bad in ({"distill_weight": 1.0, "distill_shared_word": -1.0}, {"distill_shared_word": 2.0}):
+        with pytest.raises(ConfigError, match="distill_shared_word") as err:
+            _config(tiny_bert, **bad)
+        assert err.value.code == "E404"
+    out = train(_config(tiny_bert, distill_weight=5.0, distill_shared_word=4.0), tmp_path / "run", sources=[toy_factory()],
+                evaluate=False, progress=False)
+    assert json.loads((out / MANIFEST).read_text())["config"]["training"]["distill_shared_word"] == 4.0
