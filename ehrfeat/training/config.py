@@ -49,6 +49,7 @@ class TrainingConfig:
     merge_with_base: float = 1.0  # WiSE-FT: the final weights are base + w * (fine-tuned - base); 1.0 keeps them
     distill_weight: float = 0.0  # > 0: add w * DistillLoss against the frozen base on every batch
     distill_shared_word: float = 0.0  # > 0: distillation weighs pairs that share a word (and are not trained together) 1 + this
+    distill_shared_word_scope: str = "all"  # the batches that focus applies to: "all" or "synonyms"
     sibling_synonyms: bool = False  # synonym batches gather groups of sibling concepts (same parent): hard negatives
     synonym_family: str = "parent"  # with sibling_synonyms, a family is one parent ("parent") or one head word of the name ("head_word")
 
@@ -236,6 +237,9 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     if min(training.distill_weight, training.distill_shared_word) < 0 or (training.distill_shared_word and not training.distill_weight):
         raise ConfigError(f"training.distill_weight and distill_shared_word must be >= 0 (the focus needs a weight), got "
                           f"{training.distill_weight}, {training.distill_shared_word}", fix="0 turns distillation off", code="E404")
+    if training.distill_shared_word_scope not in ("all", "synonyms"):
+        raise ConfigError(f"training.distill_shared_word_scope must be 'all' or 'synonyms', got {training.distill_shared_word_scope!r}",
+                          code="E404")
     loss_cfg: LossConfig = sections["loss"]
     if loss_cfg.rank_weight < 0 or loss_cfg.rank_margin < 0 or loss_cfg.rank_gamma <= 0:
         raise ConfigError(

@@ -9,7 +9,8 @@ above the concept the base found. ``shared_word`` > 0 weighs such pairs
 ``1 + shared_word`` times: two texts that share a word of three letters or more (not a
 function word) and that the batch does not train together. Pairs the batch trains (an
 anchor and its partner, two synonyms of one concept) keep weight 1, so distillation does
-not pull back what the tree and synonym losses move.
+not pull back what the tree and synonym losses move. ``scope="synonyms"`` gives the focus to
+synonym batches only, leaving tree batches free to reshape the code trees.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ import torch
 from ehrfeat.training.losses import DistillLoss
 from ehrfeat.training.model import TermModel
 
-__all__ = ["Distiller", "shared_word_pairs"]
+__all__ = ["SCOPES", "Distiller", "shared_word_pairs"]
 
+SCOPES = ("all", "synonyms")  # the batches the shared-word focus applies to
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _FUNCTION_WORDS = frozenset({"and", "the", "with", "without", "for", "from", "due", "not", "other", "than", "into"})
 
@@ -53,18 +55,25 @@ def shared_word_pairs(texts: Sequence[str]) -> torch.Tensor:
 class Distiller:
     """The frozen base model, the weight of :class:`DistillLoss` against it, and its shared-word focus."""
 
-    def __init__(self, teacher: TermModel, weight: float, shared_word: float = 0.0) -> None:
+    def __init__(self, teacher: TermModel, weight: float, shared_word: float = 0.0, scope: str = "all") -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
         self.teacher = teacher.eval().requires_grad_(False)
         self.weight = weight
         self.shared_word = shared_word
+        self.scope = scope
         self.loss = DistillLoss()
 
-    def __call__(self, texts: list[str], student: torch.Tensor, trained: torch.Tensor | None = None) -> torch.Tensor:
-        """``trained``: (n, n) bool, the pairs the batch trains (kept at weight 1); ``None``: none."""
+    def __call__(self, texts: list[str], student: torch.Tensor, trained: torch.Tensor | None = None,
+                 synonyms: bool = False) -> torch.Tensor:
+        """``trained``: (n, n) bool, the pairs the batch trains (kept at weight 1); ``None``: none.
+
+        ``synonyms``: the batch is a synonym batch; with ``scope="synonyms"`` only those get the focus.
+        """
         with torch.no_grad():
             teacher = self.teacher(texts)
         weights = None
-        if self.shared_word > 0:
+        if self.shared_word > 0 and (synonyms or self.scope == "all"):
             focus = shared_word_pairs(texts)
             if trained is not None:
                 focus &= ~trained.cpu()
