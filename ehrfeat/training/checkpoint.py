@@ -51,7 +51,7 @@ def library_versions() -> dict[str, str]:
 
 
 @contextmanager
-def writing_output(output: Path, what: str, resumable: bool) -> Iterator[None]:
+def writing_output(output: Path, what: str) -> Iterator[None]:
     """Turn a failed write under ``output`` (disk full, file too large, read-only) into E1727.
 
     torch and safetensors report a full disk as their own errors (``RuntimeError``,
@@ -63,10 +63,10 @@ def writing_output(output: Path, what: str, resumable: bool) -> Iterator[None]:
         if isinstance(exc, RuntimeError) and not _is_write_failure(exc):
             raise
         detail = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0])[:200]
-        again = "run the same command again: it resumes from the last checkpoint" if resumable else "run the same command again"
         raise InputError(
             f"cannot write the {what} into {output}: {detail}",
-            fix=f"free space on the disk that holds {output} (or make it writable), then {again}",
+            fix=f"free space on the disk that holds {output} (or make it writable), then run the same command again: "
+            "it resumes from the last checkpoint",
             code="E1727",
         ) from exc
 
@@ -94,7 +94,7 @@ def save_trainer_state(output: Path, model: Any, optimizer: Any, scheduler: Any,
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
     try:
-        with writing_output(output, f"checkpoint of step {step}", resumable=True):
+        with writing_output(output, f"checkpoint of step {step}"):
             model.save(tmp)
             torch.save(state, tmp / _STATE)
     except InputError:

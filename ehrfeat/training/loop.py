@@ -232,7 +232,7 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
     if tc.merge_with_base != 1.0:
         interpolate_with_base(model, base, tc.merge_with_base)
     evalset = EvalSet.from_parts(data.eval_pairs, data.eval_synonyms.groups)
-    with writing_output(out, "trained model", resumable=True):
+    with writing_output(out, "trained model"):
         model.save(out)
         evalset.save(out / HELDOUT_FILE)
     manifest: dict[str, Any] = {
@@ -251,11 +251,11 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
         "versions": library_versions(),
         "evaluation": {},
     }
-    with writing_output(out, "trained model", resumable=True):
+    with writing_output(out, "trained model"):
         write_manifest(out, manifest)
     if evaluate:
         manifest["evaluation"] = evaluate_pair(out, manifest["base_model"], evalset)
-        with writing_output(out, "trained model", resumable=True):
+        with writing_output(out, "trained model"):
             write_manifest(out, manifest)
     shutil.rmtree(out / LAST_CHECKPOINT, ignore_errors=True)
     return out
