@@ -18,9 +18,10 @@ from typing import Any
 from ehrfeat.errors import ConfigError
 from ehrfeat.training.config_paths import resolve_dir, resolve_paths
 
-__all__ = ["RECIPES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
+__all__ = ["DISTILL_SCOPES", "RECIPES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
            "parse_config", "with_max_steps"]
 
+DISTILL_SCOPES = ("all", "synonyms")  # the batches training.distill_shared_word applies to
 RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2", "hiprbert-mini-v3", "hiprbert-mini-v4")
 
 
@@ -237,8 +238,8 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     if min(training.distill_weight, training.distill_shared_word) < 0 or (training.distill_shared_word and not training.distill_weight):
         raise ConfigError(f"training.distill_weight and distill_shared_word must be >= 0 (the focus needs a weight), got "
                           f"{training.distill_weight}, {training.distill_shared_word}", fix="0 turns distillation off", code="E404")
-    if training.distill_shared_word_scope not in ("all", "synonyms"):
-        raise ConfigError(f"training.distill_shared_word_scope must be 'all' or 'synonyms', got {training.distill_shared_word_scope!r}",
+    if training.distill_shared_word_scope not in DISTILL_SCOPES:
+        raise ConfigError(f"training.distill_shared_word_scope must be one of {DISTILL_SCOPES}, got {training.distill_shared_word_scope!r}",
                           code="E404")
     loss_cfg: LossConfig = sections["loss"]
     if loss_cfg.rank_weight < 0 or loss_cfg.rank_margin < 0 or loss_cfg.rank_gamma <= 0:

@@ -28,9 +28,9 @@ from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
 from ehrfeat.vocab import CodeMapping, Concept, Hierarchy, VocabSource, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
-_WORD = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more (no digits)
+WORD = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more (no digits)
 
-__all__ = ["READERS", "TrainingData", "build_training_data", "concept_families", "load_sources", "phecode_groups", "read_icd10cm_slice"]
+__all__ = ["READERS", "WORD", "TrainingData", "build_training_data", "concept_families", "load_sources", "phecode_groups", "read_icd10cm_slice"]
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def concept_families(source: VocabSource, by: str = "parent") -> dict[Code, str]
     out: dict[Code, str] = {}
     if by == "head_word":
         for concept in source.vocabulary:
-            words = _WORD.findall(concept.terms[0].split(",", 1)[0].casefold()) if concept.terms else []
+            words = WORD.findall(concept.terms[0].split(",", 1)[0].casefold()) if concept.terms else []
             if words:
                 out[concept.ref] = f"head:{words[-1]}"
         return out

@@ -15,23 +15,22 @@ synonym batches only, leaving tree batches free to reshape the code trees.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import torch
 
+from ehrfeat.training.config import DISTILL_SCOPES
+from ehrfeat.training.data_sources import WORD
 from ehrfeat.training.losses import DistillLoss
 from ehrfeat.training.model import TermModel
 
-__all__ = ["SCOPES", "Distiller", "shared_word_pairs"]
+__all__ = ["Distiller", "shared_word_pairs"]
 
-SCOPES = ("all", "synonyms")  # the batches the shared-word focus applies to
-_WORD = re.compile(r"[^\W\d_]{3,}")
 _FUNCTION_WORDS = frozenset({"and", "the", "with", "without", "for", "from", "due", "not", "other", "than", "into"})
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.casefold()) if w not in _FUNCTION_WORDS}
+    return {w for w in WORD.findall(text.casefold()) if w not in _FUNCTION_WORDS}
 
 
 def shared_word_pairs(texts: Sequence[str]) -> torch.Tensor:
@@ -56,8 +55,8 @@ class Distiller:
     """The frozen base model, the weight of :class:`DistillLoss` against it, and its shared-word focus."""
 
     def __init__(self, teacher: TermModel, weight: float, shared_word: float = 0.0, scope: str = "all") -> None:
-        if scope not in SCOPES:
-            raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+        if scope not in DISTILL_SCOPES:
+            raise ValueError(f"scope must be one of {DISTILL_SCOPES}, got {scope!r}")
         self.teacher = teacher.eval().requires_grad_(False)
         self.weight = weight
         self.shared_word = shared_word
