@@ -18,10 +18,9 @@ from typing import Any
 from ehrfeat.errors import ConfigError
 from ehrfeat.training.config_paths import resolve_dir, resolve_paths
 
-__all__ = ["DISTILL_SCOPES", "RECIPES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
+__all__ = ["RECIPES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
            "parse_config", "with_max_steps"]
 
-DISTILL_SCOPES = ("all", "synonyms")  # the batches training.distill_shared_word applies to
 RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2", "hiprbert-mini-v3", "hiprbert-mini-v4")
 
 
@@ -50,7 +49,7 @@ class TrainingConfig:
     merge_with_base: float = 1.0  # WiSE-FT: the final weights are base + w * (fine-tuned - base); 1.0 keeps them
     distill_weight: float = 0.0  # > 0: add w * DistillLoss against the frozen base on every batch
     distill_shared_word: float = 0.0  # > 0: distillation weighs pairs that share a word (and are not trained together) 1 + this
-    distill_shared_word_scope: str = "all"  # the batches that focus applies to: "all" or "synonyms"
+    distill_shared_word_tree: float | None = None  # that focus in tree batches; None: distill_shared_word, 0: none
     sibling_synonyms: bool = False  # synonym batches gather groups of sibling concepts (same parent): hard negatives
     synonym_family: str = "parent"  # with sibling_synonyms, a family is one parent ("parent") or one head word of the name ("head_word")
 
@@ -135,7 +134,9 @@ def _build(cls: type, data: Any, where: str) -> Any:
                 raise ConfigError(f"missing key {where}.{key}", code="E403")
             continue
         value = data[key]
-        expected = type(f.default) if f.default is not MISSING else None
+        # "float | None": a number, or null in a run's recorded config
+        expected = None if value is None and f.default is None else float if f.type == "float | None" else (
+            type(f.default) if f.default is not MISSING else None)
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if expected is tuple and isinstance(value, list):
@@ -143,9 +144,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
                 raise ConfigError(f"{where}.{key} must be a list of numbers, got {value!r}", code="E404")
             value = tuple(float(x) for x in value)
         if expected is not None and expected is not type(None) and not isinstance(value, expected):
-            raise ConfigError(
-                f"{where}.{key} must be {expected.__name__}, got {value!r}", code="E404"
-            )
+            raise ConfigError(f"{where}.{key} must be {expected.__name__}, got {value!r}", code="E404")
         values[f.name] = value
     return cls(**values)
 
@@ -167,6 +166,15 @@ def _check_phecode_options(pairs_cfg: PairsConfig) -> None:
             raise ConfigError(f"pairs.{option} works on category 1 (children and siblings); with pairs.depth_aware "
                               "the categories are hop distances and it would do nothing",
                               fix=f"turn one of pairs.{option} and pairs.depth_aware off", code="E404")
+
+
+def _check_distill(training: TrainingConfig) -> None:
+    """Distillation weights: >= 0 numbers, and a shared-word focus only on top of a distillation weight."""
+    focus = (training.distill_shared_word, training.distill_shared_word if (tree := training.distill_shared_word_tree) is None else tree)
+    if min(training.distill_weight, *focus) < 0 or (max(focus) and not training.distill_weight):
+        raise ConfigError(f"training.distill_weight, distill_shared_word and distill_shared_word_tree must be >= 0 (the focus "
+                          f"needs a weight), got {training.distill_weight}, {training.distill_shared_word}, {tree}",
+                          fix="0 turns distillation off", code="E404")
 
 
 def _check_bands(lambdas: tuple[float, ...], where: str, far_categories: tuple[int, ...]) -> None:
@@ -235,12 +243,7 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     if training.synonym_family != "parent" and not training.sibling_synonyms:
         raise ConfigError("training.synonym_family chooses the families of training.sibling_synonyms, which is off",
                           fix="turn training.sibling_synonyms on, or leave synonym_family out", code="E404")
-    if min(training.distill_weight, training.distill_shared_word) < 0 or (training.distill_shared_word and not training.distill_weight):
-        raise ConfigError(f"training.distill_weight and distill_shared_word must be >= 0 (the focus needs a weight), got "
-                          f"{training.distill_weight}, {training.distill_shared_word}", fix="0 turns distillation off", code="E404")
-    if training.distill_shared_word_scope not in DISTILL_SCOPES:
-        raise ConfigError(f"training.distill_shared_word_scope must be one of {DISTILL_SCOPES}, got {training.distill_shared_word_scope!r}",
-                          code="E404")
+    _check_distill(training)
     loss_cfg: LossConfig = sections["loss"]
     if loss_cfg.rank_weight < 0 or loss_cfg.rank_margin < 0 or loss_cfg.rank_gamma <= 0:
         raise ConfigError(

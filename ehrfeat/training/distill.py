@@ -9,8 +9,9 @@ above the concept the base found. ``shared_word`` > 0 weighs such pairs
 ``1 + shared_word`` times: two texts that share a word of three letters or more (not a
 function word) and that the batch does not train together. Pairs the batch trains (an
 anchor and its partner, two synonyms of one concept) keep weight 1, so distillation does
-not pull back what the tree and synonym losses move. ``scope="synonyms"`` gives the focus to
-synonym batches only, leaving tree batches free to reshape the code trees.
+not pull back what the tree and synonym losses move. ``shared_word_tree`` sets the focus of
+tree batches apart (``None``: the same as synonym batches; ``0``: none, leaving tree batches
+free to reshape the code trees).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Sequence
 
 import torch
 
-from ehrfeat.training.config import DISTILL_SCOPES
 from ehrfeat.training.data_sources import WORD
 from ehrfeat.training.losses import DistillLoss
 from ehrfeat.training.model import TermModel
@@ -54,27 +54,28 @@ def shared_word_pairs(texts: Sequence[str]) -> torch.Tensor:
 class Distiller:
     """The frozen base model, the weight of :class:`DistillLoss` against it, and its shared-word focus."""
 
-    def __init__(self, teacher: TermModel, weight: float, shared_word: float = 0.0, scope: str = "all") -> None:
-        if scope not in DISTILL_SCOPES:
-            raise ValueError(f"scope must be one of {DISTILL_SCOPES}, got {scope!r}")
+    def __init__(self, teacher: TermModel, weight: float, shared_word: float = 0.0, shared_word_tree: float | None = None) -> None:
+        if min(shared_word, shared_word if shared_word_tree is None else shared_word_tree) < 0:
+            raise ValueError(f"the shared-word weights must be >= 0, got {shared_word}, {shared_word_tree}")
         self.teacher = teacher.eval().requires_grad_(False)
         self.weight = weight
         self.shared_word = shared_word
-        self.scope = scope
+        self.shared_word_tree = shared_word if shared_word_tree is None else shared_word_tree
         self.loss = DistillLoss()
 
     def __call__(self, texts: list[str], student: torch.Tensor, trained: torch.Tensor | None = None,
                  synonyms: bool = False) -> torch.Tensor:
         """``trained``: (n, n) bool, the pairs the batch trains (kept at weight 1); ``None``: none.
 
-        ``synonyms``: the batch is a synonym batch; with ``scope="synonyms"`` only those get the focus.
+        ``synonyms``: the batch is a synonym batch (its focus is ``shared_word``, else ``shared_word_tree``).
         """
         with torch.no_grad():
             teacher = self.teacher(texts)
         weights = None
-        if self.shared_word > 0 and (synonyms or self.scope == "all"):
+        focus_weight = self.shared_word if synonyms else self.shared_word_tree
+        if focus_weight > 0:
             focus = shared_word_pairs(texts)
             if trained is not None:
                 focus &= ~trained.cpu()
-            weights = (1.0 + self.shared_word * focus.float()).to(student.device)
+            weights = (1.0 + focus_weight * focus.float()).to(student.device)
         return self.weight * self.loss(student, teacher, weights)

@@ -198,7 +198,7 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
     distiller = None
     if tc.distill_weight > 0:
         teacher = TermModel(base, pooling=cfg.model.pooling, max_length=cfg.model.max_length).to(device)
-        distiller = Distiller(teacher, tc.distill_weight, tc.distill_shared_word, tc.distill_shared_word_scope)
+        distiller = Distiller(teacher, tc.distill_weight, tc.distill_shared_word, tc.distill_shared_word_tree)
     end = len(plan) if stop_after is None else min(len(plan), stop_after)
     running: dict[str, float] = {}
     from tqdm.auto import tqdm

@@ -290,10 +290,11 @@ def test_shared_word_focus_skips_the_pairs_a_batch_trains(tiny_bert: Path) -> No
     # two concepts' synonyms share "syndrome": not trained together, so the focus weighs them up
     synonyms = Batch(SYNONYMS, terms=("eisenmenger syndrome", "eisenmenger complex", "noonan syndrome", "noonan disease"),
                      labels=(0, 0, 1, 1))
-    # two anchors' partners share "fracture" but are not trained together: the focus weighs them up, unless it
-    # is given to synonym batches only
+    # two anchors' partners share "fracture" but are not trained together: the focus weighs them up, by
+    # the tree batches' own weight when it is given apart
     untrained = Batch("x", pairs=(TermPair("ulna fracture", "radius", 1), TermPair("skull fracture", "head", 1)))
-    synonyms_only = Distiller(teacher, 1.0, shared_word=5.0, scope="synonyms")
+    synonyms_only = Distiller(teacher, 1.0, shared_word=5.0, shared_word_tree=0.0)
+    trees_lighter = Distiller(teacher, 1.0, shared_word=5.0, shared_word_tree=1.0)
     with torch.no_grad():
         assert batch_loss(model, trained_only, tree, syn, focused).item() == pytest.approx(
             batch_loss(model, trained_only, tree, syn, plain).item(), rel=1e-6)
@@ -303,17 +304,24 @@ def test_shared_word_focus_skips_the_pairs_a_batch_trains(tiny_bert: Path) -> No
             batch_loss(model, untrained, tree, syn, plain).item(), rel=1e-6)
         assert batch_loss(model, synonyms, tree, syn, synonyms_only).item() == pytest.approx(
             batch_loss(model, synonyms, tree, syn, focused).item(), rel=1e-6)
-    with pytest.raises(ValueError, match="scope"):
-        Distiller(teacher, 1.0, shared_word=5.0, scope="trees")
+        plain_loss, light, full = (batch_loss(model, untrained, tree, syn, d).item() for d in (plain, trees_lighter, focused))
+        assert plain_loss < light < full
+        assert batch_loss(model, synonyms, tree, syn, trees_lighter).item() == pytest.approx(
+            batch_loss(model, synonyms, tree, syn, focused).item(), rel=1e-6)
+    with pytest.raises(ValueError, match="shared-word"):
+        Distiller(teacher, 1.0, shared_word=5.0, shared_word_tree=-1.0)
 
 
 def test_distill_shared_word_is_checked_and_recorded(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
     for bad in ({"distill_weight": 1.0, "distill_shared_word": -1.0}, {"distill_shared_word": 2.0},
-                {"distill_weight": 1.0, "distill_shared_word": 2.0, "distill_shared_word_scope": "trees"}):
+                {"distill_weight": 1.0, "distill_shared_word": 2.0, "distill_shared_word_tree": -1},
+                {"distill_shared_word_tree": 1.0}, {"distill_weight": 1.0, "distill_shared_word_tree": "none"}):
         with pytest.raises(ConfigError, match="distill_shared_word") as err:
             _config(tiny_bert, **bad)
         assert err.value.code == "E404"
-    out = train(_config(tiny_bert, distill_weight=5.0, distill_shared_word=4.0, distill_shared_word_scope="synonyms"), tmp_path / "run",
+    assert _config(tiny_bert, distill_weight=1.0, distill_shared_word=2.0).training.distill_shared_word_tree is None
+    out = train(_config(tiny_bert, distill_weight=5.0, distill_shared_word=4.0, distill_shared_word_tree=1), tmp_path / "run",
                 sources=[toy_factory()], evaluate=False, progress=False)
     recorded = json.loads((out / MANIFEST).read_text())["config"]["training"]
-    assert recorded["distill_shared_word"] == 4.0 and recorded["distill_shared_word_scope"] == "synonyms"
+    assert recorded["distill_shared_word"] == 4.0 and recorded["distill_shared_word_tree"] == 1.0
+    assert isinstance(recorded["distill_shared_word_tree"], float)  # an integer in TOML is read as a float
