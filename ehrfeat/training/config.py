@@ -134,9 +134,9 @@ def _build(cls: type, data: Any, where: str) -> Any:
                 raise ConfigError(f"missing key {where}.{key}", code="E403")
             continue
         value = data[key]
-        # "float | None": a number, or null in a run's recorded config
-        expected = None if value is None and f.default is None else float if f.type == "float | None" else (
-            type(f.default) if f.default is not MISSING else None)
+        expected = type(f.default) if f.default is not MISSING else None
+        if f.type == "float | None":  # a number, or null (as a run's recorded config holds it)
+            expected = None if value is None else float
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if expected is tuple and isinstance(value, list):

@@ -55,12 +55,13 @@ class Distiller:
     """The frozen base model, the weight of :class:`DistillLoss` against it, and its shared-word focus."""
 
     def __init__(self, teacher: TermModel, weight: float, shared_word: float = 0.0, shared_word_tree: float | None = None) -> None:
-        if min(shared_word, shared_word if shared_word_tree is None else shared_word_tree) < 0:
+        tree = shared_word if shared_word_tree is None else shared_word_tree
+        if min(shared_word, tree) < 0:
             raise ValueError(f"the shared-word weights must be >= 0, got {shared_word}, {shared_word_tree}")
         self.teacher = teacher.eval().requires_grad_(False)
         self.weight = weight
         self.shared_word = shared_word
-        self.shared_word_tree = shared_word if shared_word_tree is None else shared_word_tree
+        self.shared_word_tree = tree
         self.loss = DistillLoss()
 
     def __call__(self, texts: list[str], student: torch.Tensor, trained: torch.Tensor | None = None,
