@@ -6,8 +6,8 @@ without torch, an fp32 graph (:mod:`ehrfeat.onnx.upcast`) and an int8 one made
 from it (:mod:`ehrfeat.onnx.quantize`), each behind the export's parity gates:
 fp32 against the shipped fp16 graph (the fp16 gate, since that is the
 reference's precision), int8 against the derived fp32 (the int8 gate). int8 tries
-the presets of ``INT8_LADDER``, most quantised first, and keeps the first that
-passes; when none does, a warning says so and the CPU runs the derived fp32. The
+the presets of ``int8_ladder()`` (``INT8_LADDER``, with uint8 weights second on
+AVX2), most quantised first, and keeps the first that passes; when none does, a warning says so and the CPU runs the derived fp32. The
 folder is built in a scratch folder and renamed into place, so concurrent first
 uses race safely.
 """
@@ -32,7 +32,7 @@ from ehrfeat.onnx.manifest import (
     write_manifest,
 )
 from ehrfeat.onnx.parity import GATES, ParityReport, check_variant, encode_variant, icd10cm_terms
-from ehrfeat.onnx.quantize import INT8_LADDER, get_quantization_preset, quantize_onnx
+from ehrfeat.onnx.quantize import get_quantization_preset, int8_ladder, quantize_onnx
 from ehrfeat.onnx.upcast import upcast_fp16_model
 from ehrfeat.paths import cache_dir
 
@@ -56,9 +56,14 @@ def _fp16(manifest: OnnxManifest, folder: Path) -> VariantEntry:
     return entry
 
 
-def derived_folder(folder: str | Path, *, quantize: tuple[str, ...] = INT8_LADDER) -> Path:
-    """The cache folder holding ``folder``'s fp16 variant plus derived fp32 and int8; built on first use."""
+def derived_folder(folder: str | Path, *, quantize: tuple[str, ...] | None = None) -> Path:
+    """The cache folder holding ``folder``'s fp16 variant plus derived fp32 and int8; built on first use.
+
+    ``quantize``: the int8 presets to try, in order (default: this CPU's ``int8_ladder()``;
+    the ladder is part of the folder's name).
+    """
     folder = Path(folder)
+    quantize = int8_ladder() if quantize is None else quantize
     manifest = read_manifest(folder)
     fp16 = _fp16(manifest, folder)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(manifest.source.get("model", "model"))).name) or "model"
@@ -66,13 +71,15 @@ def derived_folder(folder: str | Path, *, quantize: tuple[str, ...] = INT8_LADDE
     target = cache_dir() / "onnx" / f"{name}-{fp16.sha256[:16]}-L{manifest.max_length}-{'-'.join(quantize) or 'fp32'}-{DERIVED_LAYOUT}"
     if not has_manifest(target):
         logger.warning("deriving the CPU variants of %s once (seconds; cached for later loads): %s", folder, target)
-    return build_in_cache(target, lambda out: derive_cpu_variants(folder, out, quantize=quantize), prefix=".deriving-")
+    ladder = quantize
+    return build_in_cache(target, lambda out: derive_cpu_variants(folder, out, quantize=ladder), prefix=".deriving-")
 
 
 def derive_cpu_variants(
-    folder: Path, out: Path, *, quantize: tuple[str, ...] = INT8_LADDER, terms: list[str] | None = None
+    folder: Path, out: Path, *, quantize: tuple[str, ...] | None = None, terms: list[str] | None = None
 ) -> tuple[ParityReport, ...]:
     """Write ``out``: ``folder``'s files, its fp16 graph, and the fp32/int8 graphs that pass their gates."""
+    quantize = int8_ladder() if quantize is None else quantize
     manifest = read_manifest(folder)
     fp16 = _fp16(manifest, folder)
     (out / "onnx").mkdir(parents=True, exist_ok=True)
