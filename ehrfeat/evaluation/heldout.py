@@ -28,7 +28,7 @@ from ehrfeat.evaluation.lay import LAY_KS
 from ehrfeat.evaluation.linking import LinkingTask, linking_hits
 from ehrfeat.evaluation.metrics import roc_auc, spearman
 
-__all__ = ["HELDOUT_FILE", "EvalPair", "EvalSet", "compare_encoders", "evaluate_encoder", "score_encoder"]
+__all__ = ["HELDOUT_FILE", "EvalPair", "EvalSet", "compare_encoders", "encoder_label", "evaluate_encoder", "score_encoder"]
 
 HELDOUT_FILE = "ehrfeat_heldout.json"  # the held-out set a training run saves beside its checkpoint
 
@@ -81,12 +81,24 @@ def _hierarchy_metrics(cos: np.ndarray, cats: np.ndarray) -> dict[str, float]:
     return out
 
 
+def encoder_label(encoder: Encoder) -> str:
+    """What ran, for reports: an ONNX variant with its int8 preset, CPU target and weight type
+    (int8 kernels differ by CPU, and so do the numbers, a little), else the encoder's class."""
+    describe = getattr(encoder, "describe", None)
+    info: dict[str, Any] = describe() if callable(describe) else {}
+    if "precision" not in info:
+        return type(encoder).__name__
+    quantization = info.get("quantization") or {}
+    detail = f" ({quantization.get('preset')}, {quantization.get('target')}, {quantization.get('weight_type')} weights)" if quantization else ""
+    return f"ONNX {info['precision']}{detail}"
+
+
 def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, show_progress_bar: bool = False) -> tuple[dict[str, Any], ItemScores]:
     """Metrics of ``encoder`` on ``evalset`` (overall, and the AUCs of each source) and the per-item results."""
     texts = evalset.texts()
     vectors = encoder.encode(texts, batch_size=batch_size, show_progress_bar=show_progress_bar, normalize_embeddings=True)
     row = {t: i for i, t in enumerate(texts)}
-    result: dict[str, Any] = {"pairs": len(evalset.pairs)}
+    result: dict[str, Any] = {"encoder": encoder_label(encoder), "pairs": len(evalset.pairs)}
     cos, cats, sources = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=str)
     hits: dict[str, np.ndarray] = {}
     if evalset.pairs:

@@ -99,6 +99,9 @@ def format_report(results: Mapping[str, Mapping[str, Any]], *, markdown: bool = 
     boot = results[names[-1]].get("bootstrap") if pair else None
     if boot:
         counts += f"; 95% CI: paired bootstrap, {boot.get('resamples')} resamples, seed {boot.get('seed')}; win: CI above 0"
+    ran = [f"{n}: {results[n]['encoder']}" for n in names if results[n].get("encoder")]
+    if ran:
+        counts += "; encoders: " + ", ".join(ran)
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in body]

@@ -191,6 +191,7 @@ class OnnxEncoder(BatchedEncoder):
             "variant": self.variant.file,
             "precision": self.variant.precision,
             "optimization": self.variant.optimization,
+            "quantization": self.variant.quantization,
             "provider": self.provider,
             "providers_requested": list(self.requested_providers),
             "fingerprint": self.fingerprint,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ehrfeat.evaluation import evaluate_encoder
+from ehrfeat.evaluation.heldout import encoder_label
 from tests.eval_data import EVAL, GOOD, TableEncoder
 
 
@@ -13,3 +16,17 @@ def test_perfect_ordering_scores_one() -> None:
     for key in ("auc_0v1", "auc_0v2", "auc_0v3", "auc_1v2", "auc_1v3", "auc_2v3", "spearman", "syn_acc@1"):
         assert m[key] == pytest.approx(1.0), key
     assert m["pairs"] == 4 and m["synonym_queries"] == 2 and m["by_source"]["s"]["pairs"] == 4
+
+
+def test_metrics_name_the_encoder_that_ran() -> None:
+    assert evaluate_encoder(TableEncoder(GOOD), EVAL)["encoder"] == "TableEncoder"
+
+
+def test_an_int8_encoder_is_named_with_its_preset_cpu_target_and_weight_type(tiny_onnx: Path) -> None:
+    from ehrfeat.onnx.runtime import OnnxEncoder
+
+    encoder = OnnxEncoder(tiny_onnx, variant="int8", device="cpu")
+    q = encoder.variant.quantization
+    assert q is not None
+    assert encoder_label(encoder) == f"ONNX int8 ({q['preset']}, {q['target']}, {q['weight_type']} weights)"
+    assert encoder_label(OnnxEncoder(tiny_onnx, variant="fp32", device="cpu")) == "ONNX fp32"

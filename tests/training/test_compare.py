@@ -24,6 +24,7 @@ def test_report_side_by_side_and_roundtrip(tmp_path: Path) -> None:
     # one pair per category: every resample is the same pair set, so the interval is the delta itself
     assert res["trained"]["ci95"]["auc_0v1"] == [pytest.approx(1.0), pytest.approx(1.0)]
     assert "s:auc_0v1" in res["trained"]["ci95"] and any(line.startswith("s:auc_0v1") for line in lines)
+    assert lines[-1].endswith("; encoders: base: TableEncoder, trained: TableEncoder)")
 
 
 def test_linking_rows_in_report(tmp_path: Path) -> None:
