@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         optimize: Annotated[
             list[str] | None, typer.Option("--optimize", help="Also write a fused variant: O1, O2, O3 or O4 (fp16). Repeatable.")
         ] = None,
-        quantize: str | None = typer.Option(None, "--quantize", help="Also write an int8 variant: int8."),
+        quantize: str | None = typer.Option(None, "--quantize", help="Also write an int8 variant: int8, or a preset that keeps more in fp32 or uses uint8 weights (int8-u8, int8-keep-ffn1, int8-attention)."),
         fp16: bool = typer.Option(False, "--fp16", help="Also write an fp16 variant (for GPUs)."),
         parity_terms: int = typer.Option(2000, "--parity-terms", help="ICD-10-CM descriptions in the parity check."),
     ) -> None:

@@ -133,7 +133,7 @@ def export_model(model: str | Path | None, out_dir: str | Path, config: ExportCo
     if failed:
         raise ParityError(
             _failure_text(reports, out),
-            fix="try another --optimize level or quantisation; the variants that passed were written",
+            fix="try another --optimize level or --quantize preset (int8-u8, int8-keep-ffn1, int8-attention); the variants that passed were written",
             code="E503",
         )
     return ExportResult(folder=out, manifest=manifest, reports=tuple(reports))
