@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.errors import ModelError
-from ehrfeat.onnx.cpu import cpu_flags
+from ehrfeat.onnx.cpu import cpu_flags, int8_target
 from ehrfeat.onnx.gpu import runtime_report
+from ehrfeat.paths import cache_dir
 
-__all__ = ["BENCH_TERMS", "diagnose", "micro_benchmark"]
+__all__ = ["BENCH_TERMS", "cache_report", "diagnose", "micro_benchmark"]
 
 _PACKAGES = ("ehrfeat", "ehrfeat-gpu", "numpy", "onnxruntime", "onnxruntime-gpu", "tokenizers", "onnx", "optimum-onnx", "torch", "transformers", "sentence-transformers")
 
@@ -52,6 +53,24 @@ def micro_benchmark(encoder: Any, seconds: float = 2.0, batch_size: int = 64) ->
     return {"terms": done, "seconds": round(elapsed, 2), "terms_per_s": round(done / elapsed, 1)}
 
 
+def _megabytes(folder: Path) -> float:
+    return round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1)
+
+
+def cache_report(in_use: Path | None = None) -> dict[str, Any]:
+    """The exported and derived models in ehrfeat's cache, with their size, and which one ``in_use`` is.
+
+    A folder is named for what it was built from (model, fp16 graph, max length, int8
+    ladder, layout), so a new ehrfeat or another CPU builds a new one beside the old;
+    any folder can be deleted, it is rebuilt when next needed. Nothing is deleted here.
+    """
+    root = cache_dir() / "onnx"
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+    used = in_use.resolve() if in_use is not None else None
+    models = [{"name": p.name, "megabytes": _megabytes(p), "used_by_this_encoder": p.resolve() == used} for p in folders]
+    return {"folder": str(root), "megabytes": round(sum(float(m["megabytes"]) for m in models), 1), "models": models}
+
+
 def _check_request(model: str | Path | None, device: str | None) -> None:
     """Refuse an unknown device and a model path that does not exist, before anything is measured."""
     from ehrfeat.encoders.transformer import looks_like_path
@@ -81,6 +100,7 @@ def diagnose(model: str | Path | None = None, *, device: str | None = None, seco
         "versions": _versions(),
         "platform": platform.platform(),
         "cpu_flags": cpu_flags(),
+        "int8_target": int8_target(),  # the int8 kernels this CPU runs (VNNI or not decides most of the int8 speed)
     }
     try:
         encoder = load_encoder(model, backend="onnx" if model is None else "auto", device=device)
@@ -92,4 +112,6 @@ def diagnose(model: str | Path | None = None, *, device: str | None = None, seco
     report["encoder"] = describe() if describe else {"class": type(encoder).__name__, "fingerprint": encoder.fingerprint}
     report["runtime"] = runtime_report(device, report["encoder"].get("provider"))
     report["benchmark"] = micro_benchmark(encoder, seconds)
+    folder = getattr(encoder, "folder", None)
+    report["cache"] = cache_report(Path(folder) if folder is not None else None)
     return {key: report[key] for key in ("runtime", *report) if key in report}  # the runtime first
