@@ -67,8 +67,9 @@ def cache_report(in_use: Path | None = None) -> dict[str, Any]:
     root = cache_dir() / "onnx"
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
     used = in_use.resolve() if in_use is not None else None
-    models = [{"name": p.name, "megabytes": _megabytes(p), "used_by_this_encoder": p.resolve() == used} for p in folders]
-    return {"folder": str(root), "megabytes": round(sum(float(m["megabytes"]) for m in models), 1), "models": models}
+    sizes = {p: _megabytes(p) for p in folders}
+    models = [{"name": p.name, "megabytes": mb, "used_by_this_encoder": p.resolve() == used} for p, mb in sizes.items()]
+    return {"folder": str(root), "megabytes": round(sum(sizes.values()), 1), "models": models}
 
 
 def _check_request(model: str | Path | None, device: str | None) -> None:
