@@ -7,9 +7,9 @@ from it (:mod:`ehrfeat.onnx.quantize`), each behind the export's parity gates:
 fp32 against the shipped fp16 graph (the fp16 gate, since that is the
 reference's precision), int8 against the derived fp32 (the int8 gate). int8 tries
 the presets of ``int8_ladder()`` (``INT8_LADDER``, with uint8 weights second on
-AVX2), most quantised first, and keeps the first that passes; when none does, a warning says so and the CPU runs the derived fp32. The
-folder is built in a scratch folder and renamed into place, so concurrent first
-uses race safely.
+AVX2), most quantised first, and keeps the first that passes; when none does, a
+warning says so and the CPU runs the derived fp32. The folder is built in a
+scratch folder and renamed into place, so concurrent first uses race safely.
 """
 
 from __future__ import annotations
@@ -63,15 +63,14 @@ def derived_folder(folder: str | Path, *, quantize: tuple[str, ...] | None = Non
     the ladder is part of the folder's name).
     """
     folder = Path(folder)
-    quantize = int8_ladder() if quantize is None else quantize
+    ladder = int8_ladder() if quantize is None else quantize
     manifest = read_manifest(folder)
     fp16 = _fp16(manifest, folder)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(str(manifest.source.get("model", "model"))).name) or "model"
     # The max length is part of the name: a shipped manifest that raises it (25 -> 64) must not reuse a folder derived before.
-    target = cache_dir() / "onnx" / f"{name}-{fp16.sha256[:16]}-L{manifest.max_length}-{'-'.join(quantize) or 'fp32'}-{DERIVED_LAYOUT}"
+    target = cache_dir() / "onnx" / f"{name}-{fp16.sha256[:16]}-L{manifest.max_length}-{'-'.join(ladder) or 'fp32'}-{DERIVED_LAYOUT}"
     if not has_manifest(target):
         logger.warning("deriving the CPU variants of %s once (seconds; cached for later loads): %s", folder, target)
-    ladder = quantize
     return build_in_cache(target, lambda out: derive_cpu_variants(folder, out, quantize=ladder), prefix=".deriving-")
 
 
