@@ -10,7 +10,11 @@ from ehrfeat.evaluation.report import METRIC_COLUMNS, SOURCE_METRICS, winner_row
 from ehrfeat.models import shipped_model_path
 
 SHIPPED = shipped_model_path("hiprbert-mini")
-TOLERANCE = 0.005  # int8 kernels differ a little between CPUs (VNNI, AVX-512, AVX2)
+TOLERANCE = 0.005  # on the CPU target the table was measured on (run to run, threads)
+# int8 kernels differ between CPU targets (VNNI, AVX-512, AVX2): v23's table measured on both
+# differed by up to 0.013 (the base's ICD-10-CM linking acc@1), and a lower end moved by 0.022
+CROSS_CPU_TOLERANCE = 0.02
+CROSS_CPU_WIN_MARGIN = 0.03
 
 shipped = pytest.mark.skipif(not (SHIPPED / "ehrfeat_onnx.json").is_file(), reason="this checkout ships no hiprbert-mini")
 
@@ -36,6 +40,12 @@ def card_table(text: str) -> dict[str, Row]:
     return rows
 
 
+def card_target(text: str) -> str | None:
+    """The CPU int8 target the card's table was measured on, from the encoders line `evaluate` writes under it."""
+    found = re.search(r"trained: ONNX int8 \([^,]+, (\w+),", text.split("## Evaluation", 1)[1])
+    return found.group(1) if found else None
+
+
 @shipped
 def test_card_table_lists_every_row_and_marks_wins_by_the_interval() -> None:
     table = card_table((SHIPPED / "README.md").read_text(encoding="utf-8"))
@@ -49,21 +59,36 @@ def test_card_table_lists_every_row_and_marks_wins_by_the_interval() -> None:
 @shipped
 @pytest.mark.slow
 def test_evaluate_reproduces_the_card() -> None:
+    from ehrfeat.onnx.cpu import int8_target
     from ehrfeat.training.compare import evaluate_models
 
     results = evaluate_models("hiprbert-mini")
     wins = winner_rows(results)
-    table = card_table((SHIPPED / "README.md").read_text(encoding="utf-8"))
+    text = (SHIPPED / "README.md").read_text(encoding="utf-8")
+    table = card_table(text)
+    same_cpu = card_target(text) == int8_target()
+    tolerance, margin = (TOLERANCE, TOLERANCE) if same_cpu else (CROSS_CPU_TOLERANCE, CROSS_CPU_WIN_MARGIN)
     assert set(wins) == set(table)
     for name, (base, trained, interval, win) in table.items():
         source, _, metric = name.rpartition(":")
         got_base = results["base"]["by_source"][source][metric] if source else results["base"][metric]
         got_trained = results["trained"]["by_source"][source][metric] if source else results["trained"][metric]
-        assert got_base == pytest.approx(base, abs=TOLERANCE), name
-        assert got_trained == pytest.approx(trained, abs=TOLERANCE), name
+        assert got_base == pytest.approx(base, abs=tolerance), name
+        assert got_trained == pytest.approx(trained, abs=tolerance), name
         assert interval is not None
-        if abs(interval[0]) > TOLERANCE:  # a lower end this close to 0 may fall either side on another CPU
+        if abs(interval[0]) > margin:  # a lower end this close to 0 may fall either side
             assert wins[name] == (win == "yes"), name
+
+
+def test_card_target_is_read_from_the_encoders_line() -> None:
+    footer = "(held-out pairs: 1; encoders: base: ONNX int8 (int8, avx2, QInt8 weights), trained: ONNX int8 (int8-u8, avx512_vnni, QUInt8 weights))"
+    assert card_target(f"# x\n## Evaluation\n{footer}\n") == "avx512_vnni"
+    assert card_target("# x\n## Evaluation\n(held-out pairs: 1)\n") is None
+
+
+@shipped
+def test_the_card_names_the_cpu_target_of_its_table() -> None:
+    assert card_target((SHIPPED / "README.md").read_text(encoding="utf-8")) in ("avx512_vnni", "avx512", "avx2", "arm64")
 
 
 def test_card_parser_reads_a_markdown_table() -> None:
