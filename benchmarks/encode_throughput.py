@@ -13,8 +13,8 @@ ehrfeat (``--with-fp32`` adds its fp32 graph). Each round encodes all terms once
 every encoder, in alternating order, so machine noise hits all alike; terms/s is the
 median over rounds. Prints one JSON line; ``ratio`` is hiprbert_mini_cpu over
 st_torch_fp32 (the issue's target: at least 3), ``cpu_int8_target`` the CPU's int8
-kernel family and ``shipped_quantization`` the preset the shipped variant took. With CUDA, sentence-transformers
-fp16 and ONNX fp16 are added.
+kernel family and ``shipped_quantization`` the preset the shipped variant took. With
+CUDA, sentence-transformers fp16 and ONNX fp16 are added.
 """
 
 from __future__ import annotations
