@@ -120,3 +120,111 @@ def test_reader_processes_end_when_the_caller_is_killed(tmp_path) -> None:
     while time.monotonic() < deadline and any(os.path.exists(f"/proc/{p}") for p in readers):
         time.sleep(0.1)
     assert not any(os.path.exists(f"/proc/{p}") for p in readers)  # no orphan keeps reading
+
+
+def _hang(path: str, parent: int) -> None:  # a reader that never becomes ready (as one forked mid-SQLite)
+    import time
+
+    time.sleep(3600)
+
+
+def _sleep(worker: Worker, conn: object, seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _pids(team: list) -> list[int]:
+    return [p.pid for w in team if isinstance(w, ProcessWorker) for p in w._processes]
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def _gone(pids: list[int]) -> bool:
+    """Every process of ``pids`` ended within 10 s (a zombie not yet reaped by the pool counts as ended)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(_alive, pids)):
+        time.sleep(0.05)
+    return not any(map(_alive, pids))
+
+
+def test_a_reader_that_does_not_start_is_killed_and_a_thread_reads(tmp_path, processes, monkeypatch, caplog) -> None:
+    path = _codes_db(tmp_path)
+    monkeypatch.setattr(sqlite_workers, "READY_SECONDS", 1.0)
+    monkeypatch.setattr(sqlite_workers, "_start_child", _hang)
+    engine = open_database(path)
+    started: list[ProcessWorker] = []
+    real_start = ProcessWorker.start
+
+    def start(self: ProcessWorker, timeout: float) -> bool:
+        started.append(self)
+        return real_start(self, timeout)
+
+    monkeypatch.setattr(ProcessWorker, "start", start)
+    with caplog.at_level("WARNING", logger="ehrfeat.store.sqlite_workers"):
+        team = reader_team(engine, 10, Worker(engine), workers=2)
+    try:
+        assert len(started) == 1 and started[0].pool is None  # the stuck one is closed; no second fork
+        assert len(team) == 1 and type(team[0]) is Worker
+        assert "did not start" in caplog.text and "one thread" in caplog.text
+        assert _gone([p.pid for p in started[0]._processes])
+    finally:
+        for worker in team:
+            worker.close()
+    assert sorted(raw_code_counts(engine, '"events"'), key=repr) == _group_by(path)  # and the whole read works
+
+
+def test_closing_does_not_wait_on_a_stuck_reader(tmp_path, monkeypatch, caplog) -> None:
+    import time
+
+    monkeypatch.setattr(sqlite_workers, "PROCESS_ROWS", 0)
+    monkeypatch.setattr(sqlite_workers, "CLOSE_SECONDS", 0.5)
+    engine = open_database(_codes_db(tmp_path))
+    team = reader_team(engine, 10, Worker(engine), workers=1 + 1)
+    assert all(isinstance(w, ProcessWorker) for w in team)
+    pids = _pids(team)
+    team[0].submit(_sleep, 3600.0)
+    time.sleep(0.5)  # the call is running in the process
+    began = time.monotonic()
+    with caplog.at_level("WARNING", logger="ehrfeat.store.sqlite_workers"):
+        for worker in team:
+            worker.close()
+    assert time.monotonic() - began < 10 and "killing it" in caplog.text
+    assert _gone(pids)
+
+
+def test_a_thread_inside_sqlite_while_readers_fork_never_hangs_the_read(tmp_path, processes, monkeypatch) -> None:
+    """Forking while another thread holds SQLite's memory mutex leaves that mutex locked in the child
+    (CI once hung so); readers that do not start are replaced, and the counts are still right."""
+    import multiprocessing
+    import threading
+
+    monkeypatch.setattr(sqlite_workers, "READY_SECONDS", 1.0)
+    path = _codes_db(tmp_path)
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            con = sqlite3.connect(":memory:")
+            con.execute("CREATE TABLE t(x)")
+            con.executemany("INSERT INTO t VALUES (?)", [(str(i) * 20,) for i in range(50)])
+            con.close()
+
+    thread = threading.Thread(target=busy, daemon=True)
+    thread.start()
+    try:
+        for _ in range(15):  # 30 forks: before the fix, one of them hung in about 9 runs of 10
+            assert sorted(raw_code_counts(open_database(path), '"events"'), key=repr) == _group_by(path)
+    finally:
+        stop.set()
+        thread.join()
+    assert multiprocessing.active_children() == []
