@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,18 @@ def test_shipped_model_name_finds_its_heldout_set(tmp_path: Path, monkeypatch: p
     EVAL.save(folder / "ehrfeat_heldout.json")
     monkeypatch.setattr("ehrfeat.models.shipped_model_path", lambda name="hiprbert-mini": tmp_path / name)
     assert load_evalset("hiprbert-mini") == EVAL
+
+
+@pytest.mark.parametrize(("make", "why"), [
+    (lambda p: p.mkdir(), "to evaluate on$"),
+    (lambda p: p.write_text("x"), r"\(it is a file\)$"),
+    (lambda p: None, r"\(no such folder here\)$"),
+])
+def test_a_model_without_heldout_groups_is_refused_saying_why(tmp_path: Path, make, why) -> None:
+    from ehrfeat.errors import ConfigError
+
+    make(tmp_path / "m")
+    with pytest.raises(ConfigError) as raised:
+        evaluate_models(tmp_path / "m", encoders={"base": TableEncoder(BAD), "trained": TableEncoder(GOOD)})
+    assert re.search(why, raised.value.message), raised.value.message
+    assert raised.value.code == "E415" and "--config" in (raised.value.fix or "")
