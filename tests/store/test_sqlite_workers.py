@@ -208,7 +208,7 @@ def test_a_thread_inside_sqlite_while_readers_fork_never_hangs_the_read(tmp_path
     import multiprocessing
     import threading
 
-    monkeypatch.setattr(sqlite_workers, "READY_SECONDS", 1.0)
+    monkeypatch.setattr(sqlite_workers, "READY_SECONDS", 0.5)
     path = _codes_db(tmp_path)
     stop = threading.Event()
 
