@@ -194,7 +194,7 @@ def reader_team(engine: Engine, rows: int, first: Worker, workers: int | None = 
         worker = ProcessWorker(engine, path)
         if not worker.start(READY_SECONDS):
             logger.warning("a SQLite reader process did not start (another thread was inside SQLite when it "
-                           "forked?); reading with %s", f"{len(team)} processes" if team else "one thread")
+                           "forked?); reading with %s", f"{len(team)} of {n} reader processes" if team else "one thread")
             break
         team.append(worker)
     return team or [Worker(engine)]
