@@ -77,7 +77,8 @@ def load_evalset(model: str | Path, config: str | Path | None = None, *, linking
         if not linking or not lay:
             evalset = replace(evalset, linking=evalset.linking if linking else (), lay=evalset.lay if lay else ())
         return evalset
-    why = "" if _folder(model).is_dir() else (" (it is a file)" if _folder(model).exists() else " (no such folder here)")
+    folder = saved.parent
+    why = "" if folder.is_dir() else (" (it is a file)" if folder.exists() else " (no such folder here)")
     raise ConfigError(
         f"{model} holds no {HELDOUT_FILE} to evaluate on{why}",
         fix="pass --config with the recipe or TOML file the held-out groups come from (e.g. --config hiprbert-mini)",
