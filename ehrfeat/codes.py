@@ -8,6 +8,7 @@ both give ``"E11.9"``; ICD-9-CM ``4280`` is ``428.0`` (E and V codes too); HPO
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -86,6 +87,15 @@ def canonical_system(name: str) -> str:
     Names ehrfeat does not know are kept as given (stripped), so any OMOP
     ``vocabulary_id`` or UMLS source abbreviation works as a system name.
     """
+    return _canonical_system(name) if type(name) is str else _canonical_system_uncached(name)
+
+
+@functools.lru_cache(maxsize=4096)  # readers call this once per code: millions of times, on a handful of names
+def _canonical_system(name: str) -> str:
+    return _canonical_system_uncached(name)
+
+
+def _canonical_system_uncached(name: object) -> str:
     cleaned = " ".join(str(name).split())
     if len(cleaned) > 64 or not _SYSTEM_NAME.match(cleaned):
         raise InputError(
@@ -123,10 +133,14 @@ def _clean(code: object) -> str:
     return text
 
 
+_ICD10CM_SHAPE = re.compile(r"[A-Z][0-9A-Z][0-9A-Z]{1,5}")
+_ICD10CM_DIGIT = re.compile(r"[0-9]")
+
+
 def _icd10cm(text: str) -> str:
     compact = text.upper().replace(".", "").replace(" ", "")
     # The second character is a digit except in the QA0 codes added in April 2026 (QA0.0142 ...).
-    if not re.fullmatch(r"[A-Z][0-9A-Z][0-9A-Z]{1,5}", compact) or not re.search(r"[0-9]", compact[1:3]):
+    if not _ICD10CM_SHAPE.fullmatch(compact) or not _ICD10CM_DIGIT.search(compact, 1, 3):
         raise InputError(f"{text!r} is not an ICD-10-CM code", fix="ICD-10-CM codes look like E11.9 or E119", code="E103")
     return compact if len(compact) == 3 else f"{compact[:3]}.{compact[3:]}"
 

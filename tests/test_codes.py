@@ -125,3 +125,11 @@ def test_code_parse_and_str() -> None:
     ref = Code.parse("icd10", "e119")
     assert ref == Code(ICD10CM, "E11.9")
     assert str(ref) == "ICD10CM:E11.9"
+
+
+def test_a_bad_system_name_raises_on_every_call_and_a_good_one_is_remembered() -> None:
+    for _ in range(2):  # the cache behind canonical_system keeps answers, never failures
+        with pytest.raises(InputError) as info:
+            canonical_system("9 bad")
+        assert info.value.code == "E101"
+    assert canonical_system("icd-10-cm") == canonical_system("icd-10-cm") == "ICD10CM"

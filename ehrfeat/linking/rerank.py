@@ -22,12 +22,10 @@ less than 0.005 either way, so neither is used. No spaCy import here.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -143,18 +141,11 @@ class TermCodes:
 def term_codes(index: LinkingIndex) -> TermCodes:
     """The lookup of ``index``: its code names, plus the names, synonyms and inclusion terms of its
     built-in systems' codes (ICD-10-CM, HPO) at every depth (mapped to the index's ancestors)."""
-    from ehrfeat.linking.sources import BUILTIN_SYSTEMS
+    from ehrfeat.linking.sources import BUILTIN_SYSTEMS, builtin_vocabulary
 
     systems = [s for s in index.systems if s in BUILTIN_SYSTEMS]
-    vocabulary = _builtin(tuple(systems)) if systems else ()
+    vocabulary = builtin_vocabulary(systems, max_code_length=7) if systems else ()  # read once per process
     return TermCodes(index, ((concept.ref, term) for concept in vocabulary for term in concept.terms))
-
-
-@functools.cache
-def _builtin(systems: tuple[str, ...]) -> Any:
-    from ehrfeat.linking.sources import builtin_vocabulary
-
-    return builtin_vocabulary(list(systems), max_code_length=7)
 
 
 def _variants(term: str) -> list[str]:

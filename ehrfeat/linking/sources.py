@@ -16,6 +16,7 @@ depth and the vocabulary versions; later pipelines load it in a second.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -149,7 +150,16 @@ def _vocab_versions() -> str:
 
 
 def builtin_vocabulary(systems: Sequence[str], *, max_code_length: int = 7) -> Vocabulary:
-    """Names and synonyms of the built-in ICD-10-CM (codes up to ``max_code_length`` characters) and HPO."""
+    """Names and synonyms of the built-in ICD-10-CM (codes up to ``max_code_length`` characters) and HPO.
+
+    Read once per process (seconds: every ICD-10-CM code parsed and checked); each call
+    gets its own copy, so a caller that adds to it changes nothing for the next.
+    """
+    return _read_builtin(tuple(systems), max_code_length).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _read_builtin(systems: tuple[str, ...], max_code_length: int) -> Vocabulary:
     from ehrfeat.vocab.readers import read_hpo, read_icd10cm
 
     out = Vocabulary()

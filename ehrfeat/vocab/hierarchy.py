@@ -26,6 +26,8 @@ class Hierarchy:
             self.add_edge(child, parent)
 
     def _norm(self, code: object) -> str:
+        if type(code) is str and code in self._parents:  # a node is canonical, and normalising is idempotent
+            return code
         return normalize_code(self.system, code)
 
     def add_node(self, code: object) -> str:

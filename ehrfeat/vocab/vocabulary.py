@@ -77,6 +77,13 @@ class Vocabulary:
         """Make ``(system, code)`` resolve to the concept ``target``."""
         self._aliases[Code.parse(system, code)] = target
 
+    def copy(self) -> Vocabulary:
+        """A vocabulary with the same concepts and aliases (concepts are frozen: nothing is parsed again)."""
+        out = Vocabulary()
+        out._concepts = dict(self._concepts)
+        out._aliases = dict(self._aliases)
+        return out
+
     def update(self, other: Vocabulary) -> None:
         """Merge another vocabulary into this one."""
         for concept in other:

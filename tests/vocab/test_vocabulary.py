@@ -63,3 +63,13 @@ def test_systems_and_concepts_by_system() -> None:
     assert vocab.systems == ("HPO", "ICD10CM")
     assert [c.code for c in vocab.concepts("hp")] == ["HP:0001250"]
     assert vocab.codes("ICD10CM") == ["E11.9"]
+
+
+def test_copy_is_independent_and_keeps_aliases() -> None:
+    vocab = Vocabulary([Concept("ICD10CM", "E11.9", "Type 2 diabetes")])
+    vocab.add_alias("OMOP", 201826, Code("ICD10CM", "E11.9"))
+    copy = vocab.copy()
+    copy.add("ICD10CM", "I10", "Essential hypertension")
+    copy.add("ICD10CM", "E119", "Type 2 diabetes", ["T2DM"])
+    assert len(vocab) == 1 and vocab.get("ICD10CM", "E11.9").synonyms == ()  # type: ignore[union-attr]
+    assert copy.get("OMOP", "201826").synonyms == ("T2DM",)  # type: ignore[union-attr]
