@@ -51,6 +51,7 @@ class EvalSet:
         return cls(pairs, tuple(tuple(g) for g in synonym_groups if len(g) >= 2))
 
     def texts(self) -> list[str]:
+        """The distinct strings of the pairs and synonym groups."""
         seen: dict[str, None] = {}
         for _, a, b, _c in self.pairs:
             seen[a] = seen[b] = None
@@ -98,6 +99,15 @@ def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, 
     texts = evalset.texts()
     vectors = encoder.encode(texts, batch_size=batch_size, show_progress_bar=show_progress_bar, normalize_embeddings=True)
     row = {t: i for i, t in enumerate(texts)}
+    encoded: dict[tuple[str, ...], np.ndarray] = {}
+
+    def lookup(strings: Sequence[str]) -> np.ndarray:
+        # Tasks on the same names (HPO linking and HPO lay mentions) encode them once. Only the same list
+        # is reused: int8 scales activations per batch, so a string's vector depends a little on its batch.
+        key = tuple(strings)
+        if key not in encoded:
+            encoded[key] = encoder.encode(list(strings), batch_size=batch_size, normalize_embeddings=True)
+        return encoded[key]
     result: dict[str, Any] = {"encoder": encoder_label(encoder), "pairs": len(evalset.pairs)}
     cos, cats, sources = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=str)
     hits: dict[str, np.ndarray] = {}
@@ -124,7 +134,7 @@ def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, 
         if tasks:
             result[key] = {}
         for task in tasks:
-            task_hits = linking_hits(encoder, task, ks=ks, batch_size=batch_size)
+            task_hits = linking_hits(encoder, task, ks=ks, batch_size=batch_size, vectors=lookup)
             result[key][task.name] = {"queries": len(task.queries), "index": len(task.names), "skipped": dict(task.skipped)}
             for k in ks:
                 if task_hits[k].size:

@@ -10,7 +10,7 @@ part, so a trained model never saw a query or its code. Search is
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,16 +92,31 @@ def default_linking_tasks(fraction: float = 0.1, *, max_queries: int = 2000, see
     return tuple(tasks)
 
 
-def linking_hits(encoder: Encoder, task: LinkingTask, *, ks: Sequence[int] = (1, 5), batch_size: int = 128) -> dict[int, np.ndarray]:
-    """k -> one 0/1 per query of ``task``: is the true code among the ``k`` nearest preferred names."""
+def linking_hits(
+    encoder: Encoder,
+    task: LinkingTask,
+    *,
+    ks: Sequence[int] = (1, 5),
+    batch_size: int = 128,
+    vectors: Callable[[Sequence[str]], np.ndarray] | None = None,
+) -> dict[int, np.ndarray]:
+    """k -> one 0/1 per query of ``task``: is the true code among the ``k`` nearest preferred names.
+
+    ``vectors``: gives ``encoder``'s normalised vectors of a list of strings, so a caller can
+    reuse them across tasks (default: encode here).
+    """
     if not task.queries or not task.names:
         return {k: np.zeros(0) for k in ks}
+
+    def embed(strings: Sequence[str]) -> np.ndarray:
+        return vectors(strings) if vectors is not None else encoder.encode(list(strings), batch_size=batch_size, normalize_embeddings=True)
+
     texts = [n for _, n in task.names]
-    matrix = encoder.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+    matrix = embed(texts)
     codes = tuple(Code(task.system, c) for c, _ in task.names)
     index = CodeIndex(CodeEmbeddings(encoder.fingerprint, codes, tuple(texts), matrix))
     row = {c: i for i, c in enumerate(codes)}
-    queries = encoder.encode([q for q, _ in task.queries], batch_size=batch_size, normalize_embeddings=True)
+    queries = embed([q for q, _ in task.queries])
     truth = np.array([row[Code(task.system, c)] for _, c in task.queries])
     _, top = index.search(queries, min(max(ks), len(codes)))
     return {k: (top[:, :k] == truth[:, None]).any(axis=1).astype(np.float64) for k in ks}

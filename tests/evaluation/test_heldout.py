@@ -30,3 +30,27 @@ def test_an_int8_encoder_is_named_with_its_preset_cpu_target_and_weight_type(tin
     assert q is not None
     assert encoder_label(encoder) == f"ONNX int8 ({q['preset']}, {q['target']}, {q['weight_type']} weights)"
     assert encoder_label(OnnxEncoder(tiny_onnx, variant="fp32", device="cpu")) == "ONNX fp32"
+
+
+def test_tasks_on_the_same_names_encode_them_once_and_score_as_alone() -> None:
+    from dataclasses import replace
+
+    from ehrfeat.evaluation.linking import LinkingTask, linking_hits
+
+    table = {**GOOD, "a mention": (1, 0.1), "d mention": (0.05, 1)}
+    link = LinkingTask("t", "S", (("A", "a"), ("D", "d")), (("a mention", "A"), ("d2", "D")))
+    lay = LinkingTask("l", "S", (("A", "a"), ("D", "d")), (("d mention", "D"),))  # the same names as `link`
+    evalset = replace(EVAL, linking=(link,), lay=(lay,))
+    encoded: list[str] = []
+
+    class Counting(TableEncoder):
+        def _encode_batch(self, texts: list[str], call):  # type: ignore[no-untyped-def]
+            encoded.extend(texts)
+            return super()._encode_batch(texts, call)
+
+    m = evaluate_encoder(Counting(table), evalset)
+    pair_strings = len(EVAL.texts())
+    assert len(encoded) == pair_strings + 2 + 2 + 1  # the pairs' strings, the names once, each task's queries
+    assert m["link_t@1"] == linking_hits(TableEncoder(table), link)[1].mean() == 1.0
+    assert m["lay_l@1"] == linking_hits(TableEncoder(table), lay, ks=(1,))[1].mean() == 1.0
+    assert m["linking"]["t"]["queries"] == 2 and m["lay"]["l"]["index"] == 2
