@@ -87,15 +87,10 @@ def canonical_system(name: str) -> str:
     Names ehrfeat does not know are kept as given (stripped), so any OMOP
     ``vocabulary_id`` or UMLS source abbreviation works as a system name.
     """
-    return _canonical_system(name) if type(name) is str else _canonical_system_uncached(name)
+    return _canonical_system_cached(name) if type(name) is str else _canonical_system(name)
 
 
-@functools.lru_cache(maxsize=4096)  # readers call this once per code: millions of times, on a handful of names
-def _canonical_system(name: str) -> str:
-    return _canonical_system_uncached(name)
-
-
-def _canonical_system_uncached(name: object) -> str:
+def _canonical_system(name: object) -> str:
     cleaned = " ".join(str(name).split())
     if len(cleaned) > 64 or not _SYSTEM_NAME.match(cleaned):
         raise InputError(
@@ -104,6 +99,10 @@ def _canonical_system_uncached(name: object) -> str:
             code="E101",
         )
     return _ALIASES.get(cleaned.lower().replace(" ", ""), cleaned)
+
+
+# Readers call canonical_system once per code: millions of times, on a handful of names. Failures are not cached.
+_canonical_system_cached = functools.lru_cache(maxsize=4096)(_canonical_system)
 
 
 @dataclass(frozen=True, order=True)

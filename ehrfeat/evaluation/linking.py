@@ -107,10 +107,7 @@ def linking_hits(
     """
     if not task.queries or not task.names:
         return {k: np.zeros(0) for k in ks}
-
-    def embed(strings: Sequence[str]) -> np.ndarray:
-        return vectors(strings) if vectors is not None else encoder.encode(list(strings), batch_size=batch_size, normalize_embeddings=True)
-
+    embed = vectors or (lambda strings: encoder.encode(list(strings), batch_size=batch_size, normalize_embeddings=True))
     texts = [n for _, n in task.names]
     matrix = embed(texts)
     codes = tuple(Code(task.system, c) for c, _ in task.names)
