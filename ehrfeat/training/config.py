@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.errors import ConfigError
+from ehrfeat.training.config_checks import check_bands, check_distill, check_pair_options
 from ehrfeat.training.config_paths import resolve_dir, resolve_paths
 
 __all__ = ["RECIPES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
@@ -81,6 +82,7 @@ class PairsConfig:
     drop_phecode_siblings: bool = False  # training pairs of the ICD trees leave out category-1 partners under the anchor's phecode
     closer_phecode_siblings: bool = False  # ICD trees: 1 = close codes under the anchor's phecode (inherited from the nearest mapped ancestor), 2 = other close, 3 = parents, 4 = random
     phecode_members: int = 0  # with closer_phecode_siblings: codes drawn per ICD anchor from anywhere in its tree under its phecode, into category 1
+    depth_shift: float = 0.0  # > 0: a tree pair's band moves up by this (in s) per level its codes' deepest common ancestor lies below the mean
 
 
 @dataclass(frozen=True)
@@ -149,50 +151,6 @@ def _build(cls: type, data: Any, where: str) -> Any:
     return cls(**values)
 
 
-def _check_phecode_options(pairs_cfg: PairsConfig) -> None:
-    """The phecode options of [pairs]: one at a time, and only on the tree's own categories."""
-    if pairs_cfg.drop_phecode_siblings and pairs_cfg.closer_phecode_siblings:
-        raise ConfigError("pairs.drop_phecode_siblings leaves out the close codes under the anchor's phecode and "
-                          "pairs.closer_phecode_siblings gives them their own category; both cannot hold",
-                          fix="turn one of the two off", code="E404")
-    if pairs_cfg.phecode_members < 0:
-        raise ConfigError(f"pairs.phecode_members must be >= 0, got {pairs_cfg.phecode_members}",
-                          fix="give the codes to draw per ICD anchor (e.g. 2), or 0 for none", code="E404")
-    if pairs_cfg.phecode_members and not pairs_cfg.closer_phecode_siblings:
-        raise ConfigError("pairs.phecode_members draws into the category pairs.closer_phecode_siblings makes, which is off",
-                          fix="turn pairs.closer_phecode_siblings on, or set phecode_members = 0", code="E404")
-    for option in ("drop_phecode_siblings", "closer_phecode_siblings"):
-        if getattr(pairs_cfg, option) and pairs_cfg.depth_aware:
-            raise ConfigError(f"pairs.{option} works on category 1 (children and siblings); with pairs.depth_aware "
-                              "the categories are hop distances and it would do nothing",
-                              fix=f"turn one of pairs.{option} and pairs.depth_aware off", code="E404")
-
-
-def _check_distill(training: TrainingConfig) -> None:
-    """Distillation weights: >= 0 numbers, and a shared-word focus only on top of a distillation weight."""
-    focus = (training.distill_shared_word, training.distill_shared_word if (tree := training.distill_shared_word_tree) is None else tree)
-    if min(training.distill_weight, *focus) < 0 or (max(focus) and not training.distill_weight):
-        raise ConfigError(f"training.distill_weight, distill_shared_word and distill_shared_word_tree must be >= 0 (the focus "
-                          f"needs a weight), got {training.distill_weight}, {training.distill_shared_word}, {tree}",
-                          fix="0 turns distillation off", code="E404")
-
-
-def _check_bands(lambdas: tuple[float, ...], where: str, far_categories: tuple[int, ...]) -> None:
-    """Tree-loss bands: thresholds in (0, 1], non-increasing, one per far category."""
-    if not lambdas:
-        return
-    if not all(0.0 < x <= 1.0 for x in lambdas) or list(lambdas) != sorted(lambdas, reverse=True):
-        raise ConfigError(
-            f"{where} must be thresholds in (0, 1], one per far category (1, 2, ...), non-increasing; got {list(lambdas)}",
-            fix="e.g. lambdas = [0.9, 0.8, 0.68]: synonyms above 0.9, category 1 between 0.8 and 0.9, ...",
-            code="E404",
-        )
-    if len(lambdas) not in far_categories:
-        counts = " or ".join(map(str, far_categories))
-        raise ConfigError(f"{where} gives {len(lambdas)} thresholds; the pairs have {counts} far categories",
-                          fix=f"give one threshold per far category ({counts} in all), or a single lambda", code="E404")
-
-
 def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str = "") -> TrainConfig:
     """Validate a config mapping (as read from TOML) and resolve its paths against ``base_dir``."""
     unknown = sorted(set(data) - _TOP)
@@ -228,10 +186,10 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     # closer_phecode_siblings gives the ICD trees one more far category; which sources those
     # are is known once they are read (build_training_data checks each pair set's bands then).
     allowed = (far_categories, far_categories + 1) if pairs_cfg.closer_phecode_siblings else (far_categories,)
-    _check_bands(sections["loss"].lambdas, "loss.lambdas", allowed)
-    _check_phecode_options(pairs_cfg)
+    check_bands(sections["loss"].lambdas, "loss.lambdas", allowed)
+    check_pair_options(pairs_cfg)
     for i, src in enumerate(sources):
-        _check_bands(src.lambdas, f"sources[{i}].lambdas", allowed)
+        check_bands(src.lambdas, f"sources[{i}].lambdas", allowed)
     if not 0.0 < training.merge_with_base <= 1.0:
         raise ConfigError(
             f"training.merge_with_base must be in (0, 1], got {training.merge_with_base}",
@@ -243,7 +201,7 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     if training.synonym_family != "parent" and not training.sibling_synonyms:
         raise ConfigError("training.synonym_family chooses the families of training.sibling_synonyms, which is off",
                           fix="turn training.sibling_synonyms on, or leave synonym_family out", code="E404")
-    _check_distill(training)
+    check_distill(training)
     loss_cfg: LossConfig = sections["loss"]
     if loss_cfg.rank_weight < 0 or loss_cfg.rank_margin < 0 or loss_cfg.rank_gamma <= 0:
         raise ConfigError(

@@ -98,7 +98,8 @@ def batch_loss(model: TermModel, batch: Batch, tree_loss: TreeLoss | Mapping[str
         cats = torch.tensor([p.category for p in batch.pairs], device=model.device)
         cosine = (a * b).sum(dim=-1)
         tree = tree_loss if isinstance(tree_loss, TreeLoss) else tree_loss[batch.source]
-        loss = tree(cosine, cats)
+        depth = torch.tensor([p.depth for p in batch.pairs], device=model.device) if tree.depth_shift else None
+        loss = tree(cosine, cats, depth)
         if rank is not None and rank[1] > 0:
             anchors = torch.tensor(anchor_rows, device=model.device)
             loss = loss + rank[1] * rank[0](cosine, cats, anchors)
@@ -190,9 +191,9 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
         start = int(state["step"])
         logger.info("resuming from step %d of %d", start, len(plan))
     lc = cfg.loss
-    shared_tree = TreeLoss(lc.alpha, lc.beta, lc.lambdas or lc.lambda_)
-    tree_loss = {ps.source: TreeLoss(lc.alpha, lc.beta, data.bands[ps.source]) if ps.source in data.bands else shared_tree
-                 for ps in data.pair_sets}
+    shift = cfg.pairs.depth_shift
+    tree_loss = {ps.source: TreeLoss(lc.alpha, lc.beta, data.bands.get(ps.source) or lc.lambdas or lc.lambda_,
+                                     depth_shift=shift, mean_depth=ps.mean_depth()) for ps in data.pair_sets}
     synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
     rank = (RankLoss(lc.rank_margin, lc.rank_gamma), lc.rank_weight) if lc.rank_weight > 0 else None
     distiller = None

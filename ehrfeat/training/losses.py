@@ -17,6 +17,13 @@ categories present in the batch take part, so a missing middle category or a
 batch of one category (loss 0) never makes a NaN;
 ``softplus`` keeps large β finite.
 
+Depth-dependent bands (``depth_shift`` δ > 0): a pair whose codes' deepest common
+ancestor lies at depth ``d`` (``TermPair.depth``; -1: none recorded, no shift) is held
+in its band moved up by ``δ·clip(d − d̄, −3, 3)``, ``d̄`` the source's mean depth: λ
+depends on how deep the two codes meet, so 7th-character siblings of ICD-10-CM need
+not sit as far apart as two codes that meet at a chapter. Equivalently ``s`` becomes
+``s − δ·clip(d − d̄, −3, 3)`` in every ``L_ij``.
+
 Distillation loss. The mean squared difference between the cosine matrices of the
 trained model and of its frozen base over a batch's distinct texts (diagonal left
 out): most pairs in a batch are unrelated terms, so this keeps the base's geometry
@@ -52,11 +59,17 @@ __all__ = ["DistillLoss", "RankLoss", "SynonymLoss", "TreeLoss"]
 class TreeLoss(nn.Module):
     """Ordered-category loss on cosine similarities (see the module doc)."""
 
-    def __init__(self, alpha: float = 2.0, beta: float = 50.0, lambda_: float | Sequence[float] = 0.5) -> None:
+    max_levels = 3  # the depth shift stops this many levels from the mean
+
+    def __init__(self, alpha: float = 2.0, beta: float = 50.0, lambda_: float | Sequence[float] = 0.5,
+                 depth_shift: float = 0.0, mean_depth: float = 0.0) -> None:
         super().__init__()
         if alpha <= 0 or beta <= 0:
             raise ValueError(f"alpha and beta must be > 0, got {alpha}, {beta}")
+        if depth_shift < 0:
+            raise ValueError(f"depth_shift must be >= 0, got {depth_shift}")
         self.alpha, self.beta = float(alpha), float(beta)
+        self.depth_shift, self.mean_depth = float(depth_shift), float(mean_depth)
         self.lambda_: float | tuple[float, ...] = (
             float(lambda_) if isinstance(lambda_, int | float) else tuple(float(x) for x in lambda_)
         )
@@ -71,9 +84,17 @@ class TreeLoss(nn.Module):
             raise ValueError(f"category {far} has no threshold: lambda_ gives {len(self.lambda_)} (categories 1..{len(self.lambda_)})")
         return self.lambda_[far - 1]
 
-    def forward(self, cosine: torch.Tensor, category: torch.Tensor) -> torch.Tensor:
-        """``cosine``: (n,) cosines of the pairs; ``category``: (n,) integer categories."""
+    def shift(self, depth: torch.Tensor) -> torch.Tensor:
+        """Each pair's band offset in ``s`` from its common ancestor's depth (0 where depth < 0)."""
+        levels = (depth.float() - self.mean_depth).clamp(-self.max_levels, self.max_levels)
+        return torch.where(depth >= 0, self.depth_shift * levels, torch.zeros_like(levels))
+
+    def forward(self, cosine: torch.Tensor, category: torch.Tensor, depth: torch.Tensor | None = None) -> torch.Tensor:
+        """``cosine``: (n,) cosines of the pairs; ``category``: (n,) integer categories;
+        ``depth``: (n,) depths of the pairs' common ancestors (used when ``depth_shift`` > 0)."""
         s = (cosine.float() + 1.0) / 2.0
+        if depth is not None and self.depth_shift:
+            s = s - self.shift(depth.to(s.device))
         present = torch.unique(category).tolist()
         total = s.sum() * 0.0  # a zero that keeps the graph, for batches with < 2 categories
         for b, cj in enumerate(present[1:], start=1):
@@ -86,7 +107,8 @@ class TreeLoss(nn.Module):
         return total
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, beta={self.beta}, lambda_={self.lambda_}"
+        depth = f", depth_shift={self.depth_shift}, mean_depth={self.mean_depth:.3f}" if self.depth_shift else ""
+        return f"alpha={self.alpha}, beta={self.beta}, lambda_={self.lambda_}{depth}"
 
 
 class RankLoss(nn.Module):

@@ -20,6 +20,9 @@ share its group into category 1 (a phecode often gathers several ICD categories)
 of a group in ``closed_groups`` (held out by the source that defines the groups), and
 random codes then never share the anchor's group.
 
+With ``record_depths=True`` each pair also records the depth of its codes' deepest
+common ancestor (``tree_depth``), for bands that depend on it (``pairs.depth_shift``).
+
 With ``depth_aware=True`` the category is instead the hop distance through the
 nearest common ancestor (1 = parent or child, 2 = sibling or grandparent, ...),
 and ``depth_cap`` is the category of random codes farther away or unrelated.
@@ -38,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ehrfeat.errors import VocabularyError
+from ehrfeat.training.tree_depth import CommonAncestorDepth
 from ehrfeat.vocab import Hierarchy, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
 
@@ -48,6 +52,7 @@ class TermPair(NamedTuple):
     anchor: str
     other: str
     category: int
+    depth: int = -1  # the depth of the two codes' deepest common ancestor (record_depths); -1: not recorded
 
 
 @dataclass
@@ -59,6 +64,11 @@ class PairSet:
     skipped: Counter[str] = field(default_factory=Counter)
     anchors: int = 0
     far_categories: int = 3  # its pairs' categories are 0..far_categories; the last one is random codes
+
+    def mean_depth(self) -> float:
+        """Mean :attr:`TermPair.depth` over the pairs that record one (0.0 when none do)."""
+        depths = [p.depth for p in self.pairs if p.depth >= 0]
+        return sum(depths) / len(depths) if depths else 0.0
 
     def category_counts(self) -> dict[int, int]:
         return dict(sorted(Counter(p.category for p in self.pairs).items()))
@@ -78,8 +88,12 @@ def sample_pairs_for_anchor(
     k: int,
     rng: random.Random,
     skipped: Counter[str],
+    depths: Mapping[int, Sequence[int]] | None = None,
 ) -> list[TermPair]:
-    """Up to ``k`` pairs per category; each candidate is the term list of one code (or one term)."""
+    """Up to ``k`` pairs per category; each candidate is the term list of one code (or one term).
+
+    ``depths`` (per category, one per candidate) is recorded as each pair's :attr:`TermPair.depth`.
+    """
     out: list[TermPair] = []
     key = anchor.casefold()
     for category, pool in sorted(candidates.items()):
@@ -90,7 +104,7 @@ def sample_pairs_for_anchor(
             if other.casefold() == key:
                 skipped["same text as anchor"] += 1
                 continue
-            out.append(TermPair(anchor, other, category))
+            out.append(TermPair(anchor, other, category, depths[category][idx] if depths and category in depths else -1))
     return out
 
 
@@ -160,6 +174,7 @@ def build_hierarchy_pairs(
     groups_closer: bool = False,
     members: int = 0,
     closed_groups: frozenset[str] = frozenset(),
+    record_depths: bool = False,
 ) -> PairSet:
     """Categorised pairs of one hierarchy.
 
@@ -170,10 +185,14 @@ def build_hierarchy_pairs(
     category-1 partners in the anchor's own group, counted in ``skipped``: another
     source calls them one concept. With ``groups_closer`` they are kept as category 1
     and the other categories move one down, and ``members`` draws more of the anchor's
-    group from anywhere in the tree (see the module doc).
+    group from anywhere in the tree (see the module doc). ``record_depths`` gives every
+    pair but the random codes the depth of its codes' deepest common ancestor (a
+    synonym pair: its code's own depth), for depth-dependent bands.
     """
     if members and not (groups_closer and groups is not None):
         raise ValueError("members needs groups and groups_closer")
+    if record_depths and depth_aware:
+        raise ValueError("record_depths works on the tree's own categories, not on depth_aware's hop distances")
     system = hierarchy.system
     result = PairSet(source=source, far_categories=depth_cap if depth_aware else 4 if groups_closer else 3)
     if len(hierarchy) < 2:
@@ -228,6 +247,8 @@ def build_hierarchy_pairs(
         picked = [c for c in rng.sample(pool, min(len(pool), 2 * members + len(related))) if c not in related]
         return picked[:members]
 
+    lca = CommonAncestorDepth(hierarchy) if record_depths else None
+    depths: dict[int, list[int]] = {}
     for code in anchor_codes:
         terms = texts[code]
         anchors = terms[:max_anchor_terms] if max_anchor_terms else terms
@@ -253,14 +274,16 @@ def build_hierarchy_pairs(
             related = {code, *parents, *close, *same}
             if group is not None:
                 same += group_draw(group, related)
-            if groups_closer:
-                pools = {1: [texts[c] for c in same], 2: [texts[c] for c in close], 3: [texts[p] for p in parents]}
-            else:
-                pools = {1: [texts[c] for c in close], 2: [texts[p] for p in parents]}
+            pool_codes = {1: same, 2: close, 3: parents} if groups_closer else {1: close, 2: parents}
+            pools = {cat: [texts[c] for c in codes] for cat, codes in pool_codes.items()}
+            if lca is not None:
+                depths = {cat: [lca(code, c) for c in codes] for cat, codes in pool_codes.items()}
         for anchor in anchors:
             pools[0] = [(t,) for t in terms if t != anchor]
             pools[result.far_categories] = far_codes(related, k, group)
-            result.pairs.extend(sample_pairs_for_anchor(anchor, pools, k, rng, result.skipped))
+            if lca is not None:
+                depths[0] = [lca.depth(code)] * len(pools[0])
+            result.pairs.extend(sample_pairs_for_anchor(anchor, pools, k, rng, result.skipped, depths if lca is not None else None))
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
     return result
 

@@ -184,3 +184,15 @@ def test_phecode_members_draw_only_from_phecodes_the_phecode_source_trains_on(to
     assert {("I10", "I11.0"), ("I11.0", "I10")} <= reach - base  # a trained phecode: drawn across the tree
     # the held-out phecode's ICD codes are evaluation pairs of the PheCode source: never drawn together
     assert not {("E11.21", "E10.9"), ("E10.9", "E11.21")} & reach
+
+
+def test_depth_shift_records_depths_on_training_pairs_only(toy_source: VocabSource) -> None:
+    source = {"name": "toy", "reader": "icd10cm"}
+    shifted = parse_config({"sources": [source], "pairs": {"heldout_fraction": 0.7, "depth_shift": 0.01}})
+    plain = parse_config({"sources": [source], "pairs": {"heldout_fraction": 0.7}})
+    data, base = build_training_data(shifted, [toy_source]), build_training_data(plain, [toy_source])
+    (train,), (held,) = data.pair_sets, data.eval_pairs
+    assert [p[:3] for p in train.pairs] == [p[:3] for p in base.pair_sets[0].pairs]  # the same pairs, with depths
+    assert {p.depth for p in train.pairs if p.category == train.far_categories} <= {-1}  # random codes: no shift
+    assert {p.depth for p in train.pairs if p.category < train.far_categories} - {-1} and train.mean_depth() > 0
+    assert held.pairs and {p.depth for p in held.pairs} == {-1} and {p.depth for p in base.pair_sets[0].pairs} == {-1}  # evaluation needs none

@@ -325,3 +325,31 @@ def test_distill_shared_word_is_checked_and_recorded(tmp_path: Path, tiny_bert: 
     recorded = json.loads((out / MANIFEST).read_text())["config"]["training"]
     assert recorded["distill_shared_word"] == 4.0 and recorded["distill_shared_word_tree"] == 1.0
     assert isinstance(recorded["distill_shared_word_tree"], float)  # an integer in TOML is read as a float
+
+
+def test_depth_shift_reaches_the_tree_loss(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    from ehrfeat.training.batching import Batch
+    from ehrfeat.training.loop import batch_loss
+    from ehrfeat.training.losses import SynonymLoss, TreeLoss
+    from ehrfeat.training.model import TermModel
+    from ehrfeat.training.pairs import TermPair
+
+    model = TermModel(tiny_bert, max_length=16).eval()
+    batch = Batch("toy", pairs=(TermPair("fever", "pyrexia", 0, 3), TermPair("fever", "chills", 1, 2), TermPair("fever", "cough", 3)))
+    shifted, syn = TreeLoss(lambda_=(0.9, 0.3, 0.1), depth_shift=0.05, mean_depth=0.5), SynonymLoss()
+    with torch.no_grad():
+        emb = torch.nn.functional.normalize(model(["fever", "pyrexia", "chills", "cough"]), dim=-1)
+        cos, cats = torch.stack([emb[0] @ emb[i] for i in (1, 2, 3)]), torch.tensor([0, 1, 3])
+        got = batch_loss(model, batch, shifted, syn)
+        assert got.item() == pytest.approx(shifted(cos, cats, torch.tensor([3, 2, -1])).item(), rel=1e-5)
+        assert got.item() != pytest.approx(shifted(cos, cats).item(), rel=1e-3)
+
+    def run(name: str, shift: float) -> Path:
+        cfg = parse_config({"name": "toy", "sources": [{"name": "toy", "reader": "icd10cm"}], "model": {"base": str(tiny_bert), "max_length": 16},
+                            "training": {"lr": 1e-3, "batch_size": 16, "epochs": 1, "seed": 0}, "loss": {"lambdas": [0.9, 0.6, 0.3]},
+                            "pairs": {"heldout_fraction": 0.3, "depth_shift": shift}})
+        return train(cfg, tmp_path / name, sources=[toy_factory()], evaluate=False, progress=False)
+
+    plain, deep = _weights(run("plain", 0.0)), run("deep", 0.05)
+    assert any(not torch.equal(plain[key], _weights(deep)[key]) for key in plain)
+    assert json.loads((deep / MANIFEST).read_text())["config"]["pairs"]["depth_shift"] == 0.05

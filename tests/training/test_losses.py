@@ -193,3 +193,32 @@ def test_rank_loss_rejects_bad_settings() -> None:
         RankLoss(gamma=0.0)
     with pytest.raises(ValueError, match="margin"):
         RankLoss(margin=-0.1)
+
+
+def test_depth_shift_moves_each_pairs_band_by_hand() -> None:
+    # mean depth 2, shift 0.01 per level, at most 3 levels: depths 4, 6, 1, -1 -> offsets +0.02, +0.03 (6 is
+    # clipped to 3 levels), -0.01, 0 (no depth recorded) -> s = 0.85, 0.75, 0.65, 0.45 become 0.83, 0.72, 0.66, 0.45
+    lams = (0.9, 0.8, 0.6)
+    s = {0: 0.83, 1: 0.72, 2: 0.66, 3: 0.45}
+    expected = sum(pull(s[i], lam=lams[j - 1]) + push(s[j], lam=lams[j - 1]) for i in range(4) for j in range(i + 1, 4))
+    loss = TreeLoss(lambda_=lams, depth_shift=0.01, mean_depth=2.0)
+    cos, cats, depth = torch.tensor([0.7, 0.5, 0.3, -0.1]), torch.tensor([0, 1, 2, 3]), torch.tensor([4, 6, 1, -1])
+    assert loss.shift(depth).tolist() == pytest.approx([0.02, 0.03, -0.01, 0.0])
+    assert loss(cos, cats, depth).item() == pytest.approx(expected, rel=1e-5)
+    unshifted = TreeLoss(lambda_=lams)(cos, cats)
+    assert loss(cos, cats).item() == pytest.approx(unshifted.item(), rel=1e-6)  # no depths: the plain bands
+    assert TreeLoss(lambda_=lams)(cos, cats, depth).item() == pytest.approx(unshifted.item(), rel=1e-6)  # no shift asked
+    with pytest.raises(ValueError, match="depth_shift must be >= 0"):
+        TreeLoss(depth_shift=-0.01)
+
+
+def test_a_deep_pair_may_sit_higher_in_its_band() -> None:
+    # category 1 at s = 0.92 (cos 0.84) against synonyms, λ_1 = 0.9: above its band, pushed down
+    # (d loss / d cos = 0.5·sigmoid(50·0.02) = 0.37); meeting three levels below the mean with a shift
+    # of 0.03 per level its band's top is 0.99, s - 0.09 = 0.83: pushed only 0.5·sigmoid(-3.5) = 0.015
+    x = torch.tensor([0.95, 0.84], requires_grad=True)
+    TreeLoss(lambda_=(0.9, 0.8, 0.6))(x, torch.tensor([0, 1])).backward()
+    assert x.grad is not None and x.grad[1].item() == pytest.approx(0.5 / (1 + math.exp(-1.0)), rel=1e-3)
+    y = torch.tensor([0.95, 0.84], requires_grad=True)
+    TreeLoss(lambda_=(0.9, 0.8, 0.6), depth_shift=0.03, mean_depth=0.0)(y, torch.tensor([0, 1]), torch.tensor([-1, 3])).backward()
+    assert y.grad is not None and y.grad[1].item() == pytest.approx(0.5 / (1 + math.exp(3.5)), rel=1e-3)

@@ -209,3 +209,28 @@ def test_inherit_groups_takes_the_nearest_grouped_ancestors(toy_source: VocabSou
     two = Hierarchy("X", [("c", "b"), ("b", "a"), ("c", "z")])
     assert inherit_groups(two, {"a": "far", "z": "near"})["c"] == "near"  # one hop beats two
     assert inherit_groups(two, {"a": "A", "b": "B"}) == {"a": "A", "b": "B", "c": "B"}
+
+
+def test_recorded_depths_are_the_deepest_common_ancestors_and_change_no_pair(toy_source: VocabSource) -> None:
+    from ehrfeat.training.tree_depth import CommonAncestorDepth
+
+    h = toy_source.hierarchies["ICD10CM"]
+    groups = {"E11.21": "250.2", "E10.9": "250.2", "E10.1": "250.2", "I11.0": "401", "I10": "401"}
+    kw = {"source": "toy", "k": 5, "groups": groups, "groups_closer": True, "members": 3}
+    plain = build_hierarchy_pairs(toy_source.vocabulary, h, **kw)
+    deep = build_hierarchy_pairs(toy_source.vocabulary, h, record_depths=True, **kw)
+    assert [p[:3] for p in deep.pairs] == [p[:3] for p in plain.pairs]  # same pairs, same order: only depths added
+    assert {p.depth for p in plain.pairs} == {-1} and plain.mean_depth() == 0.0
+    lca, code_of = CommonAncestorDepth(h), _code_of(toy_source)
+    for p in deep.pairs:
+        a, b = code_of[p.anchor], code_of[p.other]
+        expected = -1 if p.category == deep.far_categories else lca(a, b)
+        assert p.depth == expected, p
+    by_pair = {(code_of[p.anchor], code_of[p.other], p.category): p.depth for p in deep.pairs}
+    assert by_pair[("E11.21", "E11.21", 0)] == 2  # synonyms: the code's own depth
+    assert by_pair[("E11.21", "E11.22", 2)] == 1 and by_pair[("E11.21", "E11.2", 3)] == 1 and by_pair[("E11.2", "E11.9", 2)] == 0
+    assert by_pair[("E11.21", "E10.9", 1)] == -1  # a phecode member from another tree meets it nowhere: no shift
+    recorded = [p.depth for p in deep.pairs if p.depth >= 0]
+    assert deep.mean_depth() == pytest.approx(sum(recorded) / len(recorded)) and 0 < deep.mean_depth() < 2
+    with pytest.raises(ValueError, match="record_depths works on the tree's own categories"):
+        build_hierarchy_pairs(toy_source.vocabulary, h, source="toy", depth_aware=True, record_depths=True)
