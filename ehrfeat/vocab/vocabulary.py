@@ -133,6 +133,15 @@ class Vocabulary:
         concept = self.get(system, code)
         return concept.name if concept else None
 
+    def name_table(self, system: str) -> dict[str, str]:
+        """Every code of ``system``, and every alias of one, -> its concept's name (canonical codes)."""
+        wanted = canonical_system(system)
+        table = {c.code: c.name for c in self.concepts(wanted)}
+        for alias, target in self._aliases.items():
+            if alias.system == wanted and target in self._concepts:
+                table.setdefault(alias.code, self._concepts[target].name)
+        return table
+
     def __repr__(self) -> str:
         return f"Vocabulary({len(self)} concepts, systems={list(self.systems)})"
 

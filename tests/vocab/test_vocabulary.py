@@ -73,3 +73,17 @@ def test_copy_is_independent_and_keeps_aliases() -> None:
     copy.add("ICD10CM", "E119", "Type 2 diabetes", ["T2DM"])
     assert len(vocab) == 1 and vocab.get("ICD10CM", "E11.9").synonyms == ()  # type: ignore[union-attr]
     assert copy.get("OMOP", "201826").synonyms == ("T2DM",)  # type: ignore[union-attr]
+
+
+def test_name_table_holds_codes_and_aliases_and_a_concept_wins_over_an_alias() -> None:
+    from ehrfeat.codes import Code
+
+    vocab = Vocabulary()
+    vocab.add("HPO", "HP:0001250", "Seizure", ["Fits"])
+    vocab.add("HPO", "HP:0000001", "All")
+    vocab.add("ICD10CM", "E11.9", "Type 2 diabetes mellitus without complications")
+    vocab.add_alias("HPO", "HP:0002197", Code("HPO", "HP:0001250"))  # an alt_id
+    vocab.add_alias("HPO", "HP:0000001", Code("HPO", "HP:0001250"))  # a real concept keeps its own name
+    vocab.add_alias("HPO", "HP:0009999", Code("HPO", "HP:0007777"))  # an alias to nothing names nothing
+    assert vocab.name_table("hpo") == {"HP:0001250": "Seizure", "HP:0000001": "All", "HP:0002197": "Seizure"}
+    assert vocab.name_table("ICD10CM") == {"E11.9": "Type 2 diabetes mellitus without complications"}
