@@ -55,6 +55,12 @@ def _interval(results: Mapping[str, Mapping[str, Any]], row: str) -> tuple[float
     return float(ci[0]), float(ci[1])
 
 
+def _bound(x: float) -> str:
+    """An interval end at 4 places, or at as many as its sign needs (+0.000026, not +0.0000: a win hangs on it)."""
+    shown = f"{x:+.4f}"
+    return f"{x:+.6f}" if x != 0 and float(shown) == 0 else shown
+
+
 def winner_rows(results: Mapping[str, Mapping[str, Any]]) -> dict[str, bool]:
     """For two models, row -> whether the second beats the first (rows both report).
 
@@ -89,7 +95,7 @@ def format_report(results: Mapping[str, Mapping[str, Any]], *, markdown: bool = 
             x, y = metric_value(results[names[0]], row), metric_value(results[names[1]], row)
             ci = _interval(results, row)
             cells.append(f"{y - x:+.4f}" if x is not None and y is not None else "-")
-            cells.append(f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci is not None else "-")
+            cells.append(f"[{_bound(ci[0])}, {_bound(ci[1])}]" if ci is not None else "-")
             cells.append("yes" if wins.get(row) else "no" if row in wins else "-")
         body.append(cells)
     first_row = results[names[0]] if names else {}

@@ -88,3 +88,14 @@ def test_report_marks_a_win_only_when_the_interval_is_above_zero() -> None:
     assert "| auc_0v2 | 0.5000 | 0.6000 | +0.1000 | [+0.0500, +0.1500] | yes |" in table
     # results without intervals (older JSON) fall back to the sign of the delta
     assert winner_rows({"base": {"auc_0v1": 0.5}, "trained": {"auc_0v1": 0.51}}) == {"auc_0v1": True}
+
+
+def test_an_interval_end_that_rounds_to_zero_keeps_its_sign() -> None:
+    # mesh:auc_0v2 of v29: lower end +0.0000263 is a win; at four places it would print +0.0000
+    results = {"base": {"auc_0v1": 0.5, "auc_0v2": 0.5, "auc_1v2": 0.5},
+               "trained": {"auc_0v1": 0.503, "auc_0v2": 0.497, "auc_1v2": 0.5,
+                           "ci95": {"auc_0v1": [2.63e-05, 0.0063], "auc_0v2": [-0.0063, -4e-06], "auc_1v2": [0.0, 0.001]}}}
+    table = format_report(results, markdown=True)
+    assert "| auc_0v1 | 0.5000 | 0.5030 | +0.0030 | [+0.000026, +0.0063] | yes |" in table
+    assert "| auc_0v2 | 0.5000 | 0.4970 | -0.0030 | [-0.0063, -0.000004] | no |" in table
+    assert "[+0.0000, +0.0010] | no |" in table  # exactly zero is no win, and shown as such
