@@ -248,7 +248,6 @@ def build_hierarchy_pairs(
         return picked[:members]
 
     lca = CommonAncestorDepth(hierarchy) if record_depths else None
-    depths: dict[int, list[int]] = {}
     for code in anchor_codes:
         terms = texts[code]
         anchors = terms[:max_anchor_terms] if max_anchor_terms else terms
@@ -262,6 +261,7 @@ def build_hierarchy_pairs(
                 by_cat.setdefault(d, []).append(texts[c])
             related = {code, *near}
             pools = {d: by_cat.get(d, []) for d in range(1, depth_cap)}
+            depths = None  # the categories are already distances (record_depths refused above)
         else:
             parents = [p for p in hierarchy.parents(code) if p in texts and allowed(p)]
             close = list(dict.fromkeys(c for c in (*hierarchy.children(code), *hierarchy.siblings(code)) if c in texts and allowed(c)))
@@ -276,14 +276,13 @@ def build_hierarchy_pairs(
                 same += group_draw(group, related)
             pool_codes = {1: same, 2: close, 3: parents} if groups_closer else {1: close, 2: parents}
             pools = {cat: [texts[c] for c in codes] for cat, codes in pool_codes.items()}
-            if lca is not None:
-                depths = {cat: [lca(code, c) for c in codes] for cat, codes in pool_codes.items()}
+            # a synonym pair meets at its own code; random codes (the far category) record none
+            depths = None if lca is None else {0: [lca.depth(code)] * len(terms),
+                                                **{cat: [lca(code, c) for c in codes] for cat, codes in pool_codes.items()}}
         for anchor in anchors:
             pools[0] = [(t,) for t in terms if t != anchor]
             pools[result.far_categories] = far_codes(related, k, group)
-            if lca is not None:
-                depths[0] = [lca.depth(code)] * len(pools[0])
-            result.pairs.extend(sample_pairs_for_anchor(anchor, pools, k, rng, result.skipped, depths if lca is not None else None))
+            result.pairs.extend(sample_pairs_for_anchor(anchor, pools, k, rng, result.skipped, depths))
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
     return result
 
