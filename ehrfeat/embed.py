@@ -134,6 +134,8 @@ def embed_codes(
         todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
         encode_started = time.perf_counter()
         embedded = _embed_batches(cache, encoder, todo, texts, batch_size, show_progress_bar, on_batch, str(model or "default"))
+        if embedded < len(todo):  # a concurrent run wrote these between our cache read and our write
+            logger.info("%d codes were cached by another run meanwhile; its rows were kept", len(todo) - embedded)
         coverage = None
         if patient_schema.kind == "omop":
             builtin = builtin_dictionaries()
@@ -149,7 +151,7 @@ def embed_codes(
             fingerprint=fingerprint,
             codes_found=len(codes),
             embedded_now=embedded,
-            already_cached=len(codes) - len(new),
+            already_cached=len(codes) - len(new) + len(todo) - embedded,
             unresolved=unresolved,
             unresolved_examples=examples,
             skipped=skipped,

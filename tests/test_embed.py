@@ -66,6 +66,28 @@ def test_second_run_reports_all_cached(db, encoder):
     assert len(_rows(db)) == first.embedded_now
 
 
+def test_codes_another_run_wrote_meanwhile_count_as_cached(db, encoder):
+    """A second run that writes the same codes between this run's cache read and its write: its rows
+    are kept, and this run counts them as cached, so found = embedded now + cached + unresolved."""
+
+    class RacedEncoder:
+        fingerprint, dim = encoder.fingerprint, encoder.dim
+        raced = False
+
+        def encode(self, texts, **kwargs):
+            if not self.raced:
+                self.raced = True
+                embed_codes(db, encoder=encoder)  # the other run, to the end
+            return encoder.encode(texts, **kwargs)
+
+    report = embed_codes(db, encoder=RacedEncoder())
+    rows = _rows(db)
+    assert len(rows) == len({(s, c) for s, c, *_ in rows}) == len(ICD10) + 2
+    assert report.embedded_now == 0
+    assert report.already_cached == len(ICD10) + 2
+    assert report.embedded_now + report.already_cached + sum(report.unresolved.values()) == report.codes_found
+
+
 def test_other_encoder_is_kept_apart(db, encoder, tmp_path):
     from ehrfeat.training.tiny_model import make_tiny_bert
 
