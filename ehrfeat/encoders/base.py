@@ -3,14 +3,16 @@
 An encoder turns terms into float32, L2-normalised vectors. :class:`BatchedEncoder`
 does the part common to every backend, following sentence-transformers: identical
 texts are encoded once, the longest texts are batched first (so padding is
-minimal and memory peaks early), and rows come back in the caller's order.
+minimal and memory peaks early), and rows come back in the caller's order. A backend
+whose batches release the GIL (onnxruntime on the CPU) may run several at once.
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -73,6 +75,9 @@ class BatchedEncoder(ABC):
 
     Per-call hooks: ``_begin_call`` prepares an :class:`EncodeCall` (default: nothing to
     prepare), ``_length_key`` and ``_encode_batch`` read it, ``_end_call`` reports on it.
+    ``_workers`` says how many batches may run at once (default 1); with more, a call
+    smaller than ``workers * batch_size`` texts is cut into ``workers`` equal batches so
+    that every worker has one.
     """
 
     max_length: int = 128
@@ -101,6 +106,10 @@ class BatchedEncoder(ABC):
         """Sort key for batching; backends with a tokenizer may count tokens instead."""
         return len(text)
 
+    def _workers(self) -> int:
+        """How many batches of one call may run at once; > 1 only if ``_encode_batch`` is thread-safe."""
+        return 1
+
     def encode(
         self,
         texts: Sequence[str],
@@ -125,12 +134,17 @@ class BatchedEncoder(ABC):
         bar = _progress(len(unique), show_progress_bar)
         try:
             order = sorted(range(len(unique)), key=lambda i: -self._length_key(unique[i], call))
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                vectors = self._encode_batch([unique[i] for i in idx], call)
-                out[idx] = vectors
+            workers = max(1, min(self._workers(), len(order)))
+            size = min(batch_size, -(-len(order) // workers))
+            batches = [order[start : start + size] for start in range(0, len(order), size)]
+
+            def run(idx: list[int]) -> int:
+                out[idx] = self._encode_batch([unique[i] for i in idx], call)
+                return len(idx)
+
+            for done in _run_batches(run, batches, workers):
                 if bar is not None:
-                    bar.update(len(idx))
+                    bar.update(done)
         finally:
             if bar is not None:
                 bar.close()
@@ -149,6 +163,23 @@ class BatchedEncoder(ABC):
                 code="E109",
             )
         return text
+
+
+def _run_batches(run: Callable[[list[int]], int], batches: list[list[int]], workers: int) -> Iterator[int]:
+    """Yield each batch's size once it is done: in order on this thread, or on ``workers`` threads
+    (longest batches first); the first failure cancels the batches not yet started and is raised."""
+    if workers == 1 or len(batches) == 1:
+        yield from map(run, batches)
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="ehrfeat-encode") as pool:
+        futures = [pool.submit(run, idx) for idx in batches]
+        try:
+            for future in futures:
+                yield future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _progress(total: int, enabled: bool):  # type: ignore[no-untyped-def]

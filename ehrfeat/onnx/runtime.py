@@ -1,8 +1,10 @@
 """``OnnxEncoder``: the torch-free encoder over an exported model folder.
 
 Tokenisation runs in the Rust ``tokenizers`` library (tokenizer.json), inference
-in onnxruntime; pooling and L2 normalisation are inside the graph. Imports only
-numpy, onnxruntime and tokenizers.
+in onnxruntime; pooling and L2 normalisation are inside the graph. On the CPU each of
+``threads`` workers runs whole batches on one core (the session's runs release the
+GIL): a term is a few dozen tokens, too small a product to split well across cores.
+Imports only numpy, onnxruntime and tokenizers.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from ehrfeat.onnx.manifest import OnnxManifest, VariantEntry, read_manifest, ver
 from ehrfeat.onnx.providers import CPU, check_session_providers, requested_providers
 from ehrfeat.onnx.variants import choose_variant
 
-__all__ = ["EncodeStats", "OnnxEncoder"]
+__all__ = ["PARALLELISM", "EncodeStats", "OnnxEncoder"]
+
+#: ``"batches"``: on the CPU, ``threads`` batches at once, one core each (the default);
+#: ``"intra_op"``: one batch at a time, its operators split across ``threads`` cores.
+PARALLELISM = ("batches", "intra_op")
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +60,16 @@ class OnnxEncoder(BatchedEncoder):
         verify: bool = True,
         max_length: int | None = None,
         providers: Sequence[str] | None = None,
+        parallelism: str = "batches",
     ) -> None:
         """``max_length`` overrides the manifest's token limit (e.g. to compare models at one length).
         ``providers``: the session's provider list when the caller already resolved it for ``device``
-        (:func:`~ehrfeat.models.loader.load_encoder` does, to pick the folder); else resolved here."""
+        (:func:`~ehrfeat.models.loader.load_encoder` does, to pick the folder); else resolved here.
+        ``threads``: CPU cores to use (default ``EHRFEAT_THREADS``, else every core this process
+        may run on); ``parallelism``: how they share the work (:data:`PARALLELISM`)."""
+        if parallelism not in PARALLELISM:
+            raise ModelError(f"parallelism must be one of {', '.join(PARALLELISM)}, got {parallelism!r}",
+                             fix="pass parallelism='batches' (the default) or 'intra_op'", code="E341")
         self.folder = Path(folder).expanduser()
         self.manifest: OnnxManifest = read_manifest(self.folder)
         self.max_length = int(max_length or self.manifest.max_length)
@@ -71,7 +83,9 @@ class OnnxEncoder(BatchedEncoder):
                                fix="re-run `ehrfeat export` into a fresh folder", code="E314"),
         )
         self._tokenizer = self._load_tokenizer(verify)
-        self._session = self._load_session(path, providers, threads)
+        threads = int(threads or os.environ.get("EHRFEAT_THREADS", 0) or len(os.sched_getaffinity(0)))
+        self.workers = threads if parallelism == "batches" and providers[0] == CPU else 1
+        self._session = self._load_session(path, providers, threads if self.workers == 1 else 1)
         self.requested_providers = tuple(providers)
         self.provider = check_session_providers(self._session.get_providers(), providers, allow_cpu_fallback=allow_cpu_fallback)
         self.last_stats = EncodeStats()
@@ -100,11 +114,11 @@ class OnnxEncoder(BatchedEncoder):
         return tokenizer
 
     @staticmethod
-    def _load_session(path: Path, providers: list[str], threads: int | None) -> ort.InferenceSession:
+    def _load_session(path: Path, providers: list[str], threads: int) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.intra_op_num_threads = int(threads or os.environ.get("EHRFEAT_THREADS", 0) or len(os.sched_getaffinity(0)))
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         # idle intra-op threads block instead of spinning: on a shared 2-core machine the spinning thread
         # took the core the caller (spaCy, the linker's search) or a second worker needed; encoding alone ran
@@ -136,6 +150,9 @@ class OnnxEncoder(BatchedEncoder):
     @property
     def session(self) -> ort.InferenceSession:
         return self._session
+
+    def _workers(self) -> int:
+        return self.workers
 
     def _begin_call(self, call: EncodeCall) -> EncodeCall:
         """Tokenise the call's texts once (the Rust tokenizer batches them); batching sorts by token count."""
@@ -193,6 +210,7 @@ class OnnxEncoder(BatchedEncoder):
             "optimization": self.variant.optimization,
             "quantization": self.variant.quantization,
             "provider": self.provider,
+            "workers": self.workers,
             "providers_requested": list(self.requested_providers),
             "fingerprint": self.fingerprint,
             "parity": self.variant.parity,

@@ -134,3 +134,22 @@ def test_runtime_imports_no_torch(tiny_onnx: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"shape": [2, 32], "heavy": [], "cls": "OnnxEncoder"}
+
+
+def test_cpu_workers_run_batches_on_one_core_each_with_the_vectors_of_one_batch_at_a_time(tiny_onnx: Path) -> None:
+    """parallelism='batches' (the default on the CPU): a one-thread session, ``threads`` batches at once."""
+    texts = [f"{term} {i}" for i in range(40) for term in ("asthma", "chronic kidney disease stage 3", "left femur fracture")]
+    batches = OnnxEncoder(tiny_onnx, variant="fp32", device="cpu", threads=3)
+    intra_op = OnnxEncoder(tiny_onnx, variant="fp32", device="cpu", threads=3, parallelism="intra_op")
+    assert (batches.workers, intra_op.workers) == (3, 1)
+    assert batches.describe()["workers"] == 3
+
+    def intra_op_threads(encoder: OnnxEncoder) -> int:
+        return int(encoder.session.get_session_options().intra_op_num_threads)
+
+    assert (intra_op_threads(batches), intra_op_threads(intra_op)) == (1, 3)
+    np.testing.assert_allclose(batches.encode(texts, batch_size=8), intra_op.encode(texts, batch_size=8), atol=1e-6)
+    assert batches.last_stats.unique == len(texts)
+    with pytest.raises(ModelError, match="parallelism") as err:
+        OnnxEncoder(tiny_onnx, device="cpu", parallelism="processes")
+    assert err.value.code == "E341"
