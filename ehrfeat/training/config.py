@@ -33,6 +33,7 @@ class ModelConfig:
     tiny_hidden: int = 32
     tiny_layers: int = 2
     init: str = ""  # a model folder to start the weights from; ``base`` stays the distillation teacher, merge target and comparison
+    drop_layers: tuple[int, ...] = ()  # transformer layers (0-based) removed from the starting weights: a smaller, faster student
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,11 @@ def _build(cls: type, data: Any, where: str) -> Any:
             expected = None if value is None else float
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if expected is tuple and isinstance(value, list):
+        if f.type == "tuple[int, ...]" and isinstance(value, list):
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
+                raise ConfigError(f"{where}.{key} must be a list of whole numbers, got {value!r}", code="E404")
+            value = tuple(value)
+        elif expected is tuple and isinstance(value, list):
             if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
                 raise ConfigError(f"{where}.{key} must be a list of numbers, got {value!r}", code="E404")
             value = tuple(float(x) for x in value)
@@ -174,11 +179,17 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
         raise ConfigError(f"source names repeat: {names}", fix="give each [[sources]] a distinct name", code="E407")
     sections = {key: _build(cls, data.get(key, {}), key) for key, cls in _SECTIONS.items()}
     model: ModelConfig = sections["model"]
+    training: TrainingConfig = sections["training"]
     if model.pooling not in ("mean", "cls"):
         raise ConfigError(f"model.pooling must be 'mean' or 'cls', got {model.pooling!r}", code="E404")
     if model.max_length < 2:
         raise ConfigError(f"model.max_length must be >= 2, got {model.max_length}", code="E404")
-    training: TrainingConfig = sections["training"]
+    if len(set(model.drop_layers)) != len(model.drop_layers) or any(i < 0 for i in model.drop_layers):
+        raise ConfigError(f"model.drop_layers must list distinct layer numbers >= 0, got {list(model.drop_layers)}",
+                          fix="e.g. drop_layers = [2] removes the third of the base's layers", code="E404")
+    if model.drop_layers and training.merge_with_base != 1.0:
+        raise ConfigError("model.drop_layers makes a smaller model than the base, which training.merge_with_base cannot merge with",
+                          fix="leave merge_with_base at 1.0 or drop_layers out", code="E404")
     if training.batch_size < 2 or training.epochs < 1 or training.max_steps < 0:
         raise ConfigError("training.batch_size must be >= 2, epochs >= 1 and max_steps >= 0", code="E404")
     pairs_cfg: PairsConfig = sections["pairs"]

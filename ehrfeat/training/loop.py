@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from ehrfeat.errors import ConfigError
 from ehrfeat.evaluation import HELDOUT_FILE, EvalSet, evaluate_encoder
+from ehrfeat.models.loader import resolve_model
 from ehrfeat.paths import check_output_folder
 from ehrfeat.training.batching import SYNONYMS, Batch, plan_batches
 from ehrfeat.training.checkpoint import (
@@ -42,7 +43,7 @@ from ehrfeat.training.data_sources import TrainingData, build_training_data
 from ehrfeat.training.distill import Distiller
 from ehrfeat.training.losses import RankLoss, SynonymLoss, TreeLoss
 from ehrfeat.training.merge import interpolate_with_base
-from ehrfeat.training.model import TermModel
+from ehrfeat.training.model import TermModel, drop_layers
 from ehrfeat.training.run_lock import LOCK_FILE, run_lock
 from ehrfeat.vocab import VocabSource
 
@@ -130,6 +131,22 @@ def _init_folder(cfg: TrainConfig) -> str:
     return init
 
 
+def _check_drop_layers(cfg: TrainConfig) -> None:
+    """Refuse ``model.drop_layers`` the starting model cannot give up, before the run's folder is made."""
+    drop = cfg.model.drop_layers
+    if not drop:
+        return
+    if cfg.model.base == "tiny" and not cfg.model.init:
+        layers = cfg.model.tiny_layers
+    else:
+        from transformers import AutoConfig
+
+        layers = AutoConfig.from_pretrained(str(resolve_model(_init_folder(cfg) or cfg.model.base))).num_hidden_layers
+    if max(drop) >= layers or len(drop) >= layers:
+        raise ConfigError(f"model.drop_layers = {sorted(drop)} cannot be taken from a model of {layers} layers",
+                          fix=f"name layers 0 to {layers - 1} and keep at least one", code="E404")
+
+
 def _is_run_folder(folder: Path) -> bool:
     """A folder a training run wrote: it has a checkpoint, the base model copy, a manifest, a held-out set or a run's lock file."""
     return any((folder / name).exists() for name in (LAST_CHECKPOINT, "_base", MANIFEST, HELDOUT_FILE, LOCK_FILE))
@@ -161,6 +178,8 @@ def train(
                         sibling_synonyms=tc.sibling_synonyms)
     if not plan:
         raise ConfigError("the sources give no batch to train on", fix="add data or lower training.batch_size", code="E412")
+    if load_trainer_state(out) is None:
+        _check_drop_layers(cfg)
     out.mkdir(parents=True, exist_ok=True)  # only once the data are good: a refused run leaves no folder behind
     with run_lock(out):
         return _train_locked(cfg, data, plan, out, stop_after=stop_after, evaluate=evaluate, progress=progress)
@@ -174,6 +193,8 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
     state = load_trainer_state(out)
     device = _device(tc.device)
     model = TermModel(out / LAST_CHECKPOINT if state else _init_folder(cfg) or base, pooling=cfg.model.pooling, max_length=cfg.model.max_length)
+    if state is None:  # a checkpoint is saved with the layers already dropped
+        drop_layers(model, cfg.model.drop_layers)
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / len(plan)))

@@ -15,10 +15,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ehrfeat.errors import ModelError
+from ehrfeat.errors import ConfigError, ModelError
 from ehrfeat.models.loader import resolve_model
 
-__all__ = ["TermModel", "write_sentence_transformers_files"]
+__all__ = ["TermModel", "drop_layers", "write_sentence_transformers_files"]
 
 
 class TermModel(nn.Module):
@@ -71,6 +71,22 @@ class TermModel(nn.Module):
         self.tokenizer.save_pretrained(out)
         write_sentence_transformers_files(out, dim=self.dim, pooling=self.pooling, max_length=self.max_length)
         return out
+
+
+def drop_layers(model: TermModel, layers: tuple[int, ...]) -> None:
+    """Remove transformer ``layers`` (0-based) in place: a shallower student that starts from the base's other layers.
+
+    The config's ``num_hidden_layers`` follows, so the saved folder loads as the smaller model.
+    """
+    if not layers:
+        return
+    encoder = model.transformer.encoder
+    count = len(encoder.layer)
+    if max(layers) >= count or len(set(layers)) >= count:
+        raise ConfigError(f"model.drop_layers = {sorted(layers)} cannot be taken from a model of {count} layers",
+                          fix=f"name layers 0 to {count - 1} and keep at least one", code="E404")
+    encoder.layer = nn.ModuleList(layer for i, layer in enumerate(encoder.layer) if i not in layers)
+    model.transformer.config.num_hidden_layers = len(encoder.layer)
 
 
 def write_sentence_transformers_files(folder: Path, *, dim: int, pooling: str, max_length: int) -> None:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -353,3 +355,57 @@ def test_depth_shift_reaches_the_tree_loss(tmp_path: Path, tiny_bert: Path, toy_
     plain, deep = _weights(run("plain", 0.0)), run("deep", 0.05)
     assert any(not torch.equal(plain[key], _weights(deep)[key]) for key in plain)
     assert json.loads((deep / MANIFEST).read_text())["config"]["pairs"]["depth_shift"] == 0.05
+
+
+def test_drop_layers_trains_a_shallower_student_and_resumes_it(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    """model.drop_layers: the student starts from the base's other layers, the base stays the teacher; resume keeps the depth."""
+    base_layers = json.loads((tiny_bert / "config.json").read_text())["num_hidden_layers"]
+    assert base_layers >= 2
+
+    def cfg(lr: float) -> TrainConfig:
+        return parse_config({
+            "name": "toy", "sources": [{"name": "toy", "reader": "icd10cm"}],
+            "model": {"base": str(tiny_bert), "max_length": 16, "drop_layers": [0]},
+            "training": {"lr": lr, "batch_size": 16, "epochs": 2, "seed": 0, "save_every": 4, "distill_weight": 1.0},
+            "pairs": {"heldout_fraction": 0.3},
+        })
+
+    frozen = train(cfg(0.0), tmp_path / "frozen", sources=[toy_factory()], evaluate=False, progress=False)
+    assert json.loads((frozen / "config.json").read_text())["num_hidden_layers"] == base_layers - 1
+    base, student = _weights(tiny_bert), _weights(frozen)
+    for key, value in student.items():  # student layer i is the base's layer i + 1; embeddings unchanged
+        source = re.sub(r"encoder\.layer\.(\d+)\.", lambda m: f"encoder.layer.{int(m.group(1)) + 1}.", key)
+        torch.testing.assert_close(value, base[source], rtol=0, atol=0)
+    straight = train(cfg(1e-3), tmp_path / "a", sources=[toy_factory()], evaluate=False, progress=False)
+    train(cfg(1e-3), tmp_path / "b", sources=[toy_factory()], stop_after=5, evaluate=False, progress=False)
+    resumed = train(cfg(1e-3), tmp_path / "b", sources=[toy_factory()], evaluate=False, progress=False)
+    a, b = _weights(straight), _weights(resumed)
+    assert a.keys() == student.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    from ehrfeat.models import load_encoder
+
+    vectors = load_encoder(str(resumed), backend="torch", device="cpu").encode(["type 2 diabetes", "essential hypertension"])
+    assert vectors.shape[0] == 2 and np.isfinite(vectors).all()
+
+
+@pytest.mark.parametrize(("model", "training", "message"), [
+    ({"drop_layers": [1, 1]}, {}, "distinct"),
+    ({"drop_layers": [-1]}, {}, "distinct"),
+    ({"drop_layers": [1.5]}, {}, "whole numbers"),
+    ({"drop_layers": [0]}, {"merge_with_base": 0.5}, "merge"),
+])
+def test_bad_drop_layers_are_config_errors(tiny_bert: Path, model: dict, training: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ConfigError, match=message) as err:
+        parse_config({"sources": [{"name": "toy", "reader": "icd10cm"}], "model": {"base": str(tiny_bert), **model}, "training": training})
+    assert err.value.code == "E404"
+
+
+def test_dropping_every_layer_or_one_the_model_lacks_is_refused_before_training(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
+    layers = json.loads((tiny_bert / "config.json").read_text())["num_hidden_layers"]
+    for drop in (list(range(layers)), [layers]):
+        cfg = parse_config({"sources": [{"name": "toy", "reader": "icd10cm"}], "model": {"base": str(tiny_bert), "drop_layers": drop},
+                            "training": {"batch_size": 16, "epochs": 1}, "pairs": {"heldout_fraction": 0.3}})
+        with pytest.raises(ConfigError, match="drop_layers"):
+            train(cfg, tmp_path / f"run{len(drop)}", sources=[toy_factory()], evaluate=False, progress=False)
+        assert not (tmp_path / f"run{len(drop)}").exists()
