@@ -1,7 +1,7 @@
 """Throughput on the same ICD-10-CM descriptions at the same max length: sentence-transformers fp32 vs ehrfeat.
 
 Usage: python benchmarks/encode_throughput.py [--terms 5000] [--rounds 2] [--batch-size 64] [--max-length 64]
-       [--model FOLDER] [--with-fp32] [--with-intra-op]
+       [--model FOLDER] [--with-fp32] [--with-intra-op] [--candidate FOLDER]
 
 Every encoder reads at most ``--max-length`` tokens (default 64, the shipped model's
 inference length; ICD-10-CM's longest leaf description is 45 word pieces, so nothing
@@ -11,7 +11,9 @@ it); ``hiprbert_mini_cpu`` is the shipped model's CPU variant exactly as ehrfeat
 (derived int8, token-length-sorted batches); ``onnx_int8`` is the base exported by
 ehrfeat (``--with-fp32`` adds its fp32 graph; ``--with-intra-op`` adds the shipped
 variant run the way ehrfeat ran it before session 19, one batch at a time with its
-operators split across the cores, as ``hiprbert_mini_intra_op``). Each round encodes all terms once with
+operators split across the cores, as ``hiprbert_mini_intra_op``; ``--candidate`` adds a
+model folder in the shipped layout, e.g. a scratch ``ehrfeat.export.ship`` of a new run,
+derived and run as the shipped one, as ``candidate``). Each round encodes all terms once with
 every encoder, in alternating order, so machine noise hits all alike; terms/s is the
 median over rounds. Prints one JSON line; ``ratio`` is hiprbert_mini_cpu over
 st_torch_fp32 (the issue's target: at least 3), ``cpu_int8_target`` the CPU's int8
@@ -50,6 +52,9 @@ def _runners(args: argparse.Namespace) -> dict[str, Any]:
         if args.with_intra_op:
             runners["hiprbert_mini_intra_op"] = OnnxEncoder(shipped.folder, variant=shipped.variant.name, device="cpu",  # type: ignore[attr-defined]
                                                             max_length=args.max_length, parallelism="intra_op")
+    if args.candidate:
+        candidate = load_encoder(args.candidate, device="cpu")
+        runners["candidate"] = OnnxEncoder(candidate.folder, variant=candidate.variant.name, device="cpu", max_length=args.max_length)  # type: ignore[attr-defined]
     folder = Path(args.model) if args.model else load_encoder("minilm").folder  # type: ignore[attr-defined]
     runners["onnx_int8"] = OnnxEncoder(folder, variant="int8", device="cpu", max_length=args.max_length)
     if args.with_fp32:
@@ -73,6 +78,7 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--model", default=None, help="exported ONNX folder of the base (default: the bundled MiniLM export)")
     parser.add_argument("--with-fp32", action="store_true", help="also time the base's ONNX fp32 graph")
+    parser.add_argument("--candidate", default=None, help="also time this model folder (shipped layout), e.g. a run before shipping it")
     parser.add_argument("--with-intra-op", action="store_true", help="also time the shipped variant with parallelism='intra_op'")
     args = parser.parse_args()
 
