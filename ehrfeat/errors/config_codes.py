@@ -14,7 +14,7 @@ CONFIG_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E401", _C, "The training config is not valid TOML, or a section is not a table.", "Fix the TOML syntax; sections are [tables].", ("training.config",)),
     ErrorCode("E402", _C, "The training config has an unknown key.", "Use the keys the message lists.", ("training.config",)),
     ErrorCode("E403", _C, "The training config lacks a required key or [[sources]].", "Add the key, or at least one [[sources]] table with a reader.", ("training.config",)),
-    ErrorCode("E404", _C, "A training config value has the wrong type or is out of range.", "Give a value of the type and range the message names.", ("training.config", "training.config_checks", "training.loop", "training.model")),
+    ErrorCode("E404", _C, "A training config value has the wrong type or is out of range.", "Give a value of the type and range the message names.", ("training.config", "training.config_checks", "training.model")),
     ErrorCode("E405", _C, "A reader argument names an unset environment variable.", "Export the variable (e.g. SHARED_DATA=/path/to/shared/data) or write the path out.", ("training.config_paths",)),
     ErrorCode("E406", _C, "The config file, or a file it names, does not exist.", "Fix the path (relative paths start at the config's folder), or pass a recipe name.", ("training.config", "training.config_paths")),
     ErrorCode("E407", _C, "Two [[sources]] have the same name.", "Give each [[sources]] a distinct name.", ("training.config",)),

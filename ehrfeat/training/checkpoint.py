@@ -26,6 +26,7 @@ from ehrfeat.errors import InputError, ModelError
 __all__ = [
     "LAST_CHECKPOINT",
     "MANIFEST",
+    "has_trainer_state",
     "library_versions",
     "load_trainer_state",
     "read_manifest",
@@ -105,11 +106,16 @@ def save_trainer_state(output: Path, model: Any, optimizer: Any, scheduler: Any,
     return final
 
 
+def has_trainer_state(output: Path) -> bool:
+    """Whether ``output/last-checkpoint`` holds a trainer state to resume from (without reading it)."""
+    return (output / LAST_CHECKPOINT / _STATE).is_file()
+
+
 def load_trainer_state(output: Path) -> dict[str, Any] | None:
     """The saved state of ``output/last-checkpoint`` (``None`` when there is none)."""
-    path = output / LAST_CHECKPOINT / _STATE
-    if not path.is_file():
+    if not has_trainer_state(output):
         return None
+    path = output / LAST_CHECKPOINT / _STATE
     try:  # weights_only: tensors and plain values only, so a crafted pickle cannot run code
         return torch.load(path, map_location="cpu", weights_only=True)  # type: ignore[no-any-return]
     except Exception as exc:  # a truncated, foreign or crafted file

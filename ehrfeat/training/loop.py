@@ -31,6 +31,7 @@ from ehrfeat.training.batching import SYNONYMS, Batch, plan_batches
 from ehrfeat.training.checkpoint import (
     LAST_CHECKPOINT,
     MANIFEST,
+    has_trainer_state,
     library_versions,
     load_trainer_state,
     restore_rng,
@@ -43,7 +44,7 @@ from ehrfeat.training.data_sources import TrainingData, build_training_data
 from ehrfeat.training.distill import Distiller
 from ehrfeat.training.losses import RankLoss, SynonymLoss, TreeLoss
 from ehrfeat.training.merge import interpolate_with_base
-from ehrfeat.training.model import TermModel, drop_layers
+from ehrfeat.training.model import TermModel, check_drop_layers, drop_layers
 from ehrfeat.training.run_lock import LOCK_FILE, run_lock
 from ehrfeat.vocab import VocabSource
 
@@ -142,9 +143,7 @@ def _check_drop_layers(cfg: TrainConfig) -> None:
         from transformers import AutoConfig
 
         layers = AutoConfig.from_pretrained(str(resolve_model(_init_folder(cfg) or cfg.model.base))).num_hidden_layers
-    if max(drop) >= layers or len(drop) >= layers:
-        raise ConfigError(f"model.drop_layers = {sorted(drop)} cannot be taken from a model of {layers} layers",
-                          fix=f"name layers 0 to {layers - 1} and keep at least one", code="E404")
+    check_drop_layers(drop, layers)
 
 
 def _is_run_folder(folder: Path) -> bool:
@@ -178,7 +177,7 @@ def train(
                         sibling_synonyms=tc.sibling_synonyms)
     if not plan:
         raise ConfigError("the sources give no batch to train on", fix="add data or lower training.batch_size", code="E412")
-    if load_trainer_state(out) is None:
+    if not has_trainer_state(out):  # a checkpoint already has the layers dropped
         _check_drop_layers(cfg)
     out.mkdir(parents=True, exist_ok=True)  # only once the data are good: a refused run leaves no folder behind
     with run_lock(out):

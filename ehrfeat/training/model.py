@@ -18,7 +18,7 @@ from torch import nn
 from ehrfeat.errors import ConfigError, ModelError
 from ehrfeat.models.loader import resolve_model
 
-__all__ = ["TermModel", "drop_layers", "write_sentence_transformers_files"]
+__all__ = ["TermModel", "check_drop_layers", "drop_layers", "write_sentence_transformers_files"]
 
 
 class TermModel(nn.Module):
@@ -73,6 +73,13 @@ class TermModel(nn.Module):
         return out
 
 
+def check_drop_layers(layers: tuple[int, ...], count: int) -> None:
+    """Refuse ``layers`` a model of ``count`` layers cannot give up (one it lacks, or all of them)."""
+    if layers and (max(layers) >= count or len(set(layers)) >= count):
+        raise ConfigError(f"model.drop_layers = {sorted(layers)} cannot be taken from a model of {count} layers",
+                          fix=f"name layers 0 to {count - 1} and keep at least one", code="E404")
+
+
 def drop_layers(model: TermModel, layers: tuple[int, ...]) -> None:
     """Remove transformer ``layers`` (0-based) in place: a shallower student that starts from the base's other layers.
 
@@ -81,10 +88,7 @@ def drop_layers(model: TermModel, layers: tuple[int, ...]) -> None:
     if not layers:
         return
     encoder = model.transformer.encoder
-    count = len(encoder.layer)
-    if max(layers) >= count or len(set(layers)) >= count:
-        raise ConfigError(f"model.drop_layers = {sorted(layers)} cannot be taken from a model of {count} layers",
-                          fix=f"name layers 0 to {count - 1} and keep at least one", code="E404")
+    check_drop_layers(layers, len(encoder.layer))
     encoder.layer = nn.ModuleList(layer for i, layer in enumerate(encoder.layer) if i not in layers)
     model.transformer.config.num_hidden_layers = len(encoder.layer)
 
