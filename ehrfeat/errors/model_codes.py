@@ -44,6 +44,7 @@ MODEL_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E338", _M, "The fp32 graph derived from a shipped fp16 model fails parity.", "Pass --variant fp16 to run the shipped graph as it is, and report this.", ("onnx.derive",)),
     ErrorCode("E340", _M, "The linking index was built with another encoder than the pipeline's model.", "Set the linker's model to the index's encoder, or rebuild the index with this model.", ("linking.code_index",)),
     ErrorCode("E341", _M, "The encoder's parallelism is not one it knows.", "Pass parallelism='batches' (the default) or 'intra_op'.", ("onnx.runtime",)),
+    ErrorCode("E342", _M, "The number of CPU threads (threads= or EHRFEAT_THREADS) is not a whole number >= 0.", "Set it to a number of cores such as 4, or unset EHRFEAT_THREADS to use every core.", ("onnx.runtime",)),
     # parity of exported variants
     ErrorCode("E502", _P, "The reference export fails parity with the source model; nothing was written.", "Check the source model.", ("export.exporter",)),
     ErrorCode("E503", _P, "Some optimised or quantised variants fail parity; the variants that passed were written.", "Try another --optimize level or quantisation.", ("export.exporter",)),

@@ -46,6 +46,20 @@ class EncodeStats:
     truncated: int = 0
 
 
+def _cpu_threads(threads: int | None) -> int:
+    """``threads``, else ``EHRFEAT_THREADS``, else every core this process may run on (0 or unset: the next one)."""
+    setting = os.environ.get("EHRFEAT_THREADS", "").strip()
+    where = f"threads={threads!r}" if threads else f"EHRFEAT_THREADS={setting!r}"
+    try:
+        value = int(threads or setting or 0)
+    except (TypeError, ValueError):
+        value = -1
+    if value < 0:
+        raise ModelError(f"{where} is not a number of CPU cores",
+                         fix="set it to a whole number of cores such as 4, or unset it to use every core", code="E342")
+    return value or len(os.sched_getaffinity(0))
+
+
 class OnnxEncoder(BatchedEncoder):
     """Encoder protocol on onnxruntime: dedupe, token-length-sorted batches, GPU IO binding."""
 
@@ -83,7 +97,7 @@ class OnnxEncoder(BatchedEncoder):
                                fix="re-run `ehrfeat export` into a fresh folder", code="E314"),
         )
         self._tokenizer = self._load_tokenizer(verify)
-        threads = int(threads or os.environ.get("EHRFEAT_THREADS", 0) or len(os.sched_getaffinity(0)))
+        threads = _cpu_threads(threads)
         self.workers = threads if parallelism == "batches" and providers[0] == CPU else 1
         self._session = self._load_session(path, providers, threads if self.workers == 1 else 1)
         self.requested_providers = tuple(providers)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,3 +155,15 @@ def test_cpu_workers_run_batches_on_one_core_each_with_the_vectors_of_one_batch_
     with pytest.raises(ModelError, match="parallelism") as err:
         OnnxEncoder(tiny_onnx, device="cpu", parallelism="processes")
     assert err.value.code == "E341"
+
+
+@pytest.mark.parametrize("setting", ["abc", "-1", "2.5"])
+def test_a_bad_thread_count_names_the_setting_and_the_fix(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    monkeypatch.setenv("EHRFEAT_THREADS", setting)
+    with pytest.raises(ModelError, match=f"EHRFEAT_THREADS='{re.escape(setting)}'") as err:
+        OnnxEncoder(tiny_onnx, device="cpu")
+    assert err.value.code == "E342" and "unset it" in err.value.fix
+    monkeypatch.setenv("EHRFEAT_THREADS", "0")  # 0: every core, as unset
+    assert OnnxEncoder(tiny_onnx, device="cpu").workers == len(os.sched_getaffinity(0))
+    with pytest.raises(ModelError, match="threads=-2"):
+        OnnxEncoder(tiny_onnx, device="cpu", threads=-2)
