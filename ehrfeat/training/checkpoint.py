@@ -106,16 +106,20 @@ def save_trainer_state(output: Path, model: Any, optimizer: Any, scheduler: Any,
     return final
 
 
+def _state_path(output: Path) -> Path:
+    return output / LAST_CHECKPOINT / _STATE
+
+
 def has_trainer_state(output: Path) -> bool:
     """Whether ``output/last-checkpoint`` holds a trainer state to resume from (without reading it)."""
-    return (output / LAST_CHECKPOINT / _STATE).is_file()
+    return _state_path(output).is_file()
 
 
 def load_trainer_state(output: Path) -> dict[str, Any] | None:
     """The saved state of ``output/last-checkpoint`` (``None`` when there is none)."""
-    if not has_trainer_state(output):
+    path = _state_path(output)
+    if not path.is_file():
         return None
-    path = output / LAST_CHECKPOINT / _STATE
     try:  # weights_only: tensors and plain values only, so a crafted pickle cannot run code
         return torch.load(path, map_location="cpu", weights_only=True)  # type: ignore[no-any-return]
     except Exception as exc:  # a truncated, foreign or crafted file
