@@ -84,6 +84,7 @@ class PairsConfig:
     closer_phecode_siblings: bool = False  # ICD trees: 1 = close codes under the anchor's phecode (inherited from the nearest mapped ancestor), 2 = other close, 3 = parents, 4 = random
     phecode_members: int = 0  # with closer_phecode_siblings: codes drawn per ICD anchor from anywhere in its tree under its phecode, into category 1
     depth_shift: float = 0.0  # > 0: a tree pair's band moves up by this (in s) per level its codes' deepest common ancestor lies below the mean
+    exclude_heldout_texts: bool = False  # training drops pairs and synonym strings whose text is a held-out concept's in any source
 
 
 @dataclass(frozen=True)

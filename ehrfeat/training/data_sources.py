@@ -7,7 +7,9 @@ merged, so a PheCode map finds its ICD descriptions and a MONDO mapping finds it
 ICD-10-CM names. Every source's hierarchies give categorised pairs (PheCode
 roll-ups give PheCode pairs); sources with ``synonyms = true`` give synonym
 groups. One :class:`HeldOutSplit` decides, for training and evaluation alike,
-which whole groups are held out. Torch-free.
+which whole groups are held out; with ``pairs.exclude_heldout_texts`` training also
+leaves out every text of a held-out group found in another source
+(:mod:`ehrfeat.training.heldout_texts`). Torch-free.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from ehrfeat.codes import PHECODE, Code
 from ehrfeat.errors import ConfigError, EhrfeatError
 from ehrfeat.training.config import TrainConfig
+from ehrfeat.training.heldout_texts import drop_texts, heldout_texts
 from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs, inherit_groups
 from ehrfeat.training.phecode_pairs import PHECODE_PREDICATES, build_phecode_pairs, phecode_of
 from ehrfeat.training.synonyms import SynonymSet, build_synonym_groups
@@ -251,6 +254,12 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
     synonyms = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, seed=seed, concept_weights=syn_weights,
                                     family_of=families)
     eval_syn = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, max_groups=pc.eval_max_synonym_groups, seed=seed)
+    if pc.exclude_heldout_texts:
+        held_groups = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, seed=seed)
+        all_mappings = [m for source in sources for m in source.mappings]
+        texts = heldout_texts(merged, split, mappings=all_mappings, heldout_synonyms=held_groups)
+        train_sets, synonyms = drop_texts(train_sets, synonyms, texts)
+        logger.info("held-out texts kept out of training: %d", len(texts))
     summaries = [s.summary() for s in sources]
     for ps in train_sets:
         logger.info("pairs %s: %s", ps.source, ps.summary())

@@ -167,12 +167,16 @@ def test_every_run_config_in_the_results_loads_on_v4s_held_out_groups(shared_dat
     assert len(runs) >= 5
     for path in runs:
         cfg = load_config(path)
-        assert [s.name for s in cfg.sources] == [s.name for s in v4.sources] and cfg.training.seed == v4.training.seed
+        names = [s.name for s in cfg.sources]
+        assert names[: len(v4.sources)] == [s.name for s in v4.sources] and cfg.training.seed == v4.training.seed, path.name
+        assert all(not s.hierarchy for s in cfg.sources[len(v4.sources):]), path.name  # later sources: synonyms only (v38)
         assert cfg.pairs.heldout_fraction == v4.pairs.heldout_fraction, path.name
     v8 = load_config(results / "hiprbert-mini-v8-run1.toml")
     assert v8.training.sibling_synonyms and not v4.training.sibling_synonyms
     assert load_config(results / "hiprbert-mini-v9-s100.toml").pairs.drop_phecode_siblings
     assert load_config(results / "hiprbert-mini-v7-s100.toml").sources[2].lambdas == (0.76, 0.70, 0.62)
+    v38 = load_config(results / "hiprbert-mini-v38-run1.toml")
+    assert v38.pairs.exclude_heldout_texts and not v4.pairs.exclude_heldout_texts and len(v38.sources) == len(v4.sources) + 2
     v12 = load_config(results / "hiprbert-mini-v12-run1.toml")
     assert v12.pairs.closer_phecode_siblings and v12.sources[0].lambdas == (0.82, 0.79, 0.76, 0.62)
     assert load_config(results / "hiprbert-mini-v13-s100.toml").sources[4].lambdas == (0.82, 0.70, 0.60)
