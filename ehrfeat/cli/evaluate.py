@@ -18,6 +18,7 @@ def evaluate_command(
     config: Annotated[str | None, typer.Option("--config", "--recipe", help="Rebuild the held-out set from this recipe/TOML.")] = None,
     linking: Annotated[bool, typer.Option("--linking/--no-linking", help="Also score mention-to-code linking (ICD-10-CM, HPO).")] = True,
     lay: Annotated[bool, typer.Option("--lay/--no-lay", help="Also score lay-mention normalisation (HPO layperson, MeSH entry terms, DO synonyms).")] = True,
+    unseen_by: Annotated[str | None, typer.Option("--unseen-by", help="Score only held-out items whose text this recipe/TOML's training never saw.")] = None,
     resamples: Annotated[int, typer.Option("--resamples", min=10, help="Paired bootstrap resamples for the 95% intervals of the deltas.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed (the intervals are reproducible).")] = 0,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table in Markdown (for model cards).")] = False,
@@ -30,7 +31,8 @@ def evaluate_command(
     from ehrfeat.training.compare import evaluate_models
 
     with reported_errors():
-        results = evaluate_models(model, base=base, config=config, linking=linking, lay=lay, bootstrap=BootstrapSettings(resamples, seed))
+        results = evaluate_models(model, base=base, config=config, linking=linking, lay=lay, bootstrap=BootstrapSettings(resamples, seed),
+                                  unseen_by=unseen_by)
     typer.echo(json.dumps(results, indent=2) if as_json else format_report(results, markdown=markdown))
 
 

@@ -9,14 +9,16 @@ strings of all held-out groups; acc@1 and acc@5. Linking: see
 :mod:`ehrfeat.evaluation.lay` (``lay_<task>@1`` and ``@3``).
 :func:`compare_encoders` scores two models on the same items and adds the 95%
 paired bootstrap interval of each difference (:mod:`ehrfeat.evaluation.bootstrap`).
+:meth:`EvalSet.unseen` keeps only the items whose text a recipe's training never saw
+(the split holds out codes per system; the same text can be trained in another).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,10 @@ from ehrfeat.evaluation.lay import LAY_KS
 from ehrfeat.evaluation.linking import LinkingTask, linking_hits
 from ehrfeat.evaluation.metrics import roc_auc, spearman
 
-__all__ = ["HELDOUT_FILE", "EvalPair", "EvalSet", "compare_encoders", "encoder_label", "evaluate_encoder", "score_encoder"]
+__all__ = ["HELDOUT_FILE", "UNSEEN_REASON", "EvalPair", "EvalSet", "compare_encoders", "encoder_label", "evaluate_encoder", "score_encoder"]
 
 HELDOUT_FILE = "ehrfeat_heldout.json"  # the held-out set a training run saves beside its checkpoint
+UNSEEN_REASON = "a training text of the recipe (--unseen-by)"
 
 EvalPair = tuple[str, str, str, int]  # source, term a, term b, category
 
@@ -58,6 +61,26 @@ class EvalSet:
         for group in self.synonym_groups:
             seen.update(dict.fromkeys(group))
         return list(seen)
+
+    def unseen(self, trained: Collection[str]) -> EvalSet:
+        """Only what training never saw: ``trained`` holds case-folded training texts.
+
+        A pair goes when its anchor (the held-out concept) is a training text; a
+        synonym group when its preferred term is, and its other strings that are;
+        a linking or lay query when it is (counted in the task's ``skipped``).
+        """
+        def task(t: LinkingTask) -> LinkingTask:
+            queries = tuple(q for q in t.queries if q[0].casefold() not in trained)
+            gone = len(t.queries) - len(queries)
+            return replace(t, queries=queries, skipped={**t.skipped, UNSEEN_REASON: gone} if gone else dict(t.skipped))
+
+        groups = []
+        for group in self.synonym_groups:
+            rest = tuple(s for s in group[1:] if s.casefold() not in trained)
+            if group[0].casefold() not in trained and rest:
+                groups.append((group[0], *rest))
+        pairs = tuple(p for p in self.pairs if p[1].casefold() not in trained)
+        return EvalSet(pairs, tuple(groups), tuple(map(task, self.linking)), tuple(map(task, self.lay)))
 
     def save(self, path: str | Path) -> None:
         data: dict[str, Any] = {"pairs": self.pairs, "synonym_groups": self.synonym_groups, "linking": [t.to_dict() for t in self.linking]}

@@ -27,7 +27,7 @@ from ehrfeat.models.loader import SHIPPED_ALIASES, load_encoder, resolve_model
 from ehrfeat.training.config import load_config
 from ehrfeat.training.data_sources import build_training_data
 
-__all__ = ["HELDOUT_FILE", "evaluate_models", "load_evalset"]
+__all__ = ["HELDOUT_FILE", "evaluate_models", "load_evalset", "training_texts"]
 
 
 def _folder(model: str | Path) -> Path:
@@ -86,6 +86,14 @@ def load_evalset(model: str | Path, config: str | Path | None = None, *, linking
     )
 
 
+def training_texts(config: str | Path) -> frozenset[str]:
+    """Case-folded texts of every training pair and synonym group of ``config`` (recipe or TOML)."""
+    data = build_training_data(load_config(config))
+    texts = {t.casefold() for ps in data.pair_sets for p in ps.pairs for t in (p.anchor, p.other)}
+    texts.update(t.casefold() for group in data.synonyms.groups for t in group)
+    return frozenset(texts)
+
+
 def evaluate_models(
     model: str | Path,
     *,
@@ -95,13 +103,17 @@ def evaluate_models(
     linking: bool = True,
     lay: bool = True,
     bootstrap: BootstrapSettings | None = None,
+    unseen_by: str | Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``{"base": metrics, "trained": metrics}`` on the held-out set; ``trained`` holds the ``ci95`` of each delta.
 
     ``base`` defaults to the checkpoint manifest's base model, else all-MiniLM-L6-v2.
-    ``encoders`` replaces loading (e.g. ONNX encoders built by the caller).
+    ``encoders`` replaces loading (e.g. ONNX encoders built by the caller). ``unseen_by``
+    (recipe or TOML) keeps only held-out items whose text its training never saw.
     """
     evalset = load_evalset(model, config, linking=linking, lay=lay)
+    if unseen_by is not None:
+        evalset = evalset.unseen(training_texts(unseen_by))
     if encoders is None:
         base_name = base or _manifest(_folder(model)).get("base_model") or "minilm"
         encoders = {"base": load_encoder(base_name), "trained": load_encoder(model)}

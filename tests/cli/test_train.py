@@ -30,6 +30,9 @@ def test_train_then_evaluate(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert set(data) == {"base", "trained"} and data["trained"]["pairs"] > 0
+    unseen = runner.invoke(_app(), ["evaluate", str(out), "--json", "--unseen-by", "smoke"])
+    assert unseen.exit_code == 0, unseen.output
+    assert 0 < json.loads(unseen.output)["trained"]["pairs"] <= data["trained"]["pairs"]
     table = runner.invoke(_app(), ["evaluate", str(out)])
     assert "auc_0v1" in table.output and "trained" in table.output and "delta" in table.output
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ehrfeat.evaluation import evaluate_encoder
+from ehrfeat.evaluation import EvalSet, evaluate_encoder
 from ehrfeat.evaluation.heldout import encoder_label
 from tests.eval_data import EVAL, GOOD, TableEncoder
 
@@ -54,3 +54,23 @@ def test_tasks_on_the_same_names_encode_them_once_and_score_as_alone() -> None:
     assert m["link_t@1"] == linking_hits(TableEncoder(table), link)[1].mean() == 1.0
     assert m["lay_l@1"] == linking_hits(TableEncoder(table), lay, ks=(1,))[1].mean() == 1.0
     assert m["linking"]["t"]["queries"] == 2 and m["lay"]["l"]["index"] == 2
+
+
+def test_unseen_keeps_only_what_training_never_saw() -> None:
+    from ehrfeat.evaluation.heldout import UNSEEN_REASON
+    from ehrfeat.evaluation.linking import LinkingTask
+
+    task = LinkingTask("mesh", "MeSH", (("D1", "Kuru"), ("D2", "Melioidosis")), (("Encephalopathy, Kuru", "D1"), ("Whitmore disease", "D2")),
+                       {"a training string": 3})
+    evalset = EvalSet(
+        pairs=(("s", "A", "a2", 0), ("s", "d", "A", 1), ("s", "c", "b", 3)),
+        synonym_groups=(("A", "a2", "a3"), ("d", "b2"), ("c", "C2"), ("e", "C2", "e3")),
+        linking=(task,), lay=(task,),
+    )
+    seen = evalset.unseen(frozenset({"a", "b", "c2", "whitmore disease"}))  # case-folded training texts
+    assert seen.pairs == (("s", "d", "A", 1), ("s", "c", "b", 3))  # a pair goes with its anchor, the held-out concept
+    assert seen.synonym_groups == (("d", "b2"), ("e", "e3"))  # trained preferred term: the group goes; else its trained strings
+    for t in (*seen.linking, *seen.lay):
+        assert t.queries == (("Encephalopathy, Kuru", "D1"),) and t.names == task.names
+        assert t.skipped == {"a training string": 3, UNSEEN_REASON: 1}
+    assert evalset.unseen(frozenset()) == evalset  # nothing trained: nothing goes, no count added

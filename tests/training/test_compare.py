@@ -67,3 +67,20 @@ def test_a_model_without_heldout_groups_is_refused_saying_why(tmp_path: Path, ma
         evaluate_models(tmp_path / "m", encoders={"base": TableEncoder(BAD), "trained": TableEncoder(GOOD)})
     assert re.search(why, raised.value.message), raised.value.message
     assert raised.value.code == "E415" and "--config" in (raised.value.fix or "")
+
+
+def test_unseen_by_scores_only_items_the_recipes_training_never_saw(tmp_path: Path) -> None:
+    from ehrfeat.training.compare import training_texts
+
+    trained = training_texts("smoke")
+    assert "type 2 diabetes mellitus" in trained and all(t == t.casefold() for t in trained)
+    name = "Type 2 diabetes mellitus"  # a training text of smoke: as a held-out anchor it leaks
+    leaky = EvalSet(((*EVAL.pairs[0][:1], name, "a2", 0), *EVAL.pairs), EVAL.synonym_groups)
+    (tmp_path / "m").mkdir()
+    leaky.save(tmp_path / "m" / "ehrfeat_heldout.json")
+    table = {**GOOD, name: (0, 1)}
+    encoders = {"base": TableEncoder(BAD | {name: (1, 0)}), "trained": TableEncoder(table)}
+    every = evaluate_models(tmp_path / "m", encoders=encoders)
+    unseen = evaluate_models(tmp_path / "m", encoders=encoders, unseen_by="smoke")
+    assert every["trained"]["pairs"] == 5 and unseen["trained"]["pairs"] == 4
+    assert unseen["trained"]["auc_0v1"] == 1.0 > every["trained"]["auc_0v1"]
