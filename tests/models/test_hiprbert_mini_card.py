@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from ehrfeat.evaluation.report import METRIC_COLUMNS, SOURCE_METRICS, winner_row
 from ehrfeat.models import shipped_model_path
 
 SHIPPED = shipped_model_path("hiprbert-mini")
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 TOLERANCE = 0.005  # on the CPU target the table was measured on (run to run, threads)
 # int8 kernels differ between CPU targets (VNNI, AVX-512, AVX2): v23's table measured on both
 # differed by up to 0.013 (the base's ICD-10-CM linking acc@1), and a lower end moved by 0.022
@@ -62,11 +64,26 @@ def test_evaluate_reproduces_the_card() -> None:
     from ehrfeat.onnx.cpu import int8_target
     from ehrfeat.training.compare import evaluate_models
 
-    results = evaluate_models("hiprbert-mini")
+    _check_table(evaluate_models("hiprbert-mini"), (SHIPPED / "README.md").read_text(encoding="utf-8"), int8_target())
+
+
+@shipped
+@pytest.mark.slow
+def test_evaluate_unseen_by_its_recipe_reproduces_the_cards_unseen_table(shared_data: Path) -> None:
+    """The card's counts on the held-out items training never saw (Session 21) re-run too."""
+    from ehrfeat.onnx.cpu import int8_target
+    from ehrfeat.training.compare import evaluate_models
+
+    results = evaluate_models("hiprbert-mini", unseen_by=RESULTS / "hiprbert-mini-v37-run1.toml")
+    text = "## Evaluation\n" + (RESULTS / "hiprbert-mini-v37-run1-vnni-int8-unseen-eval.md").read_text(encoding="utf-8")
+    _check_table(results, text, int8_target())
+    assert results["trained"]["pairs"] == 8061 and results["trained"]["lay"]["mesh"]["queries"] == 1330
+
+
+def _check_table(results: dict, text: str, cpu_target: str) -> None:  # type: ignore[type-arg]
     wins = winner_rows(results)
-    text = (SHIPPED / "README.md").read_text(encoding="utf-8")
     table = card_table(text)
-    same_cpu = card_target(text) == int8_target()
+    same_cpu = card_target(text) == cpu_target
     tolerance, margin = (TOLERANCE, TOLERANCE) if same_cpu else (CROSS_CPU_TOLERANCE, CROSS_CPU_WIN_MARGIN)
     assert set(wins) == set(table)
     for name, (base, trained, interval, win) in table.items():
