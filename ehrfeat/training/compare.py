@@ -88,10 +88,7 @@ def load_evalset(model: str | Path, config: str | Path | None = None, *, linking
 
 def training_texts(config: str | Path) -> frozenset[str]:
     """Case-folded texts of every training pair and synonym group of ``config`` (recipe or TOML)."""
-    data = build_training_data(load_config(config))
-    texts = {t.casefold() for ps in data.pair_sets for p in ps.pairs for t in (p.anchor, p.other)}
-    texts.update(t.casefold() for group in data.synonyms.groups for t in group)
-    return frozenset(texts)
+    return build_training_data(load_config(config)).trained_texts()
 
 
 def evaluate_models(

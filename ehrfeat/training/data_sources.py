@@ -122,6 +122,12 @@ class TrainingData:
         for group in (*self.synonyms.groups, *self.eval_synonyms.groups):
             yield from group
 
+    def trained_texts(self) -> frozenset[str]:
+        """Case-folded texts of every training pair and synonym group (what training sees, not the held-out side)."""
+        texts = {t.casefold() for ps in self.pair_sets for p in ps.pairs for t in (p.anchor, p.other)}
+        texts.update(t.casefold() for group in self.synonyms.groups for t in group)
+        return frozenset(texts)
+
     def manifest(self) -> list[dict[str, Any]]:
         """Per-source pair counts and skips, for the checkpoint manifest."""
         evals = {ps.source: ps.summary() for ps in self.eval_pairs}
