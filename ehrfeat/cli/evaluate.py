@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,6 +11,13 @@ import typer
 from ehrfeat.cli.errors import reported_errors
 
 __all__ = ["register"]
+
+
+class BootstrapUnit(StrEnum):
+    """What a bootstrap resample draws (ehrfeat.evaluation.bootstrap.BOOTSTRAP_UNITS)."""
+
+    item = "item"
+    concept = "concept"
 
 
 def evaluate_command(
@@ -21,6 +29,7 @@ def evaluate_command(
     unseen_by: Annotated[str | None, typer.Option("--unseen-by", help="Score only held-out items whose text this recipe/TOML's training never saw.")] = None,
     resamples: Annotated[int, typer.Option("--resamples", min=10, help="Paired bootstrap resamples for the 95% intervals of the deltas.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed (the intervals are reproducible).")] = 0,
+    bootstrap_by: Annotated[BootstrapUnit, typer.Option("--bootstrap-by", help="Resample single pairs and queries (item), or held-out concepts with all their items (concept: a pair's anchor, a query's true code).")] = BootstrapUnit.item,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the table in Markdown (for model cards).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
 ) -> None:
@@ -31,7 +40,7 @@ def evaluate_command(
     from ehrfeat.training.compare import evaluate_models
 
     with reported_errors():
-        results = evaluate_models(model, base=base, config=config, linking=linking, lay=lay, bootstrap=BootstrapSettings(resamples, seed),
+        results = evaluate_models(model, base=base, config=config, linking=linking, lay=lay, bootstrap=BootstrapSettings(resamples, seed, unit=bootstrap_by.value),
                                   unseen_by=unseen_by)
     typer.echo(json.dumps(results, indent=2) if as_json else format_report(results, markdown=markdown))
 

@@ -27,6 +27,7 @@ CONFIG_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E414", _C, "The checkpoint to resume belongs to a run of another plan.", "Resume with the same config and data, or delete the checkpoint folder to start over.", ("training.loop",)),
     ErrorCode("E415", _C, "The model folder holds no held-out groups to evaluate on.", "Pass --config with the recipe or TOML file the held-out groups come from.", ("training.compare",)),
     ErrorCode("E416", _C, "An icd10cm_slice block is not an ICD-10-CM block or chapter.", "Use block ids such as 'E08-E13'.", ("training.data_sources",)),
+    ErrorCode("E417", _C, "The bootstrap unit is unknown.", "Use item (pairs and queries) or concept (held-out concepts with all their items).", ("evaluation.bootstrap",)),
     ErrorCode("E1721", _C, "model.init names a folder that does not exist.", "Train that model first (e.g. `ehrfeat train hiprbert-mini-v2`), or point model.init at a model folder.", ("training.loop",)),
     ErrorCode("E1723", _C, "The merge weight is not in (0, 1].", "1.0 keeps the fine-tuned weights; 0.6 moves them 40 % of the way back to the base.", ("training.merge",)),
     ErrorCode("E1724", _C, "pairs.drop_phecode_siblings or pairs.closer_phecode_siblings is on but no source of the config maps codes to phecodes.", "Add the phecode source (reader = \"phecode\"), or turn the option off.", ("training.data_sources",)),

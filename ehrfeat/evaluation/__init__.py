@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ehrfeat.evaluation.bootstrap import BootstrapSettings, ItemScores, paired_intervals
+from ehrfeat.evaluation.bootstrap import BootstrapSettings, ItemScores
 from ehrfeat.evaluation.heldout import HELDOUT_FILE, EvalSet, compare_encoders, evaluate_encoder, score_encoder
+from ehrfeat.evaluation.intervals import paired_intervals
 from ehrfeat.evaluation.lay import build_lay_task, lay_tasks
 from ehrfeat.evaluation.linking import LinkingTask, default_linking_tasks, evaluate_linking
 from ehrfeat.evaluation.metrics import retrieval_accuracy, roc_auc, spearman

@@ -4,7 +4,9 @@ Both models are scored on the same held-out items, so each resample draws the
 items once and scores both models on it: the interval is that of
 ``metric(trained) - metric(base)``. Hierarchy AUCs resample the pairs of each of
 the two categories separately (their sizes stay fixed); Spearman resamples the
-pairs within every category; retrieval accuracies resample queries. Everything is
+pairs within every category; retrieval accuracies resample queries (with
+``unit="concept"``, :mod:`ehrfeat.evaluation.concept_bootstrap` resamples concepts
+instead). Everything is
 vectorised over the resamples (numpy), with a fixed seed per metric, so a
 report is reproducible and takes seconds.
 """
@@ -18,19 +20,33 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-__all__ = ["DEFAULT_RESAMPLES", "BootstrapSettings", "ItemScores", "auc_difference", "hits_difference", "paired_intervals", "spearman_difference"]
+from ehrfeat.errors import ConfigError
+
+__all__ = [
+    "BOOTSTRAP_UNITS", "DEFAULT_RESAMPLES", "BootstrapSettings", "ItemScores", "auc_difference", "blocks", "hits_difference", "metric_rng", "quantiles",
+    "spearman_difference", "weighted_auc",
+]
 
 DEFAULT_RESAMPLES = 1000
 _CHUNK = 100  # resamples per vectorised block: bounds memory at about 100 x items floats
 
 
+BOOTSTRAP_UNITS = ("item", "concept")  # what a resample draws: single items, or held-out concepts with all their items
+
+
 @dataclass(frozen=True)
 class BootstrapSettings:
-    """How many resamples, the seed, and the two-sided level of the interval."""
+    """How many resamples, the seed, the two-sided level of the interval, and what is resampled
+    (``"item"``: pairs and queries; ``"concept"``: :mod:`ehrfeat.evaluation.concept_bootstrap`)."""
 
     resamples: int = DEFAULT_RESAMPLES
     seed: int = 0
     level: float = 0.95
+    unit: str = "item"
+
+    def __post_init__(self) -> None:
+        if self.unit not in BOOTSTRAP_UNITS:
+            raise ConfigError(f"bootstrap unit {self.unit!r} is unknown", fix=f"use one of {', '.join(BOOTSTRAP_UNITS)}", code="E417")
 
 
 @dataclass(frozen=True)
@@ -39,31 +55,35 @@ class ItemScores:
 
     ``cos``/``cats``/``sources`` are per held-out pair; ``hits`` maps a retrieval
     metric (``syn_acc@1``, ``link_hpo@5``, ``lay_hpo@3`` ...) to one 0/1 per query.
+    ``pair_concepts`` and ``hit_concepts`` (same shapes) name the concept of each
+    item, for the bootstrap by concept: a pair's anchor, a query's true code or group.
     """
 
     cos: np.ndarray = field(default_factory=lambda: np.zeros(0))
     cats: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     sources: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
     hits: Mapping[str, np.ndarray] = field(default_factory=dict)
+    pair_concepts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=str))
+    hit_concepts: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
-def _rng(settings: BootstrapSettings, metric: str) -> np.random.Generator:
+def metric_rng(settings: BootstrapSettings, metric: str) -> np.random.Generator:
     """One generator per metric, so a row's interval does not depend on which other rows exist."""
     return np.random.default_rng([settings.seed, zlib.crc32(metric.encode())])
 
 
-def _quantiles(deltas: np.ndarray, level: float) -> tuple[float, float]:
+def quantiles(deltas: np.ndarray, level: float) -> tuple[float, float]:
     tail = (1.0 - level) / 2.0 * 100.0
     lo, hi = np.percentile(deltas, [tail, 100.0 - tail])
     return float(lo), float(hi)
 
 
-def _blocks(total: int) -> Iterator[int]:
+def blocks(total: int) -> Iterator[int]:
     for start in range(0, total, _CHUNK):
         yield min(_CHUNK, total - start)
 
 
-def _weighted_auc(pos: np.ndarray, neg: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray) -> np.ndarray:
+def weighted_auc(pos: np.ndarray, neg: np.ndarray, w_pos: np.ndarray, w_neg: np.ndarray) -> np.ndarray:
     """AUC of each row of weights (resample counts): P(pos > neg) with ties one half, exactly."""
     order = np.argsort(neg, kind="stable")
     sorted_neg = neg[order]
@@ -81,13 +101,13 @@ def auc_difference(
     """Interval of ``AUC(b) - AUC(a)``; item ``k`` of ``pos_a`` and ``pos_b`` is the same pair (likewise ``neg``)."""
     if min(pos_a.size, neg_a.size) == 0:
         return float("nan"), float("nan")
-    rng = _rng(settings, metric)
+    rng = metric_rng(settings, metric)
     deltas = []
-    for n in _blocks(settings.resamples):
+    for n in blocks(settings.resamples):
         w_pos = rng.multinomial(pos_a.size, np.full(pos_a.size, 1.0 / pos_a.size), size=n).astype(np.float64)
         w_neg = rng.multinomial(neg_a.size, np.full(neg_a.size, 1.0 / neg_a.size), size=n).astype(np.float64)
-        deltas.append(_weighted_auc(pos_b, neg_b, w_pos, w_neg) - _weighted_auc(pos_a, neg_a, w_pos, w_neg))
-    return _quantiles(np.concatenate(deltas), settings.level)
+        deltas.append(weighted_auc(pos_b, neg_b, w_pos, w_neg) - weighted_auc(pos_a, neg_a, w_pos, w_neg))
+    return quantiles(np.concatenate(deltas), settings.level)
 
 
 def _rank_correlation(ranked: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -104,14 +124,14 @@ def spearman_difference(cos_a: np.ndarray, cos_b: np.ndarray, cats: np.ndarray, 
         return float("nan"), float("nan")
     groups = [np.flatnonzero(cats == c) for c in present]
     target = stats.rankdata(-np.concatenate([cats[g] for g in groups]))  # the same in every resample
-    rng = _rng(settings, metric)
+    rng = metric_rng(settings, metric)
     deltas = []
-    for n in _blocks(settings.resamples):
+    for n in blocks(settings.resamples):
         idx = np.concatenate([g[rng.integers(0, g.size, size=(n, g.size))] for g in groups], axis=1)
         ra, rb = stats.rankdata(cos_a[idx], axis=1), stats.rankdata(cos_b[idx], axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             deltas.append(_rank_correlation(rb, target) - _rank_correlation(ra, target))
-    return _quantiles(np.concatenate(deltas), settings.level)
+    return quantiles(np.concatenate(deltas), settings.level)
 
 
 def hits_difference(hits_a: np.ndarray, hits_b: np.ndarray, settings: BootstrapSettings, metric: str = "acc") -> tuple[float, float]:
@@ -119,35 +139,6 @@ def hits_difference(hits_a: np.ndarray, hits_b: np.ndarray, settings: BootstrapS
     if hits_a.size == 0:
         return float("nan"), float("nan")
     diff = np.asarray(hits_b, dtype=np.float64) - np.asarray(hits_a, dtype=np.float64)
-    rng = _rng(settings, metric)
-    deltas = [diff[rng.integers(0, diff.size, size=(n, diff.size))].mean(axis=1) for n in _blocks(settings.resamples)]
-    return _quantiles(np.concatenate(deltas), settings.level)
-
-
-def _pair_intervals(a: ItemScores, b: ItemScores, mask: np.ndarray, prefix: str, settings: BootstrapSettings) -> dict[str, tuple[float, float]]:
-    out: dict[str, tuple[float, float]] = {}
-    cats = a.cats[mask]
-    ca, cb = a.cos[mask], b.cos[mask]
-    present = sorted(set(cats.tolist()))
-    for n, i in enumerate(present):
-        for j in present[n + 1 :]:
-            name = f"{prefix}auc_{i}v{j}"
-            out[name] = auc_difference(ca[cats == i], ca[cats == j], cb[cats == i], cb[cats == j], settings, name)
-    out[f"{prefix}spearman"] = spearman_difference(ca, cb, cats, settings, f"{prefix}spearman")
-    return out
-
-
-def paired_intervals(base: ItemScores, trained: ItemScores, settings: BootstrapSettings | None = None) -> dict[str, tuple[float, float]]:
-    """metric -> (low, high) of the ``trained - base`` difference; per-source rows are ``source:auc_0v1``."""
-    settings = settings or BootstrapSettings()
-    if base.cos.shape != trained.cos.shape or not np.array_equal(base.cats, trained.cats):
-        raise ValueError("paired bootstrap needs both models scored on the same held-out pairs")
-    out: dict[str, tuple[float, float]] = {}
-    if base.cos.size:
-        out.update(_pair_intervals(base, trained, np.ones(base.cos.size, dtype=bool), "", settings))
-        for source in sorted(set(base.sources.tolist())):
-            out.update(_pair_intervals(base, trained, base.sources == source, f"{source}:", settings))
-    for metric, hits in base.hits.items():
-        if metric in trained.hits:
-            out[metric] = hits_difference(hits, trained.hits[metric], settings, metric)
-    return out
+    rng = metric_rng(settings, metric)
+    deltas = [diff[rng.integers(0, diff.size, size=(n, diff.size))].mean(axis=1) for n in blocks(settings.resamples)]
+    return quantiles(np.concatenate(deltas), settings.level)

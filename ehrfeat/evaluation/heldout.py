@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.encoders.base import Encoder
-from ehrfeat.evaluation.bootstrap import BootstrapSettings, ItemScores, paired_intervals
+from ehrfeat.evaluation.bootstrap import BootstrapSettings, ItemScores
+from ehrfeat.evaluation.intervals import paired_intervals
 from ehrfeat.evaluation.lay import LAY_KS
 from ehrfeat.evaluation.linking import LinkingTask, linking_hits
 from ehrfeat.evaluation.metrics import roc_auc, spearman
@@ -132,8 +133,9 @@ def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, 
             encoded[key] = encoder.encode(list(strings), batch_size=batch_size, normalize_embeddings=True)
         return encoded[key]
     result: dict[str, Any] = {"encoder": encoder_label(encoder), "pairs": len(evalset.pairs)}
-    cos, cats, sources = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=str)
+    cos, cats, sources, anchors = np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=str), np.zeros(0, dtype=str)
     hits: dict[str, np.ndarray] = {}
+    concepts: dict[str, np.ndarray] = {}  # metric -> each query's concept, for the bootstrap by concept
     if evalset.pairs:
         a = vectors[[row[p[1]] for p in evalset.pairs]]
         b = vectors[[row[p[2]] for p in evalset.pairs]]
@@ -141,6 +143,7 @@ def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, 
         cats = np.array([p[3] for p in evalset.pairs])
         result.update(_hierarchy_metrics(cos, cats))
         sources = np.array([p[0] for p in evalset.pairs])
+        anchors = np.array([p[1] for p in evalset.pairs])  # one anchor text, one vector: its pairs rise and fall together
         result["by_source"] = {s: {"pairs": int((sources == s).sum()), **_hierarchy_metrics(cos[sources == s], cats[sources == s])} for s in sorted(set(sources.tolist()))}
     groups = evalset.synonym_groups
     queries = [(term, g) for g, group in enumerate(groups) for term in group[1:]]
@@ -153,6 +156,7 @@ def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, 
         rank = (sims >= sims[np.arange(len(q)), truth][:, None]).sum(axis=1)  # ties count against the truth
         for k in (1, 5):
             hits[f"syn_acc@{k}"] = (rank <= k).astype(np.float64)
+            concepts[f"syn_acc@{k}"] = truth
     for key, tasks, prefix, ks in (("linking", evalset.linking, "link", (1, 5)), ("lay", evalset.lay, "lay", LAY_KS)):
         if tasks:
             result[key] = {}
@@ -162,9 +166,10 @@ def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, 
             for k in ks:
                 if task_hits[k].size:
                     hits[f"{prefix}_{task.name}@{k}"] = task_hits[k]
+                    concepts[f"{prefix}_{task.name}@{k}"] = np.array([code for _, code in task.queries])
                 result[key][task.name][f"acc@{k}"] = float(np.mean(task_hits[k])) if task_hits[k].size else float("nan")
     result.update({metric: float(np.mean(h)) for metric, h in hits.items()})
-    return result, ItemScores(cos, cats, sources, hits)
+    return result, ItemScores(cos, cats, sources, hits, anchors, concepts)
 
 
 def evaluate_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, show_progress_bar: bool = False) -> dict[str, Any]:
@@ -179,7 +184,7 @@ def compare_encoders(
 
     With two encoders (base first), the second's metrics hold ``ci95``: metric ->
     ``[low, high]``, the paired bootstrap interval of ``second - first`` (per-source
-    rows as ``source:auc_0v1``), and ``bootstrap``: the resamples, seed and level.
+    rows as ``source:auc_0v1``), and ``bootstrap``: the resamples, seed, level and unit.
     """
     settings = bootstrap or BootstrapSettings()
     scored = {name: score_encoder(enc, evalset, batch_size=batch_size) for name, enc in encoders.items()}
@@ -188,5 +193,5 @@ def compare_encoders(
         (_, (_, base)), (name, (_, trained)) = scored.items()
         intervals = paired_intervals(base, trained, settings)
         results[name]["ci95"] = {metric: [lo, hi] for metric, (lo, hi) in intervals.items()}
-        results[name]["bootstrap"] = {"resamples": settings.resamples, "seed": settings.seed, "level": settings.level}
+        results[name]["bootstrap"] = {"resamples": settings.resamples, "seed": settings.seed, "level": settings.level, "unit": settings.unit}
     return results

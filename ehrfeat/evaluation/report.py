@@ -104,7 +104,8 @@ def format_report(results: Mapping[str, Mapping[str, Any]], *, markdown: bool = 
         counts += "".join(f", {t} {label} queries: {v.get('queries', 0)} against {v.get('index', 0)} names" for t, v in first_row.get(key, {}).items())
     boot = results[names[-1]].get("bootstrap") if pair else None
     if boot:
-        counts += f"; 95% CI: paired bootstrap, {boot.get('resamples')} resamples, seed {boot.get('seed')}; win: CI above 0"
+        by = ", by concept" if boot.get("unit") == "concept" else ""
+        counts += f"; 95% CI: paired bootstrap{by}, {boot.get('resamples')} resamples, seed {boot.get('seed')}; win: CI above 0"
     ran = [f"{n}: {results[n]['encoder']}" for n in names if results[n].get("encoder")]
     if ran:
         counts += "; encoders: " + ", ".join(ran)

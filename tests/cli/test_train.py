@@ -35,6 +35,10 @@ def test_train_then_evaluate(tmp_path: Path) -> None:
     assert 0 < json.loads(unseen.output)["trained"]["pairs"] <= data["trained"]["pairs"]
     table = runner.invoke(_app(), ["evaluate", str(out)])
     assert "auc_0v1" in table.output and "trained" in table.output and "delta" in table.output
+    by_concept = runner.invoke(_app(), ["evaluate", str(out), "--json", "--bootstrap-by", "concept", "--resamples", "50"])
+    assert by_concept.exit_code == 0, by_concept.output
+    trained = json.loads(by_concept.output)["trained"]
+    assert trained["bootstrap"]["unit"] == "concept" and set(trained["ci95"]) == set(data["trained"]["ci95"])
 
 
 def test_errors_are_reported(tmp_path: Path) -> None:
@@ -43,3 +47,5 @@ def test_errors_are_reported(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(_app(), ["evaluate", str(tmp_path)])
     assert result.exit_code == 2 and "--config" in result.output
+    result = runner.invoke(_app(), ["evaluate", "minilm", "--bootstrap-by", "anchor"])
+    assert result.exit_code == 2 and "--bootstrap-by" in result.output and "concept" in result.output

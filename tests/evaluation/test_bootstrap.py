@@ -8,12 +8,12 @@ import pytest
 from ehrfeat.evaluation.bootstrap import (
     BootstrapSettings,
     ItemScores,
-    _weighted_auc,
     auc_difference,
     hits_difference,
-    paired_intervals,
     spearman_difference,
+    weighted_auc,
 )
+from ehrfeat.evaluation.intervals import paired_intervals
 from ehrfeat.evaluation.metrics import roc_auc, spearman
 from ehrfeat.evaluation.report import format_report, winner_rows
 
@@ -29,11 +29,11 @@ def _items(rng: np.random.Generator, separation: float) -> ItemScores:
 
 def test_weighted_auc_is_the_auc_of_the_resampled_items() -> None:
     pos, neg = np.array([0.9, 0.4, 0.5]), np.array([0.5, 0.1])
-    ones = _weighted_auc(pos, neg, np.ones((1, 3)), np.ones((1, 2)))
+    ones = weighted_auc(pos, neg, np.ones((1, 3)), np.ones((1, 2)))
     assert ones[0] == pytest.approx(roc_auc(pos, neg))  # (1 + 1) + (0 + 1) + (0.5 + 1) over 6 = 4.5/6
     assert ones[0] == pytest.approx(4.5 / 6)
     counts_pos, counts_neg = np.array([[2, 0, 1]]), np.array([[0, 2]])  # resample: 0.9, 0.9, 0.5 vs 0.1, 0.1
-    assert _weighted_auc(pos, neg, counts_pos, counts_neg)[0] == pytest.approx(roc_auc([0.9, 0.9, 0.5], [0.1, 0.1]))
+    assert weighted_auc(pos, neg, counts_pos, counts_neg)[0] == pytest.approx(roc_auc([0.9, 0.9, 0.5], [0.1, 0.1]))
 
 
 def test_identical_models_give_an_interval_of_zero_and_no_win() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from ehrfeat.evaluation import EvalSet, evaluate_encoder
 from ehrfeat.evaluation.heldout import encoder_label
-from tests.eval_data import EVAL, GOOD, TableEncoder
+from tests.eval_data import BAD, EVAL, GOOD, TableEncoder
 
 
 def test_perfect_ordering_scores_one() -> None:
@@ -74,3 +74,22 @@ def test_unseen_keeps_only_what_training_never_saw() -> None:
         assert t.queries == (("Encephalopathy, Kuru", "D1"),) and t.names == task.names
         assert t.skipped == {"a training string": 3, UNSEEN_REASON: 1}
     assert evalset.unseen(frozenset()) == evalset  # nothing trained: nothing goes, no count added
+
+
+def test_items_carry_their_concepts_for_the_bootstrap_by_concept() -> None:
+    from dataclasses import replace
+
+    from ehrfeat.evaluation import BootstrapSettings, compare_encoders, format_report, score_encoder
+    from ehrfeat.evaluation.linking import LinkingTask
+
+    table = {**GOOD, "a mention": (1, 0.1), "d mention": (0.05, 1), "d other": (0, 1)}
+    lay = LinkingTask("l", "S", (("A", "a"), ("D", "d")), (("a mention", "A"), ("d mention", "D"), ("d other", "D")))
+    evalset = replace(EVAL, pairs=(*EVAL.pairs, ("t", "b", "c", 1)), lay=(lay,))
+    _, items = score_encoder(TableEncoder(table), evalset)
+    assert items.pair_concepts.tolist() == ["a", "a", "a", "a", "b"]  # a pair's anchor
+    assert items.hit_concepts["syn_acc@1"].tolist() == [0, 1]  # a synonym query's group
+    assert items.hit_concepts["lay_l@3"].tolist() == ["A", "D", "D"]  # a lay query's true code
+    results = compare_encoders({"base": TableEncoder(BAD | table), "trained": TableEncoder(table)}, evalset,
+                               bootstrap=BootstrapSettings(resamples=50, unit="concept"))
+    assert results["trained"]["bootstrap"]["unit"] == "concept" and "lay_l@1" in results["trained"]["ci95"]
+    assert "paired bootstrap, by concept, 50 resamples" in format_report(results, markdown=True)
