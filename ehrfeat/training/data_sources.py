@@ -259,9 +259,9 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
         raise ConfigError("the sources give no training pairs and no synonyms", fix="check the [[sources]] of the config", code="E412")
     synonyms = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, seed=seed, concept_weights=syn_weights,
                                     family_of=families)
-    eval_syn = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, max_groups=pc.eval_max_synonym_groups, seed=seed)
+    held_groups = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, seed=seed)
+    eval_syn = held_groups.sampled(pc.eval_max_synonym_groups, seed, heldout=True)
     if pc.exclude_heldout_texts:
-        held_groups = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, seed=seed)
         all_mappings = [m for source in sources for m in source.mappings]
         texts = heldout_texts(merged, split, mappings=all_mappings, heldout_synonyms=held_groups)
         train_sets, synonyms = drop_texts(train_sets, synonyms, texts)

@@ -53,6 +53,17 @@ class SynonymSet:
             out["families"] = len(set(self.families) - {""})
         return out
 
+    def sampled(self, max_groups: int, seed: int = 0, *, heldout: bool = False) -> SynonymSet:
+        """At most ``max_groups`` of the groups (0: all), drawn reproducibly by ``seed`` and side,
+        with their weights and families; the skip counts stay those of the whole set."""
+        if not max_groups or len(self.groups) <= max_groups:
+            return SynonymSet(list(self.groups), Counter(self.skipped), list(self.weights), list(self.families))
+        rng = random.Random(f"{seed}|synonyms|{heldout}")
+        keep = sorted(rng.sample(range(len(self.groups)), max_groups))
+        return SynonymSet([self.groups[i] for i in keep], Counter(self.skipped),
+                          [self.weights[i] for i in keep] if self.weights else [],
+                          [self.families[i] for i in keep] if self.families else [])
+
 
 class _UnionFind:
     def __init__(self) -> None:
@@ -135,11 +146,5 @@ def build_synonym_groups(
                 result.families.append(next((family_of[r] for r in refs if r in family_of), ""))
     if concept_weights is not None and all(w == 1.0 for w in result.weights):
         result.weights = []
-    if max_groups and len(result.groups) > max_groups:
-        rng = random.Random(f"{seed}|synonyms|{heldout}")
-        keep = sorted(rng.sample(range(len(result.groups)), max_groups))
-        result.groups = [result.groups[i] for i in keep]
-        result.weights = [result.weights[i] for i in keep] if result.weights else []
-        result.families = [result.families[i] for i in keep] if result.families else []
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
-    return result
+    return result.sampled(max_groups, seed, heldout=heldout)

@@ -68,3 +68,19 @@ def test_groups_carry_the_family_of_their_concepts() -> None:
     assert "" in lone.families  # a group none of whose concepts has a parent
     capped = build_synonym_groups(list(v), v, maps, family_of=family_of, max_groups=1)
     assert capped.families == [by_group[frozenset(capped.groups[0])]]  # families follow their groups
+
+
+def test_a_sample_of_groups_keeps_weights_and_families_aligned_and_is_reproducible() -> None:
+    v = Vocabulary()
+    for i in range(30):
+        v.add("X", f"C{i:02d}", f"concept {i}", [f"synonym {i}"])
+    weights = {Code("X", f"C{i:02d}"): float(i) for i in range(30)}
+    families = {Code("X", f"C{i:02d}"): f"family {i}" for i in range(30)}
+    whole = build_synonym_groups(list(v), v, concept_weights=weights, family_of=families)
+    sample = build_synonym_groups(list(v), v, max_groups=7, seed=3, concept_weights=weights, family_of=families)
+    assert sample == whole.sampled(7, 3)  # built then sampled: the same groups, in the same order
+    assert len(sample.groups) == 7 and sample != whole.sampled(7, 4) and sample != whole.sampled(7, 3, heldout=True)
+    for group, weight, family in zip(sample.groups, sample.weights, sample.families, strict=True):
+        i = int(group[0].split()[-1])
+        assert group == (f"concept {i}", f"synonym {i}") and weight == float(i) and family == f"family {i}"
+    assert whole.sampled(0) == whole and whole.sampled(0) is not whole
