@@ -69,13 +69,17 @@ def test_evaluate_reproduces_the_card() -> None:
 
 @shipped
 @pytest.mark.slow
-def test_evaluate_unseen_by_its_recipe_reproduces_the_cards_unseen_table(shared_data: Path) -> None:
-    """The card's counts on the held-out items training never saw (Session 21) re-run too."""
+@pytest.mark.parametrize(("unit", "table"), [("item", "unseen-eval.md"), ("concept", "unseen-concept-eval.md")])
+def test_evaluate_unseen_by_its_recipe_reproduces_the_cards_unseen_table(shared_data: Path, unit: str, table: str) -> None:
+    """The card's counts on the held-out items training never saw (Session 21) re-run too, with
+    intervals by item and by concept (Session 22)."""
+    from ehrfeat.evaluation import BootstrapSettings
     from ehrfeat.onnx.cpu import int8_target
     from ehrfeat.training.compare import evaluate_models
 
-    results = evaluate_models("hiprbert-mini", unseen_by=RESULTS / "hiprbert-mini-v37-run1.toml")
-    text = "## Evaluation\n" + (RESULTS / "hiprbert-mini-v37-run1-vnni-int8-unseen-eval.md").read_text(encoding="utf-8")
+    results = evaluate_models("hiprbert-mini", unseen_by=RESULTS / "hiprbert-mini-v37-run1.toml", bootstrap=BootstrapSettings(unit=unit))
+    text = "## Evaluation\n" + (RESULTS / f"hiprbert-mini-v37-run1-vnni-int8-{table}").read_text(encoding="utf-8")
+    assert ("by concept" in text) == (unit == "concept")
     _check_table(results, text, int8_target())
     assert results["trained"]["pairs"] == 8061 and results["trained"]["lay"]["mesh"]["queries"] == 1330
 
