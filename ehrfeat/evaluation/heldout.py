@@ -163,10 +163,11 @@ def score_encoder(encoder: Encoder, evalset: EvalSet, *, batch_size: int = 128, 
         for task in tasks:
             task_hits = linking_hits(encoder, task, ks=ks, batch_size=batch_size, vectors=lookup)
             result[key][task.name] = {"queries": len(task.queries), "index": len(task.names), "skipped": dict(task.skipped)}
+            truth_codes = np.array([code for _, code in task.queries])
             for k in ks:
                 if task_hits[k].size:
                     hits[f"{prefix}_{task.name}@{k}"] = task_hits[k]
-                    concepts[f"{prefix}_{task.name}@{k}"] = np.array([code for _, code in task.queries])
+                    concepts[f"{prefix}_{task.name}@{k}"] = truth_codes
                 result[key][task.name][f"acc@{k}"] = float(np.mean(task_hits[k])) if task_hits[k].size else float("nan")
     result.update({metric: float(np.mean(h)) for metric, h in hits.items()})
     return result, ItemScores(cos, cats, sources, hits, anchors, concepts)

@@ -33,12 +33,13 @@ def _concepts_of(size: int, what: str, concepts: np.ndarray) -> np.ndarray:
     return concepts
 
 
-def _pair_intervals(a: ItemScores, b: ItemScores, mask: np.ndarray, prefix: str, settings: BootstrapSettings) -> dict[str, Interval]:
+def _pair_intervals(a: ItemScores, b: ItemScores, mask: np.ndarray, prefix: str, settings: BootstrapSettings,
+                    pair_concepts: np.ndarray | None) -> dict[str, Interval]:
+    """The AUC and Spearman rows of the pairs in ``mask``; by concept when ``pair_concepts`` is given."""
     out: dict[str, Interval] = {}
     cats = a.cats[mask]
     ca, cb = a.cos[mask], b.cos[mask]
-    by_concept = settings.unit == "concept"
-    concepts = _concepts_of(a.cos.size, "held-out pair", a.pair_concepts)[mask] if by_concept else None
+    concepts = pair_concepts[mask] if pair_concepts is not None else None
     present = sorted(set(cats.tolist()))
     for n, i in enumerate(present):
         for j in present[n + 1 :]:
@@ -63,9 +64,10 @@ def paired_intervals(base: ItemScores, trained: ItemScores, settings: BootstrapS
         raise ValueError("paired bootstrap needs both models scored on the same held-out pairs")
     out: dict[str, Interval] = {}
     if base.cos.size:
-        out.update(_pair_intervals(base, trained, np.ones(base.cos.size, dtype=bool), "", settings))
+        concepts = _concepts_of(base.cos.size, "held-out pair", base.pair_concepts) if settings.unit == "concept" else None
+        out.update(_pair_intervals(base, trained, np.ones(base.cos.size, dtype=bool), "", settings, concepts))
         for source in sorted(set(base.sources.tolist())):
-            out.update(_pair_intervals(base, trained, base.sources == source, f"{source}:", settings))
+            out.update(_pair_intervals(base, trained, base.sources == source, f"{source}:", settings, concepts))
     for metric, hits in base.hits.items():
         if metric not in trained.hits:
             continue

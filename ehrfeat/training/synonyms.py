@@ -147,4 +147,4 @@ def build_synonym_groups(
     if concept_weights is not None and all(w == 1.0 for w in result.weights):
         result.weights = []
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
-    return result.sampled(max_groups, seed, heldout=heldout)
+    return result.sampled(max_groups, seed, heldout=heldout) if max_groups else result

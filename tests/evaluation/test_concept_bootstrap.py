@@ -106,3 +106,10 @@ def test_paired_intervals_by_concept_need_every_items_concept() -> None:
     assert all(lo == pytest.approx(0.0) and hi == pytest.approx(0.0) for lo, hi in intervals.values())
     with pytest.raises(ConfigError, match="E417"):
         BootstrapSettings(unit="anchor")
+
+
+def test_the_cli_offers_exactly_the_units_the_settings_accept() -> None:
+    from ehrfeat.cli.evaluate import BootstrapUnit  # a copy: the CLI does not import numpy at start-up
+    from ehrfeat.evaluation.bootstrap import BOOTSTRAP_UNITS
+
+    assert tuple(u.value for u in BootstrapUnit) == BOOTSTRAP_UNITS
