@@ -85,6 +85,7 @@ class PairsConfig:
     phecode_members: int = 0  # with closer_phecode_siblings: codes drawn per ICD anchor from anywhere in its tree under its phecode, into category 1
     depth_shift: float = 0.0  # > 0: a tree pair's band moves up by this (in s) per level its codes' deepest common ancestor lies below the mean
     exclude_heldout_texts: bool = False  # training drops pairs and synonym strings whose text is a held-out concept's in any source
+    qualifier_negatives: int = 0  # of each tree anchor's k random codes, this many share the qualifier its name adds to its parent's ("..., sequela")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ def check_pair_options(pairs_cfg: PairsConfig) -> None:
     if pairs_cfg.depth_shift and pairs_cfg.depth_aware:
         raise ConfigError("pairs.depth_shift moves the bands of the tree's own categories; with pairs.depth_aware the "
                           "categories are hop distances", fix="turn one of pairs.depth_shift and pairs.depth_aware off", code="E404")
+    if not 0 <= pairs_cfg.qualifier_negatives <= pairs_cfg.k:
+        raise ConfigError(f"pairs.qualifier_negatives must be in [0, pairs.k = {pairs_cfg.k}], got {pairs_cfg.qualifier_negatives}",
+                          fix="it draws that many of an anchor's k random codes from those sharing its qualifier: e.g. 1, or 0 for none",
+                          code="E404")
     if pairs_cfg.drop_phecode_siblings and pairs_cfg.closer_phecode_siblings:
         raise ConfigError("pairs.drop_phecode_siblings leaves out the close codes under the anchor's phecode and "
                           "pairs.closer_phecode_siblings gives them their own category; both cannot hold",

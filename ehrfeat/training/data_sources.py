@@ -249,7 +249,7 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                 closed = frozenset(g for g in set(own.values()) if split.is_heldout(PHECODE, g)) if members and own else frozenset()
                 train_sets.append(build_hierarchy_pairs(merged, hierarchy, max_anchor_terms=pc.max_anchor_terms, groups=own,
                                                         groups_closer=closer, members=members, closed_groups=closed,
-                                                        record_depths=pc.depth_shift > 0, **kw))
+                                                        record_depths=pc.depth_shift > 0, qualifier_negatives=pc.qualifier_negatives, **kw))
                 eval_sets.append(build_hierarchy_pairs(merged, hierarchy, heldout=True, max_anchors=pc.eval_max_anchors, max_anchor_terms=1, **kw))
                 _register(train_sets[-1], i)
         except EhrfeatError as exc:

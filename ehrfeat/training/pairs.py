@@ -20,6 +20,10 @@ share its group into category 1 (a phecode often gathers several ICD categories)
 of a group in ``closed_groups`` (held out by the source that defines the groups), and
 random codes then never share the anchor's group.
 
+With ``qualifier_negatives=n`` up to ``n`` of an anchor's random codes share the
+qualifier its name adds to its parent's name ("..., sequela"; see ``qualifiers``): hard
+negatives against reading the qualifier alone as relatedness.
+
 With ``record_depths=True`` each pair also records the depth of its codes' deepest
 common ancestor (``tree_depth``), for bands that depend on it (``pairs.depth_shift``).
 
@@ -41,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ehrfeat.errors import VocabularyError
+from ehrfeat.training.qualifiers import QualifierPool
 from ehrfeat.training.tree_depth import CommonAncestorDepth
 from ehrfeat.vocab import Hierarchy, Vocabulary
 from ehrfeat.vocab.splits import HeldOutSplit
@@ -64,6 +69,7 @@ class PairSet:
     skipped: Counter[str] = field(default_factory=Counter)
     anchors: int = 0
     far_categories: int = 3  # its pairs' categories are 0..far_categories; the last one is random codes
+    qualifier_negatives: int = 0  # random partners drawn from the codes that share the anchor's qualifier
 
     def mean_depth(self) -> float:
         """Mean :attr:`TermPair.depth` over the pairs that record one (0.0 when none do)."""
@@ -79,6 +85,7 @@ class PairSet:
             "anchor_codes": self.anchors,
             "categories": {str(c): n for c, n in self.category_counts().items()},
             "skipped": dict(self.skipped),
+            **({"qualifier_negatives": self.qualifier_negatives} if self.qualifier_negatives else {}),
         }
 
 
@@ -175,6 +182,7 @@ def build_hierarchy_pairs(
     members: int = 0,
     closed_groups: frozenset[str] = frozenset(),
     record_depths: bool = False,
+    qualifier_negatives: int = 0,
 ) -> PairSet:
     """Categorised pairs of one hierarchy.
 
@@ -187,7 +195,8 @@ def build_hierarchy_pairs(
     and the other categories move one down, and ``members`` draws more of the anchor's
     group from anywhere in the tree (see the module doc). ``record_depths`` gives every
     pair but the random codes the depth of its codes' deepest common ancestor (a
-    synonym pair: its code's own depth), for depth-dependent bands.
+    synonym pair: its code's own depth), for depth-dependent bands. ``qualifier_negatives``
+    draws that many of the ``k`` random codes from those sharing the anchor's qualifier.
     """
     if members and not (groups_closer and groups is not None):
         raise ValueError("members needs groups and groups_closer")
@@ -232,7 +241,11 @@ def build_hierarchy_pairs(
             if c in groups and groups[c] not in closed_groups:
                 by_group.setdefault(groups[c], []).append(c)
 
-    def far_codes(related: set[str], n: int, group: str | None) -> list[tuple[str, ...]]:
+    qualified = QualifierPool(hierarchy, {c: t[0] for c, t in texts.items()}, set(partners)) if qualifier_negatives else None
+
+    qualifier_rng = random.Random(f"{seed}|{source}|{system}|qualifiers")  # the other draws stay those of a run without
+
+    def far_codes(code: str, related: set[str], n: int, group: str | None) -> list[tuple[str, ...]]:
         picked: dict[str, None] = {}
         for _ in range(n * 8):
             if len(picked) >= n:
@@ -240,7 +253,13 @@ def build_hierarchy_pairs(
             cand = rng.choice(partners)
             if cand not in related and (group is None or groups is None or groups.get(cand) != group):
                 picked[cand] = None
-        return [texts[c] for c in picked]
+        chosen = list(picked)
+        if qualified is not None and chosen:  # the last random codes give way to codes with the anchor's qualifier
+            keep = chosen[:-min(qualifier_negatives, len(chosen))]
+            mined = qualified.draw(code, len(chosen) - len(keep), qualifier_rng, related | picked.keys(), groups if group is not None else None)
+            result.qualifier_negatives += len(mined)
+            chosen = keep + mined + chosen[len(keep) + len(mined):]
+        return [texts[c] for c in chosen]
 
     def group_draw(group: str, related: set[str]) -> list[str]:
         pool = by_group.get(group, [])
@@ -281,7 +300,7 @@ def build_hierarchy_pairs(
                                                 **{cat: [lca(code, c) for c in codes] for cat, codes in pool_codes.items()}}
         for anchor in anchors:
             pools[0] = [(t,) for t in terms if t != anchor]
-            pools[result.far_categories] = far_codes(related, k, group)
+            pools[result.far_categories] = far_codes(code, related, k, group)
             result.pairs.extend(sample_pairs_for_anchor(anchor, pools, k, rng, result.skipped, depths))
     result.skipped = Counter({r: n for r, n in result.skipped.items() if n})
     return result

@@ -59,6 +59,8 @@ def test_defaults_and_sections() -> None:
         ({"sources": [SOURCE], "pairs": {"phecode_members": 2}}, r"phecode_members draws into the category pairs.closer_phecode_siblings makes, which is off"),
         ({"sources": [{**SOURCE, "lambdas": [0.82, 0.79, 0.76, 0.62]}], "pairs": {"closer_phecode_siblings": True, "phecode_members": -1}},
          r"phecode_members must be >= 0, got -1"),
+        ({"sources": [SOURCE], "pairs": {"qualifier_negatives": -1}}, r"pairs.qualifier_negatives must be in \[0, pairs.k = 2\], got -1"),
+        ({"sources": [SOURCE], "pairs": {"qualifier_negatives": 3}}, r"pairs.qualifier_negatives must be in \[0, pairs.k = 2\], got 3"),
         ({"sources": [SOURCE], "pairs": {"depth_shift": -0.01}}, r"pairs.depth_shift must be in \[0, 0.05\], got -0.01"),
         ({"sources": [SOURCE], "pairs": {"depth_shift": 0.2}}, r"pairs.depth_shift must be in \[0, 0.05\], got 0.2"),
         ({"sources": [SOURCE], "pairs": {"depth_shift": 0.01, "depth_aware": True}}, r"depth_shift.*depth_aware are hop|turn one of pairs.depth_shift"),

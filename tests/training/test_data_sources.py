@@ -196,3 +196,16 @@ def test_depth_shift_records_depths_on_training_pairs_only(toy_source: VocabSour
     assert {p.depth for p in train.pairs if p.category == train.far_categories} <= {-1}  # random codes: no shift
     assert {p.depth for p in train.pairs if p.category < train.far_categories} - {-1} and train.mean_depth() > 0
     assert held.pairs and {p.depth for p in held.pairs} == {-1} and {p.depth for p in base.pair_sets[0].pairs} == {-1}  # evaluation needs none
+
+
+def test_qualifier_negatives_change_training_random_codes_only(toy_source: VocabSource) -> None:
+    source = {"name": "toy", "reader": "icd10cm"}
+    mined = parse_config({"sources": [source], "pairs": {"heldout_fraction": 0.3, "qualifier_negatives": 1}})
+    plain = parse_config({"sources": [source], "pairs": {"heldout_fraction": 0.3}})
+    data, base = build_training_data(mined, [toy_source]), build_training_data(plain, [toy_source])
+    (train,), (base_train,) = data.pair_sets, base.pair_sets
+    far = train.far_categories
+    assert train.qualifier_negatives > 0 and base_train.qualifier_negatives == 0
+    assert [p for p in train.pairs if p.category < far] == [p for p in base_train.pairs if p.category < far]
+    assert [p for p in train.pairs if p.category == far] != [p for p in base_train.pairs if p.category == far]
+    assert data.eval_pairs[0].pairs == base.eval_pairs[0].pairs  # evaluation keeps its uniform random codes
