@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     hierarchy = icd.hierarchies["ICD10CM"]
     names = {c.code: c.name for c in icd.vocabulary.concepts("ICD10CM")}
     code_of = {name: code.replace(".", "") for code, name in names.items()}
-    endings = {q for q in QualifierPool(hierarchy, names, names).qualifier.values()}
+    endings = set(QualifierPool(hierarchy, names, names).qualifier.values())
 
     def ending(text: str) -> str:
         """The longest known qualifier the text ends in, after a comma ("" when none)."""
@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     src = np.array([p[0] for p in pairs])
     family = np.array([p[0] in ("icd10cm", "phecode") and p[1] in code_of and p[2] in code_of
                        and _family(code_of[p[1]], code_of[p[2]]) for p in pairs])
-    shared = np.array([bool(ending(p[1])) and ending(p[1]) == ending(p[2]) and not f for p, f in zip(pairs, family, strict=True)])
+    ends = [(ending(p[1]), ending(p[2])) for p in pairs]
+    shared = np.array([bool(e1) and e1 == e2 and not f for (e1, e2), f in zip(ends, family, strict=True)])
     cos = {}
     for label, model in (("base", args.base), ("trained", args.model)):
         emb = load_encoder(model).encode(texts, batch_size=64, normalize_embeddings=True)

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ehrfeat.errors import VocabularyError
+from ehrfeat.training.draws import draw_distinct
 from ehrfeat.training.qualifiers import QualifierPool
 from ehrfeat.training.tree_depth import CommonAncestorDepth
 from ehrfeat.vocab import Hierarchy, Vocabulary
@@ -246,17 +247,10 @@ def build_hierarchy_pairs(
     qualifier_rng = random.Random(f"{seed}|{source}|{system}|qualifiers")  # the other draws stay those of a run without
 
     def far_codes(code: str, related: set[str], n: int, group: str | None) -> list[tuple[str, ...]]:
-        picked: dict[str, None] = {}
-        for _ in range(n * 8):
-            if len(picked) >= n:
-                break
-            cand = rng.choice(partners)
-            if cand not in related and (group is None or groups is None or groups.get(cand) != group):
-                picked[cand] = None
-        chosen = list(picked)
+        chosen = draw_distinct(partners, n, rng, lambda c: c not in related and (group is None or groups is None or groups.get(c) != group))
         if qualified is not None and chosen:  # the last random codes give way to codes with the anchor's qualifier
             keep = chosen[:-min(qualifier_negatives, len(chosen))]
-            mined = qualified.draw(code, len(chosen) - len(keep), qualifier_rng, related | picked.keys(), groups if group is not None else None)
+            mined = qualified.draw(code, len(chosen) - len(keep), qualifier_rng, related.union(chosen), groups if group is not None else None)
             result.qualifier_negatives += len(mined)
             chosen = keep + mined + chosen[len(keep) + len(mined):]
         return [texts[c] for c in chosen]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Collection, Mapping, Sequence
 
+from ehrfeat.training.draws import draw_distinct
 from ehrfeat.vocab import Hierarchy
 
 __all__ = ["QualifierPool", "name_qualifier"]
@@ -57,17 +58,9 @@ class QualifierPool:
     def draw(self, code: str, n: int, rng: random.Random, excluded: Collection[str], group_of: Mapping[str, str] | None = None) -> list[str]:
         """Up to ``n`` other codes with ``code``'s qualifier, none in ``excluded`` nor in its group."""
         pool: Sequence[str] = self.by_qualifier.get(self.qualifier.get(code, ""), ())
-        if n <= 0 or not pool:
-            return []
         group = group_of.get(code) if group_of is not None else None
-        picked: dict[str, None] = {}
-        for _ in range(n * 8):
-            if len(picked) >= n:
-                break
-            cand = rng.choice(pool)
-            if cand != code and cand not in excluded and (group is None or group_of is None or group_of.get(cand) != group):
-                picked[cand] = None
-        return list(picked)
+        return draw_distinct(pool, n, rng, lambda c: c != code and c not in excluded
+                             and (group is None or group_of is None or group_of.get(c) != group))
 
     def __len__(self) -> int:
         return len(self.qualifier)
