@@ -50,6 +50,7 @@ class TrainingConfig:
     num_threads: int = 0  # 0: leave torch's default
     merge_with_base: float = 1.0  # WiSE-FT: the final weights are base + w * (fine-tuned - base); 1.0 keeps them
     distill_weight: float = 0.0  # > 0: add w * DistillLoss against the frozen base on every batch
+    distill_weight_tree: float | None = None  # that weight in tree batches; None: distill_weight
     distill_shared_word: float = 0.0  # > 0: distillation weighs pairs that share a word (and are not trained together) 1 + this
     distill_shared_word_tree: float | None = None  # that focus in tree batches; None: distill_shared_word, 0: none
     sibling_synonyms: bool = False  # synonym batches gather groups of sibling concepts (same parent): hard negatives

@@ -47,11 +47,13 @@ def check_pair_options(pairs_cfg: PairsConfig) -> None:
 
 
 def check_distill(training: TrainingConfig) -> None:
-    """Distillation weights: >= 0 numbers, and a shared-word focus only on top of a distillation weight."""
-    focus = (training.distill_shared_word, training.distill_shared_word if (tree := training.distill_shared_word_tree) is None else tree)
-    if min(training.distill_weight, *focus) < 0 or (max(focus) and not training.distill_weight):
-        raise ConfigError(f"training.distill_weight, distill_shared_word and distill_shared_word_tree must be >= 0 (the focus "
-                          f"needs a weight), got {training.distill_weight}, {training.distill_shared_word}, {tree}",
+    """Distillation weights: >= 0 numbers, and a shared-word focus only on top of a distillation weight (per batch kind)."""
+    weight, tree_weight = training.distill_weight, training.distill_weight if training.distill_weight_tree is None else training.distill_weight_tree
+    focus, tree = training.distill_shared_word, training.distill_shared_word if training.distill_shared_word_tree is None else training.distill_shared_word_tree
+    if min(weight, tree_weight, focus, tree) < 0 or (focus and not weight) or (tree and not tree_weight):
+        raise ConfigError(f"training.distill_weight, distill_weight_tree, distill_shared_word and distill_shared_word_tree must be "
+                          f">= 0 (a focus needs a weight in its batches), got {training.distill_weight}, "
+                          f"{training.distill_weight_tree}, {training.distill_shared_word}, {training.distill_shared_word_tree}",
                           fix="0 turns distillation off", code="E404")
 
 

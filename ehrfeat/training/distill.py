@@ -11,7 +11,9 @@ function word) and that the batch does not train together. Pairs the batch train
 anchor and its partner, two synonyms of one concept) keep weight 1, so distillation does
 not pull back what the tree and synonym losses move. ``shared_word_tree`` sets the focus of
 tree batches apart (``None``: the same as synonym batches; ``0``: none, leaving tree batches
-free to reshape the code trees).
+free to reshape the code trees). ``weight_tree`` likewise sets the weight of the whole loss in
+tree batches apart (``None``: ``weight``): the lay confusers come from synonym batches, the
+hierarchy rows from tree batches, and one weight for both trades one against the other.
 """
 
 from __future__ import annotations
@@ -54,10 +56,14 @@ def shared_word_pairs(texts: Sequence[str]) -> torch.Tensor:
 class Distiller:
     """The frozen base model, the weight of :class:`DistillLoss` against it, and its shared-word focus."""
 
-    def __init__(self, teacher: TermModel, weight: float, shared_word: float = 0.0, shared_word_tree: float | None = None) -> None:
+    def __init__(self, teacher: TermModel, weight: float, shared_word: float = 0.0, shared_word_tree: float | None = None,
+                 weight_tree: float | None = None) -> None:
         tree = shared_word if shared_word_tree is None else shared_word_tree
         if min(shared_word, tree) < 0:
             raise ValueError(f"the shared-word weights must be >= 0, got {shared_word}, {shared_word_tree}")
+        self.weight_tree = weight if weight_tree is None else weight_tree
+        if min(weight, self.weight_tree) < 0:
+            raise ValueError(f"the distillation weights must be >= 0, got {weight}, {weight_tree}")
         self.teacher = teacher.eval().requires_grad_(False)
         self.weight = weight
         self.shared_word = shared_word
@@ -68,8 +74,12 @@ class Distiller:
                  synonyms: bool = False) -> torch.Tensor:
         """``trained``: (n, n) bool, the pairs the batch trains (kept at weight 1); ``None``: none.
 
-        ``synonyms``: the batch is a synonym batch (its focus is ``shared_word``, else ``shared_word_tree``).
+        ``synonyms``: the batch is a synonym batch (its weight and focus are ``weight`` and
+        ``shared_word``, else ``weight_tree`` and ``shared_word_tree``).
         """
+        weight = self.weight if synonyms else self.weight_tree
+        if weight == 0:
+            return student.new_zeros(())
         with torch.no_grad():
             teacher = self.teacher(texts)
         weights = None
@@ -79,4 +89,4 @@ class Distiller:
             if trained is not None:
                 focus &= ~trained.cpu()
             weights = (1.0 + focus_weight * focus.float()).to(student.device)
-        return self.weight * self.loss(student, teacher, weights)
+        return weight * self.loss(student, teacher, weights)

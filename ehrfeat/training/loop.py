@@ -217,9 +217,9 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
     synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
     rank = (RankLoss(lc.rank_margin, lc.rank_gamma), lc.rank_weight) if lc.rank_weight > 0 else None
     distiller = None
-    if tc.distill_weight > 0:
+    if max(tc.distill_weight, tc.distill_weight_tree or 0.0) > 0:
         teacher = TermModel(base, pooling=cfg.model.pooling, max_length=cfg.model.max_length).to(device)
-        distiller = Distiller(teacher, tc.distill_weight, tc.distill_shared_word, tc.distill_shared_word_tree)
+        distiller = Distiller(teacher, tc.distill_weight, tc.distill_shared_word, tc.distill_shared_word_tree, tc.distill_weight_tree)
     end = len(plan) if stop_after is None else min(len(plan), stop_after)
     running: dict[str, float] = {}
     from tqdm.auto import tqdm

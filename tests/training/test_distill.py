@@ -68,3 +68,24 @@ def test_the_distiller_weighs_up_shared_words_but_not_the_pairs_the_batch_trains
     expected = 2.0 * (squared[off].sum() + 3.0 * 2 * squared[0, 1]).item() / 20
     assert focused.item() == pytest.approx(expected, rel=1e-5)
     assert untrained.item() == pytest.approx(expected + 2.0 * 3.0 * 2 * squared[2, 3].item() / 20, rel=1e-5)
+
+
+def test_tree_batches_take_their_own_distillation_weight(tiny_bert: Path) -> None:
+    teacher = TermModel(tiny_bert, max_length=16)
+    student_model = TermModel(tiny_bert, max_length=16)
+    with torch.no_grad():
+        for p in student_model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    texts = ["Eisenmenger Syndrome", "Lutembacher Syndrome", "Kuru"]
+    with torch.no_grad():
+        student = student_model(texts)
+        unit = Distiller(teacher, 1.0, shared_word=2.0)(texts, student, synonyms=True).item()
+        unit_tree = Distiller(teacher, 1.0, shared_word=2.0)(texts, student, synonyms=False).item()
+        split = Distiller(teacher, 10.0, shared_word=2.0, weight_tree=6.0)
+        off = Distiller(teacher, 10.0, weight_tree=0.0)
+        assert unit > 0 and unit_tree == pytest.approx(unit)
+        assert split(texts, student, synonyms=True).item() == pytest.approx(10.0 * unit, rel=1e-5)
+        assert split(texts, student, synonyms=False).item() == pytest.approx(6.0 * unit_tree, rel=1e-5)
+        assert off(texts, student, synonyms=False).item() == 0.0 and off(texts, student, synonyms=True).item() > 0
+    with pytest.raises(ValueError, match="distillation weights must be >= 0"):
+        Distiller(teacher, 1.0, weight_tree=-1.0)
