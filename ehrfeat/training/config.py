@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ehrfeat.errors import ConfigError
-from ehrfeat.training.config_checks import check_bands, check_distill, check_pair_options
+from ehrfeat.training.config_checks import check_anchors, check_bands, check_distill, check_pair_options
 from ehrfeat.training.config_paths import resolve_dir, resolve_paths
 
 __all__ = ["RECIPES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
@@ -53,6 +53,9 @@ class TrainingConfig:
     distill_weight_tree: float | None = None  # that weight in tree batches; None: distill_weight
     distill_shared_word: float = 0.0  # > 0: distillation weighs pairs that share a word (and are not trained together) 1 + this
     distill_shared_word_tree: float | None = None  # that focus in tree batches; None: distill_shared_word, 0: none
+    anchor_weight: float = 0.0  # > 0: add w * mean(1 - cos(student, base)) over names drawn from anchor_sources, every step
+    anchor_sources: tuple[str, ...] = ()  # the [[sources]] whose training-side preferred names are the anchors; (): every source
+    anchor_size: int = 32  # names drawn per step
     sibling_synonyms: bool = False  # synonym batches gather groups of sibling concepts (same parent): hard negatives
     synonym_family: str = "parent"  # with sibling_synonyms, a family is one parent ("parent") or one head word of the name ("head_word")
 
@@ -145,7 +148,11 @@ def _build(cls: type, data: Any, where: str) -> Any:
             expected = None if value is None else float
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if f.type == "tuple[int, ...]" and isinstance(value, list):
+        if f.type == "tuple[str, ...]" and isinstance(value, list):
+            if not all(isinstance(x, str) for x in value):
+                raise ConfigError(f"{where}.{key} must be a list of strings, got {value!r}", code="E404")
+            value = tuple(value)
+        elif f.type == "tuple[int, ...]" and isinstance(value, list):
             if not all(isinstance(x, int) and not isinstance(x, bool) for x in value):
                 raise ConfigError(f"{where}.{key} must be a list of whole numbers, got {value!r}", code="E404")
             value = tuple(value)
@@ -216,6 +223,7 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
         raise ConfigError("training.synonym_family chooses the families of training.sibling_synonyms, which is off",
                           fix="turn training.sibling_synonyms on, or leave synonym_family out", code="E404")
     check_distill(training)
+    check_anchors(training, names)
     loss_cfg: LossConfig = sections["loss"]
     if loss_cfg.rank_weight < 0 or loss_cfg.rank_margin < 0 or loss_cfg.rank_gamma <= 0:
         raise ConfigError(

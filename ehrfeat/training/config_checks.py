@@ -1,9 +1,10 @@
 """The cross-key checks of a training config: tree-loss bands, the [pairs] options that
-exclude each other, distillation weights. Each raises :class:`ConfigError` naming the key.
+exclude each other, distillation weights, anchors. Each raises :class:`ConfigError` naming the key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ehrfeat.errors import ConfigError
@@ -11,7 +12,7 @@ from ehrfeat.errors import ConfigError
 if TYPE_CHECKING:
     from ehrfeat.training.config import PairsConfig, TrainingConfig
 
-__all__ = ["MAX_DEPTH_SHIFT", "check_bands", "check_distill", "check_pair_options"]
+__all__ = ["MAX_DEPTH_SHIFT", "check_anchors", "check_bands", "check_distill", "check_pair_options"]
 
 MAX_DEPTH_SHIFT = 0.05  # per level; three levels of it already span a band
 
@@ -71,3 +72,18 @@ def check_bands(lambdas: tuple[float, ...], where: str, far_categories: tuple[in
         counts = " or ".join(map(str, far_categories))
         raise ConfigError(f"{where} gives {len(lambdas)} thresholds; the pairs have {counts} far categories",
                           fix=f"give one threshold per far category ({counts} in all), or a single lambda", code="E404")
+
+
+def check_anchors(training: TrainingConfig, source_names: Sequence[str]) -> None:
+    """``anchor_weight`` >= 0, ``anchor_size`` >= 1, and ``anchor_sources`` among the config's [[sources]]."""
+    if training.anchor_weight < 0 or training.anchor_size < 1:
+        raise ConfigError(f"training.anchor_weight must be >= 0 and training.anchor_size >= 1, got {training.anchor_weight}, "
+                          f"{training.anchor_size}", fix="e.g. anchor_weight = 10.0, anchor_size = 32 (anchor_weight = 0 turns anchors off)",
+                          code="E404")
+    unknown = [name for name in training.anchor_sources if name not in source_names]
+    if unknown:
+        raise ConfigError(f"training.anchor_sources names {unknown[0]!r}, which is not one of the config's [[sources]]",
+                          fix=f"choose among: {', '.join(source_names)} (or leave anchor_sources out for every source)", code="E404")
+    if training.anchor_sources and not training.anchor_weight:
+        raise ConfigError("training.anchor_sources chooses the names training.anchor_weight keeps in place, and that weight is 0",
+                          fix="set training.anchor_weight > 0, or leave anchor_sources out", code="E404")

@@ -23,6 +23,7 @@ from typing import Any
 
 from ehrfeat.codes import PHECODE, Code
 from ehrfeat.errors import ConfigError, EhrfeatError
+from ehrfeat.training.anchors import anchor_bank
 from ehrfeat.training.config import TrainConfig
 from ehrfeat.training.heldout_texts import drop_texts, heldout_texts
 from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs, inherit_groups
@@ -113,6 +114,7 @@ class TrainingData:
     weights: dict[str, float]
     source_summaries: list[dict[str, Any]]
     bands: dict[str, tuple[float, ...]] = field(default_factory=dict)  # pair-set name -> its own tree-loss bands
+    anchors: tuple[str, ...] = ()  # names kept at the base's vectors (training.anchor_weight > 0)
 
     def terms(self) -> Iterator[str]:
         for ps in (*self.pair_sets, *self.eval_pairs):
@@ -261,13 +263,23 @@ def build_training_data(config: TrainConfig, sources: Sequence[VocabSource] | No
                                     family_of=families)
     held_groups = build_synonym_groups(syn_concepts, merged, syn_mappings, split=split, heldout=True, seed=seed)
     eval_syn = held_groups.sampled(pc.eval_max_synonym_groups, seed, heldout=True)
-    if pc.exclude_heldout_texts:
+    anchoring = config.training.anchor_weight > 0
+    if pc.exclude_heldout_texts or anchoring:
         all_mappings = [m for source in sources for m in source.mappings]
         texts = heldout_texts(merged, split, mappings=all_mappings, heldout_synonyms=held_groups)
+    if pc.exclude_heldout_texts:
         train_sets, synonyms = drop_texts(train_sets, synonyms, texts)
         logger.info("held-out texts kept out of training: %d", len(texts))
+    anchors: tuple[str, ...] = ()
+    if anchoring:
+        chosen = set(config.training.anchor_sources or (s.name for s in config.sources))
+        anchors = anchor_bank((source for s, source in zip(config.sources, sources, strict=True) if s.name in chosen), split, texts)
+        if not anchors:
+            raise ConfigError(f"training.anchor_sources {sorted(chosen)} give no training-side name to anchor",
+                              fix="name sources with concepts, or set training.anchor_weight = 0", code="E412")
+        logger.info("anchor names: %d from %s", len(anchors), ", ".join(sorted(chosen)))
     summaries = [s.summary() for s in sources]
     for ps in train_sets:
         logger.info("pairs %s: %s", ps.source, ps.summary())
     logger.info("synonyms: %s (held out: %s)", synonyms.summary(), eval_syn.summary())
-    return TrainingData(train_sets, synonyms, eval_sets, eval_syn, weights, summaries, bands)
+    return TrainingData(train_sets, synonyms, eval_sets, eval_syn, weights, summaries, bands, anchors)

@@ -27,6 +27,7 @@ from ehrfeat.errors import ConfigError
 from ehrfeat.evaluation import HELDOUT_FILE, EvalSet, evaluate_encoder
 from ehrfeat.models.loader import resolve_model
 from ehrfeat.paths import check_output_folder
+from ehrfeat.training.anchors import Anchorer
 from ehrfeat.training.batching import SYNONYMS, Batch, plan_batches
 from ehrfeat.training.checkpoint import (
     LAST_CHECKPOINT,
@@ -216,10 +217,13 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
                                      depth_shift=shift, mean_depth=ps.mean_depth()) for ps in data.pair_sets}
     synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
     rank = (RankLoss(lc.rank_margin, lc.rank_gamma), lc.rank_weight) if lc.rank_weight > 0 else None
-    distiller = None
-    if max(tc.distill_weight, tc.distill_weight_tree or 0.0) > 0:
+    distiller = anchorer = None
+    if max(tc.distill_weight, tc.distill_weight_tree or 0.0, tc.anchor_weight) > 0:
         teacher = TermModel(base, pooling=cfg.model.pooling, max_length=cfg.model.max_length).to(device)
-        distiller = Distiller(teacher, tc.distill_weight, tc.distill_shared_word, tc.distill_shared_word_tree, tc.distill_weight_tree)
+        if max(tc.distill_weight, tc.distill_weight_tree or 0.0) > 0:
+            distiller = Distiller(teacher, tc.distill_weight, tc.distill_shared_word, tc.distill_shared_word_tree, tc.distill_weight_tree)
+        if tc.anchor_weight > 0:
+            anchorer = Anchorer(teacher, data.anchors, tc.anchor_weight, tc.anchor_size, tc.seed)
     end = len(plan) if stop_after is None else min(len(plan), stop_after)
     running: dict[str, float] = {}
     from tqdm.auto import tqdm
@@ -229,7 +233,10 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
     for step in range(start, end):
         batch = plan[step]
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            loss = batch_loss(model, batch, tree_loss, synonym_loss, distiller, rank)
+            parts = {batch.source: batch_loss(model, batch, tree_loss, synonym_loss, distiller, rank)}
+            if anchorer is not None:
+                parts["anchors"] = anchorer(model, step)
+        loss = sum(parts.values(), torch.zeros((), device=device))
         value = float(loss.detach())
         if not np.isfinite(value):
             raise FloatingPointError(f"non-finite loss {value} at step {step} ({batch.source})")
@@ -237,7 +244,9 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        running[batch.source] = value if batch.source not in running else 0.9 * running[batch.source] + 0.1 * value
+        for name, part in parts.items():
+            v = float(part.detach())
+            running[name] = v if name not in running else 0.9 * running[name] + 0.1 * v
         bar.update(1)
         bar.set_postfix({k: f"{v:.3f}" for k, v in running.items()}, refresh=False)
         if (step + 1) % 10 == 0 or step + 1 == end:
