@@ -6,7 +6,8 @@ space turn. The lay-mention rows are lost on names no batch holds: a rare diseas
 descriptor, whose base vector carried the knowledge that a lay query matched, drifts when the
 tree and synonym losses reshape the space around it. An :class:`Anchorer` adds, on every step,
 ``weight * mean(1 - cos(student(t), base(t)))`` over ``size`` names ``t`` drawn from a bank:
-the preferred names of the training-side concepts of chosen sources (:func:`anchor_bank`).
+the preferred names of the training-side concepts of chosen sources
+(:func:`~ehrfeat.training.anchor_bank.anchor_bank`, torch-free like the rest of the data layer).
 Only names move back: the synonyms and lay terms of those concepts stay free to move toward
 them. The student encodes the names without dropout: the loss is zero until the weights move,
 and measures their drift, not dropout's noise. The draw depends on the seed and the step only,
@@ -16,31 +17,14 @@ so a resumed run draws the same names.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
 from ehrfeat.training.model import TermModel
-from ehrfeat.vocab import VocabSource
-from ehrfeat.vocab.splits import HeldOutSplit
 
-__all__ = ["Anchorer", "anchor_bank", "anchor_loss"]
-
-
-def anchor_bank(sources: Iterable[VocabSource], split: HeldOutSplit, heldout: frozenset[str] = frozenset()) -> tuple[str, ...]:
-    """Sorted distinct preferred names of the ``sources``' concepts that are not held out.
-
-    ``heldout``: case-folded texts of held-out concepts (from any source); a name among them
-    stays out too, so no held-out text is ever anchored.
-    """
-    names: dict[str, str] = {}
-    for source in sources:
-        for concept in source.vocabulary:
-            key = concept.name.casefold()
-            if concept.name and key not in heldout and not split.is_heldout(concept.system, concept.code):
-                names.setdefault(key, concept.name)
-    return tuple(sorted(names.values()))
+__all__ = ["Anchorer", "anchor_loss"]
 
 
 def anchor_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:

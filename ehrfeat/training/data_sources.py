@@ -23,7 +23,7 @@ from typing import Any
 
 from ehrfeat.codes import PHECODE, Code
 from ehrfeat.errors import ConfigError, EhrfeatError
-from ehrfeat.training.anchors import anchor_bank
+from ehrfeat.training.anchor_bank import anchor_bank
 from ehrfeat.training.config import TrainConfig
 from ehrfeat.training.heldout_texts import drop_texts, heldout_texts
 from ehrfeat.training.pairs import PairSet, build_hierarchy_pairs, inherit_groups

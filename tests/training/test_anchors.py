@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from ehrfeat.errors import ConfigError
-from ehrfeat.training.anchors import Anchorer, anchor_bank, anchor_loss
+from ehrfeat.training.anchor_bank import anchor_bank
+from ehrfeat.training.anchors import Anchorer, anchor_loss
 from ehrfeat.training.checkpoint import MANIFEST
 from ehrfeat.training.config import TrainConfig, parse_config
 from ehrfeat.training.data_sources import build_training_data
