@@ -152,3 +152,9 @@ def test_a_resumed_run_with_anchors_matches_an_uninterrupted_one(tmp_path: Path,
     a, b = load_file(str(straight / "model.safetensors")), load_file(str(resumed / "model.safetensors"))
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+
+def test_a_recorded_config_reads_back_its_anchor_keys(tiny_bert: Path) -> None:
+    cfg = _config(tiny_bert, anchor_weight=2.5, anchor_sources=["toy"], anchor_size=8)
+    again = parse_config(json.loads(json.dumps(cfg.to_dict())))  # as a run's manifest records it
+    assert (again.training.anchor_weight, again.training.anchor_sources, again.training.anchor_size) == (2.5, ("toy",), 8)
