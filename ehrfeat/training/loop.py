@@ -217,10 +217,11 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
                                      depth_shift=shift, mean_depth=ps.mean_depth()) for ps in data.pair_sets}
     synonym_loss = SynonymLoss(lc.synonym_alpha, lc.synonym_beta, lc.synonym_base, lc.miner_margin)
     rank = (RankLoss(lc.rank_margin, lc.rank_gamma), lc.rank_weight) if lc.rank_weight > 0 else None
+    distilling = max(tc.distill_weight, tc.distill_weight_tree or 0.0) > 0
     distiller = anchorer = None
-    if max(tc.distill_weight, tc.distill_weight_tree or 0.0, tc.anchor_weight) > 0:
+    if distilling or tc.anchor_weight > 0:  # one frozen base serves both
         teacher = TermModel(base, pooling=cfg.model.pooling, max_length=cfg.model.max_length).to(device)
-        if max(tc.distill_weight, tc.distill_weight_tree or 0.0) > 0:
+        if distilling:
             distiller = Distiller(teacher, tc.distill_weight, tc.distill_shared_word, tc.distill_shared_word_tree, tc.distill_weight_tree)
         if tc.anchor_weight > 0:
             anchorer = Anchorer(teacher, data.anchors, tc.anchor_weight, tc.anchor_size, tc.seed)
