@@ -1,0 +1,47 @@
+"""benchmarks/lay_mesh_concepts.py: a query's part is its MeSH concept's, and the delta is paired."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lay_mesh_concepts.py"
+HEADER = "DescriptorUI\tDescriptorName\tConceptUI\tTermUI\tTermName\tConceptPreferredTermYN\tRecordPreferredTermYN\n"
+ROWS = [  # MeSH's own rows: one descriptor, its preferred concept and a narrower one
+    ("D000028", "Abortion, Induced", "M0000037", "T000076", "Abortion, Induced", "Y", "Y"),
+    ("D000028", "Abortion, Induced", "M0000037", "T000075", "Induced Abortion", "N", "N"),
+    ("D000028", "Abortion, Induced", "M0000035", "T000073", "Abortion Rate", "Y", "N"),
+    ("D000022", "Abortion, Spontaneous", "M0000024", "T000053", "Abortion, Spontaneous", "Y", "Y"),
+    ("D000022", "Abortion, Spontaneous", "M000639513", "T000937142", "Miscarriage", "Y", "N"),
+]
+
+
+@pytest.fixture(scope="module")
+def script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("lay_mesh_concepts", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_query_is_preferred_only_when_its_term_is_of_the_descriptors_preferred_concept(script: ModuleType, tmp_path: Path) -> None:
+    terms = tmp_path / "mesh_terms.tsv"
+    terms.write_text(HEADER + "".join("\t".join(r) + "\n" for r in ROWS), encoding="utf-8")
+    queries = (("induced abortion", "D000028"), ("Abortion Rate", "D000028"), ("Miscarriage", "D000022"), ("Abortion Rate", "D000022"))
+    assert script.query_parts(terms, queries).tolist() == ["preferred", "other", "other", "other"]
+
+
+def test_compare_gives_the_means_and_a_paired_interval(script: ModuleType) -> None:
+    base = np.array([1.0, 0.0, 1.0, 0.0])
+    trained = np.array([1.0, 1.0, 1.0, 1.0])
+    got = script.compare(base, trained)
+    assert (got["base"], got["trained"], got["delta"]) == (0.5, 1.0, 0.5)
+    low, high = got["ci95"]
+    assert 0.0 <= low <= 0.5 <= high <= 1.0  # every resample's delta lies in [0, 1]: trained never misses
+    same = script.compare(base, base.copy())
+    assert same["delta"] == 0.0 and same["ci95"] == [0.0, 0.0]  # paired: a model against itself has no spread
