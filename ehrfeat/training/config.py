@@ -125,6 +125,12 @@ _SECTIONS = {"model": ModelConfig, "training": TrainingConfig, "loss": LossConfi
 _TOP = {"name", "sources", "origin", *_SECTIONS}
 
 
+# what a TOML user writes for each field type, for the E404 message
+_TOML_KINDS: dict[type, str] = {
+    tuple: "a list", bool: "true or false", int: "a whole number", float: "a number", str: "a string",
+}
+
+
 def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a table, got {type(data).__name__}", code="E401")
@@ -161,7 +167,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
                 raise ConfigError(f"{where}.{key} must be a list of numbers, got {value!r}", code="E404")
             value = tuple(float(x) for x in value)
         if expected is not None and expected is not type(None) and not isinstance(value, expected):
-            raise ConfigError(f"{where}.{key} must be {expected.__name__}, got {value!r}", code="E404")
+            raise ConfigError(f"{where}.{key} must be {_TOML_KINDS.get(expected, expected.__name__)}, got {value!r}", code="E404")
         values[f.name] = value
     return cls(**values)
 
