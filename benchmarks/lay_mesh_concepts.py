@@ -8,7 +8,8 @@ the descriptor's preferred concept (true synonyms: "B-Cell Chronic Lymphocytic L
 entry terms of its other concepts (narrower or related ones: "Abortion Rate" under "Abortion,
 Induced"). This prints, in one JSON line, acc@1 and acc@3 of the base and of ``--model`` on each
 part of the model's held-out lay MeSH task, with the paired bootstrap interval of the delta
-(1,000 resamples of the queries, seed 0), and the queries each model alone finds in its top 3.
+(``ehrfeat evaluate``'s own: 1,000 resamples of the queries, seed 0, the row's generator, so the
+``all`` part reproduces the ``lay_mesh`` rows), and the queries each model alone finds in its top 3.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ def query_parts(terms_tsv: Path, queries: tuple[tuple[str, str], ...]) -> np.nda
     return np.array(["preferred" if preferred.get(code) in concepts.get((code, q.lower()), set()) else "other" for q, code in queries])
 
 
-def compare(base: np.ndarray, trained: np.ndarray, resamples: int = 1000) -> dict[str, object]:
-    """Means and the paired bootstrap interval of the delta of two 0/1 hit vectors."""
-    delta = trained - base
-    rng = np.random.default_rng(0)
-    boots = [float(delta[rng.integers(0, len(delta), len(delta))].mean()) for _ in range(resamples)]
-    return {"base": round(float(base.mean()), 4), "trained": round(float(trained.mean()), 4), "delta": round(float(delta.mean()), 4),
-            "ci95": [round(float(np.percentile(boots, 2.5)), 4), round(float(np.percentile(boots, 97.5)), 4)]}
+def compare(base: np.ndarray, trained: np.ndarray, metric: str) -> dict[str, object]:
+    """Means of two 0/1 hit vectors and the paired bootstrap interval of their delta, as ``ehrfeat evaluate`` gives row ``metric``'s."""
+    from ehrfeat.evaluation.bootstrap import BootstrapSettings, hits_difference
+
+    low, high = hits_difference(base, trained, BootstrapSettings(), metric)
+    return {"base": round(float(base.mean()), 4), "trained": round(float(trained.mean()), 4),
+            "delta": round(float(trained.mean() - base.mean()), 4), "ci95": [round(low, 4), round(high, 4)]}
 
 
 def main() -> None:
@@ -55,18 +56,16 @@ def main() -> None:
     args = parser.parse_args()
 
     from ehrfeat.evaluation.linking import linking_hits
-    from ehrfeat.models import shipped_model_path
     from ehrfeat.models.loader import load_encoder
     from ehrfeat.training.compare import load_evalset
 
-    folder = shipped_model_path(args.model) if not Path(args.model).exists() else Path(args.model)
-    task = next(t for t in load_evalset(folder).lay if t.name == "mesh")
+    task = next(t for t in load_evalset(args.model).lay if t.name == "mesh")
     parts = query_parts(args.terms, task.queries)
     hits = {name: linking_hits(load_encoder(model), task, ks=(1, 3)) for name, model in (("base", args.base), ("trained", args.model))}
     out: dict[str, object] = {"benchmark": "lay_mesh_concepts", "model": args.model, "queries": len(task.queries)}
     for part in ("preferred", "other", "all"):
         keep = np.ones(len(parts), bool) if part == "all" else parts == part
-        out[part] = {"queries": int(keep.sum())} | {f"acc@{k}": compare(hits["base"][k][keep], hits["trained"][k][keep]) for k in (1, 3)}
+        out[part] = {"queries": int(keep.sum())} | {f"acc@{k}": compare(hits["base"][k][keep], hits["trained"][k][keep], f"lay_mesh@{k}") for k in (1, 3)}
     top3 = hits["trained"][3] - hits["base"][3]
     out["top3_only_base"], out["top3_only_trained"] = int((top3 < 0).sum()), int((top3 > 0).sum())
     print(json.dumps(out))

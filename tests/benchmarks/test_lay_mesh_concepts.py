@@ -39,9 +39,9 @@ def test_a_query_is_preferred_only_when_its_term_is_of_the_descriptors_preferred
 def test_compare_gives_the_means_and_a_paired_interval(script: ModuleType) -> None:
     base = np.array([1.0, 0.0, 1.0, 0.0])
     trained = np.array([1.0, 1.0, 1.0, 1.0])
-    got = script.compare(base, trained)
+    got = script.compare(base, trained, "lay_mesh@1")
     assert (got["base"], got["trained"], got["delta"]) == (0.5, 1.0, 0.5)
     low, high = got["ci95"]
     assert 0.0 <= low <= 0.5 <= high <= 1.0  # every resample's delta lies in [0, 1]: trained never misses
-    same = script.compare(base, base.copy())
+    same = script.compare(base, base.copy(), "lay_mesh@1")
     assert same["delta"] == 0.0 and same["ci95"] == [0.0, 0.0]  # paired: a model against itself has no spread
