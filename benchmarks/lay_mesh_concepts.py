@@ -15,7 +15,6 @@ part of the model's held-out lay MeSH task, with the paired bootstrap interval o
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
@@ -29,13 +28,15 @@ DEFAULT_TERMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "mesh"
 
 def query_parts(terms_tsv: Path, queries: tuple[tuple[str, str], ...]) -> np.ndarray:
     """'preferred' or 'other' per (entry term, descriptor) query: is the term one of the descriptor's preferred concept."""
+    from ehrfeat.vocab.readers._io import read_delimited, require_file
+
     preferred: dict[str, str] = {}
     concepts: dict[tuple[str, str], set[str]] = {}
-    with terms_tsv.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            if row["RecordPreferredTermYN"] == "Y":
-                preferred[row["DescriptorUI"]] = row["ConceptUI"]
-            concepts.setdefault((row["DescriptorUI"], row["TermName"].strip().lower()), set()).add(row["ConceptUI"])
+    path = require_file(terms_tsv, "MeSH terms TSV")
+    for row in read_delimited(path, ["DescriptorUI", "ConceptUI", "TermName", "RecordPreferredTermYN"], delimiter="\t"):
+        if row["RecordPreferredTermYN"] == "Y":
+            preferred[row["DescriptorUI"]] = row["ConceptUI"]
+        concepts.setdefault((row["DescriptorUI"], row["TermName"].strip().lower()), set()).add(row["ConceptUI"])
     return np.array(["preferred" if preferred.get(code) in concepts.get((code, q.lower()), set()) else "other" for q, code in queries])
 
 
@@ -49,6 +50,16 @@ def compare(base: np.ndarray, trained: np.ndarray, metric: str) -> dict[str, obj
 
 
 def main() -> None:
+    from ehrfeat.errors import EhrfeatError
+
+    try:
+        run()
+    except EhrfeatError as exc:  # a bad --terms or --model: the message and its fix, exit status 2, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="hiprbert-mini", help="a model name or folder holding its held-out set")
     parser.add_argument("--base", default="minilm")

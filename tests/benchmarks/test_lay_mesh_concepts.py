@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -45,3 +47,18 @@ def test_compare_gives_the_means_and_a_paired_interval(script: ModuleType) -> No
     assert 0.0 <= low <= 0.5 <= high <= 1.0  # every resample's delta lies in [0, 1]: trained never misses
     same = script.compare(base, base.copy(), "lay_mesh@1")
     assert same["delta"] == 0.0 and same["ci95"] == [0.0, 0.0]  # paired: a model against itself has no spread
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (None, "[E111] MeSH terms TSV file not found"),
+    (b"DescriptorUI\tTermName\n", "has no column(s) ConceptUI, RecordPreferredTermYN"),
+    (HEADER.encode() + b"D000028\tAbortion, Induced\tM0000037\tT000076\tAbortion, Induced\xff\tY\tY\n", "UTF-8"),
+])
+def test_a_bad_terms_file_exits_2_with_a_message_and_no_traceback(tmp_path: Path, content: bytes | None, expected: str) -> None:
+    terms = tmp_path / "mesh_terms.tsv"
+    if content is not None:
+        terms.write_bytes(content)
+    done = subprocess.run([sys.executable, str(SCRIPT), "--terms", str(terms)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert expected in done.stderr and "Traceback" not in done.stderr
+    assert str(terms) in done.stderr or "file not found" in done.stderr
