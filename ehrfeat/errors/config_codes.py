@@ -17,7 +17,7 @@ CONFIG_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E404", _C, "A training config value has the wrong type or is out of range.", "Give a value of the type and range the message names.", ("training.config", "training.config_checks", "training.model")),
     ErrorCode("E405", _C, "A reader argument names an unset environment variable.", "Export the variable (e.g. SHARED_DATA=/path/to/shared/data) or write the path out.", ("training.config_paths",)),
     ErrorCode("E406", _C, "The config file, or a file it names, does not exist.", "Fix the path (relative paths start at the config's folder), or pass a recipe name.", ("training.config", "training.config_paths")),
-    ErrorCode("E407", _C, "Two [[sources]] have the same name.", "Give each [[sources]] a distinct name.", ("training.config",)),
+    ErrorCode("E407", _C, "Two [[sources]] have the same name, or one is named synonyms or anchors, which training keeps for its own batches and loss.", "Give each [[sources]] a distinct name of its own.", ("training.config",)),
     ErrorCode("E408", _C, "A source names an unknown reader.", "Use one of the readers the message lists.", ("training.data_sources",)),
     ErrorCode("E409", _C, "A source's reader is not available.", "Install ehrfeat with the readers, or choose another reader.", ("training.data_sources",)),
     ErrorCode("E410", _C, "A source's reader arguments are not accepted by the reader.", "Give the arguments the reader takes.", ("training.data_sources",)),

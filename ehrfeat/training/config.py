@@ -19,7 +19,7 @@ from ehrfeat.errors import ConfigError
 from ehrfeat.training.config_checks import check_anchors, check_bands, check_distill, check_pair_options
 from ehrfeat.training.config_paths import resolve_dir, resolve_paths
 
-__all__ = ["RECIPES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
+__all__ = ["RECIPES", "RESERVED_SOURCE_NAMES", "LossConfig", "ModelConfig", "PairsConfig", "SourceConfig", "TrainConfig", "TrainingConfig", "load_config",
            "parse_config", "with_max_steps"]
 
 RECIPES = ("smoke", "hiprbert-mini", "hiprbert-mini-v2", "hiprbert-mini-v3", "hiprbert-mini-v4")
@@ -121,6 +121,9 @@ class TrainConfig:
         return out
 
 
+# Names the training loop gives its own batches and losses: a source may not take them.
+RESERVED_SOURCE_NAMES = {"synonyms": "synonym batches (batching.SYNONYMS)", "anchors": "anchor loss (training.anchor_weight)"}
+
 _SECTIONS = {"model": ModelConfig, "training": TrainingConfig, "loss": LossConfig, "pairs": PairsConfig}
 _TOP = {"name", "sources", "origin", *_SECTIONS}
 
@@ -193,6 +196,10 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"source names repeat: {names}", fix="give each [[sources]] a distinct name", code="E407")
+    taken = sorted(set(names) & set(RESERVED_SOURCE_NAMES))
+    if taken:
+        raise ConfigError(f"a [[sources]] is named {taken[0]!r}, which training uses for its own "
+                          f"{RESERVED_SOURCE_NAMES[taken[0]]}", fix=f"rename that source (e.g. {taken[0]}_terms)", code="E407")
     sections = {key: _build(cls, data.get(key, {}), key) for key, cls in _SECTIONS.items()}
     model: ModelConfig = sections["model"]
     training: TrainingConfig = sections["training"]

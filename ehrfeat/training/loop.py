@@ -53,6 +53,8 @@ __all__ = ["batch_loss", "evaluate_pair", "prepare_base_model", "train"]
 
 logger = logging.getLogger(__name__)
 
+ANCHOR_LOSS = "anchors"  # the anchor loss's key among a step's parts (config.RESERVED_SOURCE_NAMES keeps sources off it)
+
 
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -236,7 +238,7 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             parts = {batch.source: batch_loss(model, batch, tree_loss, synonym_loss, distiller, rank)}
             if anchorer is not None:
-                parts["anchors"] = anchorer(model, step)
+                parts[ANCHOR_LOSS] = anchorer(model, step)
         loss = sum(parts.values(), torch.zeros((), device=device))
         value = float(loss.detach())
         if not np.isfinite(value):

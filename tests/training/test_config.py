@@ -38,6 +38,8 @@ def test_defaults_and_sections() -> None:
         ({"sources": []}, "no \\[\\[sources\\]\\]"),
         ({"sources": [{"reader": "hpo"}]}, r"missing key sources\[0\].name"),
         ({"sources": [SOURCE, SOURCE]}, "repeat"),
+        ({"sources": [{**SOURCE, "name": "synonyms"}]}, "named 'synonyms', which training uses for its own synonym batches"),
+        ({"sources": [{**SOURCE, "name": "anchors"}]}, "named 'anchors', which training uses for its own anchor loss"),
         ({"sources": [{**SOURCE, "args": 3}]}, r"sources\[0\].args must be a table"),
         ({"sources": [SOURCE], "loss": {"lambdas": [0.9, "x", 0.7]}}, "loss.lambdas must be a list of numbers"),
         ({"sources": [SOURCE], "loss": {"lambdas": [0.7, 0.8, 0.9]}}, "non-increasing"),

@@ -409,3 +409,12 @@ def test_dropping_every_layer_or_one_the_model_lacks_is_refused_before_training(
         with pytest.raises(ConfigError, match="drop_layers"):
             train(cfg, tmp_path / f"run{len(drop)}", sources=[toy_factory()], evaluate=False, progress=False)
         assert not (tmp_path / f"run{len(drop)}").exists()
+
+
+def test_the_reserved_source_names_are_the_loops_own_keys() -> None:
+    """A source named like the synonym batches or the anchor loss would be trained as, or replaced by, them."""
+    from ehrfeat.training.batching import SYNONYMS
+    from ehrfeat.training.config import RESERVED_SOURCE_NAMES
+    from ehrfeat.training.loop import ANCHOR_LOSS
+
+    assert set(RESERVED_SOURCE_NAMES) == {SYNONYMS, ANCHOR_LOSS}
