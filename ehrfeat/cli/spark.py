@@ -47,6 +47,7 @@ def patient_vectors_on_spark(db: str, *, out: str, embeddings: str | None, maste
                              model: str | None = None, fmt: str = "parquet", single_file: bool = False,
                              **options: Any) -> None:
     """``ehrfeat patient-vectors DB --engine spark``: writes a parquet folder (one file, a Delta table) of patient vectors."""
+    from ehrfeat.spark.targets import check_vectors_target
     from ehrfeat.spark.vectors import patient_vectors
 
     with reported_errors():
@@ -55,6 +56,7 @@ def patient_vectors_on_spark(db: str, *, out: str, embeddings: str | None, maste
 
             fingerprint = load_encoder(model).fingerprint
         spark = _session(master, fmt, single_file)
+        check_vectors_target(spark, out, fmt=fmt)  # before the work: the write checks again
         vectors = patient_vectors(spark, db, embeddings or _default_embeddings(db), fingerprint=fingerprint, **options)
         written = vectors.write(out, fmt=fmt, single_file=single_file)
         vectors.release()

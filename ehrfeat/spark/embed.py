@@ -31,6 +31,7 @@ from ehrfeat.spark.output import check_format, write_frame
 from ehrfeat.spark.readers import read_source
 from ehrfeat.spark.session import check_session, ship_folder, shipped_folder
 from ehrfeat.spark.source import SparkSource
+from ehrfeat.spark.targets import EMBEDDING_COLUMNS, SparkTarget, check_spark_target
 from ehrfeat.store.records import CodeCount, SkipReason
 
 __all__ = ["distinct_codes", "embed_codes"]
@@ -117,12 +118,13 @@ def embed_codes(
     started = time.perf_counter()
     check_session(spark)
     check_format(spark, fmt)
+    target = check_spark_target(spark, out, columns=EMBEDDING_COLUMNS, what="code-embedding table", fmt=fmt)
     wanted = [canonical_system(s) for s in systems] if systems else None
     src = read_source(spark, source, duplicate_concepts)
     encoder = _driver_encoder(model, variant)
     fingerprint = encoder.fingerprint
     codes, skipped = distinct_codes(src, wanted)
-    cached = _cached_keys(spark, out, fingerprint, fmt)
+    cached = _cached_keys(spark, target, fingerprint, fmt)
     new = [c for c in codes if Code(c.system, c.code) not in cached]
     texts, unresolved, examples, text_sources = resolve_texts(new)
     logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
@@ -163,14 +165,12 @@ def _read(spark: Any, out: str | Path, fmt: str) -> Any:
     return spark.read.format("delta").load(str(out)) if fmt == "delta" else spark.read.parquet(str(out))
 
 
-def _cached_keys(spark: Any, out: str | Path, fingerprint: str, fmt: str = "parquet") -> set[Code]:
+def _cached_keys(spark: Any, target: SparkTarget, fingerprint: str, fmt: str = "parquet") -> set[Code]:
     from pyspark.sql import functions as F
 
-    path = Path(str(out)).expanduser()
-    marker = (path / "_delta_log").is_dir() if fmt == "delta" else (path / "_SUCCESS").exists() or any(path.glob("*.parquet"))
-    if not marker:
+    if not target.has_rows:
         return set()
-    rows = _read(spark, path, fmt).where(F.col("fingerprint") == fingerprint).select("code_system", "code").collect()
+    rows = _read(spark, target.path, fmt).where(F.col("fingerprint") == fingerprint).select("code_system", "code").collect()
     return {Code(r["code_system"], r["code"]) for r in rows}
 
 

@@ -37,6 +37,7 @@ from ehrfeat.spark.events import canonical_events
 from ehrfeat.spark.output import write_frame
 from ehrfeat.spark.readers import read_source
 from ehrfeat.spark.session import check_session
+from ehrfeat.spark.targets import check_vectors_target
 
 __all__ = ["SparkPatientVectors", "patient_vectors"]
 
@@ -67,7 +68,9 @@ class SparkPatientVectors:
         A parquet folder by default; ``single_file``: one parquet file, written atomically;
         ``fmt="delta"``: a Delta table (see :mod:`ehrfeat.spark.output`).
         """
-        return write_frame(self.frame.sparkSession, self.frame, path, fmt=fmt, mode=mode, single_file=single_file)
+        spark = self.frame.sparkSession
+        check_vectors_target(spark, path, fmt=fmt)
+        return write_frame(spark, self.frame, path, fmt=fmt, mode=mode, single_file=single_file)
 
     def release(self) -> None:
         """Free the aggregate kept for :attr:`frame` (after writing or collecting)."""

@@ -34,9 +34,12 @@ def test_single_file_is_one_parquet_file_with_every_row_in_order(demo_vectors, t
     assert (np.diff(frame["patient_id"].to_numpy()) > 0).all()
     np.testing.assert_allclose(frame[list(local.columns)].to_numpy(np.float32), local.matrix, atol=1e-6, rtol=0)
 
-    target.write_bytes(b"an old file")  # replaced whole
-    demo_vectors.write(target, single_file=True)
+    demo_vectors.write(target, single_file=True)  # an earlier run's file is replaced whole
     assert len(pd.read_parquet(target)) == len(local)
+    target.write_bytes(b"someone else's file")  # anything else is kept (test_spark_targets)
+    with pytest.raises(InputError, match="E1621"):
+        demo_vectors.write(target, single_file=True)
+    assert target.read_bytes() == b"someone else's file"
 
 
 def test_single_file_refuses_a_folder_and_delta(demo_vectors, tmp_path: Path) -> None:
