@@ -26,7 +26,7 @@ from ehrfeat.embed import in_batches
 from ehrfeat.embed_report import CodeRunReport
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
-from ehrfeat.paths import check_output_file
+from ehrfeat.paths import check_output_file, parquet_has_columns
 from ehrfeat.reasons import ReasonCounter
 from ehrfeat.report import write_json
 from ehrfeat.store.meds.code_rules import load_code_rules
@@ -101,7 +101,7 @@ def embed_meds_codes(
         target.parent.mkdir(exist_ok=True)  # metadata/ is optional in MEDS
     elif not target.parent.is_dir():
         raise InputError(f"folder {target.parent} does not exist", fix=f"mkdir -p {target.parent}", code="E1510")
-    check_output_file(target, "code-vector file")
+    check_output_file(target, "code-vector file", ours=lambda p: parquet_has_columns(p, ("code", "text", "vector")))
     read = MedsReadReport()
     found = resolve_meds_texts(distinct_meds_codes(dataset, read), dataset.descriptions(), rules)
     if systems:

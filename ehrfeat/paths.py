@@ -9,6 +9,7 @@ folder into place so a reader never sees half of one.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import tempfile
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from ehrfeat.errors import InputError
 
-__all__ = ["atomic_file", "cache_dir", "check_output_file", "check_output_folder", "check_writable_dir", "replace_folder"]
+__all__ = ["atomic_file", "cache_dir", "check_output_file", "check_output_folder", "check_writable_dir", "json_has_keys",
+           "parquet_has_columns", "replace_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +58,42 @@ def check_writable_dir(folder: str | os.PathLike[str], what: str = "output") -> 
     return folder
 
 
-def check_output_file(path: str | os.PathLike[str], what: str = "output file") -> Path:
-    """Refuse, before any work, an output file that is a folder or cannot be written."""
+def check_output_file(path: str | os.PathLike[str], what: str = "output file", *, ours: Callable[[Path], bool]) -> Path:
+    """Refuse, before any work, an output file that is a folder, cannot be written, or exists and is not ``ours``
+    (a file this command wrote before, which it may replace)."""
     path = Path(path).absolute()
     if path.is_dir():
         raise InputError(f"{what} {path} is a folder", fix="give a file name, e.g. " + str(path / "out.parquet"), code="E1203")
     if path.exists() and not os.access(path, os.W_OK):
         raise InputError(f"{what} {path} exists and is read-only", fix="choose another file name, or make it writable", code="E1202")
+    if path.is_file() and not ours(path):
+        raise InputError(
+            f"{what} {path} exists and is not one ehrfeat wrote; ehrfeat never deletes or overwrites what it did not create",
+            fix=f"choose a new file name, e.g. {path.with_name(path.stem + '-ehrfeat' + path.suffix)}",
+            code="E1204",
+        )
     check_writable_dir(path.parent, what)
     return path
+
+
+def parquet_has_columns(path: Path, columns: Iterable[str]) -> bool:
+    """``path`` is a parquet file whose schema has every one of ``columns`` (an earlier output of ours)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(path).names)
+    except Exception:  # pyarrow raises several types for files that are not parquet
+        return False
+    return names.issuperset(columns)
+
+
+def json_has_keys(path: Path, keys: Iterable[str]) -> bool:
+    """``path`` is a JSON object with every one of ``keys`` (an earlier report of ours)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and set(data).issuperset(keys)
 
 
 @contextlib.contextmanager

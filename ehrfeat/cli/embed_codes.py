@@ -50,12 +50,13 @@ def embed_codes_command(
                              fmt=output_format, duplicate_concepts=duplicate_concepts)
         return
     from ehrfeat.embed import embed_codes
-    from ehrfeat.paths import check_output_file
+    from ehrfeat.paths import check_output_file, json_has_keys
     from ehrfeat.store.meds.dataset import looks_like_meds
 
     if report is not None:
         with reported_errors():
-            check_output_file(report, "report file")  # before the work, not after it
+            # before the work, not after it; an earlier run's report is replaced
+            check_output_file(report, "report file", ours=lambda p: json_has_keys(p, ("fingerprint", "codes_found")))
     if looks_like_meds(db):
         from ehrfeat.embed_meds import embed_meds_codes
 

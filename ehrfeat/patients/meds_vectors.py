@@ -42,6 +42,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 NOT_SELECTED = "code of a system not selected (--systems)"
+PREDICTION_KEYS = ("subject_id", "prediction_time", "n_events", "no_codes")  # every prediction-vector file has them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,7 +175,7 @@ def meds_patient_vectors(
 
 def check_prediction_output(path: str | Path) -> Path:
     """Refuse, before any work, an output that is not ``.parquet`` or cannot be written."""
-    from ehrfeat.paths import check_output_file
+    from ehrfeat.paths import check_output_file, parquet_has_columns
 
     path = Path(path)
     if path.suffix.lower() != ".parquet":
@@ -182,7 +183,7 @@ def check_prediction_output(path: str | Path) -> Path:
                          code="E1512")
     if not path.parent.is_dir():
         raise InputError(f"folder {path.parent} does not exist", fix=f"mkdir -p {path.parent}", code="E1510")
-    check_output_file(path, "patient-vector file")
+    check_output_file(path, "patient-vector file", ours=lambda p: parquet_has_columns(p, PREDICTION_KEYS))
     return path
 
 

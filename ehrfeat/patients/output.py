@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ehrfeat.errors import InputError
-from ehrfeat.paths import atomic_file, check_output_file
+from ehrfeat.paths import atomic_file, check_output_file, json_has_keys, parquet_has_columns
 from ehrfeat.patients.results import PatientVectors
 
 __all__ = ["check_vectors_target", "read_vectors", "write_vectors"]
@@ -44,18 +44,43 @@ def check_vectors_target(path: str | Path) -> Path:
         )
     if not path.parent.is_dir():
         raise InputError(f"folder {path.parent} does not exist", fix=f"mkdir -p {path.parent}", code="E140")
+    if path.suffix.lower() == ".h5ad":
+        _import_anndata()  # before the work, not after it
     files = [path, *_sidecars(path)] if path.suffix.lower() == ".npy" else [path]
     for file in files:
-        check_output_file(file, "vectors file")
+        check_output_file(file, "vectors file", ours=_is_ours)
     return path
+
+
+def _is_ours(file: Path) -> bool:
+    """``file`` is one that :func:`write_vectors` writes (so a new run may replace it)."""
+    name = file.name.lower()
+    if name.endswith(".ids.csv"):
+        with file.open("rb") as fh:
+            return fh.readline().strip() == ",".join(_FLAGS).encode()
+    if name.endswith(".meta.json"):
+        return json_has_keys(file, ("columns", "params"))
+    if name.endswith(".npy"):
+        try:
+            array = np.load(file, mmap_mode="r")  # reads the header only; never unpickles
+        except (OSError, ValueError):
+            return False
+        return isinstance(array, np.ndarray) and array.ndim == 2 and array.dtype == np.float32
+    if name.endswith(".h5ad"):
+        import h5py
+
+        try:
+            with h5py.File(file, "r") as h5:
+                return "uns" in h5 and "ehrfeat" in h5["uns"]
+        except OSError:
+            return False
+    return parquet_has_columns(file, _FLAGS)
 
 
 def write_vectors(vectors: PatientVectors, path: str | Path) -> list[Path]:
     """Write ``vectors`` in the format named by the suffix of ``path``; returns the files written."""
-    path = Path(path)
+    path = check_vectors_target(path)
     suffix = path.suffix.lower()
-    if not path.parent.is_dir():
-        raise InputError(f"folder {path.parent} does not exist", fix=f"mkdir -p {path.parent}", code="E140")
     if suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq

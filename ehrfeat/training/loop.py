@@ -294,7 +294,6 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
     return out
 
 
-
 def evaluate_pair(model: Path, base: str, evalset: EvalSet) -> dict[str, Any]:
     """Held-out metrics of the base model and the trained one (loaded as ``ehrfeat evaluate`` does)."""
     from ehrfeat.models.loader import load_encoder

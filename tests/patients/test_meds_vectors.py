@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ehrfeat.cli.main import app
 from ehrfeat.codes import Code
+from ehrfeat.errors import InputError
 from ehrfeat.patients.meds_vectors import meds_patient_vectors, meds_settings, write_prediction_vectors
 from ehrfeat.patients.prediction_weights import NO_ROWS
 from ehrfeat.patients.settings import VectorSettings
@@ -125,6 +126,11 @@ def test_written_parquet_is_keyed_by_subject_and_prediction_time(meds, tmp_path)
     assert table.column_names[:5] == ["subject_id", "prediction_time", "boolean_value", "n_events", "no_codes"]
     assert str(table.schema.field("prediction_time").type) == "timestamp[us]"
     assert table.num_rows == 4 and b"ehrfeat" in table.schema.metadata
+    assert write_prediction_vectors(meds_patient_vectors(root, labels=labels), path) == path  # an earlier output: replaced
+    path.write_bytes(b"someone else's")
+    with pytest.raises(InputError, match="E1204"):
+        write_prediction_vectors(meds_patient_vectors(root, labels=labels), path)
+    assert path.read_bytes() == b"someone else's"
 
 
 def test_cli_prints_the_rule_and_writes(meds, tmp_path):
@@ -259,6 +265,15 @@ def test_embed_codes_report_file_for_meds(meds, tmp_path, tiny_bert):
     assert result.exit_code == 0, result.output
     data = json.loads(report.read_text())
     assert data["codes_found"] == 5 and sum(sum(v.values()) for v in data["by_source"].values()) == 5
+    def run(out: Path) -> Result:
+        return CliRunner().invoke(app, ["embed-codes", str(root), "--model", str(tiny_bert), "--out", str(out), "--no-progress",
+                                        "--report", str(report)])
+
+    assert run(tmp_path / "v.parquet").exit_code == 0  # an earlier report and code-vector file: replaced
+    (tmp_path / "v2.parquet").write_text("precious")  # not a code-vector file: kept
+    result = run(tmp_path / "v2.parquet")
+    assert result.exit_code == 2 and "E1204" in result.output
+    assert (tmp_path / "v2.parquet").read_text() == "precious"
 
 
 def test_outputs_are_checked_before_any_work(meds, tmp_path):

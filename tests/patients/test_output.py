@@ -41,3 +41,21 @@ def test_unknown_suffix_and_missing_anndata_are_clear_errors(db, tmp_path):
     except ImportError:
         with pytest.raises(InputError, match="anndata"):
             write_vectors(v, tmp_path / "v.h5ad")
+
+
+@pytest.mark.parametrize("name", ["v.parquet", "v.npy"])
+def test_an_earlier_output_is_replaced_and_anything_else_kept(db, tmp_path, name):
+    from ehrfeat.patients.output import check_vectors_target
+
+    v = patient_vectors(db)
+    written = write_vectors(v, tmp_path / name)
+    assert write_vectors(v, tmp_path / name) == written  # ehrfeat's own files: replaced
+    for path in written:
+        check_vectors_target(tmp_path / name)
+        kept = path.read_bytes()
+        path.write_bytes(b"someone else's")
+        with pytest.raises(InputError, match="E1204") as info:
+            write_vectors(v, tmp_path / name)
+        assert path.name in str(info.value) and "new file name" in (info.value.fix or "")
+        assert path.read_bytes() == b"someone else's"
+        path.write_bytes(kept)
