@@ -21,9 +21,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine
 
 from ehrfeat.errors import DatabaseError, InputError
+from ehrfeat.extras import require
 from ehrfeat.store.locks import begin_listener
 
 __all__ = [
+    "DUCKDB_MAGIC",
+    "DUCKDB_SUFFIXES",
     "IN_BATCH",
     "SQLITE_HEADER",
     "add_bad_text",
@@ -53,12 +56,14 @@ def in_batches(values: Sequence[_T], size: int = IN_BATCH) -> Iterator[Sequence[
         yield values[start:start + size]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+DUCKDB_SUFFIXES = (".duckdb", ".ddb")  # a new file of these names is created as DuckDB
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _MAKE_ONE = "create one with `python examples/make_demo_db.py PATH` or `ehrfeat import-omop CSV_DIR PATH`"
 
 
 def open_database(target: str | os.PathLike[str], *, must_exist: bool = True) -> Engine:
-    """An engine for ``target``: a URL (contains ``://``) or a path to a SQLite file.
+    """An engine for ``target``: a URL (contains ``://``) or a path to a SQLite or DuckDB file.
 
     SQLite files are checked before connecting (present, readable, starting
     with the SQLite header); an empty file counts as an empty database. With
@@ -84,17 +89,21 @@ def open_database(target: str | os.PathLike[str], *, must_exist: bool = True) ->
                 head = fh.read(len(SQLITE_HEADER))
         except OSError as exc:
             raise DatabaseError(f"cannot read {path}: {exc.strerror}", fix="check the file and its permissions", code="E203") from exc
+        read_only = not os.access(path, os.W_OK)
+        if head[8:12] == DUCKDB_MAGIC:
+            return _open_duckdb(path, read_only)
         if head and head != SQLITE_HEADER:
             raise DatabaseError(
-                f"{path} is not a SQLite database (its first bytes are not the SQLite header)",
-                fix=f"give the path of a SQLite database, or a SQLAlchemy URL; {_MAKE_ONE}",
+                f"{path} is not a SQLite or DuckDB database (its first bytes are neither's header)",
+                fix=f"give the path of a SQLite or DuckDB database, or a SQLAlchemy URL; {_MAKE_ONE}",
                 code="E202",
             )
-        read_only = not os.access(path, os.W_OK)
     elif must_exist:
         raise DatabaseError(f"database file {path} does not exist", fix=f"check the path; {_MAKE_ONE}", code="E201")
     elif not path.parent.is_dir():
         raise DatabaseError(f"folder {path.parent} does not exist", fix=f"create it: mkdir -p {path.parent}", code="E201")
+    elif path.suffix.lower() in DUCKDB_SUFFIXES:
+        return _open_duckdb(path, read_only=False)
     if read_only:
         url = URL.create("sqlite", database=f"file:{path.resolve()}?mode=ro", query={"uri": "true"})
     else:
@@ -102,6 +111,13 @@ def open_database(target: str | os.PathLike[str], *, must_exist: bool = True) ->
     engine = sa.create_engine(url)
     _configure_sqlite(engine, str(path))
     return engine
+
+
+def _open_duckdb(path: Path, read_only: bool) -> Engine:
+    """A DuckDB file given by its path (as ``duckdb:///PATH`` would open it)."""
+    for module in ("duckdb", "duckdb_engine"):
+        require(module, needed_for=f"the DuckDB database {path.name}")
+    return sa.create_engine(URL.create("duckdb", database=str(path)), connect_args={"read_only": True} if read_only else {})
 
 
 def _open_url(url: str) -> Engine:

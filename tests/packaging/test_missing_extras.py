@@ -41,6 +41,7 @@ CASES = [
     ("train", ["torch", "transformers", "pytorch_metric_learning"], ["train", "smoke", "-o", "{tmp}/run"], "train"),
     ("export", ["torch", "transformers", "optimum"], ["export", "{tmp}/m", "{tmp}/o"], "export"),
     ("evaluate", ["scipy"], ["evaluate", "hiprbert-mini", "--config", "smoke"], "evaluate"),
+    ("embed-codes --out a .duckdb path", ["duckdb_engine"], ["embed-codes", "{db}", "--out", "{tmp}/e.duckdb"], "duckdb"),
     ("embed-codes without onnxruntime", ["onnxruntime"], ["embed-codes", "{db}"], None),
     ("doctor without onnxruntime", ["onnxruntime"], ["doctor"], None),
 ]

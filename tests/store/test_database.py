@@ -23,9 +23,30 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 def test_text_file_renamed_db_is_refused_before_connecting(tmp_path: Path) -> None:
     fake = tmp_path / "notes.db"
     fake.write_text("patient_id,code\n1,E11.9\n")
-    with pytest.raises(DatabaseError, match="not a SQLite database") as info:
+    with pytest.raises(DatabaseError, match="not a SQLite or DuckDB database") as info:
         open_database(fake)
-    assert info.value.code == "E202"
+    assert info.value.code == "E202" and "duckdb" not in fake.name
+
+
+@pytest.mark.sqlite_only
+def test_a_duckdb_file_given_by_its_path_opens_as_duckdb(tmp_path: Path) -> None:
+    """A DuckDB file is recognised by its header, whatever its name; a new *.duckdb path is created as DuckDB."""
+    import sqlalchemy as sa
+
+    created = open_database(tmp_path / "omop.duckdb", must_exist=False)
+    assert created.dialect.name == "duckdb"
+    with created.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE person (person_id INTEGER)"))
+        conn.execute(sa.text("INSERT INTO person VALUES (1), (2)"))
+    created.dispose()
+    assert (tmp_path / "omop.duckdb").read_bytes()[8:12] == b"DUCK"
+    (tmp_path / "omop.duckdb").rename(tmp_path / "renamed.db")  # the header decides, not the name
+    engine = open_database(tmp_path / "renamed.db")
+    assert engine.dialect.name == "duckdb" and table_names(engine) == {"person": "person"}
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM person")).scalar() == 2
+    engine.dispose()
+    assert open_database(tmp_path / "new.db", must_exist=False).dialect.name == "sqlite"  # other names stay SQLite
 
 
 @pytest.mark.sqlite_only
