@@ -13,7 +13,7 @@ __all__ = ["register"]
 
 
 def similar_command(
-    code: Annotated[str, typer.Argument(help="A code, e.g. E11.9 or ICD10CM:E11.9.")],
+    code: Annotated[str, typer.Argument(help="A code, e.g. E11.9 or ICD10CM:E11.9; in an OMOP database also a concept id (201826).")],
     db: Annotated[str, typer.Option("--db", help="Database holding the code_embeddings table.")],
     k: Annotated[int, typer.Option("-k", min=1, help="How many neighbours.")] = 10,
     system: Annotated[str | None, typer.Option(help="Code system of CODE when ambiguous.")] = None,

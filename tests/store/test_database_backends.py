@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ehrfeat.embed import embed_codes
+from ehrfeat.errors import InputError
 from ehrfeat.patients import patient_vectors
 from ehrfeat.similar import similar_codes
 from ehrfeat.store import EmbeddingCache, create_native_schema, distinct_codes, open_database
@@ -70,6 +71,16 @@ def test_patient_vectors_and_similar(backend_url: str) -> None:
     assert result.matrix.shape == (4, 16) and result.no_codes.tolist() == [False, False, False, True]
     query, text, neighbours = similar_codes("E11.9", database_url, k=3)
     assert query == "ICD10CM:E11.9" and "diabetes" in text.lower() and len(neighbours) == 3
+
+
+def test_similar_takes_an_omop_concept_id(omop_url: str) -> None:
+    embed_codes(omop_url, encoder=HashEncoder())
+    by_code = similar_codes("SNOMED:44054006", omop_url, k=2)
+    assert by_code[:2] == ("SNOMED:44054006", "Type 2 diabetes mellitus")
+    assert similar_codes("201826", omop_url, k=2) == by_code == similar_codes("omop:201826", omop_url, k=2)
+    for unknown in ("123456", "42"):  # no such concept; a concept id is never guessed from a code
+        with pytest.raises(InputError, match="E126"):
+            similar_codes(unknown, omop_url)
 
 
 def test_sqlite_postgresql_and_duckdb_give_the_same_vectors(tmp_path: Path, postgresql_url: str) -> None:
