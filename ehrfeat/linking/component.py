@@ -214,6 +214,9 @@ class EhrfeatLinker:
         All the batch's mention texts are encoded in one call (each distinct text once, the
         encoder sorts them by length) and searched with one matrix product. ``None``: no mention.
         """
+        for doc in docs:
+            if not len(doc):  # an empty note has the (empty) group like any note without mentions
+                doc.spans[MENTIONS_KEY] = []
         if not any(len(doc) for doc in docs):
             return None
         mentions = [self.find_mentions(doc) if len(doc) else [] for doc in docs]

@@ -106,9 +106,11 @@ def test_empty_garbage_and_non_english_documents(linker_config, tmp_path):
     nlp = _nlp(linker_config)
     for text in ["", "   \n\t ", "\x00\x01 ��� ####", "患者は糖尿病です。", "Der Patient hat Bluthochdruck."]:
         doc = nlp(text)
-        assert doc.ents == ()
+        assert doc.ents == () and list(doc.spans["ehrfeat_mentions"]) == []  # the group is there, empty
     missing = _nlp(linker_config, index={"path": str(tmp_path / "nowhere")})
     assert missing("").ents == ()  # empty documents never need the index
+    docs = list(nlp.pipe(["", "Asthma noted.", ""]))  # an empty note in a batch with mentions
+    assert [[m.text for m in d.spans["ehrfeat_mentions"]] for d in docs] == [[], ["Asthma"], []]
 
 
 def test_very_long_document_encodes_each_distinct_mention_once(linker_config, tiny_encoder):
