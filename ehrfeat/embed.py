@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ehrfeat.codes import Code, canonical_system
+from ehrfeat.codes import PHECODE, Code, canonical_system
 from ehrfeat.embed_report import CodeRunReport, EmbedReport
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
@@ -26,13 +26,13 @@ from ehrfeat.store.database import bad_text_count, connection_errors, masked_url
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.omop_concept_table import add_repeated_concepts
-from ehrfeat.store.schema import check_duplicate_rule, detect_schema
+from ehrfeat.store.schema import PatientSchema, check_duplicate_rule, detect_schema
 from ehrfeat.store.search_path import in_schemas, writable
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_report
-from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries
+from ehrfeat.vocab.builtin import PHECODE_DIR_ENV, BuiltinDictionaries, builtin_dictionaries
 
-__all__ = ["CodeRunReport", "EmbedReport", "embed_codes", "in_batches", "resolve_texts"]
+__all__ = ["CodeRunReport", "EmbedReport", "description_place", "embed_codes", "in_batches", "resolve_texts"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +40,12 @@ T = TypeVar("T")
 
 
 
-def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str, int], dict[str, list[str]], Counter[str]]:
+def resolve_texts(codes: Sequence[CodeCount], where: str = "the database",
+                  ) -> tuple[dict[Code, str], dict[str, int], dict[str, list[str]], Counter[str]]:
     """Text for each code: the database's own description first, then the built-in dictionaries.
 
-    Returns ``(texts, unresolved counts by reason, examples by reason, counts by text source)``.
+    Returns ``(texts, unresolved counts by reason, examples by reason, counts by text source)``;
+    ``where`` names, in the reasons, the place a description could be added (:func:`description_place`).
     """
     builtin = builtin_dictionaries()
     texts: dict[Code, str] = {}
@@ -60,17 +62,24 @@ def resolve_texts(codes: Sequence[CodeCount]) -> tuple[dict[Code, str], dict[str
             texts[ref] = text
             sources[source] += 1
             continue
-        reason = _missing_text_reason(item.system, builtin)
+        reason = _missing_text_reason(item.system, builtin, where)
         unresolved.add(reason, 1, ref)
     return texts, dict(unresolved), unresolved.examples, sources
 
 
-def _missing_text_reason(system: str, builtin: BuiltinDictionaries) -> str:
+def description_place(schema: PatientSchema) -> str:
+    """Where a database of ``schema`` keeps code descriptions, as the unresolved reasons name it."""
+    return "CONCEPT" if schema.kind == "omop" else "the vocabulary table"
+
+
+def _missing_text_reason(system: str, builtin: BuiltinDictionaries, where: str = "the database") -> str:
     if system in builtin.missing:
-        return f"no description in the database; the built-in {system} dictionary needs {pip_command(builtin.missing[system])}"
+        return f"no description in {where}; the built-in {system} dictionary needs {pip_command(builtin.missing[system])}"
     if system in builtin.systems:
-        return f"no description in the database or the built-in {system} dictionary"
-    return f"no description in the database, and no built-in dictionary for {system}"
+        return f"no description in {where} or the built-in {system} dictionary"
+    if system == PHECODE:
+        return f"no description in {where}; the built-in {system} dictionary reads pheinfo.csv from ${PHECODE_DIR_ENV} (not set)"
+    return f"no description in {where}, and no built-in dictionary for {system}"
 
 
 def embed_codes(
@@ -129,7 +138,7 @@ def embed_codes(
         _ensure_writable(cache, write_schema or schema)
         cached = cache.keys(fingerprint)
         new = [c for c in codes if Code(c.system, c.code) not in cached]
-        texts, unresolved, examples, text_sources = resolve_texts(new)
+        texts, unresolved, examples, text_sources = resolve_texts(new, description_place(patient_schema))
         logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
         todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
         encode_started = time.perf_counter()
@@ -142,7 +151,7 @@ def embed_codes(
             coverage = coverage_report(
                 usage,
                 lambda key: Code(*key) in cached or Code(*key) in texts,
-                lambda key: _missing_text_reason(key[0], builtin),
+                lambda key: _missing_text_reason(key[0], builtin, description_place(patient_schema)),
                 wanted,
             )
         return EmbedReport(
