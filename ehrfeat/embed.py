@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ehrfeat.codes import PHECODE, Code, canonical_system
+from ehrfeat.codes import Code, canonical_system
 from ehrfeat.embed_report import CodeRunReport, EmbedReport
 from ehrfeat.encoders.base import Encoder
 from ehrfeat.errors import InputError
-from ehrfeat.extras import pip_command
 from ehrfeat.reasons import ReasonCounter
 from ehrfeat.store.database import bad_text_count, connection_errors, masked_url, open_database
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
@@ -30,7 +29,7 @@ from ehrfeat.store.schema import PatientSchema, check_duplicate_rule, detect_sch
 from ehrfeat.store.search_path import in_schemas, writable
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_report
-from ehrfeat.vocab.builtin import PHECODE_DIR_ENV, BuiltinDictionaries, builtin_dictionaries
+from ehrfeat.vocab.builtin import builtin_dictionaries
 
 __all__ = ["CodeRunReport", "EmbedReport", "description_place", "embed_codes", "in_batches", "resolve_texts"]
 
@@ -62,7 +61,7 @@ def resolve_texts(codes: Sequence[CodeCount], where: str = "the database",
             texts[ref] = text
             sources[source] += 1
             continue
-        reason = _missing_text_reason(item.system, builtin, where)
+        reason = builtin.missing_reason(item.system, where)
         unresolved.add(reason, 1, ref)
     return texts, dict(unresolved), unresolved.examples, sources
 
@@ -70,16 +69,6 @@ def resolve_texts(codes: Sequence[CodeCount], where: str = "the database",
 def description_place(schema: PatientSchema) -> str:
     """Where a database of ``schema`` keeps code descriptions, as the unresolved reasons name it."""
     return "CONCEPT" if schema.kind == "omop" else "the vocabulary table"
-
-
-def _missing_text_reason(system: str, builtin: BuiltinDictionaries, where: str = "the database") -> str:
-    if system in builtin.missing:
-        return f"no description in {where}; the built-in {system} dictionary needs {pip_command(builtin.missing[system])}"
-    if system in builtin.systems:
-        return f"no description in {where} or the built-in {system} dictionary"
-    if system == PHECODE:
-        return f"no description in {where}; the built-in {system} dictionary reads pheinfo.csv from ${PHECODE_DIR_ENV} (not set)"
-    return f"no description in {where}, and no built-in dictionary for {system}"
 
 
 def embed_codes(
@@ -151,7 +140,7 @@ def embed_codes(
             coverage = coverage_report(
                 usage,
                 lambda key: Code(*key) in cached or Code(*key) in texts,
-                lambda key: _missing_text_reason(key[0], builtin, description_place(patient_schema)),
+                lambda key: builtin.missing_reason(key[0], description_place(patient_schema)),
                 wanted,
             )
         return EmbedReport(

@@ -62,14 +62,13 @@ def test_embeds_every_code_with_text_once(db, encoder):
 
 def test_a_phecode_without_its_folder_names_the_variable(monkeypatch):
     from ehrfeat.codes import PHECODE, SNOMED
-    from ehrfeat.embed import _missing_text_reason
     from ehrfeat.vocab.builtin import PHECODE_DIR_ENV, BuiltinDictionaries
 
     monkeypatch.delenv(PHECODE_DIR_ENV, raising=False)
     builtin = BuiltinDictionaries()
-    assert _missing_text_reason(PHECODE, builtin, "CONCEPT") == (
+    assert builtin.missing_reason(PHECODE, "CONCEPT") == (
         "no description in CONCEPT; the built-in PHECODE dictionary reads pheinfo.csv from $EHRFEAT_PHECODE_DIR (not set)")
-    assert _missing_text_reason(SNOMED, builtin, "CONCEPT") == "no description in CONCEPT, and no built-in dictionary for SNOMED"
+    assert builtin.missing_reason(SNOMED, "CONCEPT") == "no description in CONCEPT, and no built-in dictionary for SNOMED"
 
 
 def test_second_run_reports_all_cached(db, encoder):

@@ -131,3 +131,19 @@ def test_a_path_given_as_code_rules_must_exist(tmp_path, encoder):
     with pytest.raises(Exception) as err:
         embed_meds_codes(root, encoder=encoder, code_rules=Path(tmp_path / "nope.toml"))
     assert "E1501" in str(err.value)
+
+
+def test_unresolved_reasons_say_where_a_description_goes(tmp_path, encoder, monkeypatch):
+    from ehrfeat.store.meds import codes
+    from ehrfeat.vocab.builtin import PHECODE_DIR_ENV, BuiltinDictionaries
+
+    monkeypatch.delenv(PHECODE_DIR_ENV, raising=False)
+    monkeypatch.setattr(codes, "builtin_dictionaries", BuiltinDictionaries)  # a fresh one, without a PheCode folder
+    root = write_events(tmp_path / "m", [(1, "2020-01-01T00:00", "LOINC/2345-7"), (1, "2020-01-02T00:00", "PHECODE/250.2"),
+                                         (1, "2020-01-03T00:00", "ICD10CM/I10")])
+    report = embed_meds_codes(root, encoder=encoder)
+    assert report.unresolved_examples == {
+        "no description in metadata/codes.parquet, and no built-in dictionary for LOINC": ["LOINC/2345-7"],
+        "no description in metadata/codes.parquet; the built-in PHECODE dictionary reads pheinfo.csv from "
+        "$EHRFEAT_PHECODE_DIR (not set)": ["PHECODE/250.2"],
+    }

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ehrfeat.codes import HPO, ICD9CM, ICD9PROC, ICD10CM, ICD10PCS, PHECODE, canonical_system, normalize_code
 from ehrfeat.errors import InputError
-from ehrfeat.extras import OPTIONAL_MODULES, installed
+from ehrfeat.extras import OPTIONAL_MODULES, installed, pip_command
 from ehrfeat.vocab.name_cache import cached_names
 from ehrfeat.vocab.readers._io import Skips, read_delimited
 
@@ -162,6 +162,16 @@ class BuiltinDictionaries:
             return None
         lookup = self._lookup(sys_)
         return lookup(canon) if lookup is not None else None
+
+    def missing_reason(self, system: str, where: str = "the database") -> str:
+        """Why a ``system`` code that has no description in ``where`` got no text: what would give it one."""
+        if system in self.missing:
+            return f"no description in {where}; the built-in {system} dictionary needs {pip_command(self.missing[system])}"
+        if system in self.systems:
+            return f"no description in {where} or the built-in {system} dictionary"
+        if system == PHECODE:
+            return f"no description in {where}; the built-in {system} dictionary reads pheinfo.csv from ${PHECODE_DIR_ENV} (not set)"
+        return f"no description in {where}, and no built-in dictionary for {system}"
 
     def __repr__(self) -> str:
         return f"BuiltinDictionaries(systems={list(self.systems)}, loaded={list(self._lookups)})"

@@ -109,7 +109,7 @@ def resolve_meds_texts(
             if parsed.system and parsed.code and parsed.system in builtin.systems:
                 reason = f"no description, and {parsed.system} code {parsed.code} is not in the built-in dictionary"
             elif parsed.system and parsed.code:
-                reason = f"no description, and no built-in dictionary for {parsed.system}"
+                reason = builtin.missing_reason(parsed.system, "metadata/codes.parquet")
             else:
                 reason = "no description, no known code system and no readable words in the code"
         out.append(MedsCode(item.code, item.n_events, item.n_subjects, parsed.system, parsed.code,
