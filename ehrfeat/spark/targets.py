@@ -104,7 +104,11 @@ def check_spark_target(spark: Any, path: str | Path, *, columns: tuple[str, ...]
     target = inspect_target(spark, path)
     if target.kind == "missing" or (target.kind == "folder" and not target.names):
         return target
-    fix = "choose a new --out path (ehrfeat never deletes or overwrites what it did not create)"
+    text = str(path).rstrip("/")
+    new = text[: -len(".parquet")] + "-spark" if text.endswith(".parquet") else text + "-ehrfeat"
+    fix = f"choose a new --out path, e.g. {new} (ehrfeat never deletes or overwrites what it did not create)"
+    if columns == EMBEDDING_COLUMNS:
+        fix += "; patient-vectors --engine spark then takes it as --embeddings"
     if target.kind == "file" and not replace_file:
         raise InputError(f"{what} {path} is a single file; Spark writes this output as a "
                          f"{'Delta table' if fmt == 'delta' else 'parquet folder'}", fix=fix, code="E1621")

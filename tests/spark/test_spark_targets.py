@@ -103,6 +103,7 @@ def test_embed_codes_refuses_a_single_file_and_a_foreign_folder_before_any_work(
     with pytest.raises(InputError, match="E1621") as info:
         embed_codes(spark, str(demo["parquet"]), single, model="no-such-model")  # refused before the model is loaded
     assert "single file" in str(info.value) and "parquet folder" in str(info.value)
+    assert f"e.g. {tmp_path / 'code_embeddings-spark'}" in (info.value.fix or "") and "--embeddings" in (info.value.fix or "")
     assert single.read_bytes() == before
 
     folder = tmp_path / "mine"
