@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from ehrfeat.codes import OMOP, canonical_system
 from ehrfeat.errors import EhrfeatError, InputError
 from ehrfeat.index import CodeIndex, Neighbour
 from ehrfeat.models.loader import default_fingerprint
@@ -50,7 +51,7 @@ def similar_codes(
     schemas: Sequence[str | None] = (),
 ) -> tuple[str, str, list[Neighbour]]:
     """``(query code, its text, its k nearest codes)``; ``code`` may be ``SYSTEM:CODE``, or in an OMOP
-    database with a CONCEPT table a concept id (``201826``, ``OMOP:201826``).
+    database with a CONCEPT table a concept id (``201826``, ``OMOP:201826``, or ``201826`` with ``system="OMOP"``).
 
     ``schemas``: the server schemas to find ``table`` in, in order (embed-codes' ``--write-schema``
     then ``--schema``); it is only read.
@@ -59,7 +60,7 @@ def similar_codes(
     cache = EmbeddingCache(engine, table)
     index = CodeIndex(cache.load(fingerprint, default=default_fingerprint))
     found = index.find(code, system)
-    if not found and system is None:
+    if not found and (system is None or canonical_system(system) == OMOP):
         key = omop_concept_code(engine, code)
         if key is not None:
             found = index.find(key[1], key[0])

@@ -78,6 +78,7 @@ def test_similar_takes_an_omop_concept_id(omop_url: str) -> None:
     by_code = similar_codes("SNOMED:44054006", omop_url, k=2)
     assert by_code[:2] == ("SNOMED:44054006", "Type 2 diabetes mellitus")
     assert similar_codes("201826", omop_url, k=2) == by_code == similar_codes("omop:201826", omop_url, k=2)
+    assert similar_codes("201826", omop_url, k=2, system="OMOP") == by_code
     for unknown in ("123456", "42"):  # no such concept; a concept id is never guessed from a code
         with pytest.raises(InputError, match="E126"):
             similar_codes(unknown, omop_url)
