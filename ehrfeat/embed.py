@@ -25,13 +25,13 @@ from ehrfeat.store.database import bad_text_count, connection_errors, masked_url
 from ehrfeat.store.embeddings import DEFAULT_TABLE, MAX_CODE_CHARS, MAX_SYSTEM_CHARS, EmbeddingCache
 from ehrfeat.store.events import CodeCount, distinct_codes
 from ehrfeat.store.omop_concept_table import add_repeated_concepts
-from ehrfeat.store.schema import PatientSchema, check_duplicate_rule, detect_schema
+from ehrfeat.store.schema import check_duplicate_rule, detect_schema
 from ehrfeat.store.search_path import in_schemas, writable
 from ehrfeat.store.source_values import parse_source_systems
 from ehrfeat.store.usage import ValueUsage, coverage_report
-from ehrfeat.vocab.builtin import builtin_dictionaries
+from ehrfeat.vocab.builtin import builtin_dictionaries, description_place
 
-__all__ = ["CodeRunReport", "EmbedReport", "description_place", "embed_codes", "in_batches", "resolve_texts"]
+__all__ = ["CodeRunReport", "EmbedReport", "embed_codes", "in_batches", "resolve_texts"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def resolve_texts(codes: Sequence[CodeCount], where: str = "the database",
     """Text for each code: the database's own description first, then the built-in dictionaries.
 
     Returns ``(texts, unresolved counts by reason, examples by reason, counts by text source)``;
-    ``where`` names, in the reasons, the place a description could be added (:func:`description_place`).
+    ``where`` names, in the reasons, the place a description could be added (:func:`ehrfeat.vocab.builtin.description_place`).
     """
     builtin = builtin_dictionaries()
     texts: dict[Code, str] = {}
@@ -64,11 +64,6 @@ def resolve_texts(codes: Sequence[CodeCount], where: str = "the database",
         reason = builtin.missing_reason(item.system, where)
         unresolved.add(reason, 1, ref)
     return texts, dict(unresolved), unresolved.examples, sources
-
-
-def description_place(schema: PatientSchema) -> str:
-    """Where a database of ``schema`` keeps code descriptions, as the unresolved reasons name it."""
-    return "CONCEPT" if schema.kind == "omop" else "the vocabulary table"
 
 
 def embed_codes(
@@ -127,7 +122,7 @@ def embed_codes(
         _ensure_writable(cache, write_schema or schema)
         cached = cache.keys(fingerprint)
         new = [c for c in codes if Code(c.system, c.code) not in cached]
-        texts, unresolved, examples, text_sources = resolve_texts(new, description_place(patient_schema))
+        texts, unresolved, examples, text_sources = resolve_texts(new, description_place(patient_schema.kind))
         logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
         todo = sorted(texts, key=lambda c: (-len(texts[c]), c))
         encode_started = time.perf_counter()
@@ -140,7 +135,7 @@ def embed_codes(
             coverage = coverage_report(
                 usage,
                 lambda key: Code(*key) in cached or Code(*key) in texts,
-                lambda key: builtin.missing_reason(key[0], description_place(patient_schema)),
+                lambda key: builtin.missing_reason(key[0], description_place(patient_schema.kind)),
                 wanted,
             )
         return EmbedReport(

@@ -33,6 +33,7 @@ from ehrfeat.spark.session import check_session, ship_folder, shipped_folder
 from ehrfeat.spark.source import SparkSource
 from ehrfeat.spark.targets import EMBEDDING_COLUMNS, SparkTarget, check_spark_target
 from ehrfeat.store.records import CodeCount, SkipReason
+from ehrfeat.vocab.builtin import description_place
 
 __all__ = ["distinct_codes", "embed_codes"]
 
@@ -126,7 +127,7 @@ def embed_codes(
     codes, skipped = distinct_codes(src, wanted)
     cached = _cached_keys(spark, target, fingerprint, fmt)
     new = [c for c in codes if Code(c.system, c.code) not in cached]
-    texts, unresolved, examples, text_sources = resolve_texts(new)
+    texts, unresolved, examples, text_sources = resolve_texts(new, description_place(src.kind))
     logger.info("%d distinct codes, %d cached, %d new with text", len(codes), len(codes) - len(new), len(texts))
     encode_started = time.perf_counter()
     embedded = 0

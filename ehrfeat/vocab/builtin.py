@@ -32,11 +32,17 @@ from ehrfeat.extras import OPTIONAL_MODULES, installed, pip_command
 from ehrfeat.vocab.name_cache import cached_names
 from ehrfeat.vocab.readers._io import Skips, read_delimited
 
-__all__ = ["PHECODE_DIR_ENV", "BuiltinDictionaries", "builtin_dictionaries"]
+__all__ = ["DESCRIPTION_PLACES", "PHECODE_DIR_ENV", "BuiltinDictionaries", "builtin_dictionaries", "description_place"]
 
 log = logging.getLogger(__name__)
 
 PHECODE_DIR_ENV = "EHRFEAT_PHECODE_DIR"
+DESCRIPTION_PLACES = {"omop": "CONCEPT", "native": "the vocabulary table", "meds": "metadata/codes.parquet"}
+
+
+def description_place(kind: str) -> str:
+    """Where a source of ``kind`` (``omop``, ``native``, ``meds``) keeps code descriptions, as unresolved reasons say."""
+    return DESCRIPTION_PLACES.get(kind, "the database")
 Lookup = Callable[[str], "str | None"]
 
 

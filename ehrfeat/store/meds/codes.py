@@ -15,7 +15,7 @@ import numpy as np
 
 from ehrfeat.store.meds.code_rules import CodeRules, default_rules
 from ehrfeat.store.meds.dataset import MedsDataset, MedsReadReport
-from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries
+from ehrfeat.vocab.builtin import BuiltinDictionaries, builtin_dictionaries, description_place
 
 __all__ = [
     "FROM_CODES_PARQUET",
@@ -109,7 +109,7 @@ def resolve_meds_texts(
             if parsed.system and parsed.code and parsed.system in builtin.systems:
                 reason = f"no description, and {parsed.system} code {parsed.code} is not in the built-in dictionary"
             elif parsed.system and parsed.code:
-                reason = builtin.missing_reason(parsed.system, "metadata/codes.parquet")
+                reason = builtin.missing_reason(parsed.system, description_place("meds"))
             else:
                 reason = "no description, no known code system and no readable words in the code"
         out.append(MedsCode(item.code, item.n_events, item.n_subjects, parsed.system, parsed.code,
