@@ -30,8 +30,10 @@ def omop_concept_code(engine: Engine, code: str) -> tuple[str, str] | None:
         schema = detect_schema(engine)
     except EhrfeatError:
         return None
-    concepts = Concepts(engine, schema) if schema.kind == "omop" else None
-    if concepts is None or concepts.table is None:
+    if schema.kind != "omop":
+        return None
+    concepts = Concepts(engine, schema)
+    if concepts.table is None:
         return None
     with engine.connect() as conn:
         concepts.resolve(conn, [int(text)])

@@ -21,9 +21,9 @@ import shutil
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from ehrfeat.errors import ConfigError, InputError
+from ehrfeat.spark.targets import is_local, local_path
 
 __all__ = ["FORMATS", "check_format", "delta_jars_loaded", "with_delta", "write_frame"]
 
@@ -84,9 +84,8 @@ def write_frame(spark: Any, frame: Any, path: str | Path, *, fmt: str = "parquet
         return target
     if mode != "overwrite":
         raise InputError(f"a single-file output is replaced, not {mode!r}", fix="use mode='overwrite'", code="E1619")
-    scheme = urlparse(target).scheme
-    if scheme in ("", "file") or len(scheme) == 1:  # a local path (a drive letter is not a scheme)
-        return _single_local(frame, Path(urlparse(target).path if scheme == "file" else target).expanduser())
+    if is_local(target):  # a local path (a drive letter is not a scheme)
+        return _single_local(frame, local_path(target))
     return _single_hadoop(spark, frame, target)
 
 

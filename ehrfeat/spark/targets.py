@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 from ehrfeat.errors import InputError
 
 __all__ = ["EMBEDDING_COLUMNS", "VECTOR_COLUMNS", "SparkTarget", "check_spark_target", "check_vectors_target", "inspect_target",
-           "is_local"]
+           "is_local", "local_path"]
 
 EMBEDDING_COLUMNS = ("fingerprint", "code_system", "code", "vector")
 VECTOR_COLUMNS = ("patient_id", "n_events", "no_codes")
@@ -67,8 +67,13 @@ def inspect_target(spark: Any, path: str | Path) -> SparkTarget:
     return _local_target(str(path)) if is_local(path) else _hadoop_target(spark, str(path))
 
 
+def local_path(text: str) -> Path:
+    """The driver-disk path of a local ``text`` (a plain path or a ``file:`` URL)."""
+    return Path(urlparse(text).path if urlparse(text).scheme == "file" else text).expanduser()
+
+
 def _local_target(text: str) -> SparkTarget:
-    local = Path(urlparse(text).path if text.startswith("file:") else text).expanduser()
+    local = local_path(text)
     if local.is_dir():
         return SparkTarget(text, "folder", tuple(sorted(p.name for p in local.iterdir())))
     return SparkTarget(text, "file" if local.exists() else "missing")
