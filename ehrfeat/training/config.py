@@ -34,6 +34,7 @@ class ModelConfig:
     tiny_layers: int = 2
     init: str = ""  # a model folder to start the weights from; ``base`` stays the distillation teacher, merge target and comparison
     drop_layers: tuple[int, ...] = ()  # transformer layers (0-based) removed from the starting weights: a smaller, faster student
+    freeze_layers: int = 0  # > 0: the embeddings and the bottom N transformer layers (after drop_layers) keep their starting weights
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,9 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     if len(set(model.drop_layers)) != len(model.drop_layers) or any(i < 0 for i in model.drop_layers):
         raise ConfigError(f"model.drop_layers must list distinct layer numbers >= 0, got {list(model.drop_layers)}",
                           fix="e.g. drop_layers = [2] removes the third of the base's layers", code="E404")
+    if model.freeze_layers < 0:
+        raise ConfigError(f"model.freeze_layers must be >= 0, got {model.freeze_layers}",
+                          fix="0 trains every weight; 2 keeps the embeddings and the bottom two layers", code="E404")
     if model.drop_layers and training.merge_with_base != 1.0:
         raise ConfigError("model.drop_layers makes a smaller model than the base, which training.merge_with_base cannot merge with",
                           fix="leave merge_with_base at 1.0 or drop_layers out", code="E404")

@@ -45,7 +45,7 @@ from ehrfeat.training.data_sources import TrainingData, build_training_data
 from ehrfeat.training.distill import Distiller
 from ehrfeat.training.losses import RankLoss, SynonymLoss, TreeLoss
 from ehrfeat.training.merge import interpolate_with_base
-from ehrfeat.training.model import TermModel, check_drop_layers, drop_layers
+from ehrfeat.training.model import TermModel, check_drop_layers, check_freeze_layers, drop_layers, freeze_layers
 from ehrfeat.training.run_lock import LOCK_FILE, run_lock
 from ehrfeat.vocab import VocabSource
 
@@ -135,10 +135,11 @@ def _init_folder(cfg: TrainConfig) -> str:
     return init
 
 
-def _check_drop_layers(cfg: TrainConfig) -> None:
-    """Refuse ``model.drop_layers`` the starting model cannot give up, before the run's folder is made."""
+def _check_layers(cfg: TrainConfig) -> None:
+    """Refuse ``model.drop_layers`` the starting model cannot give up, or a ``freeze_layers`` that leaves nothing to train,
+    before the run's folder is made."""
     drop = cfg.model.drop_layers
-    if not drop:
+    if not drop and not cfg.model.freeze_layers:
         return
     if cfg.model.base == "tiny" and not cfg.model.init:
         layers = cfg.model.tiny_layers
@@ -147,6 +148,7 @@ def _check_drop_layers(cfg: TrainConfig) -> None:
 
         layers = AutoConfig.from_pretrained(str(resolve_model(_init_folder(cfg) or cfg.model.base))).num_hidden_layers
     check_drop_layers(drop, layers)
+    check_freeze_layers(cfg.model.freeze_layers, layers - len(drop))
 
 
 def _is_run_folder(folder: Path) -> bool:
@@ -181,7 +183,7 @@ def train(
     if not plan:
         raise ConfigError("the sources give no batch to train on", fix="add data or lower training.batch_size", code="E412")
     if not has_trainer_state(out):  # a checkpoint already has the layers dropped
-        _check_drop_layers(cfg)
+        _check_layers(cfg)
     out.mkdir(parents=True, exist_ok=True)  # only once the data are good: a refused run leaves no folder behind
     with run_lock(out):
         return _train_locked(cfg, data, plan, out, stop_after=stop_after, evaluate=evaluate, progress=progress)
@@ -197,8 +199,10 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
     model = TermModel(out / LAST_CHECKPOINT if state else _init_folder(cfg) or base, pooling=cfg.model.pooling, max_length=cfg.model.max_length)
     if state is None:  # a checkpoint is saved with the layers already dropped
         drop_layers(model, cfg.model.drop_layers)
+    freeze_layers(model, cfg.model.freeze_layers)  # requires_grad is not saved: again on every resume
     model.to(device).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=tc.lr, weight_decay=tc.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / len(plan)))
     start = 0
     if state is not None:
@@ -208,7 +212,12 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
                 fix="resume with the same config and data, or delete the checkpoint folder to start over",
                 code="E414",
             )
-        optimizer.load_state_dict(state["optimizer"])
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+        except ValueError as exc:  # another model.freeze_layers: the optimizer holds other weights
+            raise ConfigError(f"{out / LAST_CHECKPOINT} trained other weights than this config does ({exc})",
+                              fix="resume with the same config (model.freeze_layers), or delete the checkpoint folder to start over",
+                              code="E414") from exc
         scheduler.load_state_dict(state["scheduler"])
         restore_rng(state)
         start = int(state["step"])

@@ -18,7 +18,7 @@ from torch import nn
 from ehrfeat.errors import ConfigError, ModelError
 from ehrfeat.models.loader import resolve_model
 
-__all__ = ["TermModel", "check_drop_layers", "drop_layers", "write_sentence_transformers_files"]
+__all__ = ["TermModel", "check_drop_layers", "check_freeze_layers", "drop_layers", "freeze_layers", "write_sentence_transformers_files"]
 
 
 class TermModel(nn.Module):
@@ -91,6 +91,28 @@ def drop_layers(model: TermModel, layers: tuple[int, ...]) -> None:
     check_drop_layers(layers, len(encoder.layer))
     encoder.layer = nn.ModuleList(layer for i, layer in enumerate(encoder.layer) if i not in layers)
     model.transformer.config.num_hidden_layers = len(encoder.layer)
+
+
+def check_freeze_layers(count: int, layers: int) -> None:
+    """Refuse freezing ``count`` bottom layers of a model of ``layers``: at least the top layer must train."""
+    if count >= layers:
+        raise ConfigError(f"model.freeze_layers = {count} leaves nothing to train in a model of {layers} layers",
+                          fix=f"freeze at most {layers - 1} layers (0 trains every weight)", code="E404")
+
+
+def freeze_layers(model: TermModel, count: int) -> None:
+    """Keep the embeddings and the bottom ``count`` transformer layers at their starting weights (``count`` = 0: none).
+
+    Their parameters stop asking for gradients, so the optimizer never sees them and
+    backpropagation stops above them: the base's lexical layers stay the base's.
+    """
+    if count <= 0:
+        return
+    encoder = model.transformer.encoder
+    check_freeze_layers(count, len(encoder.layer))
+    for module in (model.transformer.embeddings, *encoder.layer[:count]):
+        for param in module.parameters():
+            param.requires_grad_(False)
 
 
 def write_sentence_transformers_files(folder: Path, *, dim: int, pooling: str, max_length: int) -> None:
