@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ehrfeat.errors import InputError
+from ehrfeat.paths import atomic_file
 
 __all__ = ["Summary", "reason_lines", "write_json"]
 
@@ -84,9 +85,14 @@ class Summary:
 
 
 def write_json(path: str | Path, data: object, code: str) -> None:
-    """``data`` as indented JSON in ``path`` (``--report FILE``); an unwritable path is error ``code``."""
+    """``data`` as indented JSON in ``path`` (``--report FILE``); an unwritable path is error ``code``.
+
+    Written beside ``path`` and renamed over it, so a run killed while writing leaves the
+    previous report whole, never half a file.
+    """
     try:
-        Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        with atomic_file(path) as tmp:
+            tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     except OSError as exc:
         raise InputError(f"cannot write the report to {path}: {exc.strerror}",
                          fix="give --report a file in a folder that exists and is writable", code=code) from exc

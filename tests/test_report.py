@@ -75,3 +75,22 @@ def test_write_json_names_the_file_and_its_code(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"missing/r\.json") as err:
         write_json(tmp_path / "missing" / "r.json", {}, code="E1518")
     assert err.value.code == "E1518"
+
+
+def test_a_report_write_that_fails_midway_leaves_the_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fills halfway through: the old report stays whole and no temporary file is left beside it."""
+    report = tmp_path / "report.json"
+    write_json(report, {"codes_found": 1}, code="E1404")
+    before = report.read_bytes()
+    real = Path.write_text
+
+    def half_then_full_disk(self: Path, text: str, *args: object, **kwargs: object) -> int:
+        real(self, text[: len(text) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_full_disk)
+    with pytest.raises(InputError, match="No space left"):
+        write_json(report, {"codes_found": 2, "more": list(range(50))}, code="E1404")
+    monkeypatch.undo()
+    assert report.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
