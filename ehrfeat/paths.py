@@ -58,12 +58,14 @@ def check_writable_dir(folder: str | os.PathLike[str], what: str = "output") -> 
     return folder
 
 
-def check_output_file(path: str | os.PathLike[str], what: str = "output file", *, ours: Callable[[Path], bool]) -> Path:
+def check_output_file(
+    path: str | os.PathLike[str], what: str = "output file", *, ours: Callable[[Path], bool], example: str = "out.parquet"
+) -> Path:
     """Refuse, before any work, an output file that is a folder, cannot be written, or exists and is not ``ours``
     (a file this command wrote before, which it may replace)."""
     path = Path(path).absolute()
     if path.is_dir():
-        raise InputError(f"{what} {path} is a folder", fix="give a file name, e.g. " + str(path / "out.parquet"), code="E1203")
+        raise InputError(f"{what} {path} is a folder", fix="give a file name, e.g. " + str(path / example), code="E1203")
     if path.exists() and not os.access(path, os.W_OK):
         raise InputError(f"{what} {path} exists and is read-only", fix="choose another file name, or make it writable", code="E1202")
     if path.is_file() and not ours(path):

@@ -56,7 +56,8 @@ def embed_codes_command(
     if report is not None:
         with reported_errors():
             # before the work, not after it; an earlier run's report is replaced
-            check_output_file(report, "report file", ours=lambda p: json_has_keys(p, ("fingerprint", "codes_found")))
+            check_output_file(report, "report file", ours=lambda p: json_has_keys(p, ("fingerprint", "codes_found")),
+                              example="report.json")
     if looks_like_meds(db):
         from ehrfeat.embed_meds import embed_meds_codes
 

@@ -66,7 +66,7 @@ CASES: dict[str, Case] = {
     "embed/out-under-a-file": c("embed-codes {tmp}/p.db --model {model} --out {tmp}/f/e.db", 2, "f", w.both(w.native, w.files({"f": "x"}))),
     "embed/report-user-file": c("embed-codes {tmp}/p.db --model {model} --report {tmp}/notes.json", 2, "E1204",
                                 w.both(w.native, w.files({"notes.json": '{"mine": 1}'}))),
-    "embed/report-is-a-folder": c("embed-codes {tmp}/p.db --model {model} --report {tmp}/user", 2, "user", w.both(w.native, w.user_folder)),
+    "embed/report-is-a-folder": c("embed-codes {tmp}/p.db --model {model} --report {tmp}/user", 2, "user/report.json", w.both(w.native, w.user_folder)),
     "embed/bad-source-system": c("embed-codes {tmp}/p.db --model {model} --source-system condition", 2, "condition", w.native),
     "embed/bad-url-scheme": c("embed-codes foo://x/y --model {model}", 2, "foo://"),
     "embed/pg-unreachable-masks-password": c("embed-codes postgresql+psycopg://u:s3cr3t@127.0.0.1:9/db --model {model}", 2, "127.0.0.1",
