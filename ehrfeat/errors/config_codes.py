@@ -24,7 +24,7 @@ CONFIG_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E411", _C, "The number of sources given does not match the config's [[sources]].", "Give one source per [[sources]] table.", ("training.data_sources",)),
     ErrorCode("E412", _C, "The sources give nothing to train on.", "Check the [[sources]], add data, or lower training.batch_size.", ("training.data_sources", "training.loop")),
     ErrorCode("E413", _C, "training.device is 'cuda' but no CUDA device is available.", "Use 'auto' or 'cpu'.", ("training.loop",)),
-    ErrorCode("E414", _C, "The checkpoint to resume belongs to a run of another plan, or one that trained other weights (model.freeze_layers).", "Resume with the same config and data, or delete the checkpoint folder to start over.", ("training.loop",)),
+    ErrorCode("E414", _C, "The checkpoint to resume belongs to a run of another plan, or one that trained other weights (model.freeze_layers) or at other learning rates (training.lr, training.layer_lr_decay).", "Resume with the same config and data, or delete the checkpoint folder to start over.", ("training.loop", "training.checkpoint")),
     ErrorCode("E415", _C, "The model folder holds no held-out groups to evaluate on.", "Pass --config with the recipe or TOML file the held-out groups come from.", ("training.compare",)),
     ErrorCode("E416", _C, "An icd10cm_slice block is not an ICD-10-CM block or chapter.", "Use block ids such as 'E08-E13'.", ("training.data_sources",)),
     ErrorCode("E417", _C, "The bootstrap unit is unknown.", "Use item (pairs and queries) or concept (held-out concepts with all their items).", ("evaluation.bootstrap",)),

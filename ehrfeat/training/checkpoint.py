@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import math
 import platform
 import shutil
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 
-from ehrfeat.errors import InputError, ModelError
+from ehrfeat.errors import ConfigError, InputError, ModelError
 
 __all__ = [
     "LAST_CHECKPOINT",
@@ -30,6 +31,7 @@ __all__ = [
     "library_versions",
     "load_trainer_state",
     "read_manifest",
+    "restore_optimizer",
     "restore_rng",
     "save_trainer_state",
     "write_manifest",
@@ -128,6 +130,29 @@ def load_trainer_state(output: Path) -> dict[str, Any] | None:
             fix=f"delete {path.parent} to start over",
             code="E318",
         ) from exc
+
+
+def restore_optimizer(optimizer: Any, state: dict[str, Any], output: Path) -> None:
+    """Load the saved optimizer state into ``optimizer``; refuse one built for other weights or other learning rates (E414).
+
+    The saved learning rates would silently win over the config's, so a resume with another
+    ``training.lr`` or ``layer_lr_decay`` (or another ``model.freeze_layers``) is not this run.
+    """
+    saved = state["optimizer"]
+    fix = ("resume with the same config (training.lr, training.layer_lr_decay, model.freeze_layers), "
+           "or delete the checkpoint folder to start over")
+    where = output / LAST_CHECKPOINT
+    try:
+        saved_lrs = [float(group.get("initial_lr", group["lr"])) for group in saved["param_groups"]]
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"{where} holds no optimizer this run can resume ({exc!r})", fix=fix, code="E414") from exc
+    wanted_lrs = [float(group.get("initial_lr", group["lr"])) for group in optimizer.param_groups]
+    if len(saved_lrs) == len(wanted_lrs) and not all(map(math.isclose, saved_lrs, wanted_lrs)):
+        raise ConfigError(f"{where} trained at learning rates {saved_lrs}; this config sets {wanted_lrs}", fix=fix, code="E414")
+    try:
+        optimizer.load_state_dict(saved)
+    except ValueError as exc:  # another model.freeze_layers or layer grouping: the optimizer holds other weights
+        raise ConfigError(f"{where} trained other weights than this config does ({exc})", fix=fix, code="E414") from exc
 
 
 def restore_rng(state: dict[str, Any]) -> None:

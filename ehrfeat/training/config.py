@@ -41,6 +41,7 @@ class ModelConfig:
 class TrainingConfig:
     lr: float = 2e-5
     weight_decay: float = 0.01
+    layer_lr_decay: float = 1.0  # < 1: each transformer layer trains at this times the lr of the one above (the top at lr)
     batch_size: int = 256
     epochs: int = 1
     max_steps: int = 0  # 0: the full schedule (``epochs`` passes); otherwise a cap
@@ -214,6 +215,9 @@ def parse_config(data: dict[str, Any], base_dir: str | Path = ".", origin: str =
     if model.freeze_layers < 0:
         raise ConfigError(f"model.freeze_layers must be >= 0, got {model.freeze_layers}",
                           fix="0 trains every weight; 2 keeps the embeddings and the bottom two layers", code="E404")
+    if not 0.0 < training.layer_lr_decay <= 1.0:
+        raise ConfigError(f"training.layer_lr_decay must be in (0, 1], got {training.layer_lr_decay}",
+                          fix="1.0 trains every layer at training.lr; 0.5 halves the rate from each layer to the one below", code="E404")
     if model.drop_layers and training.merge_with_base != 1.0:
         raise ConfigError("model.drop_layers makes a smaller model than the base, which training.merge_with_base cannot merge with",
                           fix="leave merge_with_base at 1.0 or drop_layers out", code="E404")

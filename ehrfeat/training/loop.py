@@ -35,6 +35,7 @@ from ehrfeat.training.checkpoint import (
     has_trainer_state,
     library_versions,
     load_trainer_state,
+    restore_optimizer,
     restore_rng,
     save_trainer_state,
     write_manifest,
@@ -45,7 +46,14 @@ from ehrfeat.training.data_sources import TrainingData, build_training_data
 from ehrfeat.training.distill import Distiller
 from ehrfeat.training.losses import RankLoss, SynonymLoss, TreeLoss
 from ehrfeat.training.merge import interpolate_with_base
-from ehrfeat.training.model import TermModel, check_drop_layers, check_freeze_layers, drop_layers, freeze_layers
+from ehrfeat.training.model import (
+    TermModel,
+    check_drop_layers,
+    check_freeze_layers,
+    drop_layers,
+    freeze_layers,
+    layerwise_lr_groups,
+)
 from ehrfeat.training.run_lock import LOCK_FILE, run_lock
 from ehrfeat.vocab import VocabSource
 
@@ -201,8 +209,7 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
         drop_layers(model, cfg.model.drop_layers)
     freeze_layers(model, cfg.model.freeze_layers)  # requires_grad is not saved: again on every resume
     model.to(device).train()
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=tc.lr, weight_decay=tc.weight_decay)
+    optimizer = torch.optim.AdamW(layerwise_lr_groups(model, tc.lr, tc.layer_lr_decay), lr=tc.lr, weight_decay=tc.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: max(0.0, 1.0 - s / len(plan)))
     start = 0
     if state is not None:
@@ -212,12 +219,7 @@ def _train_locked(cfg: TrainConfig, data: TrainingData, plan: list[Batch], out: 
                 fix="resume with the same config and data, or delete the checkpoint folder to start over",
                 code="E414",
             )
-        try:
-            optimizer.load_state_dict(state["optimizer"])
-        except ValueError as exc:  # another model.freeze_layers: the optimizer holds other weights
-            raise ConfigError(f"{out / LAST_CHECKPOINT} trained other weights than this config does ({exc})",
-                              fix="resume with the same config (model.freeze_layers), or delete the checkpoint folder to start over",
-                              code="E414") from exc
+        restore_optimizer(optimizer, state, out)
         scheduler.load_state_dict(state["scheduler"])
         restore_rng(state)
         start = int(state["step"])

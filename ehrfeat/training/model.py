@@ -18,7 +18,10 @@ from torch import nn
 from ehrfeat.errors import ConfigError, ModelError
 from ehrfeat.models.loader import resolve_model
 
-__all__ = ["TermModel", "check_drop_layers", "check_freeze_layers", "drop_layers", "freeze_layers", "write_sentence_transformers_files"]
+__all__ = [
+    "TermModel", "check_drop_layers", "check_freeze_layers", "drop_layers", "freeze_layers", "layerwise_lr_groups",
+    "write_sentence_transformers_files",
+]
 
 
 class TermModel(nn.Module):
@@ -113,6 +116,26 @@ def freeze_layers(model: TermModel, count: int) -> None:
     for module in (model.transformer.embeddings, *encoder.layer[:count]):
         for param in module.parameters():
             param.requires_grad_(False)
+
+
+def layerwise_lr_groups(model: TermModel, lr: float, decay: float) -> list[dict[str, Any]]:
+    """The trainable weights as optimizer groups with layer-wise learning rates (discriminative fine-tuning, Howard & Ruder 2018).
+
+    The top transformer layer, and any weight above it, trains at ``lr``; each layer below at
+    ``decay`` times the one above; the embeddings at ``decay`` times the bottom layer. Groups come
+    top first; frozen weights are in none. ``decay`` = 1: one group at ``lr``.
+    """
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if decay == 1.0:
+        return [{"params": trainable, "lr": lr}]
+    layers = model.transformer.encoder.layer
+    below_top = {id(p): len(layers) for p in model.transformer.embeddings.parameters()}
+    for i, layer in enumerate(layers):
+        below_top.update((id(p), len(layers) - 1 - i) for p in layer.parameters())
+    groups: dict[int, list[nn.Parameter]] = {}
+    for param in trainable:
+        groups.setdefault(below_top.get(id(param), 0), []).append(param)
+    return [{"params": params, "lr": lr * decay**depth} for depth, params in sorted(groups.items())]
 
 
 def write_sentence_transformers_files(folder: Path, *, dim: int, pooling: str, max_length: int) -> None:
