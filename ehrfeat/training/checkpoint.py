@@ -147,11 +147,12 @@ def restore_optimizer(optimizer: Any, state: dict[str, Any], output: Path) -> No
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{where} holds no optimizer this run can resume ({exc!r})", fix=fix, code="E414") from exc
     wanted_lrs = [float(group.get("initial_lr", group["lr"])) for group in optimizer.param_groups]
-    if len(saved_lrs) == len(wanted_lrs) and not all(map(math.isclose, saved_lrs, wanted_lrs)):
-        raise ConfigError(f"{where} trained at learning rates {saved_lrs}; this config sets {wanted_lrs}", fix=fix, code="E414")
+    if len(saved_lrs) != len(wanted_lrs) or not all(map(math.isclose, saved_lrs, wanted_lrs)):
+        raise ConfigError(f"{where} trained at learning rates {saved_lrs} (top layer first); this config sets {wanted_lrs}",
+                          fix=fix, code="E414")
     try:
         optimizer.load_state_dict(saved)
-    except ValueError as exc:  # another model.freeze_layers or layer grouping: the optimizer holds other weights
+    except ValueError as exc:  # another model.freeze_layers: the optimizer holds other weights
         raise ConfigError(f"{where} trained other weights than this config does ({exc})", fix=fix, code="E414") from exc
 
 
