@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from ehrfeat.vocab import Hierarchy, VocabSource, Vocabulary
 
@@ -44,3 +49,20 @@ def toy_source() -> VocabSource:
 def toy_factory():  # type: ignore[no-untyped-def]
     """A function making a fresh toy source (for runs that must not share one)."""
     return make_toy_source
+
+
+@pytest.fixture
+def resumes_bit_equal() -> Callable[..., None]:
+    """A check that ``cfg`` stopped after 5 steps and resumed ends on exactly the weights of one run straight through."""
+    from ehrfeat.training.loop import train
+
+    def check(cfg: object, folder: Path) -> None:
+        straight = train(cfg, folder / "straight", sources=[make_toy_source()], evaluate=False, progress=False)  # type: ignore[arg-type]
+        train(cfg, folder / "resumed", sources=[make_toy_source()], stop_after=5, evaluate=False, progress=False)  # type: ignore[arg-type]
+        resumed = train(cfg, folder / "resumed", sources=[make_toy_source()], evaluate=False, progress=False)  # type: ignore[arg-type]
+        a, b = (load_file(str(run / "model.safetensors")) for run in (straight, resumed))
+        assert a.keys() == b.keys()
+        for key in a:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+
+    return check
