@@ -46,6 +46,7 @@ CONFIG_CODES: tuple[ErrorCode, ...] = (
     # export settings
     ErrorCode("E430", _C, "The optimisation level is unknown.", "Use O1, O2, O3 or O4.", ("export.optimize",)),
     ErrorCode("E431", _C, "The quantisation preset is unknown.", "Use one of the presets the message lists.", ("onnx.quantize",)),
+    ErrorCode("E432", _C, "The training output folder holds a finished run; training into it would replace its model.", "Pass another output folder, or delete the finished run's folder to train it again (ehrfeat evaluate FOLDER evaluates it).", ("training.loop",)),
     # OMOP source values (issue 14)
     ErrorCode("E1401", _C, "A --source-system value is not TABLE=SYSTEM[,SYSTEM...].", "Write e.g. --source-system condition=ICD10CM,ICD9CM.", ("store.source_values",)),
     ErrorCode("E1402", _C, "--source-system names a table that is no OMOP domain table.", "Use condition, procedure, drug, measurement, observation, device or visit.", ("store.source_values",)),

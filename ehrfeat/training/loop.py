@@ -164,6 +164,14 @@ def _is_run_folder(folder: Path) -> bool:
     return any((folder / name).exists() for name in (LAST_CHECKPOINT, "_base", MANIFEST, HELDOUT_FILE, LOCK_FILE))
 
 
+def _check_not_finished(out: Path) -> None:
+    """Refuse to train into a finished run: its model (hours of training, perhaps) would be replaced from scratch."""
+    if (out / MANIFEST).is_file() and not has_trainer_state(out):
+        raise ConfigError(f"{out} holds a finished run (a trained model and its {MANIFEST}); training into it would replace that model",
+                          fix=f"pass another output folder (e.g. {out.name}-2), or delete {out} to train it again; "
+                              f"`ehrfeat evaluate {out}` evaluates the finished model", code="E432")
+
+
 def train(
     config: TrainConfig | str | Path,
     output: str | Path,
@@ -175,12 +183,14 @@ def train(
 ) -> Path:
     """Train per ``config`` (a :class:`TrainConfig`, a TOML path or a recipe name) into ``output``.
 
-    Resumes from ``output/last-checkpoint`` when present. ``stop_after`` ends the
-    run after that many steps in total (checkpoint written, no final model).
+    Resumes from ``output/last-checkpoint`` when present; a finished run in ``output`` is
+    refused (E432), never trained over. ``stop_after`` ends the run after that many steps
+    in total (checkpoint written, no final model).
     """
     cfg = config if isinstance(config, TrainConfig) else load_config(config)
     tc = cfg.training
     out = check_output_folder(output, _is_run_folder, "training output folder", example="runs/my-run")
+    _check_not_finished(out)
     if tc.num_threads:
         torch.set_num_threads(tc.num_threads)
     _seed_everything(tc.seed)

@@ -26,6 +26,10 @@ def test_train_then_evaluate(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "ehrfeat_manifest.json").read_text())
     assert manifest["steps"] == 6 and manifest["config"]["training"]["max_steps"] == 6
+    weights = (out / "model.safetensors").read_bytes()
+    again = runner.invoke(_app(), ["train", "smoke", "-o", str(out), "--max-steps", "6", "--no-eval", "-q"])
+    assert again.exit_code == 2 and "E432" in again.output and "finished run" in again.output, again.output
+    assert (out / "model.safetensors").read_bytes() == weights
     result = runner.invoke(_app(), ["evaluate", str(out), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
