@@ -1,9 +1,11 @@
 """Small builders shared by tests: native-schema databases written with plain sqlite3 (``make_native_db``)
 or through SQLAlchemy on any backend (``make_native_url``: SQLite, PostgreSQL, DuckDB), and
-backend-neutral row writers (``execute``, ``insert_rows``) for tests that run on every backend."""
+backend-neutral row writers (``execute``, ``insert_rows``) for tests that run on every backend, and
+``snapshot``, a digest of everything under a folder (to show a refused command changed nothing)."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -11,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 __all__ = ["NATIVE_DDL", "READER_PASSWORD", "backend_of", "execute", "fetch_all", "has_table", "insert_rows", "make_native_db", "make_native_url",
-           "read_only_cdm", "sqlite_path"]
+           "read_only_cdm", "snapshot", "sqlite_path"]
 
 READER_PASSWORD = "reader-s3cret"
 
@@ -162,3 +164,42 @@ def packaging_script(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _tables(path: Path) -> dict[str, str]:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con.text_factory = bytes
+    try:
+        names = [r[0].decode() for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        out = {}
+        for name in names:
+            digest = hashlib.sha256()
+            for row in con.execute(f'SELECT * FROM "{name}" ORDER BY rowid' if not name.startswith("sqlite_") else f'SELECT * FROM "{name}"'):
+                digest.update(repr(row).encode())
+            out[f"table:{name}"] = digest.hexdigest()
+        return out
+    finally:
+        con.close()
+
+
+def _is_sqlite(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(16) == b"SQLite format 3\x00"
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Path -> digest of everything under ``root``: file bytes, folders, and each SQLite table's rows."""
+    out: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            out[rel] = "link"
+        elif path.is_dir():
+            out[rel] = "dir"
+        elif path.suffix in (".db-wal", ".db-shm", ".db-journal") or path.name.endswith(("-wal", "-shm", "-journal")):
+            continue  # SQLite's own side files
+        elif _is_sqlite(path):
+            out.update({f"{rel}::{k}": v for k, v in _tables(path).items()})
+        else:
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out

@@ -8,13 +8,12 @@ table of its own is told apart from one that changed a user's table).
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import make_native_db
+from tests.helpers import make_native_db, snapshot
 
 __all__ = ["EVENTS", "VOCAB", "Setup", "snapshot", "world"]
 
@@ -120,40 +119,3 @@ def world() -> dict[str, Setup]:
     return {"native": native, "user": user_folder, "ro": read_only_folder}
 
 
-def _tables(path: Path) -> dict[str, str]:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    con.text_factory = bytes
-    try:
-        names = [r[0].decode() for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        out = {}
-        for name in names:
-            digest = hashlib.sha256()
-            for row in con.execute(f'SELECT * FROM "{name}" ORDER BY rowid' if not name.startswith("sqlite_") else f'SELECT * FROM "{name}"'):
-                digest.update(repr(row).encode())
-            out[f"table:{name}"] = digest.hexdigest()
-        return out
-    finally:
-        con.close()
-
-
-def _is_sqlite(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(16) == b"SQLite format 3\x00"
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Path -> digest of everything under ``root``: file bytes, folders, and each SQLite table's rows."""
-    out: dict[str, str] = {}
-    for path in sorted(root.rglob("*")):
-        rel = str(path.relative_to(root))
-        if path.is_symlink():
-            out[rel] = "link"
-        elif path.is_dir():
-            out[rel] = "dir"
-        elif path.suffix in (".db-wal", ".db-shm", ".db-journal") or path.name.endswith(("-wal", "-shm", "-journal")):
-            continue  # SQLite's own side files
-        elif _is_sqlite(path):
-            out.update({f"{rel}::{k}": v for k, v in _tables(path).items()})
-        else:
-            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return out

@@ -13,6 +13,7 @@ from ehrfeat.training.checkpoint import LAST_CHECKPOINT
 from ehrfeat.training.config import TrainConfig, parse_config
 from ehrfeat.training.loop import train
 from ehrfeat.training.model import TermModel, freeze_layers, layerwise_lr_groups
+from tests.helpers import snapshot
 
 
 def _config(tiny_bert: Path, decay: float = 1.0, *, lr: float = 1e-3, freeze: int = 0) -> TrainConfig:
@@ -74,12 +75,12 @@ def test_a_decayed_run_resumes_to_the_same_weights(tmp_path: Path, tiny_bert: Pa
 def test_resuming_at_other_rates_is_refused(tmp_path: Path, tiny_bert: Path, toy_factory,  # type: ignore[no-untyped-def]
                                             first: dict, second: dict) -> None:  # type: ignore[type-arg]
     run = train(_config(tiny_bert, **first), tmp_path / "b", sources=[toy_factory()], stop_after=5, evaluate=False, progress=False)
-    saved = {f: f.read_bytes() for f in sorted((run / LAST_CHECKPOINT).rglob("*")) if f.is_file()}
+    saved = snapshot(run / LAST_CHECKPOINT)
     with pytest.raises(ConfigError, match=r"learning rates") as err:
         train(_config(tiny_bert, **second), tmp_path / "b", sources=[toy_factory()], evaluate=False, progress=False)
     assert err.value.code == "E414"
     assert "layer_lr_decay" in str(err.value.fix)
-    assert {f: f.read_bytes() for f in sorted((run / LAST_CHECKPOINT).rglob("*")) if f.is_file()} == saved  # the checkpoint is left as it was
+    assert snapshot(run / LAST_CHECKPOINT) == saved  # the checkpoint is left as it was
 
 
 @pytest.mark.parametrize("decay", [0.0, -0.5, 1.5])

@@ -13,6 +13,7 @@ from ehrfeat.errors import ConfigError
 from ehrfeat.training.checkpoint import LAST_CHECKPOINT, MANIFEST
 from ehrfeat.training.config import TrainConfig, parse_config
 from ehrfeat.training.loop import train
+from tests.helpers import snapshot
 
 
 def _config(base: Path, **training: object) -> TrainConfig:
@@ -55,12 +56,12 @@ def test_resume_with_another_plan_is_refused(tmp_path: Path, tiny_bert: Path, to
 
 def test_a_finished_run_is_never_trained_over(tmp_path: Path, tiny_bert: Path, toy_factory) -> None:  # type: ignore[no-untyped-def]
     run = train(_config(tiny_bert), tmp_path / "run", sources=[toy_factory()], evaluate=False, progress=False)
-    before = {f: f.read_bytes() for f in sorted(run.rglob("*")) if f.is_file()}
+    before = snapshot(run)
     for cfg in (_config(tiny_bert), _config(tiny_bert, epochs=3)):  # the same recipe again, or another one
         with pytest.raises(ConfigError, match="holds a finished run") as err:
             train(cfg, run, sources=[toy_factory()], evaluate=False, progress=False)
         assert err.value.code == "E432" and "another output folder" in str(err.value.fix)
-    assert {f: f.read_bytes() for f in sorted(run.rglob("*")) if f.is_file()} == before
+    assert snapshot(run) == before
     stopped = train(_config(tiny_bert), tmp_path / "stopped", sources=[toy_factory()], stop_after=2, evaluate=False, progress=False)
     assert (train(_config(tiny_bert), stopped, sources=[toy_factory()], evaluate=False, progress=False) / "model.safetensors").is_file()
 
