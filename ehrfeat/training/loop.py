@@ -168,7 +168,7 @@ def _check_not_finished(out: Path) -> None:
     """Refuse to train into a finished run: its model (hours of training, perhaps) would be replaced from scratch."""
     if (out / MANIFEST).is_file() and not has_trainer_state(out):
         raise ConfigError(f"{out} holds a finished run (a trained model and its {MANIFEST}); training into it would replace that model",
-                          fix=f"pass another output folder (e.g. {out.name}-2), or delete {out} to train it again; "
+                          fix=f"pass another output folder (e.g. {out.with_name(out.name + '-2')}), or delete {out} to train it again; "
                               f"`ehrfeat evaluate {out}` evaluates the finished model", code="E432")
 
 
