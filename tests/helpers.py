@@ -166,7 +166,8 @@ def packaging_script(name: str) -> ModuleType:
     return module
 
 
-def _tables(path: Path) -> dict[str, str]:
+def _tables(path: Path) -> dict[str, str] | None:
+    """Each table's rows digested, or None when ``path`` only starts like a database."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     con.text_factory = bytes
     try:
@@ -178,6 +179,8 @@ def _tables(path: Path) -> dict[str, str]:
                 digest.update(repr(row).encode())
             out[f"table:{name}"] = digest.hexdigest()
         return out
+    except sqlite3.DatabaseError:
+        return None
     finally:
         con.close()
 
@@ -198,8 +201,8 @@ def snapshot(root: Path) -> dict[str, str]:
             out[rel] = "dir"
         elif path.suffix in (".db-wal", ".db-shm", ".db-journal") or path.name.endswith(("-wal", "-shm", "-journal")):
             continue  # SQLite's own side files
-        elif _is_sqlite(path):
-            out.update({f"{rel}::{k}": v for k, v in _tables(path).items()})
+        elif _is_sqlite(path) and (tables := _tables(path)) is not None:
+            out.update({f"{rel}::{k}": v for k, v in tables.items()})
         else:
             out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out

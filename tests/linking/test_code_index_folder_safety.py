@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -15,11 +14,7 @@ from ehrfeat.cli.main import app
 from ehrfeat.errors import InputError
 from ehrfeat.linking import load_index, save_index
 from ehrfeat.linking.code_index import INDEX_FILES
-
-
-def _snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*"))}
+from tests.helpers import snapshot
 
 
 def _user_folder(tmp_path: Path) -> Path:
@@ -36,14 +31,14 @@ def test_cli_refuses_a_folder_that_is_not_an_index_and_touches_nothing(tmp_path,
     work = _user_folder(tmp_path)
     if extra:  # an index.json that is not ours, beside user files
         (work / extra).write_text("{}")
-    before = _snapshot(work)
+    before = snapshot(work)
     monkeypatch.chdir(work)
     for target in (str(work), "."):
         result = CliRunner().invoke(app, ["build-index", target, "--model", "/no/such/model"])
         assert result.exit_code == 2, result.output
         assert "E1201" in result.output and "not empty" in result.output and "choose a new or empty folder" in result.output
         assert "Traceback" not in result.output
-    assert _snapshot(work) == before
+    assert snapshot(work) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]  # no scratch folder left beside it
 
 
@@ -77,15 +72,15 @@ def test_old_index_is_replaced_and_empty_folder_filled(small_index_dir, tmp_path
 def test_an_index_folder_with_a_user_file_in_it_is_refused(small_index_dir, tmp_path):
     target = save_index(load_index(small_index_dir), tmp_path / "idx")
     (target / "my-notes.txt").write_text("mine")
-    before = _snapshot(target)
+    before = snapshot(target)
     with pytest.raises(InputError, match="E1201"):
         save_index(load_index(small_index_dir), target)
-    assert _snapshot(target) == before
+    assert snapshot(target) == before
 
 
 def test_a_failed_write_keeps_the_old_index(small_index_dir, tmp_path, monkeypatch):
     target = save_index(load_index(small_index_dir), tmp_path / "idx")
-    before = _snapshot(target)
+    before = snapshot(target)
 
     def broken_save(*args, **kwargs):
         raise OSError(28, "No space left on device")
@@ -93,6 +88,6 @@ def test_a_failed_write_keeps_the_old_index(small_index_dir, tmp_path, monkeypat
     monkeypatch.setattr(np, "save", broken_save)
     with pytest.raises(OSError):
         save_index(load_index(small_index_dir), target)
-    assert _snapshot(target) == before
+    assert snapshot(target) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
     assert not any(name.startswith(".") for name in os.listdir(tmp_path))

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ehrfeat.errors import InputError
+from tests.helpers import snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -72,11 +73,11 @@ def test_a_file_or_table_of_other_data_is_refused(spark, demo_vectors, tmp_path:
 
     other = tmp_path / "numbers"
     spark.range(3).write.parquet(str(other))  # a folder Spark wrote, of another table
-    before = _files(other)
+    before = snapshot(other)
     with pytest.raises(InputError, match="E1621") as info:
         demo_vectors.write(other)
     assert "no column patient_id" in str(info.value)
-    assert _files(other) == before
+    assert snapshot(other) == before
 
     notes = tmp_path / "notes.parquet"
     notes.write_bytes(b"not ehrfeat's")
