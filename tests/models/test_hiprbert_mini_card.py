@@ -119,3 +119,10 @@ def test_card_parser_reads_a_markdown_table() -> None:
         "\nafter\n| auc_0v2 | 0.1 | 0.2 | x |\n"
     )
     assert card_table(text) == {"auc_0v1": (0.5, 0.6, (0.05, 0.15), "yes"), "icd10cm:auc_0v1": (0.5, 0.5, (-0.01, 0.01), "no")}
+
+
+@shipped
+def test_the_shipped_folders_card_is_the_model_card() -> None:
+    """ehrfeat/models/hiprbert-mini.md (linked from the README) and the model folder's README.md are one text."""
+    card = Path(__file__).resolve().parents[2] / "ehrfeat" / "models" / "hiprbert-mini.md"
+    assert (SHIPPED / "README.md").read_text(encoding="utf-8") == card.read_text(encoding="utf-8")

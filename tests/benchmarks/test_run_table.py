@@ -1,0 +1,45 @@
+"""benchmarks/run_table.py: one row per evaluation table, counted from its rows, and the model card shows its output."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+@functools.cache
+def _run_table_script():  # type: ignore[no-untyped-def]
+    """benchmarks/run_table.py (a script, not a package module), loaded once."""
+    path = ROOT / "benchmarks" / "run_table.py"
+    spec = importlib.util.spec_from_file_location("run_table", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["run_table"] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cards_run_table_is_the_scripts_output() -> None:
+    text = (ROOT / "ehrfeat" / "models" / "hiprbert-mini.md").read_text(encoding="utf-8")
+    card = text.split("<!-- run-table:start -->\n", 1)[1].split("<!-- run-table:end -->", 1)[0]
+    assert card == _run_table_script().run_table(RESULTS) + "\n"
+
+
+def test_run_table_counts_wins_and_losses_of_a_table(tmp_path: Path) -> None:
+    script = _run_table_script()
+    (tmp_path / "hiprbert-mini-v9-run1-vnni-int8-eval.md").write_text(
+        "| metric | base | trained | delta | 95% CI | win |\n|---|---|---|---|---|---|\n"
+        "| auc_0v1 | 0.5000 | 0.5300 | +0.0300 | [+0.0100, +0.0500] | yes |\n"
+        "| lay_mesh@3 | 0.7000 | 0.6900 | -0.0100 | [-0.0200, -0.0010] | no |\n"
+        "| phecode:auc_0v1 | 0.6000 | 0.6010 | +0.0010 | [-0.0030, +0.0050] | no |\n\n"
+        "(...; encoders: base: ONNX int8 (int8, avx512_vnni, QInt8 weights), trained: ONNX int8 (int8, avx512_vnni, QInt8 weights))\n")
+    (tmp_path / "hiprbert-mini-v10-run1-vnni-int8-unseen-eval.md").write_text("| auc_0v1 | 0.5 | 0.5 | +0.0000 | [-0.1000, +0.1000] | no |\n")
+    rows = script.run_table(tmp_path).splitlines()
+    assert len(rows) == 3  # header, rule, one table: the unseen one is another question
+    cells = [c.strip() for c in rows[2].strip("|").split("|")]
+    assert cells[1:6] == ["avx512_vnni", "1/2", "1/3", "lay_mesh@3", "lay_mesh@3"]
+    assert cells[6:] == ["**+0.0300**", "-", "-", "-", "-0.0100"]
