@@ -27,7 +27,7 @@ HEADER = ("| table | int8 target | overall wins | all wins | overall rows not wo
           + " | ".join(SHOWN) + " |")
 _ROW = re.compile(r"^\| (?P<metric>[\w:@]+) \| [-\d.]+ \| [-\d.]+ \| (?P<delta>[-+][\d.]+) \| "
                   r"\[(?P<low>[-+][\d.]+), (?P<high>[-+][\d.]+)\] \| (?P<win>yes|no) \|$")
-_TARGET = re.compile(r"trained: ONNX int8 \(int8, (?P<target>[\w]+),")
+_TARGET = re.compile(r"ONNX int8 \(int8, (?P<target>\w+),")  # the first encoder's (base and trained run on one CPU)
 
 
 @dataclass(frozen=True)
