@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sqlite3
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 
 __all__ = ["NATIVE_DDL", "READER_PASSWORD", "backend_of", "execute", "fetch_all", "has_table", "insert_rows", "make_native_db", "make_native_url",
-           "read_only_cdm", "snapshot", "sqlite_path"]
+           "read_only_cdm", "script_module", "snapshot", "sqlite_path"]
 
 READER_PASSWORD = "reader-s3cret"
 
@@ -156,14 +157,23 @@ def read_only_cdm(postgresql_url: str, csv_folder: Path, extra_sql: Sequence[str
     return postgresql_url, reader.render_as_string(hide_password=False)
 
 
-def packaging_script(name: str) -> ModuleType:
-    """``packaging/NAME.py`` (a script, not a package module) loaded as a module."""
-    path = Path(__file__).resolve().parents[1] / "packaging" / f"{name}.py"
+def script_module(folder: str, name: str) -> ModuleType:
+    """``FOLDER/NAME.py`` of the repository (a script, not a package module, e.g. in ``benchmarks``) loaded as a module.
+
+    It is registered in ``sys.modules`` under ``NAME``, as an import would register it (a dataclass
+    defined in it looks its module up there)."""
+    path = Path(__file__).resolve().parents[1] / folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def packaging_script(name: str) -> ModuleType:
+    """``packaging/NAME.py`` (a script, not a package module) loaded as a module."""
+    return script_module("packaging", name)
 
 
 def _tables(path: Path) -> dict[str, str] | None:

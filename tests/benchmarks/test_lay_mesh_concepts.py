@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,8 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+
+from tests.helpers import script_module
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lay_mesh_concepts.py"
 HEADER = "DescriptorUI\tDescriptorName\tConceptUI\tTermUI\tTermName\tConceptPreferredTermYN\tRecordPreferredTermYN\n"
@@ -24,11 +25,7 @@ ROWS = [  # MeSH's own rows: one descriptor, its preferred concept and a narrowe
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lay_mesh_concepts", SCRIPT)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("benchmarks", "lay_mesh_concepts")
 
 
 def test_a_query_is_preferred_only_when_its_term_is_of_the_descriptors_preferred_concept(script: ModuleType, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -13,16 +12,11 @@ import pytest
 
 from ehrfeat.evaluation.heldout import EvalSet, evaluate_encoder
 from ehrfeat.models.loader import load_encoder
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "pooled_sources.py"
+from tests.helpers import script_module
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pooled_sources", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("benchmarks", "pooled_sources")
 
 
 def test_each_sources_share_of_a_pooled_row_by_hand() -> None:

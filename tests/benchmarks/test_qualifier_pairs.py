@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -10,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ehrfeat.evaluation.heldout import EvalSet
+from tests.helpers import script_module
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "qualifier_pairs.py"
 NAMES = {  # ICD-10-CM's own names (simple-icd-10-cm)
     "S72.001": "Fracture of unspecified part of neck of right femur",
     "S72.001A": "Fracture of unspecified part of neck of right femur, initial encounter for closed fracture",
@@ -42,10 +41,7 @@ def test_kinds_of_pairs_are_counted_and_the_what_ifs_keep_an_unchanged_model(tin
     model = tmp_path / "model"
     shutil.copytree(tiny_bert, model)
     EvalSet(pairs, ()).save(model / "ehrfeat_heldout.json")
-    spec = importlib.util.spec_from_file_location("qualifier_pairs", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = script_module("benchmarks", "qualifier_pairs")
 
     out = module.main(["--model", str(model), "--base", str(model)])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == out  # one JSON line, the returned result

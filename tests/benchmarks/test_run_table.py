@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
-import sys
 from pathlib import Path
+from types import ModuleType
+
+from tests.helpers import script_module
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
 @functools.cache
-def _run_table_script():  # type: ignore[no-untyped-def]
-    """benchmarks/run_table.py (a script, not a package module), loaded once."""
-    path = ROOT / "benchmarks" / "run_table.py"
-    spec = importlib.util.spec_from_file_location("run_table", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["run_table"] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
+def _run_table_script() -> ModuleType:
+    return script_module("benchmarks", "run_table")
 
 
 def test_the_cards_run_table_is_the_scripts_output() -> None:
