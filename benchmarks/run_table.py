@@ -1,6 +1,6 @@
 """Every evaluated hiprbert-mini run at a glance, read from its ``ehrfeat evaluate --markdown`` table.
 
-Usage: python benchmarks/run_table.py [--results benchmarks/results]
+Usage: python benchmarks/run_table.py [--results benchmarks/results] [--write CARD ...]
 
 Reads each ``hiprbert-mini-*-eval.md`` in the results folder that scores all held-out items with
 item intervals (the ``-unseen-`` and ``-concept-`` tables answer other questions and are left
@@ -10,7 +10,9 @@ torch fp32), the rows won out of those scored (overall, then counting the per-so
 overall rows not won, the significant losses (intervals below zero), the issue's three hierarchy
 margins and the lay MeSH rows (bold: a win). The
 model card's "Every evaluated run at a glance" table is this script's output
-(``tests/benchmarks/test_run_table.py`` checks that the two agree).
+(``tests/benchmarks/test_run_table.py`` checks that the two agree); ``--write`` puts it between the
+card's ``<!-- run-table:start -->`` and ``<!-- run-table:end -->`` lines, e.g.
+``--write ehrfeat/models/hiprbert-mini.md ehrfeat/models/hiprbert-mini/README.md``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ HEADER = ("| table | int8 target | overall wins | all wins | overall rows not wo
           + " | ".join(SHOWN) + " |")
 _ROW = re.compile(r"^\| (?P<metric>[\w:@]+) \| [-\d.]+ \| [-\d.]+ \| (?P<delta>[-+][\d.]+) \| "
                   r"\[(?P<low>[-+][\d.]+), (?P<high>[-+][\d.]+)\] \| (?P<win>yes|no) \|$")
+START, END = "<!-- run-table:start -->\n", "<!-- run-table:end -->"
 _TARGET = re.compile(r"ONNX int8 \(int8, (?P<target>\w+),")  # the first encoder's (base and trained run on one CPU)
 
 
@@ -84,11 +87,37 @@ def run_table(results: Path = RESULTS) -> str:
     return "\n".join(lines)
 
 
+def card_block(text: str) -> str:
+    """The table between the run-table markers of a model card's ``text``; ValueError without them."""
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f"no single {START.strip()} ... {END} block")
+    return text.split(START, 1)[1].split(END, 1)[0]
+
+
+def write_card(card: Path, table: str) -> None:
+    """Replace the table between ``card``'s run-table markers with ``table``; nothing else changes."""
+    text = card.read_text(encoding="utf-8")
+    old = card_block(text)
+    card.write_text(text.replace(START + old + END, START + table + "\n" + END, 1), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of ehrfeat evaluate --markdown tables")
+    parser.add_argument("--write", type=Path, nargs="+", metavar="CARD", help="put the table into these model cards (between their run-table markers)")
     args = parser.parse_args(argv)
-    sys.stdout.write(run_table(args.results) + "\n")
+    table = run_table(args.results)
+    if not args.write:
+        sys.stdout.write(table + "\n")
+        return 0
+    for card in args.write:  # every card is checked before any is written
+        try:
+            card_block(card.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            sys.stderr.write(f"error: {card}: {err}; add the {START.strip()} and {END} lines where the table goes\n")
+            return 2
+    for card in args.write:
+        write_card(card, table)
     return 0
 
 

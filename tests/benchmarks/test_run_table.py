@@ -18,9 +18,32 @@ def _run_table_script() -> ModuleType:
 
 
 def test_the_cards_run_table_is_the_scripts_output() -> None:
+    script = _run_table_script()
     text = (ROOT / "ehrfeat" / "models" / "hiprbert-mini.md").read_text(encoding="utf-8")
-    card = text.split("<!-- run-table:start -->\n", 1)[1].split("<!-- run-table:end -->", 1)[0]
-    assert card == _run_table_script().run_table(RESULTS) + "\n"
+    assert script.card_block(text) == script.run_table(RESULTS) + "\n", (
+        "the card is out of date: python benchmarks/run_table.py --write ehrfeat/models/hiprbert-mini.md ehrfeat/models/hiprbert-mini/README.md")
+
+
+def test_write_replaces_only_the_cards_table(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    script = _run_table_script()
+    card = tmp_path / "card.md"
+    card.write_text("# card\nbefore\n<!-- run-table:start -->\nold table\n<!-- run-table:end -->\nafter\n")
+    assert script.main(["--write", str(card)]) == 0
+    assert card.read_text() == f"# card\nbefore\n<!-- run-table:start -->\n{script.run_table(RESULTS)}\n<!-- run-table:end -->\nafter\n"
+    assert capsys.readouterr().out == ""
+
+
+def test_write_refuses_a_card_without_its_markers_and_writes_none(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    script = _run_table_script()
+    good, bare = tmp_path / "good.md", tmp_path / "bare.md"
+    good.write_text("<!-- run-table:start -->\nold\n<!-- run-table:end -->\n")
+    bare.write_text("# a card of the user's, no markers\n")
+    assert script.main(["--write", str(good), str(bare)]) == 2
+    err = capsys.readouterr().err
+    assert str(bare) in err and "add the <!-- run-table:start -->" in err
+    assert good.read_text() == "<!-- run-table:start -->\nold\n<!-- run-table:end -->\n"
+    assert bare.read_text() == "# a card of the user's, no markers\n"
+    assert script.main(["--write", str(tmp_path / "missing.md")]) == 2
 
 
 def test_run_table_counts_wins_and_losses_of_a_table(tmp_path: Path) -> None:
