@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="hiprbert-mini", help="the trained model (its folder holds the held-out set)")
     parser.add_argument("--base", default="minilm")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.base_weight <= 1.0:
+        parser.error(f"--base-weight {args.base_weight}: the base's share must be between 0 and 1")
 
     from ehrfeat.evaluation import format_report
     from ehrfeat.models.loader import load_encoder

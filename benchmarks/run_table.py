@@ -67,7 +67,10 @@ def tables(results: Path) -> list[Path]:
 
 def table_row(path: Path) -> str:
     """One Markdown row summarising the table at ``path``."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}): not an ehrfeat evaluate --markdown table") from err
     rows = read_rows(text)
     by_metric = {row.metric: row for row in rows}
     overall = [row for row in rows if ":" not in row.metric]
@@ -106,7 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of ehrfeat evaluate --markdown tables")
     parser.add_argument("--write", type=Path, nargs="+", metavar="CARD", help="put the table into these model cards (between their run-table markers)")
     args = parser.parse_args(argv)
-    table = run_table(args.results)
+    if not args.results.is_dir() or not tables(args.results):
+        sys.stderr.write(f"error: {args.results} holds no hiprbert-mini-v*-eval.md table; pass --results with the folder of ehrfeat evaluate --markdown tables\n")
+        return 2
+    try:
+        table = run_table(args.results)
+    except ValueError as err:
+        sys.stderr.write(f"error: {err}; move it out of {args.results} or write it again with ehrfeat evaluate --markdown\n")
+        return 2
     if not args.write:
         sys.stdout.write(table + "\n")
         return 0

@@ -44,3 +44,11 @@ def test_cosine_is_the_weighted_sum_of_the_two_cosines(script: ModuleType, w: fl
 def test_weights_must_be_one_per_encoder_and_sum_to_one(script: ModuleType, weights: list[float]) -> None:
     with pytest.raises(ValueError, match="summing to 1"):
         script.OutputMix([Hashed(1, 4), Hashed(2, 4)], weights)
+
+
+@pytest.mark.parametrize("w", ["1.5", "-0.2"])
+def test_a_base_weight_outside_zero_to_one_is_exit_2_before_any_model_loads(script: ModuleType, w: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as done:
+        script.main(["--base-weight", w, "--model", "/no/such/model"])
+    assert done.value.code == 2
+    assert f"--base-weight {float(w)}" in capsys.readouterr().err

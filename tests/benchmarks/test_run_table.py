@@ -6,6 +6,8 @@ import functools
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from tests.helpers import script_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,3 +62,18 @@ def test_run_table_counts_wins_and_losses_of_a_table(tmp_path: Path) -> None:
     cells = [c.strip() for c in rows[2].strip("|").split("|")]
     assert cells[1:6] == ["avx512_vnni", "1/2", "1/3", "lay_mesh@3", "lay_mesh@3"]
     assert cells[6:] == ["**+0.0300**", "-", "-", "-", "-0.0100"]
+
+
+def test_a_table_that_is_not_utf8_is_exit_2_naming_it(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "hiprbert-mini-v9-run1-eval.md"
+    bad.write_bytes(b"| auc_0v1 | 0.5 | \xff\xfe |\n")
+    assert _run_table_script().main(["--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "not UTF-8" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("folder", ["missing", "empty"])
+def test_a_results_folder_without_tables_is_exit_2(tmp_path: Path, capsys, folder: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "empty").mkdir()
+    assert _run_table_script().main(["--results", str(tmp_path / folder)]) == 2
+    assert str(tmp_path / folder) in capsys.readouterr().err
