@@ -23,6 +23,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ehrfeat from this checkout, as the other scripts here
+
 RESULTS = Path(__file__).resolve().parent / "results"
 SHOWN = ("auc_0v1", "auc_0v2", "auc_1v2", "lay_mesh@1", "lay_mesh@3")
 HEADER = ("| table | int8 target | overall wins | all wins | overall rows not won | significant losses | "
@@ -98,10 +100,13 @@ def card_block(text: str) -> str:
 
 
 def write_card(card: Path, table: str) -> None:
-    """Replace the table between ``card``'s run-table markers with ``table``; nothing else changes."""
+    """Replace the table between ``card``'s run-table markers with ``table``; nothing else changes (written whole or not at all)."""
+    from ehrfeat.paths import atomic_file
+
     text = card.read_text(encoding="utf-8")
     old = card_block(text)
-    card.write_text(text.replace(START + old + END, START + table + "\n" + END, 1), encoding="utf-8")
+    with atomic_file(card) as tmp:  # a write cut short leaves the card as it was
+        tmp.write_text(text.replace(START + old + END, START + table + "\n" + END, 1), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ def test_write_replaces_only_the_cards_table(tmp_path: Path, capsys) -> None:  #
     assert script.main(["--write", str(card)]) == 0
     assert card.read_text() == f"# card\nbefore\n<!-- run-table:start -->\n{script.run_table(RESULTS)}\n<!-- run-table:end -->\nafter\n"
     assert capsys.readouterr().out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["card.md"]  # no temporary file left beside it
 
 
 def test_write_refuses_a_card_without_its_markers_and_writes_none(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
